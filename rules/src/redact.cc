@@ -1,0 +1,82 @@
+#include "redact.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstdio>
+
+#include "validators.h"
+
+namespace scrubd::rules::internal {
+namespace {
+bool IsAsciiAlnum(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+}  // namespace
+
+void AppendMask(std::string* out, std::string_view v, int keep_last) {
+  size_t keep_from = v.size();
+  if (keep_last > 0) {
+    int seen = 0;
+    for (size_t i = v.size(); i-- > 0;) {
+      if (IsAsciiAlnum(static_cast<unsigned char>(v[i]))) {
+        keep_from = i;
+        if (++seen == keep_last) break;
+      }
+    }
+  }
+  for (size_t i = 0; i < v.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(v[i]);
+    if (i >= keep_from) {
+      out->push_back(static_cast<char>(c));
+    } else if (c >= 0x80) {
+      if ((c & 0xC0) != 0x80) out->push_back('*');  // one '*' per code point
+    } else if (IsAsciiAlnum(c)) {
+      out->push_back('*');
+    } else {
+      out->push_back(static_cast<char>(c));
+    }
+  }
+}
+
+void AppendHash(std::string* out, std::string_view value, std::string_view id,
+                std::string_view prefix, std::string_view key) {
+  std::string msg;
+  msg.reserve(id.size() + 1 + value.size());
+  msg.append(id);
+  msg.push_back('\0');
+  for (char c : value) {
+    if (c == ' ' || c == '-' || c == '(' || c == ')') continue;
+    msg.push_back((c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &mac_len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->append(prefix);
+  for (int i = 0; i < 8; ++i) {
+    out->push_back(kHex[mac[i] >> 4]);
+    out->push_back(kHex[mac[i] & 15]);
+  }
+}
+
+bool AppendTruncatedIp(std::string* out, std::string_view value) {
+  uint8_t v4[4];
+  if (ParseIpv4(value, v4)) {
+    char buf[20];
+    int n = std::snprintf(buf, sizeof(buf), "%u.%u.%u.0", v4[0], v4[1], v4[2]);
+    out->append(buf, static_cast<size_t>(n));
+    return true;
+  }
+  uint16_t v6[8];
+  if (ParseIpv6(value, v6)) {
+    char buf[32];
+    int n = std::snprintf(buf, sizeof(buf), "%x:%x:%x::", v6[0], v6[1], v6[2]);
+    out->append(buf, static_cast<size_t>(n));
+    return true;
+  }
+  return false;
+}
+
+}  // namespace scrubd::rules::internal

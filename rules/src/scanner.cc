@@ -1,0 +1,406 @@
+// Scanner implementation: one RE2::Set pass per string says which patterns may fire; only
+// those locate with their own RE2, validate, and compete for overlapping spans.
+#include "scrubd/rules/scanner.h"
+
+#include <re2/re2.h>
+#include <re2/set.h>
+
+#include <algorithm>
+#include <array>
+#include <set>
+
+#include "catalog.h"
+#include "redact.h"
+#include "validators.h"
+
+namespace scrubd::rules {
+
+void RedactionCounts::Add(const RedactionCounts& o) {
+  for (const auto& [k, v] : o.by_rule) by_rule[k] += v;
+  for (const auto& [k, v] : o.by_method) by_method[k] += v;
+  errors += o.errors;
+}
+
+uint64_t RedactionCounts::Total() const {
+  uint64_t t = 0;
+  for (const auto& [k, v] : by_rule) t += v;
+  return t;
+}
+
+const char* MethodName(Method m) {
+  switch (m) {
+    case Method::kMask: return "mask";
+    case Method::kReplace: return "replace";
+    case Method::kRemove: return "remove";
+    case Method::kHash: return "hash";
+    case Method::kTruncateIp: return "truncate_ip";
+  }
+  return "?";
+}
+
+namespace {
+
+using internal::Boundary;
+using internal::DetectorSpec;
+
+char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlnum(char c) {
+  return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+bool ContainsFold(std::string_view hay, std::string_view needle) {
+  if (needle.empty() || hay.size() < needle.size()) return false;
+  for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+    size_t j = 0;
+    while (j < needle.size() && LowerAscii(hay[i + j]) == needle[j]) ++j;
+    if (j == needle.size()) return true;
+  }
+  return false;
+}
+
+bool Touches(Boundary b, char c) {
+  switch (b) {
+    case Boundary::kNone: return false;
+    case Boundary::kDigit: return IsDigit(c);
+    case Boundary::kAlnum: return IsAlnum(c);
+    case Boundary::kWord: return IsAlnum(c) || c == '_' || c == '-';
+  }
+  return false;
+}
+
+// Lower-cased alphanumerics of `s` (e.g. "API-Key" -> "apikey").
+std::string Normalize(std::string_view s) {
+  std::string out;
+  for (char c : s)
+    if (IsAlnum(c)) out.push_back(LowerAscii(c));
+  return out;
+}
+
+// The built-in sensitive keys, normalized (issue 3's list plus autocomplete tokens).
+constexpr std::string_view kSensitiveKeys[] = {
+    "password", "passwd",   "secret",     "token",         "apikey",     "auth",
+    "authorization", "cookie", "setcookie", "credentials", "credential", "privatekey",
+    "ssn",      "card",     "cvv",        "cvc",           "iban",       "passphrase",
+    "ccnumber", "cccsc",    "ccexp",      "cardnumber"};
+
+struct Detector {
+  DetectorSpec spec;
+  internal::ValidatorFn validator = nullptr;
+  Method method = Method::kReplace;
+  int keep_last = 0;
+  std::string label;
+  std::string rule_name;  // counts key
+};
+
+struct Pattern {
+  std::unique_ptr<RE2> re;
+  int detector = 0;
+  bool context_required = false;
+  int group = 0;  // 1 when the pattern has a capture group
+};
+
+struct Span {
+  size_t begin, end;
+  int detector;
+};
+
+class ScannerImpl final : public Scanner {
+ public:
+  static Result<std::shared_ptr<const Scanner>> Build(const ScannerConfig& config);
+
+  bool Redact(std::string& text, std::string_view key, RedactionCounts* counts) const override;
+  bool IsSensitiveKey(std::string_view key) const override { return MatchKey(key) != nullptr; }
+  std::vector<std::string> DetectorIds() const override {
+    std::vector<std::string> ids;
+    for (const auto& d : detectors_) ids.push_back(d.spec.id);
+    return ids;
+  }
+
+ private:
+  const std::string* MatchKey(std::string_view key) const;
+  bool HasContext(const Detector& d, std::string_view text, size_t begin,
+                  std::string_view key) const;
+  void Locate(int pattern, std::string_view text, std::string_view key,
+              std::vector<Span>* spans) const;
+  void Apply(std::string* out, std::string_view value, Method m, int keep_last,
+             std::string_view label, std::string_view id, std::string_view prefix) const;
+  void FailClosed(std::string& text, RedactionCounts* counts) const;
+
+  std::vector<Detector> detectors_;
+  std::vector<Pattern> patterns_;
+  std::unique_ptr<RE2::Set> set_;
+  std::vector<std::string> keys_;  // normalized sensitive keys, sorted
+  std::vector<std::string> key_rule_names_;
+  std::string hmac_key_;
+  Method key_method_ = Method::kReplace;
+  std::string key_label_;
+};
+
+RE2::Options ReOptions(int64_t max_mem) {
+  RE2::Options o;
+  o.set_encoding(RE2::Options::EncodingLatin1);
+  o.set_log_errors(false);
+  o.set_max_mem(max_mem);
+  return o;
+}
+
+Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& config) {
+  auto catalog = internal::LoadEmbeddedCatalog();
+  if (!catalog.ok()) return catalog.status();
+  std::set<std::string> known;
+  for (const auto& d : *catalog) known.insert(d.id);
+  for (const auto& id : config.disabled)
+    if (!known.count(id)) return Status::InvalidConfig("detectors: unknown detector id '" + id + "'");
+  for (const auto& [id, o] : config.overrides)
+    if (!known.count(id)) return Status::InvalidConfig("detectors: unknown detector id '" + id + "'");
+  if (config.max_mem_bytes <= 0) return Status::InvalidConfig("detectors: max_mem must be > 0");
+
+  auto impl = std::make_shared<ScannerImpl>();
+  impl->hmac_key_ = config.hmac_key;
+  impl->key_method_ = config.key_method;
+  impl->key_label_ = config.key_label;
+  if (config.key_method == Method::kTruncateIp)
+    return Status::InvalidConfig("detectors: key_redaction cannot be truncate_ip");
+  bool needs_key = config.key_method == Method::kHash;
+
+  const RE2::Options opts = ReOptions(config.max_mem_bytes);
+  impl->set_ = std::make_unique<RE2::Set>(opts, RE2::UNANCHORED);
+  for (auto& spec : catalog.value()) {
+    if (std::find(config.disabled.begin(), config.disabled.end(), spec.id) !=
+        config.disabled.end())
+      continue;
+    Detector d;
+    d.method = spec.method;
+    d.keep_last = spec.keep_last;
+    d.label = spec.label;
+    auto it = config.overrides.find(spec.id);
+    if (it != config.overrides.end()) {
+      if (!it->second.enabled) continue;
+      if (it->second.has_method) d.method = it->second.method;
+      if (it->second.keep_last >= 0) d.keep_last = it->second.keep_last;
+      if (!it->second.label.empty()) d.label = it->second.label;
+    }
+    if (d.method == Method::kTruncateIp && spec.id != "ipv4" && spec.id != "ipv6")
+      return Status::InvalidConfig("detectors: truncate_ip applies only to ipv4/ipv6, not '" +
+                                   spec.id + "'");
+    needs_key |= d.method == Method::kHash;
+    d.validator = internal::FindValidator(spec.validator);
+    d.rule_name = spec.id;
+    const int index = static_cast<int>(impl->detectors_.size());
+    for (const auto& p : spec.patterns) {
+      Pattern cp;
+      cp.re = std::make_unique<RE2>(p.re, opts);
+      if (!cp.re->ok())
+        return Status::InvalidConfig(spec.file + ": pattern '" + p.re + "': " + cp.re->error());
+      cp.group = cp.re->NumberOfCapturingGroups() > 0 ? 1 : 0;
+      cp.detector = index;
+      cp.context_required = p.context_required;
+      std::string err;
+      int set_index = impl->set_->Add(p.re, &err);
+      if (set_index != static_cast<int>(impl->patterns_.size()))
+        return Status::InvalidConfig(spec.file + ": pattern '" + p.re + "': " + err);
+      impl->patterns_.push_back(std::move(cp));
+    }
+    d.spec = std::move(spec);
+    impl->detectors_.push_back(std::move(d));
+  }
+  if (needs_key && impl->hmac_key_.empty())
+    return Status::InvalidConfig("detectors: the hash method needs an hmac_key");
+  if (impl->patterns_.empty()) {
+    impl->set_.reset();
+  } else if (!impl->set_->Compile()) {
+    return Status::Unavailable("detectors: RE2::Set does not fit max_mem (" +
+                               std::to_string(config.max_mem_bytes) + " bytes)");
+  }
+  std::set<std::string> keys(std::begin(kSensitiveKeys), std::end(kSensitiveKeys));
+  for (const auto& k : config.extra_sensitive_keys) {
+    std::string n = Normalize(k);
+    if (!n.empty()) keys.insert(n);
+  }
+  impl->keys_.assign(keys.begin(), keys.end());
+  for (const auto& k : impl->keys_) impl->key_rule_names_.push_back("key:" + k);
+  return std::shared_ptr<const Scanner>(std::move(impl));
+}
+
+// Splits `key` into words (separators, camelCase, ACRONYMWord) and looks up runs of one to
+// three adjacent words, joined and lower-cased, in the sorted key table. No allocation.
+const std::string* ScannerImpl::MatchKey(std::string_view key) const {
+  if (key.empty()) return nullptr;
+  std::array<std::string_view, 32> words;
+  size_t nw = 0;
+  size_t i = 0;
+  while (i < key.size() && nw < words.size()) {
+    while (i < key.size() && !IsAlnum(key[i])) ++i;
+    size_t start = i;
+    while (i < key.size() && IsAlnum(key[i])) {
+      ++i;
+      if (i < key.size() && key[i] >= 'A' && key[i] <= 'Z') {
+        char prev = key[i - 1];
+        bool next_lower = i + 1 < key.size() && key[i + 1] >= 'a' && key[i + 1] <= 'z';
+        if ((prev >= 'a' && prev <= 'z') || (prev >= 'A' && prev <= 'Z' && next_lower)) break;
+      }
+    }
+    if (i > start) words[nw++] = key.substr(start, i - start);
+  }
+  char buf[96];
+  for (size_t w = 0; w < nw; ++w) {
+    size_t len = 0;
+    for (size_t run = 0; run < 3 && w + run < nw; ++run) {
+      std::string_view part = words[w + run];
+      if (len + part.size() > sizeof(buf)) break;
+      for (char c : part) buf[len++] = LowerAscii(c);
+      std::string_view joined(buf, len);
+      auto it = std::lower_bound(keys_.begin(), keys_.end(), joined,
+                                 [](const std::string& a, std::string_view b) { return a < b; });
+      if (it != keys_.end() && *it == joined) return &key_rule_names_[it - keys_.begin()];
+    }
+  }
+  return nullptr;
+}
+
+bool ScannerImpl::HasContext(const Detector& d, std::string_view text, size_t begin,
+                             std::string_view key) const {
+  constexpr size_t kWindow = 48;
+  size_t from = begin > kWindow ? begin - kWindow : 0;
+  std::string_view before = text.substr(from, begin - from);
+  for (const auto& w : d.spec.context_words)
+    if (ContainsFold(key, w) || ContainsFold(before, w)) return true;
+  return false;
+}
+
+void ScannerImpl::Locate(int pi, std::string_view text, std::string_view key,
+                         std::vector<Span>* spans) const {
+  const Pattern& p = patterns_[pi];
+  const Detector& d = detectors_[p.detector];
+  re2::StringPiece sub[2];
+  size_t pos = 0;
+  int guard = 0;
+  while (pos <= text.size() && ++guard < 100000) {
+    if (!p.re->Match(text, pos, text.size(), RE2::UNANCHORED, sub, 1 + p.group)) return;
+    const size_t mb = static_cast<size_t>(sub[0].data() - text.data());
+    const size_t me = mb + sub[0].size();
+    const re2::StringPiece& v = sub[p.group];
+    size_t b = v.data() ? static_cast<size_t>(v.data() - text.data()) : mb;
+    size_t e = b + v.size();
+    bool ok = e > b;
+    if (ok && d.validator) ok = d.validator(text, &b, &e);
+    if (ok) {
+      ok = !(b > 0 && Touches(d.spec.boundary, text[b - 1])) &&
+           !(e < text.size() && Touches(d.spec.boundary, text[e]));
+    }
+    if (ok && p.context_required) ok = HasContext(d, text, b, key);
+    if (ok) {
+      spans->push_back({b, e, p.detector});
+      pos = std::max(e, mb + 1);
+      continue;
+    }
+    // Rejected: retry from the next token start after the match start (keeps it linear for
+    // long runs, and still finds a value that starts inside a rejected overreach).
+    size_t next = mb + 1;
+    while (next < me && IsAlnum(text[next - 1])) ++next;
+    pos = next;
+  }
+}
+
+void ScannerImpl::Apply(std::string* out, std::string_view value, Method m, int keep_last,
+                        std::string_view label, std::string_view id,
+                        std::string_view prefix) const {
+  switch (m) {
+    case Method::kMask: internal::AppendMask(out, value, keep_last); return;
+    case Method::kReplace: out->append(label); return;
+    case Method::kRemove: return;
+    case Method::kHash: internal::AppendHash(out, value, id, prefix, hmac_key_); return;
+    case Method::kTruncateIp:
+      if (!internal::AppendTruncatedIp(out, value)) out->append(label);
+      return;
+  }
+}
+
+void ScannerImpl::FailClosed(std::string& text, RedactionCounts* counts) const {
+  text.assign(kFailClosedText);
+  if (counts) ++counts->errors;
+}
+
+bool ScannerImpl::Redact(std::string& text, std::string_view key,
+                         RedactionCounts* counts) const {
+  if (text.empty()) return false;
+  if (const std::string* rule = MatchKey(key)) {
+    std::string out;
+    Apply(&out, text, key_method_, 0, key_label_, "key", "key_");
+    if (out == text) return false;
+    text.swap(out);
+    if (counts) {
+      ++counts->by_rule[*rule];
+      ++counts->by_method[MethodName(key_method_)];
+    }
+    return true;
+  }
+  if (!set_) return false;
+  RE2::Set::ErrorInfo info{RE2::Set::kNoError};
+  // First pass without a match list: no allocation, and it stops at the first hit.
+  if (!set_->Match(text, nullptr, &info)) {
+    if (info.kind == RE2::Set::kNoError) return false;
+    FailClosed(text, counts);
+    return true;
+  }
+  thread_local std::vector<int> hits;
+  thread_local std::vector<Span> spans;
+  info.kind = RE2::Set::kNoError;
+  if (!set_->Match(text, &hits, &info)) {
+    if (info.kind == RE2::Set::kNoError) return false;
+    FailClosed(text, counts);
+    return true;
+  }
+  spans.clear();
+  std::sort(hits.begin(), hits.end());
+  for (int pi : hits) {
+    const Detector& d = detectors_[patterns_[pi].detector];
+    bool suppressed = false;
+    for (const auto& s : d.spec.suppress_keys) suppressed |= ContainsFold(key, s);
+    if (!suppressed) Locate(pi, text, key, &spans);
+  }
+  if (spans.empty()) return false;
+  // Overlaps: the longer validated span wins; ties go to the earlier start, then catalog order.
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+    size_t la = a.end - a.begin, lb = b.end - b.begin;
+    if (la != lb) return la > lb;
+    if (a.begin != b.begin) return a.begin < b.begin;
+    return a.detector < b.detector;
+  });
+  size_t kept = 0;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    bool overlaps = false;
+    for (size_t j = 0; j < kept && !overlaps; ++j)
+      overlaps = spans[i].begin < spans[j].end && spans[j].begin < spans[i].end;
+    if (!overlaps) spans[kept++] = spans[i];
+  }
+  spans.resize(kept);
+  std::sort(spans.begin(), spans.end(),
+            [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  std::string out;
+  out.reserve(text.size());
+  size_t pos = 0;
+  for (const Span& s : spans) {
+    const Detector& d = detectors_[s.detector];
+    out.append(text, pos, s.begin - pos);
+    Apply(&out, std::string_view(text).substr(s.begin, s.end - s.begin), d.method, d.keep_last,
+          d.label, d.spec.id, d.spec.hash_prefix);
+    pos = s.end;
+    if (counts) {
+      ++counts->by_rule[d.rule_name];
+      ++counts->by_method[MethodName(d.method)];
+    }
+  }
+  out.append(text, pos, std::string::npos);
+  text.swap(out);
+  return true;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const Scanner>> Scanner::Create(const ScannerConfig& config) {
+  return ScannerImpl::Build(config);
+}
+
+}  // namespace scrubd::rules

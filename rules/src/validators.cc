@@ -1,0 +1,662 @@
+#include "validators.h"
+
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <string>
+
+namespace scrubd::rules::internal {
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
+bool IsHex(char c) {
+  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Copies the digits of `s` into `buf` (at most cap); returns the count, or cap+1 on overflow.
+size_t Digits(std::string_view s, char* buf, size_t cap) {
+  size_t n = 0;
+  for (char c : s)
+    if (IsDigit(c)) {
+      if (n == cap) return cap + 1;
+      buf[n++] = c;
+    }
+  return n;
+}
+
+// True when the lower-cased window before `pos` (at most `width` bytes) contains `word`.
+bool PrecededBy(std::string_view text, size_t pos, size_t width, std::string_view word) {
+  size_t start = pos > width ? pos - width : 0;
+  std::string_view w = text.substr(start, pos - start);
+  if (w.size() < word.size()) return false;
+  for (size_t i = 0; i + word.size() <= w.size(); ++i) {
+    size_t j = 0;
+    while (j < word.size() && Lower(w[i + j]) == word[j]) ++j;
+    if (j == word.size()) return true;
+  }
+  return false;
+}
+
+// ---- email -----------------------------------------------------------------------------
+bool ValidateEmail(std::string_view text, size_t* b, size_t* e) {
+  std::string_view v = text.substr(*b, *e - *b);
+  size_t at = v.find('@');
+  if (at == std::string_view::npos || at == 0) return false;
+  std::string_view local = v.substr(0, at), domain = v.substr(at + 1);
+  // A suffix of a rejected candidate (restart inside the local part) is never an address.
+  if (*b > 0) {
+    char p = text[*b - 1];
+    if (IsAlnum(p) || p == '.' || p == '_' || p == '%' || p == '+' || p == '-') return false;
+  }
+  // Inside a URL authority (scheme://user@host, scheme://user:pass@host) it is a login, and
+  // url_credentials owns the user:pass form.
+  if (*b >= 2 && text[*b - 1] == '/' && text[*b - 2] == '/') return false;
+  if (*b > 0 && text[*b - 1] == ':') {
+    for (size_t i = *b - 1; i-- > 0;) {
+      char c = text[i];
+      if (c == '/' && i > 0 && text[i - 1] == '/') return false;
+      if (c == '/' || c == '@' || c == ' ' || c == '"' || c == '\n') break;
+    }
+  }
+  if (local.front() == '.' || local.back() == '.' || local.find("..") != local.npos) return false;
+  size_t dot = domain.rfind('.');
+  if (dot == domain.npos) return false;
+  std::string tld;
+  for (char c : domain.substr(dot + 1)) tld.push_back(Lower(c));
+  static constexpr std::string_view kAssetExt[] = {
+      "png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "ico", "css", "js", "mjs", "map",
+      "json", "woff", "woff2", "ttf", "otf", "bmp", "tsx", "jsx", "ts", "min", "html", "txt"};
+  for (auto x : kAssetExt)
+    if (tld == x) return false;
+  // Retina asset names: icon@2x.xyz, logo@3x
+  if (domain.size() >= 2 && IsDigit(domain[0]) && (domain[1] == 'x' || domain[1] == 'X') &&
+      (domain.size() == 2 || domain[2] == '.'))
+    return false;
+  size_t label_start = 0;
+  for (size_t i = 0; i <= domain.size(); ++i) {
+    if (i == domain.size() || domain[i] == '.') {
+      std::string_view label = domain.substr(label_start, i - label_start);
+      if (label.empty() || label.front() == '-' || label.back() == '-') return false;
+      label_start = i + 1;
+    }
+  }
+  return true;
+}
+
+// ---- card ------------------------------------------------------------------------------
+struct Group {
+  size_t begin, end;  // digit run
+};
+
+bool ValidateCard(std::string_view text, size_t* b, size_t* e) {
+  std::array<Group, 24> groups;
+  size_t ng = 0;
+  for (size_t i = *b; i < *e;) {
+    if (!IsDigit(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < *e && IsDigit(text[j])) ++j;
+    if (ng == groups.size()) return false;
+    groups[ng++] = {i, j};
+    i = j;
+  }
+  // Longest first, then leftmost: the first valid (i..j) group range wins.
+  size_t best_b = 0, best_e = 0, best_len = 0;
+  for (size_t i = 0; i < ng; ++i) {
+    // A group whose start touches a digit outside the span continues a run: never a start.
+    if (groups[i].begin > 0 && IsDigit(text[groups[i].begin - 1])) continue;
+    char digits[20];
+    size_t nd = 0;
+    char sep = 0;
+    bool sep_ok = true;
+    for (size_t j = i; j < ng; ++j) {
+      if (j > i) {
+        char s = text[groups[j - 1].end];
+        if (groups[j].begin - groups[j - 1].end != 1) break;
+        if (sep == 0) sep = s;
+        else if (s != sep) sep_ok = false;
+      }
+      if (!sep_ok) break;
+      size_t len = groups[j].end - groups[j].begin;
+      if (nd + len > 19) break;
+      std::memcpy(digits + nd, text.data() + groups[j].begin, len);
+      nd += len;
+      if (groups[j].end < text.size() && IsDigit(text[groups[j].end])) continue;
+      if (nd < 12) continue;
+      std::string_view d(digits, nd);
+      if (nd > best_len && CardIssuerValid(d) && LuhnValid(d)) {
+        best_len = nd;
+        best_b = groups[i].begin;
+        best_e = groups[j].end;
+      }
+    }
+  }
+  if (best_len == 0) return false;
+  *b = best_b;
+  *e = best_e;
+  return true;
+}
+
+// ---- IBAN ------------------------------------------------------------------------------
+bool ValidateIban(std::string_view text, size_t* b, size_t* e) {
+  if (*e - *b < 4) return false;
+  int want = IbanLength(text.substr(*b, 2));
+  if (want == 0) return false;
+  char buf[40];
+  size_t n = 0, i = *b;
+  char sep = 0;
+  for (; i < *e && n < static_cast<size_t>(want); ++i) {
+    char c = text[i];
+    if (c == ' ' || c == '-') {
+      if (sep == 0) sep = c;
+      else if (c != sep) return false;
+      continue;
+    }
+    buf[n++] = c;
+  }
+  if (n != static_cast<size_t>(want)) return false;
+  if (i < text.size() && IsAlnum(text[i])) return false;
+  if (!IbanValid(std::string_view(buf, n))) return false;
+  *e = i;
+  return true;
+}
+
+// ---- SSN -------------------------------------------------------------------------------
+bool ValidateSsn(std::string_view text, size_t* b, size_t* e) {
+  char d[10];
+  if (Digits(text.substr(*b, *e - *b), d, 9) != 9) return false;
+  return SsnValid(std::string_view(d, 9));
+}
+
+// ---- IP --------------------------------------------------------------------------------
+bool VersionContext(std::string_view text, size_t b) {
+  // Chrome/120.0.0.0 style product tokens, and "version 1.2.3.4" / "build 1.2.3.4".
+  if (b >= 2 && text[b - 1] == '/' && IsAlnum(text[b - 2])) return true;
+  for (std::string_view w : {"version", "ver.", "ver ", "build", "release", "firmware"})
+    if (PrecededBy(text, b, 16, w)) return true;
+  return false;
+}
+
+bool ValidateIpv4(std::string_view text, size_t* b, size_t* e) {
+  if (*b > 0 && (text[*b - 1] == '.' || IsAlnum(text[*b - 1]))) return false;
+  if (*e < text.size() && (IsAlnum(text[*e]) ||
+                           (text[*e] == '.' && *e + 1 < text.size() && IsDigit(text[*e + 1]))))
+    return false;
+  uint8_t ip[4];
+  if (!ParseIpv4(text.substr(*b, *e - *b), ip)) return false;
+  if (VersionContext(text, *b)) return false;
+  if (ip[0] == 0) return false;  // 0.x.y.z: never a host address
+  return true;
+}
+
+bool ValidateIpv6(std::string_view text, size_t* b, size_t* e) {
+  // Trim one trailing ':' that is not part of '::'.
+  if (*e - *b >= 2 && text[*e - 1] == ':' && text[*e - 2] != ':') --*e;
+  if (*b > 0 && (IsAlnum(text[*b - 1]) || text[*b - 1] == ':' || text[*b - 1] == '.'))
+    return false;
+  if (*e < text.size() && (IsAlnum(text[*e]) || text[*e] == ':')) return false;
+  uint16_t g[8];
+  std::string_view v = text.substr(*b, *e - *b);
+  if (!ParseIpv6(v, g)) return false;
+  int nonzero = 0;
+  for (uint16_t x : g) nonzero += x != 0;
+  if (nonzero == 0) return false;
+  // Require a real address shape: at least three groups written out.
+  int colons = 0;
+  for (char c : v) colons += c == ':';
+  return colons >= 2;
+}
+
+// ---- MAC -------------------------------------------------------------------------------
+bool ValidateMac(std::string_view text, size_t* b, size_t* e) {
+  std::string_view v = text.substr(*b, *e - *b);
+  char sep = 0;
+  int hex = 0, nonzero = 0, ff = 0;
+  for (char c : v) {
+    if (IsHex(c)) {
+      ++hex;
+      nonzero += c != '0';
+      ff += (c == 'f' || c == 'F');
+    } else if (sep == 0) {
+      sep = c;
+    } else if (c != sep) {
+      return false;
+    }
+  }
+  if (hex != 12 || nonzero == 0 || ff == 12) return false;
+  if (*b > 0 && (IsAlnum(text[*b - 1]) || text[*b - 1] == sep)) return false;
+  if (*e < text.size() && (IsAlnum(text[*e]) || text[*e] == sep)) return false;
+  return true;
+}
+
+// ---- JWT / bearer ----------------------------------------------------------------------
+bool ValidateJwt(std::string_view text, size_t* b, size_t* e) {
+  return JwtHeaderHasAlg(text.substr(*b, *e - *b));
+}
+
+bool ValidateBearer(std::string_view text, size_t* b, size_t* e) {
+  std::string_view v = text.substr(*b, *e - *b);
+  if (v.size() < 16) return false;
+  bool digit = false, alpha = false;
+  for (char c : v) {
+    digit |= IsDigit(c);
+    alpha |= IsAlpha(c);
+  }
+  if (!digit || !alpha) return false;
+  // A JWT after "Bearer" is reported by the more specific jwt detector.
+  if (v.substr(0, 3) == "eyJ" && v.find('.') != v.npos && JwtHeaderHasAlg(v)) return false;
+  return true;
+}
+
+// ---- secrets by shape ------------------------------------------------------------------
+bool ValidateSecret(std::string_view text, size_t* b, size_t* e) {
+  // The value after a known prefix must not be a placeholder like xxxx or all one char.
+  std::string_view v = text.substr(*b, *e - *b);
+  if (v.size() > 16) v = v.substr(v.size() - 16);
+  int distinct = 0;
+  bool seen[256] = {};
+  for (unsigned char c : v)
+    if (!seen[c]) {
+      seen[c] = true;
+      ++distinct;
+    }
+  return distinct >= 6;
+}
+
+bool ValidateQueryValue(std::string_view text, size_t* b, size_t* e) {
+  std::string_view v = text.substr(*b, *e - *b);
+  if (v.size() < 3) return false;
+  std::string low;
+  for (char c : v.substr(0, 12)) low.push_back(Lower(c));
+  for (std::string_view w : {"true", "false", "null", "undefined", "none", "[redacted]"})
+    if (low == w) return false;
+  return true;
+}
+
+bool ValidateUrlCredentials(std::string_view text, size_t* b, size_t* e) {
+  std::string_view v = text.substr(*b, *e - *b);
+  size_t colon = v.find(':');
+  return colon != v.npos && colon > 0 && colon + 1 < v.size();
+}
+
+bool ValidateNino(std::string_view text, size_t* b, size_t* e) {
+  return NinoValid(text.substr(*b, *e - *b));
+}
+
+bool ValidateDeTaxId(std::string_view text, size_t* b, size_t* e) {
+  char d[12];
+  if (Digits(text.substr(*b, *e - *b), d, 11) != 11) return false;
+  return DeTaxIdValid(std::string_view(d, 11));
+}
+
+bool ValidatePhone(std::string_view text, size_t* b, size_t* e) {
+  // Trim a trailing separator the pattern may have taken.
+  while (*e > *b && !IsDigit(text[*e - 1]) && text[*e - 1] != ')') --*e;
+  if (*b > 0) {
+    char p = text[*b - 1];
+    if (IsAlnum(p) || p == '+' || p == '.' || p == '/' || p == '-' || p == '_') return false;
+  }
+  if (*e < text.size()) {
+    char n = text[*e];
+    if (IsAlnum(n) || n == '_') return false;
+    if ((n == '-' || n == '.' || n == '/' || n == ':') && *e + 1 < text.size() &&
+        IsDigit(text[*e + 1]))
+      return false;
+  }
+  return PhoneValid(text.substr(*b, *e - *b));
+}
+
+struct Entry {
+  std::string_view name;
+  ValidatorFn fn;
+};
+constexpr Entry kValidators[] = {
+    {"email", ValidateEmail},       {"card", ValidateCard},
+    {"iban", ValidateIban},         {"ssn", ValidateSsn},
+    {"ipv4", ValidateIpv4},         {"ipv6", ValidateIpv6},
+    {"mac", ValidateMac},           {"jwt", ValidateJwt},
+    {"bearer", ValidateBearer},     {"secret", ValidateSecret},
+    {"query_value", ValidateQueryValue},
+    {"url_credentials", ValidateUrlCredentials},
+    {"nino", ValidateNino},         {"de_tax_id", ValidateDeTaxId},
+    {"phone", ValidatePhone},
+};
+
+// E.164 country calling codes (ITU-T), as a membership test over 1-3 digit prefixes.
+constexpr std::string_view kCallingCodes[] = {
+    "1",   "7",   "20",  "27",  "30",  "31",  "32",  "33",  "34",  "36",  "39",  "40",  "41",
+    "43",  "44",  "45",  "46",  "47",  "48",  "49",  "51",  "52",  "53",  "54",  "55",  "56",
+    "57",  "58",  "60",  "61",  "62",  "63",  "64",  "65",  "66",  "81",  "82",  "84",  "86",
+    "90",  "91",  "92",  "93",  "94",  "95",  "98",  "211", "212", "213", "216", "218", "220",
+    "221", "222", "223", "224", "225", "226", "227", "228", "229", "230", "231", "232", "233",
+    "234", "235", "236", "237", "238", "239", "240", "241", "242", "243", "244", "245", "246",
+    "248", "249", "250", "251", "252", "253", "254", "255", "256", "257", "258", "260", "261",
+    "262", "263", "264", "265", "266", "267", "268", "269", "290", "291", "297", "298", "299",
+    "350", "351", "352", "353", "354", "355", "356", "357", "358", "359", "370", "371", "372",
+    "373", "374", "375", "376", "377", "378", "380", "381", "382", "383", "385", "386", "387",
+    "389", "420", "421", "423", "500", "501", "502", "503", "504", "505", "506", "507", "508",
+    "509", "590", "591", "592", "593", "594", "595", "596", "597", "598", "599", "670", "672",
+    "673", "674", "675", "676", "677", "678", "679", "680", "681", "682", "683", "685", "686",
+    "687", "688", "689", "690", "691", "692", "850", "852", "853", "855", "856", "880", "886",
+    "960", "961", "962", "963", "964", "965", "966", "967", "968", "970", "971", "972", "973",
+    "974", "975", "976", "977", "992", "993", "994", "995", "996", "998"};
+
+int CallingCodeLength(std::string_view digits) {
+  for (size_t len = 1; len <= 3 && len <= digits.size(); ++len)
+    for (auto cc : kCallingCodes)
+      if (cc == digits.substr(0, len)) return static_cast<int>(len);
+  return 0;
+}
+
+bool NanpValid(std::string_view d10) {
+  if (d10.size() != 10) return false;
+  if (d10[0] < '2' || d10[3] < '2') return false;          // NXX-NXX
+  if (d10[1] == '1' && d10[2] == '1') return false;         // N11 service codes
+  if (d10[1] == '9') return false;                          // N9X: unassigned expansion
+  return true;
+}
+
+}  // namespace
+
+ValidatorFn FindValidator(std::string_view name) {
+  for (const auto& v : kValidators)
+    if (v.name == name) return v.fn;
+  return nullptr;
+}
+
+bool LuhnValid(std::string_view digits) {
+  if (digits.empty()) return false;
+  int sum = 0;
+  bool dbl = false;
+  for (size_t i = digits.size(); i-- > 0;) {
+    if (!IsDigit(digits[i])) return false;
+    int d = digits[i] - '0';
+    if (dbl) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    dbl = !dbl;
+  }
+  return sum % 10 == 0;
+}
+
+bool CardIssuerValid(std::string_view d) {
+  const size_t n = d.size();
+  if (n < 12 || n > 19) return false;
+  auto prefix = [&](size_t k) {
+    int v = 0;
+    for (size_t i = 0; i < k && i < n; ++i) v = v * 10 + (d[i] - '0');
+    return v;
+  };
+  const int p1 = prefix(1), p2 = prefix(2), p3 = prefix(3), p4 = prefix(4), p6 = prefix(6);
+  if (p1 == 4) return n == 13 || n == 16 || n == 19;                         // Visa
+  if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n == 16;  // Mastercard
+  if (p2 == 34 || p2 == 37) return n == 15;                                  // Amex
+  if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649) ||
+      (p6 >= 622126 && p6 <= 622925))
+    return n >= 16 && n <= 19;                                               // Discover
+  if (p4 >= 3528 && p4 <= 3589) return n >= 16 && n <= 19;                  // JCB
+  if (p2 == 62) return n >= 16 && n <= 19;                                   // UnionPay
+  if ((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39)
+    return n >= 14 && n <= 19;                                               // Diners
+  if (p4 == 5018 || p4 == 5020 || p4 == 5038 || p4 == 5893 || p4 == 6304 || p4 == 6759 ||
+      p4 == 6761 || p4 == 6762 || p4 == 6763)
+    return n >= 12 && n <= 19;                                               // Maestro
+  return false;
+}
+
+int IbanLength(std::string_view cc) {
+  struct Row {
+    const char* cc;
+    int len;
+  };
+  static constexpr Row kTable[] = {
+      {"AD", 24}, {"AE", 23}, {"AL", 28}, {"AT", 20}, {"AZ", 28}, {"BA", 20}, {"BE", 16},
+      {"BG", 22}, {"BH", 22}, {"BR", 29}, {"BY", 28}, {"CH", 21}, {"CR", 22}, {"CY", 28},
+      {"CZ", 24}, {"DE", 22}, {"DK", 18}, {"DO", 28}, {"EE", 20}, {"EG", 29}, {"ES", 24},
+      {"FI", 18}, {"FO", 18}, {"FR", 27}, {"GB", 22}, {"GE", 22}, {"GI", 23}, {"GL", 18},
+      {"GR", 27}, {"GT", 28}, {"HR", 21}, {"HU", 28}, {"IE", 22}, {"IL", 23}, {"IQ", 23},
+      {"IS", 26}, {"IT", 27}, {"JO", 30}, {"KW", 30}, {"KZ", 20}, {"LB", 28}, {"LC", 32},
+      {"LI", 21}, {"LT", 20}, {"LU", 20}, {"LV", 21}, {"MC", 27}, {"MD", 24}, {"ME", 22},
+      {"MK", 19}, {"MR", 27}, {"MT", 31}, {"MU", 30}, {"NL", 18}, {"NO", 15}, {"PK", 24},
+      {"PL", 28}, {"PS", 29}, {"PT", 25}, {"QA", 29}, {"RO", 24}, {"RS", 22}, {"SA", 24},
+      {"SC", 31}, {"SE", 24}, {"SI", 19}, {"SK", 24}, {"SM", 27}, {"ST", 25}, {"SV", 28},
+      {"TL", 23}, {"TN", 24}, {"TR", 26}, {"UA", 29}, {"VA", 22}, {"VG", 24}, {"XK", 20}};
+  if (cc.size() != 2) return 0;
+  for (const auto& r : kTable)
+    if (cc[0] == r.cc[0] && cc[1] == r.cc[1]) return r.len;
+  return 0;
+}
+
+bool IbanValid(std::string_view s) {
+  if (s.size() < 15 || s.size() > 34) return false;
+  if (IbanLength(s.substr(0, 2)) != static_cast<int>(s.size())) return false;
+  if (!IsDigit(s[2]) || !IsDigit(s[3])) return false;
+  int rem = 0;
+  for (size_t k = 0; k < s.size(); ++k) {
+    char c = s[(k + 4) % s.size()];
+    if (IsDigit(c)) {
+      rem = (rem * 10 + (c - '0')) % 97;
+    } else if (c >= 'A' && c <= 'Z') {
+      int v = c - 'A' + 10;
+      rem = (rem * 100 + v) % 97;
+    } else {
+      return false;
+    }
+  }
+  return rem == 1;
+}
+
+bool SsnValid(std::string_view d) {
+  if (d.size() != 9) return false;
+  for (char c : d)
+    if (!IsDigit(c)) return false;
+  std::string_view area = d.substr(0, 3), group = d.substr(3, 2), serial = d.substr(5, 4);
+  if (area == "000" || area == "666" || area[0] == '9') return false;
+  if (group == "00" || serial == "0000") return false;
+  // Publicly used sample numbers (Woolworth wallet card, SSA advertising).
+  for (std::string_view bad : {"078051120", "219099999", "123456789", "457555462"})
+    if (d == bad) return false;
+  // All one digit (111-11-1111 ...) are placeholders.
+  bool same = true;
+  for (char c : d) same &= c == d[0];
+  return !same;
+}
+
+bool ParseIpv4(std::string_view s, uint8_t out[4]) {
+  int part = 0;
+  size_t i = 0;
+  while (part < 4) {
+    size_t start = i;
+    int v = 0;
+    while (i < s.size() && IsDigit(s[i]) && i - start < 3) v = v * 10 + (s[i++] - '0');
+    size_t len = i - start;
+    if (len == 0 || v > 255 || (len > 1 && s[start] == '0')) return false;
+    out[part++] = static_cast<uint8_t>(v);
+    if (part < 4) {
+      if (i >= s.size() || s[i] != '.') return false;
+      ++i;
+    }
+  }
+  return i == s.size();
+}
+
+bool ParseIpv6(std::string_view s, uint16_t out[8]) {
+  if (s.size() < 2 || s.size() > 39) return false;
+  uint16_t head[8], tail[8];
+  int nh = 0, nt = 0;
+  bool gap = false;
+  size_t i = 0;
+  if (s.substr(0, 2) == "::") {
+    gap = true;
+    i = 2;
+  } else if (s[0] == ':') {
+    return false;
+  }
+  while (i < s.size()) {
+    size_t start = i;
+    uint32_t v = 0;
+    while (i < s.size() && IsHex(s[i]) && i - start < 4) {
+      char c = s[i++];
+      v = v * 16 + (IsDigit(c) ? c - '0' : (Lower(c) - 'a' + 10));
+    }
+    if (i == start) return false;
+    if (gap) {
+      if (nt == 8) return false;
+      tail[nt++] = static_cast<uint16_t>(v);
+    } else {
+      if (nh == 8) return false;
+      head[nh++] = static_cast<uint16_t>(v);
+    }
+    if (i == s.size()) break;
+    if (s[i] != ':') return false;
+    ++i;
+    if (i < s.size() && s[i] == ':') {
+      if (gap) return false;
+      gap = true;
+      ++i;
+      if (i == s.size()) break;
+    } else if (i == s.size()) {
+      return false;
+    }
+  }
+  if (gap) {
+    if (nh + nt > 7) return false;
+  } else if (nh != 8) {
+    return false;
+  }
+  int k = 0;
+  for (int j = 0; j < nh; ++j) out[k++] = head[j];
+  for (int j = 0; j < 8 - nh - nt; ++j) out[k++] = 0;
+  for (int j = 0; j < nt; ++j) out[k++] = tail[j];
+  return true;
+}
+
+bool JwtHeaderHasAlg(std::string_view token) {
+  size_t dot = token.find('.');
+  if (dot == token.npos || dot < 4) return false;
+  std::string_view h = token.substr(0, dot);
+  if (h.size() > 2048) return false;
+  std::string decoded;
+  decoded.reserve(h.size());
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : h) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (IsDigit(c)) v = c - '0' + 52;
+    else if (c == '-' || c == '+') v = 62;
+    else if (c == '_' || c == '/') v = 63;
+    else if (c == '=') break;
+    else return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      decoded.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  size_t first = decoded.find_first_not_of(" \t\r\n");
+  size_t last = decoded.find_last_not_of(" \t\r\n");
+  if (first == decoded.npos || decoded[first] != '{' || decoded[last] != '}') return false;
+  size_t alg = decoded.find("\"alg\"");
+  if (alg == decoded.npos) return false;
+  size_t colon = decoded.find_first_not_of(" \t\r\n", alg + 5);
+  return colon != decoded.npos && decoded[colon] == ':';
+}
+
+bool NinoValid(std::string_view s) {
+  std::string c;
+  for (char ch : s)
+    if (ch != ' ') c.push_back(ch);
+  if (c.size() != 9) return false;
+  static constexpr std::string_view kBadPrefix[] = {"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"};
+  for (auto p : kBadPrefix)
+    if (c.substr(0, 2) == p) return false;
+  const std::string_view first_ok = "ABCEGHJKLMNOPRSTWXYZ", second_ok = "ABCEGHJKLMNPRSTWXYZ";
+  if (first_ok.find(c[0]) == first_ok.npos || second_ok.find(c[1]) == second_ok.npos) return false;
+  for (int i = 2; i < 8; ++i)
+    if (!IsDigit(c[i])) return false;
+  if (c[8] < 'A' || c[8] > 'D') return false;
+  // Spacing: none, or the printed "AB 12 34 56 C" form.
+  if (s.size() != 9 && s != std::string_view(std::string(c.substr(0, 2)) + " " +
+                                             c.substr(2, 2) + " " + c.substr(4, 2) + " " +
+                                             c.substr(6, 2) + " " + c.substr(8, 1)))
+    return false;
+  return true;
+}
+
+bool DeTaxIdValid(std::string_view d) {
+  if (d.size() != 11 || d[0] == '0') return false;
+  int count[10] = {};
+  for (char c : d) {
+    if (!IsDigit(c)) return false;
+  }
+  for (int i = 0; i < 10; ++i) ++count[d[i] - '0'];
+  int multi = 0;
+  for (int c : count) {
+    if (c > 3) return false;
+    if (c >= 2) ++multi;
+  }
+  if (multi != 1) return false;
+  for (int i = 0; i + 2 < 10; ++i)
+    if (d[i] == d[i + 1] && d[i + 1] == d[i + 2]) return false;
+  int product = 10;
+  for (int i = 0; i < 10; ++i) {
+    int sum = (d[i] - '0' + product) % 10;
+    if (sum == 0) sum = 10;
+    product = (sum * 2) % 11;
+  }
+  int check = 11 - product;
+  if (check == 10) check = 0;
+  return check == d[10] - '0';
+}
+
+bool PhoneValid(std::string_view s) {
+  char d[24];
+  size_t n = Digits(s, d, 20);
+  if (n > 20 || n < 7) return false;
+  std::string_view digits(d, n);
+  // Separator sanity: dates/times use ':' and no phone uses more than 2 separators in a row.
+  int seps = 0, groups = 0;
+  bool in_digit = false;
+  for (char c : s) {
+    if (IsDigit(c)) {
+      if (!in_digit) ++groups;
+      in_digit = true;
+    } else {
+      in_digit = false;
+      if (c != '(' && c != ')') ++seps;
+    }
+  }
+  size_t first = s.find_first_not_of("( ");
+  if (first != s.npos && s[first] == '+') {
+    if (digits[0] == '0') return false;
+    int cc = CallingCodeLength(digits);
+    if (cc == 0) return false;
+    std::string national(digits.substr(cc));
+    // "+49 (0)30 ..." trunk zero in parentheses.
+    if (s.find("(0)") != s.npos && !national.empty() && national[0] == '0') national.erase(0, 1);
+    if (cc == 1) return NanpValid(national);
+    size_t total = cc + national.size();
+    if (total < 8 || total > 15 || national.size() < 6) return false;
+    if (national[0] == '0') return false;
+    return true;
+  }
+  if (digits[0] == '0') {
+    // National format (context required by the catalog): 9-12 digits with a trunk 0.
+    if (n < 9 || n > 12 || digits[1] == '0') return false;
+    return groups >= 2 || s.find('(') != s.npos;
+  }
+  if (n == 11 && digits[0] == '1') digits.remove_prefix(1);
+  return NanpValid(digits) && (groups >= 2 || s.find('(') != s.npos || n == 10);
+}
+
+}  // namespace scrubd::rules::internal

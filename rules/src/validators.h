@@ -1,0 +1,32 @@
+// Validators for located candidates: Luhn + issuer table, IBAN mod-97, SSA rules, IP parsing,
+// JWT header decoding, phone plans, MAC, UK NINO, DE Steuer-ID. Internal to scrubd_rules.
+// Pure functions without shared state; safe from any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace scrubd::rules::internal {
+
+// A catalog validator sees the whole string and the located value [*begin, *end). It returns
+// true to accept, and may shrink the span (e.g. a card inside a longer group sequence).
+using ValidatorFn = bool (*)(std::string_view text, size_t* begin, size_t* end);
+
+// The validator registered under `name` ("email", "card", ...), or nullptr.
+ValidatorFn FindValidator(std::string_view name);
+
+// Building blocks, exposed for the unit tests.
+bool LuhnValid(std::string_view digits);
+bool CardIssuerValid(std::string_view digits);  // prefix + length table
+bool IbanValid(std::string_view compact);        // country length + mod-97; upper case
+int IbanLength(std::string_view country);        // 0 when the country has no IBAN
+bool SsnValid(std::string_view digits9);         // SSA rules on 9 digits
+bool ParseIpv4(std::string_view s, uint8_t out[4]);
+bool ParseIpv6(std::string_view s, uint16_t out[8]);
+bool JwtHeaderHasAlg(std::string_view token);    // base64url header decodes to {..."alg"...}
+bool NinoValid(std::string_view s);
+bool DeTaxIdValid(std::string_view digits11);
+bool PhoneValid(std::string_view candidate);
+
+}  // namespace scrubd::rules::internal
