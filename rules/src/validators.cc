@@ -303,7 +303,7 @@ bool ValidatePhone(std::string_view text, size_t* b, size_t* e) {
   }
   if (*e < text.size()) {
     char n = text[*e];
-    if (IsAlnum(n) || n == '_') return false;
+    if (IsAlnum(n) || n == '_' || n == '/') return false;
     if ((n == '-' || n == '.' || n == '/' || n == ':') && *e + 1 < text.size() &&
         IsDigit(text[*e + 1]))
       return false;
@@ -647,7 +647,8 @@ bool PhoneValid(std::string_view s) {
     if (cc == 1) return NanpValid(national);
     size_t total = cc + national.size();
     if (total < 8 || total > 15 || national.size() < 6) return false;
-    if (national[0] == '0') return false;
+    // ISO 6709 coordinates (+40.7128-074.0060/) mix '.' and '-'; phone numbers do not.
+    if (s.find('.') != s.npos && s.find('-') != s.npos) return false;
     return true;
   }
   if (digits[0] == '0') {
