@@ -1,0 +1,264 @@
+#include "dom/state_store.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+#include <vector>
+
+namespace scrubd::dom {
+namespace {
+
+namespace fs = std::filesystem;
+
+uint64_t Fnv1a(std::string_view s, uint64_t h) {
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string Hex128(std::string_view a, std::string_view b) {
+  std::string joined(a);
+  joined.push_back('\0');
+  joined.append(b);
+  char buf[33];
+  std::snprintf(buf, sizeof(buf), "%016llx%016llx",
+                static_cast<unsigned long long>(Fnv1a(joined, 1469598103934665603ull)),
+                static_cast<unsigned long long>(Fnv1a(joined, 0x9e3779b97f4a7c15ull)));
+  return buf;
+}
+
+std::string Key(std::string_view token, std::string_view session, std::string_view window) {
+  std::string k;
+  k.reserve(token.size() + session.size() + window.size() + 2);
+  k.append(token).push_back('\0');
+  k.append(session).push_back('\0');
+  k.append(window);
+  return k;
+}
+
+}  // namespace
+
+struct StateStore::Slot {
+  std::mutex mu;  // held by the Lease
+  WindowState state;
+  std::string key, token, session, window;
+  bool loaded = false;
+  // Guarded by StateStore::mu_:
+  int leases = 0;
+  Clock::time_point last_used{};
+  size_t bytes = 0;
+};
+
+StateStore::StateStore(Options opts) : opts_(std::move(opts)) {}
+StateStore::~StateStore() = default;
+
+Result<std::unique_ptr<StateStore>> StateStore::Open(const Options& opts) {
+  if (!opts.dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(opts.dir, ec);
+    if (ec) return Status::Io("dom state dir " + opts.dir.string() + ": " + ec.message());
+    if (!fs::is_directory(opts.dir, ec))
+      return Status::Io("dom state dir " + opts.dir.string() + " is not a directory");
+  }
+  return std::unique_ptr<StateStore>(new StateStore(opts));
+}
+
+StateStore::Clock::time_point StateStore::Now() const {
+  return opts_.now ? opts_.now() : Clock::now();
+}
+
+fs::path StateStore::SessionDir(std::string_view token, std::string_view session) const {
+  return opts_.dir / Hex128(token, session);
+}
+
+fs::path StateStore::WindowFile(std::string_view token, std::string_view session,
+                                std::string_view window) const {
+  return SessionDir(token, session) / (Hex128(window, "w") + ".dws");
+}
+
+// ---------- Lease ----------
+
+StateStore::Lease::Lease(StateStore* store, std::shared_ptr<Slot> slot)
+    : store_(store), slot_(std::move(slot)) {}
+StateStore::Lease::Lease(Lease&& o) noexcept
+    : store_(std::exchange(o.store_, nullptr)), slot_(std::move(o.slot_)) {}
+StateStore::Lease& StateStore::Lease::operator=(Lease&& o) noexcept {
+  if (this != &o) {
+    if (store_ != nullptr && slot_) store_->Release(slot_);
+    store_ = std::exchange(o.store_, nullptr);
+    slot_ = std::move(o.slot_);
+  }
+  return *this;
+}
+StateStore::Lease::~Lease() {
+  if (store_ != nullptr && slot_) store_->Release(slot_);
+}
+WindowState& StateStore::Lease::state() { return slot_->state; }
+
+// ---------- store ----------
+
+StateStore::Lease StateStore::Acquire(std::string_view token, std::string_view session_id,
+                                      std::string_view window_id) {
+  std::string key = Key(token, session_id, window_id);
+  std::shared_ptr<Slot> slot;
+  {
+    std::unique_lock lock(mu_);
+    auto& s = slots_[key];
+    if (!s) {
+      s = std::make_shared<Slot>();
+      s->key = key;
+      s->token = token;
+      s->session = session_id;
+      s->window = window_id;
+      s->last_used = Now();
+    }
+    slot = s;
+    ++slot->leases;
+  }
+  slot->mu.lock();
+  if (!slot->loaded) {
+    slot->loaded = true;
+    if (!opts_.dir.empty()) {
+      fs::path file = WindowFile(token, session_id, window_id);
+      std::ifstream in(file, std::ios::binary);
+      if (in) {
+        std::ostringstream buf;
+        buf << in.rdbuf();
+        auto decoded = WindowState::Decode(buf.str(), key);
+        std::lock_guard lock(mu_);
+        if (decoded.ok()) {
+          slot->state = std::move(decoded).value();
+          ++stats_.loads;
+        } else if (decoded.status().code() != Code::kNotFound) {
+          ++stats_.load_errors;  // empty state: every id unknown, so everything masks
+        }
+      }
+    }
+  }
+  return Lease(this, std::move(slot));
+}
+
+void StateStore::Release(const std::shared_ptr<Slot>& slot) {
+  size_t bytes = slot->state.MemoryBytes() + sizeof(Slot) + slot->key.size() * 2;
+  slot->mu.unlock();
+  std::unique_lock lock(mu_);
+  --slot->leases;
+  slot->last_used = Now();
+  auto it = slots_.find(slot->key);
+  if (it == slots_.end() || it->second != slot) return;  // forgotten meanwhile
+  bytes_ = bytes_ - slot->bytes + bytes;
+  slot->bytes = bytes;
+  EnforceBudgetLocked(lock);
+}
+
+Status StateStore::PersistSlot(Slot& slot) {
+  if (opts_.dir.empty() || !slot.state.dirty()) return Status::Ok();
+  fs::path file = WindowFile(slot.token, slot.session, slot.window);
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  if (ec) return Status::Io("dom state: " + ec.message());
+  std::string bytes = slot.state.Encode(slot.key);
+  fs::path tmp = file;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) return Status::Io("dom state: cannot write " + tmp.string());
+  }
+  fs::rename(tmp, file, ec);
+  if (ec) return Status::Io("dom state: rename " + file.string() + ": " + ec.message());
+  slot.state.set_dirty(false);
+  return Status::Ok();
+}
+
+void StateStore::EnforceBudgetLocked(std::unique_lock<std::mutex>& lock) {
+  while (bytes_ > opts_.max_bytes) {
+    std::shared_ptr<Slot> victim;
+    for (auto& [k, s] : slots_) {
+      if (s->leases == 0 && (!victim || s->last_used < victim->last_used)) victim = s;
+    }
+    if (!victim) return;  // everything leased: the budget is exceeded transiently
+    {
+      std::lock_guard slot_lock(victim->mu);  // only PersistAll can hold it now
+      Status st = PersistSlot(*victim);
+      ++(st.ok() ? stats_.persists : stats_.persist_errors);
+    }
+    bytes_ -= victim->bytes;
+    slots_.erase(victim->key);
+    ++stats_.evictions;
+  }
+}
+
+size_t StateStore::EvictIdle() {
+  std::unique_lock lock(mu_);
+  Clock::time_point now = Now();
+  std::vector<std::shared_ptr<Slot>> idle;
+  for (auto& [k, s] : slots_)
+    if (s->leases == 0 && now - s->last_used > opts_.idle_timeout) idle.push_back(s);
+  for (auto& s : idle) {
+    {
+      std::lock_guard slot_lock(s->mu);
+      Status st = PersistSlot(*s);
+      ++(st.ok() ? stats_.persists : stats_.persist_errors);
+    }
+    bytes_ -= s->bytes;
+    slots_.erase(s->key);
+    ++stats_.evictions;
+  }
+  return idle.size();
+}
+
+Status StateStore::PersistAll() {
+  std::vector<std::shared_ptr<Slot>> all;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [k, s] : slots_) all.push_back(s);
+  }
+  Status first;
+  for (auto& s : all) {
+    Status st;
+    {
+      std::lock_guard slot_lock(s->mu);
+      st = PersistSlot(*s);
+    }
+    std::lock_guard lock(mu_);
+    ++(st.ok() ? stats_.persists : stats_.persist_errors);
+    if (!st.ok() && first.ok()) first = st;
+  }
+  return first;
+}
+
+Status StateStore::ForgetSession(std::string_view token, std::string_view session_id) {
+  std::string prefix = Key(token, session_id, "");
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = slots_.begin(); it != slots_.end();) {
+      if (it->first.compare(0, prefix.size(), prefix) == 0) {
+        bytes_ -= it->second->bytes;
+        it = slots_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (opts_.dir.empty()) return Status::Ok();
+  std::error_code ec;
+  fs::remove_all(SessionDir(token, session_id), ec);
+  if (ec) return Status::Io("dom state: erase session: " + ec.message());
+  return Status::Ok();
+}
+
+StateStore::Stats StateStore::stats() const {
+  std::lock_guard lock(mu_);
+  Stats s = stats_;
+  s.windows = slots_.size();
+  s.bytes = bytes_;
+  return s;
+}
+
+}  // namespace scrubd::dom
