@@ -1,0 +1,48 @@
+// Admission: decides per event whether it may enter the scrub stage at all, from consent
+// signals (opt-out, GPC, DNT, TCF), blocking rules, sampling and erasure tombstones.
+// Pure functions of (event, policy, request signals, tombstones); thread-safe.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "ingest/decode.h"
+#include "scrubd/policies/policy.h"
+
+namespace scrubd::admit {
+
+enum class Verdict {
+  kAdmit,
+  kNoPolicy,   // no policy covers the token: fail closed
+  kConsent,    // opt-out, GPC, DNT, missing opt-in or TCF purpose
+  kBlocked,    // blocking.events / blocking.urls
+  kSampled,    // outside sampling.session_rate
+  kTombstone,  // the subject asked for erasure
+};
+
+const char* VerdictName(Verdict v);
+
+// What the HTTP request says about the user's choices (headers and cookies).
+struct RequestSignals {
+  bool gpc = false;          // Sec-GPC: 1
+  bool dnt = false;          // DNT: 1
+  std::string tcf_consent;   // euconsent-v2 cookie, if sent
+};
+
+// Returns true when (token, distinct_id or session_id) has an erasure tombstone.
+using TombstoneCheck =
+    std::function<bool(std::string_view token, std::string_view distinct_id,
+                       std::string_view session_id)>;
+
+Verdict Admit(const ingest::Event& event, const policies::Policy* policy,
+              const RequestSignals& signals, const TombstoneCheck& tombstoned);
+
+// True when `session_id` falls inside `rate` (deterministic: the same session always agrees).
+bool InSample(std::string_view session_id, double rate);
+
+// True when the TCF v2 TC string grants every purpose in `purposes`. Malformed strings grant
+// nothing.
+bool TcfGrants(std::string_view tc_string, const std::vector<int>& purposes);
+
+}  // namespace scrubd::admit

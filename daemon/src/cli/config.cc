@@ -1,0 +1,118 @@
+// Config file keys mirror the flags one to one (docs/configuration.md).
+#include "cli/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstring>
+
+#include "scrubd/common/yaml_check.h"
+
+namespace scrubd::cli {
+namespace {
+
+using yamlcheck::Type;
+
+Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file);
+  } catch (const YAML::BadFile&) {
+    return Status::InvalidConfig(file + ": cannot open config file");
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidConfig(file + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                 std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  if (!root || root.IsNull()) return Status::Ok();
+  Status s = yamlcheck::CheckKeys(
+      file, root, "config",
+      {{"listen", Type::kString, "HOST:PORT"},
+       {"policy", Type::kStringList, "policy files"},
+       {"data_dir", Type::kString, "data directory"},
+       {"max_body_bytes", Type::kInt, "request body cap"},
+       {"max_decompressed_bytes", Type::kInt, "inflate cap per request"},
+       {"admin_token_file", Type::kString, "admin bearer token file"},
+       {"answer_remote_config", Type::kBool, "answer /flags and config locally"},
+       {"events_require_session_id", Type::kBool, "reject /e/ events without $session_id"},
+       {"workers", Type::kInt, "scrub worker threads"},
+       {"log_level", Type::kString, "spdlog level"},
+       {"dom_state_max_bytes", Type::kInt, "memory cap of DOM state"},
+       {"dom_idle_timeout_seconds", Type::kInt, "idle window eviction"}});
+  if (!s.ok()) return s;
+  c->listen = yamlcheck::GetString(root, "listen", c->listen);
+  c->policy_files = yamlcheck::GetStringList(root, "policy", c->policy_files);
+  c->data_dir = yamlcheck::GetString(root, "data_dir", c->data_dir);
+  c->max_body_bytes = static_cast<size_t>(
+      yamlcheck::GetInt(root, "max_body_bytes", static_cast<int64_t>(c->max_body_bytes)));
+  c->max_decompressed_bytes = static_cast<size_t>(yamlcheck::GetInt(
+      root, "max_decompressed_bytes", static_cast<int64_t>(c->max_decompressed_bytes)));
+  c->admin_token_file = yamlcheck::GetString(root, "admin_token_file", c->admin_token_file);
+  c->answer_remote_config =
+      yamlcheck::GetBool(root, "answer_remote_config", c->answer_remote_config);
+  c->events_require_session_id =
+      yamlcheck::GetBool(root, "events_require_session_id", c->events_require_session_id);
+  c->workers = static_cast<int>(yamlcheck::GetInt(root, "workers", c->workers));
+  c->log_level = yamlcheck::GetString(root, "log_level", c->log_level);
+  c->dom_max_bytes = static_cast<size_t>(
+      yamlcheck::GetInt(root, "dom_state_max_bytes", static_cast<int64_t>(c->dom_max_bytes)));
+  c->dom_idle_timeout_s =
+      yamlcheck::GetInt(root, "dom_idle_timeout_seconds", c->dom_idle_timeout_s);
+  return Status::Ok();
+}
+
+Result<size_t> ParseSize(const std::string& flag, const std::string& v) {
+  char* end = nullptr;
+  unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n == 0)
+    return Status::InvalidInput(flag + " needs a positive integer");
+  return static_cast<size_t>(n);
+}
+
+}  // namespace
+
+Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
+  ServeConfig c;
+  // The config file is applied first so that flags win whatever their order.
+  for (int i = 0; i + 1 < argc; ++i)
+    if (!std::strcmp(argv[i], "--config")) {
+      if (Status s = ApplyConfigFile(argv[i + 1], &c); !s.ok()) return s;
+    }
+  bool policies_from_flags = false;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> Result<std::string> {
+      if (i + 1 >= argc) return Status::InvalidInput(a + " needs a value");
+      return std::string(argv[++i]);
+    };
+    if (a == "--no-remote-config") {
+      c.answer_remote_config = false;
+      continue;
+    }
+    Result<std::string> v = value();
+    if (!v.ok()) return v.status();
+    if (a == "--config") continue;
+    if (a == "--listen") {
+      c.listen = *v;
+    } else if (a == "--policy") {
+      if (!policies_from_flags) c.policy_files.clear();
+      policies_from_flags = true;
+      c.policy_files.push_back(*v);
+    } else if (a == "--data-dir") {
+      c.data_dir = *v;
+    } else if (a == "--admin-token-file") {
+      c.admin_token_file = *v;
+    } else if (a == "--log-level") {
+      c.log_level = *v;
+    } else if (a == "--max-body-bytes" || a == "--max-decompressed-bytes" || a == "--workers") {
+      Result<size_t> n = ParseSize(a, *v);
+      if (!n.ok()) return n.status();
+      if (a == "--max-body-bytes") c.max_body_bytes = *n;
+      else if (a == "--max-decompressed-bytes") c.max_decompressed_bytes = *n;
+      else c.workers = static_cast<int>(std::min<size_t>(*n, 64));
+    } else {
+      return Status::InvalidInput("unknown option '" + a + "'");
+    }
+  }
+  return c;
+}
+
+}  // namespace scrubd::cli

@@ -1,0 +1,32 @@
+// `scrubd serve` configuration: defaults, then the YAML config file (--config), then flags,
+// which win. Pure parsing; no I/O beyond reading the config file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "scrubd/common/status.h"
+
+namespace scrubd::cli {
+
+struct ServeConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::vector<std::string> policy_files;  // empty: the embedded default policy
+  std::string data_dir = "./var";
+  size_t max_body_bytes = 25u << 20;
+  size_t max_decompressed_bytes = 64u << 20;
+  std::string admin_token_file;
+  bool answer_remote_config = true;
+  bool events_require_session_id = true;
+  int workers = 2;
+  std::string log_level = "info";
+  size_t dom_max_bytes = 512u << 20;
+  int64_t dom_idle_timeout_s = 1800;
+};
+
+// Errors: kInvalidInput for bad flags (usage), kInvalidConfig for a bad config file
+// (message carries file:line:col).
+Result<ServeConfig> ParseServeArgs(int argc, char** argv);
+
+}  // namespace scrubd::cli

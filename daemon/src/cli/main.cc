@@ -1,0 +1,321 @@
+// scrubd command line: serve, policy check, export, audit. Exit codes: 0 success, 1 the
+// command ran and found a failure (invalid policy, missing session), 2 usage error,
+// 78 (EX_CONFIG) serve refused to start on a bad configuration.
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/config.h"
+#include "scrubd/audit/cli.h"
+#include "scrubd/audit/log.h"
+#include "scrubd/policies/policy.h"
+#include "server/app.h"
+#include "server/http_server.h"
+#include "server/keys.h"
+#include "sink/local_store.h"
+#ifdef SCRUBD_HAVE_DOM
+#include "dom/dom_masker.h"
+#endif
+
+namespace {
+
+using namespace scrubd;  // NOLINT: the CLI is the composition root
+namespace json = boost::json;
+constexpr int kExitUsage = 2;
+constexpr int kExitConfig = 78;
+
+const char* kUsage = R"(scrubd - privacy enforcement sidecar for posthog-js / rrweb session replay
+
+usage: scrubd <command> [options]
+
+commands:
+  serve          run the ingest proxy (posthog-js api_host points here)
+  policy check   validate policy files (exit 1 with file:line:col on error)
+  export         write one stored session as a JSON array of rrweb events
+  audit          verify / prove / rotate-key / export-key on the signed audit log
+  version        print the version
+
+run 'scrubd <command> --help' for the options of each command.
+)";
+
+const char* kServeUsage = R"(usage: scrubd serve [options]
+
+  --listen HOST:PORT       address to listen on (default 127.0.0.1:8080; port 0 = any free)
+  --policy FILE            policy file; repeat for several (default: embedded default.yaml)
+  --data-dir DIR           store, keys, DOM state and audit log (default ./var)
+  --config FILE            scrubd.yaml; every flag can be set there, flags win
+  --max-body-bytes N       request body cap (default 26214400, 413 above)
+  --max-decompressed-bytes N  cap on inflated bytes per request (default 67108864)
+  --admin-token-file FILE  bearer token for /admin/* (default DIR/keys/admin.token, created)
+  --no-remote-config       do not answer /flags, /decide, /array/<token>/config locally
+  --workers N              scrub worker threads (default 2)
+  --log-level LEVEL        trace|debug|info|warn|error (default info)
+
+Signals: SIGTERM/SIGINT drain in-flight requests and stop; SIGHUP reloads policies.
+)";
+
+const char* kCheckUsage = R"(usage: scrubd policy check FILE...
+
+Parses, validates and compiles each policy exactly as 'scrubd serve' would. Prints OK or the
+first error with file:line:col for each file. Exit 0 if all are valid, 1 otherwise.
+)";
+
+const char* kExportUsage = R"(usage: scrubd export --data-dir DIR --session ID [--token T] [--window W] [--out FILE]
+
+Writes the cleaned session as a JSON array of rrweb events (all windows merged by timestamp
+unless --window is given), loadable by rrweb-player. Exit 1 if the session is not stored.
+)";
+
+bool WantsHelp(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return true;
+  return false;
+}
+
+int PolicyCheck(int argc, char** argv) {
+  if (argc == 0 || WantsHelp(argc, argv)) {
+    std::fputs(kCheckUsage, argc == 0 ? stderr : stdout);
+    return argc == 0 ? kExitUsage : 0;
+  }
+  int bad = 0;
+  std::vector<std::string> all;
+  for (int i = 0; i < argc; ++i) {
+    std::string f = argv[i];
+    all.push_back(f);
+    Result<std::shared_ptr<const policies::PolicySet>> r = policies::LoadPolicySet({f}, {});
+    if (r.ok()) {
+      const auto& p = *(*r)->policies().front();
+      std::printf("OK    %s (name=%s version=%d sha256=%.16s detectors=%zu)\n", f.c_str(),
+                  p.name.c_str(), p.version, p.sha256.c_str(), p.scanner->DetectorIds().size());
+    } else {
+      std::printf("ERROR %s\n", r.status().message().c_str());
+      ++bad;
+    }
+  }
+  if (bad == 0 && all.size() > 1) {  // the set as a whole must also be consistent
+    Result<std::shared_ptr<const policies::PolicySet>> r = policies::LoadPolicySet(all, {});
+    if (!r.ok()) {
+      std::printf("ERROR %s\n", r.status().message().c_str());
+      ++bad;
+    }
+  }
+  return bad ? 1 : 0;
+}
+
+int Export(int argc, char** argv) {
+  if (WantsHelp(argc, argv)) {
+    std::fputs(kExportUsage, stdout);
+    return 0;
+  }
+  std::string dir, session, token, window, out;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--data-dir") dir = next();
+    else if (a == "--session") session = next();
+    else if (a == "--token") token = next();
+    else if (a == "--window") window = next();
+    else if (a == "--out") out = next();
+    else {
+      std::fprintf(stderr, "scrubd export: unknown option '%s'\n%s", a.c_str(), kExportUsage);
+      return kExitUsage;
+    }
+  }
+  if (dir.empty() || session.empty()) {
+    std::fputs(kExportUsage, stderr);
+    return kExitUsage;
+  }
+  Result<std::unique_ptr<sink::LocalStore>> store = sink::LocalStore::Open(dir);
+  if (!store.ok()) {
+    std::fprintf(stderr, "scrubd export: %s\n", store.status().ToString().c_str());
+    return 1;
+  }
+  Result<std::string> body = (*store)->ExportSession(session, token, window);
+  if (!body.ok()) {
+    std::fprintf(stderr, "scrubd export: %s\n", body.status().ToString().c_str());
+    return 1;
+  }
+  // Exports are audited when the log is available (it is locked while a daemon runs; the
+  // daemon's /admin/sessions/<id>/export endpoint audits those).
+  if (auto log = audit::Log::Open(std::filesystem::path(dir) / "audit", {}); log.ok()) {
+    auto key = server::LoadOrCreateKey(std::filesystem::path(dir) / "keys" / "pseudonym.key", 32);
+    std::string pseudo = key.ok() ? server::Pseudonym(*key, session) : "";
+    (void)(*log)->Append("export", json::serialize(json::object{
+                                       {"session", pseudo}, {"caller", "cli"}}));
+    (void)(*log)->Close();
+  }
+  if (out.empty()) {
+    std::fwrite(body->data(), 1, body->size(), stdout);
+    std::fputc('\n', stdout);
+  } else {
+    Status s = sink::WriteFileDurably(out, *body, 0600);
+    if (!s.ok()) {
+      std::fprintf(stderr, "scrubd export: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
+json::object PolicySummary(const policies::PolicySet& set) {
+  json::array files;
+  for (const auto& p : set.policies())
+    files.push_back(json::object{{"file", p->file}, {"sha256", p->sha256},
+                                 {"version", p->version}, {"name", p->name}});
+  return json::object{{"result", "ok"}, {"policies", std::move(files)}};
+}
+
+int Serve(int argc, char** argv) {
+  if (WantsHelp(argc, argv)) {
+    std::fputs(kServeUsage, stdout);
+    return 0;
+  }
+  Result<cli::ServeConfig> parsed = cli::ParseServeArgs(argc, argv);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "scrubd serve: %s\n%s", parsed.status().message().c_str(), kServeUsage);
+    return parsed.status().code() == Code::kInvalidConfig ? kExitConfig : kExitUsage;
+  }
+  cli::ServeConfig cfg = std::move(parsed).value();
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  namespace fs = std::filesystem;
+  fs::path data(cfg.data_dir);
+  std::error_code ec;
+  fs::create_directories(data, ec);
+  fs::permissions(data, fs::perms::owner_all, fs::perm_options::replace, ec);
+
+  auto fail = [](const Status& s) {
+    spdlog::critical("refusing to start: {}", s.message());
+    return kExitConfig;
+  };
+  Result<std::string> hash_key = server::LoadOrCreateKey(data / "keys" / "hash.key", 32);
+  if (!hash_key.ok()) return fail(hash_key.status());
+  Result<std::string> pseudo_key = server::LoadOrCreateKey(data / "keys" / "pseudonym.key", 32);
+  if (!pseudo_key.ok()) return fail(pseudo_key.status());
+  fs::path token_file =
+      cfg.admin_token_file.empty() ? data / "keys" / "admin.token" : fs::path(cfg.admin_token_file);
+  Result<std::string> admin_token = server::LoadOrCreateToken(token_file);
+  if (!admin_token.ok()) return fail(admin_token.status());
+
+  policies::LoadOptions popts{*hash_key};
+  Result<std::shared_ptr<const policies::PolicySet>> set =
+      policies::LoadPolicySet(cfg.policy_files, popts);
+  if (!set.ok()) return fail(set.status());
+
+  audit::Options aopts;
+  Result<std::unique_ptr<audit::Log>> log = audit::Log::Open(data / "audit", aopts);
+  if (!log.ok()) return fail(log.status());
+  (void)(*log)->Append("startup",
+                       json::serialize(json::object{{"version", SCRUBD_VERSION},
+                                                    {"listen", cfg.listen},
+                                                    {"policies", cfg.policy_files.size()}}));
+  json::object pl = PolicySummary(**set);
+  pl["caller"] = "startup";
+  (void)(*log)->Append("policy_load", json::serialize(pl));
+
+  Result<std::unique_ptr<sink::LocalStore>> store = sink::LocalStore::Open(data);
+  if (!store.ok()) return fail(store.status());
+  dom::StateStore* state_ptr = nullptr;
+#ifdef SCRUBD_HAVE_DOM
+  dom::StateStore::Options sopts;
+  sopts.dir = data / "state";
+  sopts.max_bytes = cfg.dom_max_bytes;
+  sopts.idle_timeout = std::chrono::seconds(cfg.dom_idle_timeout_s);
+  Result<std::unique_ptr<dom::StateStore>> state = dom::StateStore::Open(sopts);
+  if (!state.ok()) return fail(state.status());
+  state_ptr = state->get();
+#endif
+
+  server::AppConfig acfg;
+  acfg.limits.inflate.max_output = cfg.max_decompressed_bytes;
+  acfg.limits.events_require_session_id = cfg.events_require_session_id;
+  acfg.admin_token = *admin_token;
+  acfg.answer_remote_config = cfg.answer_remote_config;
+  acfg.policy_files = cfg.policy_files;
+  acfg.policy_options = popts;
+  acfg.pseudonym_key = *pseudo_key;
+  server::App app(acfg, *set, store->get(), state_ptr, log->get());
+
+  // Signals are taken synchronously by this thread; every other thread has them blocked.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  server::ServerOptions sopt;
+  sopt.listen = cfg.listen;
+  sopt.max_body_bytes = cfg.max_body_bytes;
+  sopt.worker_threads = cfg.workers;
+  server::HttpServer http(&app, sopt);
+  Result<uint16_t> port = http.Start();
+  if (!port.ok()) return fail(port.status());
+  std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
+  std::printf("scrubd listening on http://%s:%u\n", host.c_str(), *port);
+  std::fflush(stdout);
+  spdlog::info("listening on {}:{} data_dir={} policies={}", host, *port, cfg.data_dir,
+               cfg.policy_files.empty() ? "<embedded>/default.yaml" : cfg.policy_files[0]);
+
+  for (;;) {
+    timespec tick{30, 0};
+    int sig = sigtimedwait(&sigs, nullptr, &tick);
+    if (sig == SIGHUP) {
+      (void)app.Reload("sighup");
+      continue;
+    }
+    if (sig == SIGINT || sig == SIGTERM) {
+      spdlog::info("signal {} received: draining", sig);
+      break;
+    }
+#ifdef SCRUBD_HAVE_DOM
+    if (size_t n = (*state)->EvictIdle(); n > 0) spdlog::info("evicted {} idle windows", n);
+#endif
+  }
+  http.Stop();
+#ifdef SCRUBD_HAVE_DOM
+  if (Status s = (*state)->PersistAll(); !s.ok())
+    spdlog::error("persisting DOM state failed: {}", s.ToString());
+#endif
+  const server::Metrics& m = app.metrics();
+  (void)(*log)->Append("shutdown", json::serialize(json::object{
+                                       {"requests", m.requests.load()},
+                                       {"events_stored", m.events_stored.load()},
+                                       {"events_dropped", m.events_dropped.load()}}));
+  if (Status s = (*log)->Close(); !s.ok()) spdlog::error("audit close: {}", s.ToString());
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto logger = spdlog::stderr_color_mt("scrubd");
+  spdlog::set_default_logger(logger);
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+      !strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? kExitUsage : 0;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "serve") return Serve(argc - 2, argv + 2);
+  if (cmd == "export") return Export(argc - 2, argv + 2);
+  if (cmd == "version" || cmd == "--version") {
+    std::printf("scrubd %s\n", SCRUBD_VERSION);
+    return 0;
+  }
+  if (cmd == "policy") {
+    if (argc >= 3 && !strcmp(argv[2], "check")) return PolicyCheck(argc - 3, argv + 3);
+    std::fputs(kCheckUsage, argc >= 3 && WantsHelp(argc - 2, argv + 2) ? stdout : stderr);
+    return argc >= 3 && WantsHelp(argc - 2, argv + 2) ? 0 : kExitUsage;
+  }
+  if (cmd == "audit") return audit::RunAuditCli(argc - 2, argv + 2);
+  std::fprintf(stderr, "scrubd: unknown command '%s'\n%s", cmd.c_str(), kUsage);
+  return kExitUsage;
+}

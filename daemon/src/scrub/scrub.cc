@@ -1,0 +1,141 @@
+// Scrub stage. DOM masking first (it knows the tree: inputs, blocked and masked subtrees),
+// then detectors over every string left. The walk is iterative-free recursion bounded by the
+// decoder's max_depth.
+#include "scrub/scrub.h"
+
+#include <boost/json.hpp>
+
+#ifdef SCRUBD_HAVE_DOM
+#include "dom/dom_masker.h"
+#endif
+
+namespace scrubd::scrub {
+namespace json = boost::json;
+
+void Report::Add(const Report& o) {
+  counts.Add(o.counts);
+  for (const auto& [k, v] : o.dropped) dropped[k] += v;
+  events_in += o.events_in;
+  events_out += o.events_out;
+}
+
+namespace {
+
+bool SkipKey(std::string_view key) {
+  return key == "_cssText" || key == "$session_id" || key == "$window_id" || key == "token" ||
+         key == "api_key" || key == "uuid" || key == "$insert_id";
+}
+
+bool IsStyleNode(const json::object& o) {
+  const json::value* s = o.if_contains("isStyle");
+  return s && s->is_bool() && s->get_bool();
+}
+
+void Walk(json::value& v, std::string_view key, const rules::Scanner& scanner,
+          rules::RedactionCounts* counts, std::string& scratch) {
+  switch (v.kind()) {
+    case json::kind::string: {
+      json::string& s = v.get_string();
+      scratch.assign(s.data(), s.size());
+      if (scanner.Redact(scratch, key, counts)) s = scratch;
+      break;
+    }
+    case json::kind::array:
+      for (json::value& e : v.get_array()) Walk(e, key, scanner, counts, scratch);
+      break;
+    case json::kind::object: {
+      json::object& o = v.get_object();
+      bool style = IsStyleNode(o);
+      for (auto& kv : o) {
+        std::string_view k = kv.key();
+        if (SkipKey(k)) continue;
+        if (style && k == "textContent") continue;  // CSS: never rewritten by detectors
+        Walk(kv.value(), k, scanner, counts, scratch);
+      }
+      break;
+    }
+    default:
+      break;  // numbers, booleans and null are never rewritten
+  }
+}
+
+#ifndef SCRUBD_HAVE_DOM
+// Baseline masking until the DOM engine is linked: Input text and every value attribute.
+void MaskValues(json::value& v, rules::RedactionCounts* counts) {
+  if (v.is_array()) {
+    for (auto& e : v.get_array()) MaskValues(e, counts);
+  } else if (v.is_object()) {
+    json::object& o = v.get_object();
+    for (auto& kv : o) {
+      if (kv.key() == "value" && kv.value().is_string() && o.contains("tagName") == false) {
+        // attribute maps are objects without tagName; value attributes get masked
+        json::string& s = kv.value().get_string();
+        s = std::string(s.size(), '*');
+        counts->by_rule["dom.input"]++;
+      }
+      MaskValues(kv.value(), counts);
+    }
+  }
+}
+#endif
+
+}  // namespace
+
+void ScrubStrings(json::value& value, std::string_view key, const rules::Scanner& scanner,
+                  rules::RedactionCounts* counts) {
+  std::string scratch;
+  Walk(value, key, scanner, counts, scratch);
+}
+
+bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
+                          Report* report) const {
+  rules::RedactionCounts& counts = report->counts;
+  if (ev.undecodable) report->dropped["undecodable"] += ev.undecodable;
+  if (ev.is_snapshot) {
+    json::object& props = ev.json["properties"].get_object();
+    json::value* items = props.if_contains("$snapshot_data");
+    if (!items) items = props.if_contains("$snapshot_items");
+    json::array& arr = items->get_array();
+    report->events_in += arr.size() + ev.undecodable;
+#ifdef SCRUBD_HAVE_DOM
+    if (!state_) return false;  // fail closed: no DOM state, no recording
+    auto lease = state_->Acquire(ev.token, ev.session_id, ev.window_id);
+    json::array kept;
+    kept.reserve(arr.size());
+    for (json::value& r : arr) {
+      dom::Verdict verdict = dom::MaskEvent(r.get_object(), policy.masking, lease.state(), &counts);
+      if (verdict == dom::Verdict::kDrop) {
+        report->dropped["dom_policy"]++;
+        continue;
+      }
+      kept.emplace_back(std::move(r));
+    }
+    arr = std::move(kept);
+#else
+    for (json::value& r : arr) {
+      json::object& o = r.get_object();
+      json::value* data = o.if_contains("data");
+      if (data && data->is_object()) {
+        json::object& d = data->get_object();
+        if (auto* src = d.if_contains("source"); src && src->is_int64() && src->get_int64() == 5)
+          if (auto* t = d.if_contains("text"); t && t->is_string()) {
+            t->get_string() = std::string(t->get_string().size(), '*');
+            counts.by_rule["dom.input"]++;
+          }
+        MaskValues(*data, &counts);
+      }
+    }
+#endif
+    report->events_out += arr.size();
+    if (arr.empty()) return false;
+  } else {
+    report->events_in++;
+    report->events_out++;
+  }
+  json::value whole(std::move(ev.json));
+  ScrubStrings(whole, "", *policy.scanner, &counts);
+  ev.json = std::move(whole.get_object());
+  return true;
+}
+
+}  // namespace scrubd::scrub

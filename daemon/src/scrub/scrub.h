@@ -1,0 +1,48 @@
+// The scrub stage: DOM-aware masking of rrweb recordings (per-window state) followed by the
+// policy's PII detectors over every remaining string. Stateless apart from the DOM state
+// store it is given; ScrubEvent may run concurrently for different windows.
+#pragma once
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "ingest/decode.h"
+#include "scrubd/policies/policy.h"
+#include "scrubd/rules/scanner.h"
+
+namespace scrubd::dom {
+class StateStore;
+}
+
+namespace scrubd::scrub {
+
+struct Report {
+  rules::RedactionCounts counts;               // redactions by rule and method
+  std::map<std::string, uint64_t> dropped;     // rrweb / posthog events dropped, by reason
+  uint64_t events_in = 0;
+  uint64_t events_out = 0;
+  void Add(const Report& o);
+};
+
+// Applies `scanner` to every string under `value`, except CSS (`_cssText`, text nodes with
+// isStyle) and the routing ids scrubd itself validated (token, $session_id, $window_id, uuid).
+// `key` is the object key `value` sits under.
+void ScrubStrings(boost::json::value& value, std::string_view key, const rules::Scanner& scanner,
+                  rules::RedactionCounts* counts);
+
+class Scrubber {
+ public:
+  // `state` may be null only in tests of the string pass; it must outlive the Scrubber.
+  explicit Scrubber(dom::StateStore* state) : state_(state) {}
+  // Scrubs one admitted event in place. Returns false when the whole event must be dropped.
+  bool ScrubEvent(ingest::Event& event, const policies::Policy& policy, Report* report) const;
+
+ private:
+  dom::StateStore* state_;
+};
+
+}  // namespace scrubd::scrub

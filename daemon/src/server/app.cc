@@ -1,0 +1,369 @@
+// Request routing and the ingest flow. Logs and audit entries carry ids, counts and rule
+// names only; payload text never reaches spdlog or the audit log.
+#include "server/app.h"
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+
+#include "admit/admit.h"
+#include "scrub/scrub.h"
+#include "scrubd/audit/log.h"
+#include "server/keys.h"
+#include "sink/local_store.h"
+#ifdef SCRUBD_HAVE_DOM
+#include "dom/dom_masker.h"
+#endif
+
+namespace scrubd::server {
+namespace json = boost::json;
+
+namespace {
+
+std::string_view Header(const HttpRequest& r, const std::string& name) {
+  auto it = r.headers.find(name);
+  return it == r.headers.end() ? std::string_view() : std::string_view(it->second);
+}
+
+std::string CookieValue(std::string_view cookies, std::string_view name) {
+  while (!cookies.empty()) {
+    size_t semi = cookies.find(';');
+    std::string_view part = cookies.substr(0, semi);
+    while (!part.empty() && part[0] == ' ') part.remove_prefix(1);
+    size_t eq = part.find('=');
+    if (eq != std::string_view::npos && part.substr(0, eq) == name)
+      return std::string(part.substr(eq + 1));
+    if (semi == std::string_view::npos) break;
+    cookies.remove_prefix(semi + 1);
+  }
+  return {};
+}
+
+json::object CountsJson(const std::map<std::string, uint64_t>& m) {
+  json::object o;
+  for (const auto& [k, v] : m) o[k] = v;
+  return o;
+}
+
+// Token from the path /array/<token>/config[.js].
+std::string TokenFromConfigPath(std::string_view path) {
+  path.remove_prefix(std::string_view("/array/").size());
+  return std::string(path.substr(0, path.find('/')));
+}
+
+json::object RecordingConfig() {
+  return json::object{{"endpoint", "/s/"},
+                      {"consoleLogRecordingEnabled", true},
+                      {"recorderVersion", "v2"},
+                      {"sampleRate", nullptr},
+                      {"minimumDurationMilliseconds", nullptr},
+                      {"networkPayloadCapture", nullptr},
+                      {"masking", nullptr}};
+}
+
+}  // namespace
+
+unsigned HttpStatusFor(const Status& s) {
+  switch (s.code()) {
+    case Code::kOk: return 200;
+    case Code::kInvalidInput: return 400;
+    case Code::kTooLarge: return 413;
+    case Code::kNotFound: return 404;
+    case Code::kUnauthorized: return 401;
+    case Code::kInvalidConfig: return 422;
+    case Code::kUnavailable:
+    case Code::kIo: return 503;
+    default: return 500;
+  }
+}
+
+HttpResponse ErrorResponse(unsigned status, std::string_view code, std::string_view message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = json::serialize(json::object{{"error", code}, {"message", message}});
+  return r;
+}
+
+App::App(AppConfig config, std::shared_ptr<const policies::PolicySet> policies,
+         sink::LocalStore* store, dom::StateStore* state, audit::Log* audit)
+    : config_(std::move(config)),
+      policies_(std::move(policies)),
+      store_(store),
+      state_(state),
+      audit_(audit) {}
+
+std::shared_ptr<const policies::PolicySet> App::policies() const {
+  std::lock_guard<std::mutex> lock(policy_mu_);
+  return policies_;
+}
+
+void App::SwapPolicies(std::shared_ptr<const policies::PolicySet> next) {
+  std::lock_guard<std::mutex> lock(policy_mu_);
+  policies_ = std::move(next);
+}
+
+void App::AuditAppend(std::string_view type, const std::string& payload_json) {
+  if (!audit_) return;
+  Result<uint64_t> r = audit_->Append(type, payload_json);
+  if (!r.ok()) spdlog::error("audit append type={} failed: {}", type, r.status().ToString());
+}
+
+Status App::Reload(const std::string& caller) {
+  Result<std::shared_ptr<const policies::PolicySet>> next =
+      policies::LoadPolicySet(config_.policy_files, config_.policy_options);
+  json::object entry{{"caller", caller}};
+  if (!next.ok()) {
+    entry["result"] = "rejected";
+    entry["error"] = next.status().message();  // file:line:col + rule text, never traffic
+    AuditAppend("policy_reload", json::serialize(entry));
+    spdlog::warn("policy reload rejected, keeping current policies: {}",
+                 next.status().message());
+    return next.status();
+  }
+  json::array files;
+  for (const auto& p : (*next)->policies())
+    files.push_back(json::object{{"file", p->file}, {"sha256", p->sha256},
+                                 {"version", p->version}, {"name", p->name}});
+  entry["result"] = "ok";
+  entry["policies"] = std::move(files);
+  SwapPolicies(std::move(next).value());
+  AuditAppend("policy_reload", json::serialize(entry));
+  spdlog::info("policies reloaded by {}", caller);
+  return Status::Ok();
+}
+
+HttpResponse App::Handle(const HttpRequest& req) {
+  metrics_.requests++;
+  std::string_view target = req.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path.starts_with("/admin/") || path == "/admin") return Admin(req, path);
+  if (path == "/healthz") return HttpResponse{200, "application/json", R"({"status":"ok"})", {}};
+  if (path == "/metrics") {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    auto line = [&](const char* n, uint64_t v) {
+      r.body += std::string("scrubd_") + n + " " + std::to_string(v) + "\n";
+    };
+    line("requests_total", metrics_.requests);
+    line("batches_ok_total", metrics_.batches_ok);
+    line("batches_rejected_total", metrics_.batches_rejected);
+    line("events_in_total", metrics_.events_in);
+    line("events_stored_total", metrics_.events_stored);
+    line("events_dropped_total", metrics_.events_dropped);
+    line("redactions_total", metrics_.redactions);
+    line("sink_errors_total", metrics_.sink_errors);
+    return r;
+  }
+  ingest::Endpoint ep = ingest::ClassifyPath(path);
+  switch (ep) {
+    case ingest::Endpoint::kRecording:
+    case ingest::Endpoint::kEvents:
+      if (req.method != "POST") return ErrorResponse(405, "method_not_allowed", "use POST");
+      return Ingest(req, ep);
+    case ingest::Endpoint::kFlags:
+    case ingest::Endpoint::kRemoteConfig:
+      return RemoteConfig(req, ep);
+    case ingest::Endpoint::kUnknown:
+      break;
+  }
+  return ErrorResponse(404, "not_found", "unknown endpoint");
+}
+
+HttpResponse App::RemoteConfig(const HttpRequest& req, ingest::Endpoint ep) {
+  if (!config_.answer_remote_config)
+    return ErrorResponse(404, "not_found", "remote config is answered by the upstream");
+  std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
+  json::object cfg{{"sessionRecording", RecordingConfig()},
+                   {"supportedCompression", json::array{"gzip", "gzip-js"}},
+                   {"autocapture_opt_out", false},
+                   {"capturePerformance", false},
+                   {"autocaptureExceptions", false},
+                   {"heatmaps", false},
+                   {"surveys", false},
+                   {"siteApps", json::array{}},
+                   {"hasFeatureFlags", false}};
+  if (ep == ingest::Endpoint::kFlags) {
+    cfg["featureFlags"] = json::object{};
+    cfg["featureFlagPayloads"] = json::object{};
+    cfg["flags"] = json::object{};
+    cfg["errorsWhileComputingFlags"] = false;
+    cfg["requestId"] = "scrubd-local";
+    return HttpResponse{200, "application/json", json::serialize(cfg), {}};
+  }
+  std::string token = TokenFromConfigPath(path);
+  if (!ingest::ValidToken(token)) return ErrorResponse(400, "invalid_input", "invalid token");
+  cfg["token"] = token;
+  if (path.ends_with(".js")) {
+    std::string js = "(function(){window._POSTHOG_REMOTE_CONFIG=window._POSTHOG_REMOTE_CONFIG||{};"
+                     "window._POSTHOG_REMOTE_CONFIG[" +
+                     json::serialize(json::value(token)) + "]={config:" + json::serialize(cfg) +
+                     ",siteApps:[]};})();";
+    return HttpResponse{200, "application/javascript", std::move(js), {}};
+  }
+  return HttpResponse{200, "application/json", json::serialize(cfg), {}};
+}
+
+HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
+  std::string_view target = req.target;
+  size_t q = target.find('?');
+  ingest::RequestView view{req.body, Header(req, "content-type"),
+                           q == std::string_view::npos ? std::string_view()
+                                                       : target.substr(q + 1)};
+  const char* ep_name = endpoint == ingest::Endpoint::kRecording ? "recording" : "events";
+  Result<ingest::Batch> decoded = ingest::DecodeBatch(endpoint, view, config_.limits);
+  if (!decoded.ok()) {
+    metrics_.batches_rejected++;
+    const Status& s = decoded.status();
+    spdlog::warn("rejected {} batch: {} ({} bytes)", ep_name, CodeName(s.code()),
+                 req.body.size());
+    AuditAppend("batch_rejected",
+                json::serialize(json::object{{"endpoint", ep_name},
+                                             {"reason", CodeName(s.code())},
+                                             {"detail", s.message()},
+                                             {"bytes", req.body.size()}}));
+    return ErrorResponse(HttpStatusFor(s), CodeName(s.code()), s.message());
+  }
+  ingest::Batch& batch = decoded.value();
+  std::shared_ptr<const policies::PolicySet> set = policies();  // this request's snapshot
+
+  admit::RequestSignals signals;
+  signals.gpc = Header(req, "sec-gpc") == "1";
+  signals.dnt = Header(req, "dnt") == "1";
+  signals.tcf_consent = CookieValue(Header(req, "cookie"), "euconsent-v2");
+  admit::TombstoneCheck no_tombstones;  // erasure tombstones arrive with the subjects module
+
+  scrub::Scrubber scrubber(state_);
+  scrub::Report report;
+  std::vector<sink::StoredEvent> analytics;
+  std::vector<ingest::Event*> recordings;
+  for (ingest::Event& ev : batch.events) {
+    metrics_.events_in++;
+    const policies::Policy* policy = set->ForToken(ev.token);
+    admit::Verdict v = admit::Admit(ev, policy, signals, no_tombstones);
+    if (v != admit::Verdict::kAdmit) {
+      report.dropped[admit::VerdictName(v)]++;
+      report.events_in++;
+      continue;
+    }
+    if (!scrubber.ScrubEvent(ev, *policy, &report)) continue;
+    if (ev.is_snapshot) {
+      recordings.push_back(&ev);
+    } else {
+      sink::StoredEvent se;
+      se.token = ev.token;
+      se.session_id = ev.session_id;
+      se.uuid = ev.json.contains("uuid") && ev.json["uuid"].is_string()
+                    ? std::string(ev.json["uuid"].get_string())
+                    : "";
+      se.name = ev.name;
+      if (auto* ts = ev.json.if_contains("timestamp"); ts && ts->is_string())
+        se.timestamp = std::string(ts->get_string());
+      // distinct_id after scrubbing: an email used as distinct_id is redacted by policy.
+      const json::object& props = ev.json["properties"].get_object();
+      if (auto* d = props.if_contains("distinct_id"); d && d->is_string())
+        se.distinct_id = std::string(d->get_string());
+      se.body = json::serialize(ev.json);
+      analytics.push_back(std::move(se));
+    }
+  }
+
+  // Sink: nothing is acknowledged before it is durable.
+  Status sink_status;
+  uint64_t stored = analytics.size();
+  for (ingest::Event* ev : recordings) {
+    json::object& props = ev->json["properties"].get_object();
+    json::value* items = props.if_contains("$snapshot_data");
+    if (!items) items = props.if_contains("$snapshot_items");
+    std::string distinct;
+    if (auto* d = props.if_contains("distinct_id"); d && d->is_string())
+      distinct = std::string(d->get_string());
+    sink::RecordingChunk chunk{ev->token, ev->session_id, ev->window_id, distinct,
+                               &items->get_array()};
+    sink_status = store_->WriteRecording(chunk);
+    if (!sink_status.ok()) break;
+    stored += items->get_array().size();
+  }
+  if (sink_status.ok()) sink_status = store_->WriteEvents(analytics);
+
+  uint64_t dropped = 0;
+  for (const auto& [k, n] : report.dropped) dropped += n;
+  std::string session = batch.events.empty() ? "" : batch.events.front().session_id;
+  std::string token = batch.events.empty() ? "" : batch.events.front().token;
+  std::string pseudonym = session.empty() ? "" : Pseudonym(config_.pseudonym_key, session);
+  json::object entry{{"endpoint", ep_name},
+                     {"token", token},
+                     {"session", pseudonym},
+                     {"events_in", report.events_in},
+                     {"events_out", report.events_out},
+                     {"stored", sink_status.ok() ? stored : 0},
+                     {"redactions_by_rule", CountsJson(report.counts.by_rule)},
+                     {"redactions_by_method", CountsJson(report.counts.by_method)},
+                     {"scan_errors", report.counts.errors},
+                     {"dropped", CountsJson(report.dropped)}};
+  if (!sink_status.ok()) entry["sink_error"] = CodeName(sink_status.code());
+  AuditAppend("batch", json::serialize(entry));
+  metrics_.redactions += report.counts.Total();
+  metrics_.events_dropped += dropped;
+  if (!sink_status.ok()) {
+    metrics_.sink_errors++;
+    spdlog::error("sink failed for token={} session={}: {}", token, pseudonym,
+                  sink_status.ToString());
+    return ErrorResponse(503, "unavailable", "storage is unavailable; retry later");
+  }
+  metrics_.batches_ok++;
+  metrics_.events_stored += stored;
+  spdlog::info("{} batch token={} session={} in={} stored={} redactions={} dropped={}", ep_name,
+               token, pseudonym, report.events_in, stored, report.counts.Total(), dropped);
+  return HttpResponse{200, "application/json", R"({"status":1})", {}};
+}
+
+HttpResponse App::Admin(const HttpRequest& req, std::string_view path) {
+  std::string_view auth = Header(req, "authorization");
+  std::string expected = "Bearer " + config_.admin_token;
+  bool ok = !config_.admin_token.empty() && auth.size() == expected.size() &&
+            CRYPTO_memcmp(auth.data(), expected.data(), expected.size()) == 0;
+  std::string caller = "admin@" + req.peer;
+  if (!ok) {
+    AuditAppend("admin_denied", json::serialize(json::object{{"path", path}, {"peer", req.peer}}));
+    return ErrorResponse(401, "unauthorized", "admin endpoints need Authorization: Bearer <token>");
+  }
+  AuditAppend("admin_call", json::serialize(json::object{
+                                {"path", path}, {"method", req.method}, {"caller", caller}}));
+  if (path == "/admin/reload" && req.method == "POST") {
+    Status s = Reload(caller);
+    if (!s.ok()) return ErrorResponse(422, "invalid_config", s.message());
+    return HttpResponse{200, "application/json", R"({"status":"reloaded"})", {}};
+  }
+  if (path == "/admin/sessions" && req.method == "GET") {
+    Result<std::vector<sink::SessionInfo>> list = store_->ListSessions(1000);
+    if (!list.ok()) return ErrorResponse(503, "unavailable", list.status().message());
+    json::array out;
+    for (const auto& s : *list)
+      out.push_back(json::object{{"token", s.token},
+                                 {"session_id", s.session_id},
+                                 {"distinct_id", s.distinct_id},
+                                 {"first_ts", s.first_ts},
+                                 {"last_ts", s.last_ts},
+                                 {"first_url", s.first_url},
+                                 {"bytes", s.bytes},
+                                 {"events", s.events}});
+    return HttpResponse{200, "application/json", json::serialize(out), {}};
+  }
+  constexpr std::string_view kExport = "/admin/sessions/";
+  if (path.starts_with(kExport) && path.ends_with("/export") && req.method == "GET") {
+    std::string id(path.substr(kExport.size(), path.size() - kExport.size() - 7));
+    if (!ingest::ValidSessionId(id)) return ErrorResponse(400, "invalid_input", "bad session id");
+    Result<std::string> body = store_->ExportSession(id, "");
+    if (!body.ok())
+      return ErrorResponse(HttpStatusFor(body.status()), CodeName(body.status().code()),
+                           body.status().message());
+    AuditAppend("export", json::serialize(json::object{
+                              {"session", Pseudonym(config_.pseudonym_key, id)},
+                              {"caller", caller}}));
+    return HttpResponse{200, "application/json", std::move(body).value(), {}};
+  }
+  return ErrorResponse(404, "not_found", "unknown admin endpoint");
+}
+
+}  // namespace scrubd::server

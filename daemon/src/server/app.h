@@ -1,0 +1,96 @@
+// The request handler: a pure function from an HTTP request to a response, over the current
+// policy snapshot, the DOM state store, the local store and the audit log. No sockets here,
+// so the whole ingest -> admit -> scrub -> sink flow is testable directly. Thread-safe:
+// Handle may run on many threads; policy swaps are atomic and a request keeps the snapshot
+// it started with.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ingest/decode.h"
+#include "scrubd/policies/policy.h"
+
+namespace scrubd::dom {
+class StateStore;
+}
+namespace scrubd::audit {
+class Log;
+}
+namespace scrubd::sink {
+class LocalStore;
+}
+
+namespace scrubd::server {
+
+struct HttpRequest {
+  std::string method;
+  std::string target;                          // path and query
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  std::string peer;  // remote address, for admin audit entries
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct AppConfig {
+  ingest::DecodeLimits limits;
+  std::string admin_token;           // required as "Authorization: Bearer <token>" on /admin
+  bool answer_remote_config = true;  // serve /flags, /decide, /array/<token>/config locally
+  std::vector<std::string> policy_files;  // for /admin/reload (empty: embedded default)
+  policies::LoadOptions policy_options;
+  std::string pseudonym_key;         // HMAC key for session ids in logs and the audit log
+};
+
+// Counters exposed on /metrics (Prometheus text).
+struct Metrics {
+  std::atomic<uint64_t> requests{0}, batches_ok{0}, batches_rejected{0}, events_in{0},
+      events_stored{0}, events_dropped{0}, redactions{0}, sink_errors{0}, scrub_errors{0};
+};
+
+class App {
+ public:
+  // All pointers must outlive the App. `audit` may be null (tests).
+  App(AppConfig config, std::shared_ptr<const policies::PolicySet> policies,
+      sink::LocalStore* store, dom::StateStore* state, audit::Log* audit);
+
+  HttpResponse Handle(const HttpRequest& req);
+
+  std::shared_ptr<const policies::PolicySet> policies() const;
+  // Atomically replaces the snapshot (SIGHUP / admin reload); audited.
+  void SwapPolicies(std::shared_ptr<const policies::PolicySet> next);
+  // Reloads config.policy_files; keeps the old snapshot on error and says why.
+  Status Reload(const std::string& caller);
+  const Metrics& metrics() const { return metrics_; }
+  const AppConfig& config() const { return config_; }
+
+ private:
+  HttpResponse Ingest(const HttpRequest& req, ingest::Endpoint endpoint);
+  HttpResponse RemoteConfig(const HttpRequest& req, ingest::Endpoint endpoint);
+  HttpResponse Admin(const HttpRequest& req, std::string_view path);
+  void AuditAppend(std::string_view type, const std::string& payload_json);
+
+  AppConfig config_;
+  std::shared_ptr<const policies::PolicySet> policies_;  // guarded by policy_mu_
+  mutable std::mutex policy_mu_;
+  sink::LocalStore* store_;
+  dom::StateStore* state_;
+  audit::Log* audit_;
+  Metrics metrics_;
+};
+
+// {"error": code, "message": msg} with the matching 4xx/5xx status.
+HttpResponse ErrorResponse(unsigned status, std::string_view code, std::string_view message);
+unsigned HttpStatusFor(const Status& s);
+
+}  // namespace scrubd::server

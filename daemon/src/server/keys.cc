@@ -1,0 +1,79 @@
+// Key files: O_EXCL creation with mode 0600, permission check on load.
+#include "server/keys.h"
+
+#include <fcntl.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "sink/local_store.h"
+
+namespace scrubd::server {
+namespace fs = std::filesystem;
+
+std::string HexEncode(std::string_view bytes) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+Result<std::string> LoadOrCreateKey(const fs::path& path, size_t bytes) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  fs::permissions(path.parent_path(), fs::perms::owner_all, fs::perm_options::replace, ec);
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (st.st_mode & 077)
+      return Status::InvalidConfig(path.string() + ": key file must be mode 0600 (is " +
+                                   std::to_string(st.st_mode & 0777) + " octal-decimal)");
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string key = ss.str();
+    if (key.size() < 16) return Status::InvalidConfig(path.string() + ": key file too short");
+    return key;
+  }
+  std::string key(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(bytes)) != 1)
+    return Status::Internal("RAND_bytes failed");
+  if (Status s = sink::WriteFileDurably(path, key, 0600); !s.ok()) return s;
+  return key;
+}
+
+Result<std::string> LoadOrCreateToken(const fs::path& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0) {
+    Result<std::string> raw = LoadOrCreateKey(path, 0);
+    if (!raw.ok()) return raw.status();
+    std::string t = *raw;
+    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+    return t;
+  }
+  std::string random(24, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(random.data()), 24) != 1)
+    return Status::Internal("RAND_bytes failed");
+  std::string token = HexEncode(random);
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (Status s = sink::WriteFileDurably(path, token + "\n", 0600); !s.ok()) return s;
+  return token;
+}
+
+std::string Pseudonym(const std::string& key, std::string_view id) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(id.data()), id.size(), md, &len);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(md), 8));
+}
+
+}  // namespace scrubd::server

@@ -1,0 +1,357 @@
+// Local store: chunk files are written outside the index lock (unique names), the SQLite
+// index under it. SQLite errors become Status values here and never escape as exceptions.
+#include "sink/local_store.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cstring>
+#include <boost/json.hpp>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+namespace scrubd::sink {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t TimestampOf(const json::value& v) {
+  if (!v.is_object()) return 0;
+  const json::value* t = v.get_object().if_contains("timestamp");
+  if (!t) return 0;
+  if (t->is_int64()) return t->get_int64();
+  if (t->is_uint64()) return static_cast<int64_t>(t->get_uint64());
+  if (t->is_double()) return static_cast<int64_t>(t->get_double());
+  return 0;
+}
+
+// A prepared statement that finalizes itself.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+  ~Stmt() { sqlite3_finalize(s_); }
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Stmt& Bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  int Step() { return sqlite3_step(s_); }
+  void Reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  std::string Text(int i) {
+    const unsigned char* t = sqlite3_column_text(s_, i);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+  int64_t Int(int i) { return sqlite3_column_int64(s_, i); }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+  int rc_;
+};
+
+Status SqlError(sqlite3* db, const char* what) {
+  return Status::Io(std::string("sqlite: ") + what + ": " + sqlite3_errmsg(db));
+}
+
+}  // namespace
+
+Status WriteFileDurably(const fs::path& path, std::string_view data, int mode) {
+  static std::atomic<uint64_t> counter{0};
+  fs::path tmp = path;
+  tmp += ".tmp" + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return Status::Io("open " + tmp.string() + ": " + strerror(errno));
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Status::Io("write " + tmp.string() + ": " + strerror(e));
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    int e = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Status::Io("fsync " + tmp.string() + ": " + strerror(e));
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return Status::Io("rename " + path.string() + ": " + strerror(e));
+  }
+  int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& data_dir) {
+  fs::path root = data_dir / "store";
+  std::error_code ec;
+  fs::create_directories(root / "recordings", ec);
+  if (ec) return Status::Io("create " + root.string() + ": " + ec.message());
+  fs::permissions(data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  fs::permissions(root, fs::perms::owner_all, fs::perm_options::replace, ec);
+  sqlite3* db = nullptr;
+  std::string db_path = (root / "index.sqlite").string();
+  if (sqlite3_open_v2(db_path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    Status s = Status::Io("sqlite open " + db_path + ": " + (db ? sqlite3_errmsg(db) : "?"));
+    sqlite3_close(db);
+    return s;
+  }
+  ::chmod(db_path.c_str(), 0600);
+  std::unique_ptr<LocalStore> store(new LocalStore(root, db));
+  sqlite3_busy_timeout(db, 5000);
+  static const char* kSchema = R"sql(
+    PRAGMA journal_mode=WAL;
+    PRAGMA synchronous=FULL;
+    CREATE TABLE IF NOT EXISTS sessions(
+      token TEXT NOT NULL, session_id TEXT NOT NULL, distinct_id TEXT,
+      first_ts INTEGER, last_ts INTEGER, first_url TEXT,
+      bytes INTEGER NOT NULL DEFAULT 0, events INTEGER NOT NULL DEFAULT 0,
+      created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+      PRIMARY KEY(token, session_id));
+    CREATE INDEX IF NOT EXISTS sessions_distinct ON sessions(distinct_id);
+    CREATE TABLE IF NOT EXISTS chunks(
+      id INTEGER PRIMARY KEY AUTOINCREMENT, token TEXT NOT NULL, session_id TEXT NOT NULL,
+      window_id TEXT NOT NULL, path TEXT NOT NULL, bytes INTEGER NOT NULL,
+      events INTEGER NOT NULL, first_ts INTEGER, last_ts INTEGER, created_at INTEGER NOT NULL);
+    CREATE INDEX IF NOT EXISTS chunks_session ON chunks(session_id, token);
+    CREATE TABLE IF NOT EXISTS events(
+      id INTEGER PRIMARY KEY AUTOINCREMENT, token TEXT NOT NULL, session_id TEXT,
+      distinct_id TEXT, uuid TEXT, event TEXT NOT NULL, timestamp TEXT,
+      received_at INTEGER NOT NULL, body TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS events_session ON events(session_id);
+    CREATE INDEX IF NOT EXISTS events_distinct ON events(distinct_id);
+  )sql";
+  if (Status s = store->Exec(kSchema); !s.ok()) return s;
+  return store;
+}
+
+LocalStore::~LocalStore() { sqlite3_close(db_); }
+
+Status LocalStore::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    Status s = Status::Io(std::string("sqlite: ") + (err ? err : "?"));
+    sqlite3_free(err);
+    return s;
+  }
+  return Status::Ok();
+}
+
+Status LocalStore::WriteRecording(const RecordingChunk& c) {
+  if (!c.events || c.events->empty()) return Status::Ok();
+  std::string text = json::serialize(*c.events);
+  int64_t first_ts = INT64_MAX, last_ts = 0;
+  std::string first_url;
+  for (const json::value& e : *c.events) {
+    int64_t ts = TimestampOf(e);
+    if (ts > 0) {
+      first_ts = std::min(first_ts, ts);
+      last_ts = std::max(last_ts, ts);
+    }
+    if (first_url.empty() && e.is_object()) {
+      const json::object& o = e.get_object();
+      const json::value* t = o.if_contains("type");
+      const json::value* d = o.if_contains("data");
+      if (t && t->is_int64() && t->get_int64() == 4 && d && d->is_object())
+        if (auto* h = d->get_object().if_contains("href"); h && h->is_string())
+          first_url = std::string(h->get_string());
+    }
+  }
+  if (first_ts == INT64_MAX) first_ts = 0;
+
+  static std::atomic<uint64_t> seq{0};
+  int64_t now = NowMs();
+  fs::path dir = root_ / "recordings" / c.token / c.session_id / c.window_id;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::Io("create " + dir.string() + ": " + ec.message());
+  char name[64];
+  snprintf(name, sizeof(name), "%013lld-%06llu.json", static_cast<long long>(now),
+           static_cast<unsigned long long>(seq++ % 1000000));
+  fs::path file = dir / name;
+  if (Status s = WriteFileDurably(file, text); !s.ok()) return s;
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  Stmt ins(db_,
+           "INSERT INTO chunks(token,session_id,window_id,path,bytes,events,first_ts,last_ts,"
+           "created_at) VALUES(?,?,?,?,?,?,?,?,?)");
+  Stmt up(db_,
+          "INSERT INTO sessions(token,session_id,distinct_id,first_ts,last_ts,first_url,bytes,"
+          "events,created_at,updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?9) "
+          "ON CONFLICT(token,session_id) DO UPDATE SET "
+          "first_ts=CASE WHEN first_ts=0 OR (excluded.first_ts>0 AND excluded.first_ts<first_ts)"
+          " THEN excluded.first_ts ELSE first_ts END,"
+          "last_ts=MAX(last_ts,excluded.last_ts),"
+          "first_url=CASE WHEN first_url='' THEN excluded.first_url ELSE first_url END,"
+          "distinct_id=CASE WHEN distinct_id='' THEN excluded.distinct_id ELSE distinct_id END,"
+          "bytes=bytes+excluded.bytes, events=events+excluded.events,"
+          "updated_at=excluded.updated_at");
+  std::string rel = fs::relative(file, root_).string();
+  bool ok = ins.ok() && up.ok();
+  if (ok) {
+    ins.Bind(1, c.token).Bind(2, c.session_id).Bind(3, c.window_id).Bind(4, rel);
+    ins.Bind(5, static_cast<int64_t>(text.size()))
+        .Bind(6, static_cast<int64_t>(c.events->size()))
+        .Bind(7, first_ts)
+        .Bind(8, last_ts)
+        .Bind(9, now);
+    ok = ins.Step() == SQLITE_DONE;
+  }
+  if (ok) {
+    up.Bind(1, c.token).Bind(2, c.session_id).Bind(3, c.distinct_id).Bind(4, first_ts);
+    up.Bind(5, last_ts).Bind(6, first_url).Bind(7, static_cast<int64_t>(text.size()));
+    up.Bind(8, static_cast<int64_t>(c.events->size())).Bind(9, now);
+    ok = up.Step() == SQLITE_DONE;
+  }
+  if (!ok) {
+    Status s = SqlError(db_, "index chunk");
+    Exec("ROLLBACK");
+    // The chunk file is unreferenced; remove it so nothing unacknowledged stays on disk.
+    fs::remove(file, ec);
+    return s;
+  }
+  if (Status s = Exec("COMMIT"); !s.ok()) {
+    Exec("ROLLBACK");
+    fs::remove(file, ec);
+    return s;
+  }
+  return Status::Ok();
+}
+
+Status LocalStore::WriteEvents(const std::vector<StoredEvent>& events) {
+  if (events.empty()) return Status::Ok();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  Stmt ins(db_,
+           "INSERT INTO events(token,session_id,distinct_id,uuid,event,timestamp,received_at,"
+           "body) VALUES(?,?,?,?,?,?,?,?)");
+  bool ok = ins.ok();
+  int64_t now = NowMs();
+  for (const auto& e : events) {
+    if (!ok) break;
+    ins.Bind(1, e.token).Bind(2, e.session_id).Bind(3, e.distinct_id).Bind(4, e.uuid);
+    ins.Bind(5, e.name).Bind(6, e.timestamp).Bind(7, now).Bind(8, e.body);
+    ok = ins.Step() == SQLITE_DONE;
+    ins.Reset();
+  }
+  if (!ok) {
+    Status s = SqlError(db_, "insert events");
+    Exec("ROLLBACK");
+    return s;
+  }
+  return Exec("COMMIT");
+}
+
+Result<std::string> LocalStore::ExportSession(const std::string& session_id,
+                                              const std::string& token,
+                                              const std::string& window_id) {
+  std::vector<std::string> paths;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt q(db_,
+           "SELECT path FROM chunks WHERE session_id=?1 AND (?2='' OR token=?2) "
+           "AND (?3='' OR window_id=?3) ORDER BY id");
+    if (!q.ok()) return SqlError(db_, "export query");
+    q.Bind(1, session_id).Bind(2, token).Bind(3, window_id);
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) paths.push_back(q.Text(0));
+    if (rc != SQLITE_DONE) return SqlError(db_, "export query");
+  }
+  if (paths.empty()) return Status::NotFound("no recording for that session");
+  json::array all;
+  for (const auto& rel : paths) {
+    std::ifstream in(root_ / rel, std::ios::binary);
+    if (!in) return Status::Corruption("indexed chunk missing: " + rel);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    boost::system::error_code ec;
+    json::value v = json::parse(ss.str(), ec);
+    if (ec || !v.is_array()) return Status::Corruption("unreadable chunk: " + rel);
+    for (auto& e : v.get_array()) all.emplace_back(std::move(e));
+  }
+  std::stable_sort(all.begin(), all.end(), [](const json::value& a, const json::value& b) {
+    return TimestampOf(a) < TimestampOf(b);
+  });
+  return json::serialize(all);
+}
+
+Result<std::vector<SessionInfo>> LocalStore::ListSessions(int limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_,
+         "SELECT token,session_id,distinct_id,first_ts,last_ts,first_url,bytes,events "
+         "FROM sessions ORDER BY first_ts DESC LIMIT ?");
+  if (!q.ok()) return SqlError(db_, "list sessions");
+  q.Bind(1, static_cast<int64_t>(limit));
+  std::vector<SessionInfo> out;
+  while (q.Step() == SQLITE_ROW) {
+    SessionInfo s;
+    s.token = q.Text(0);
+    s.session_id = q.Text(1);
+    s.distinct_id = q.Text(2);
+    s.first_ts = q.Int(3);
+    s.last_ts = q.Int(4);
+    s.first_url = q.Text(5);
+    s.bytes = q.Int(6);
+    s.events = q.Int(7);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<SessionInfo> LocalStore::GetSession(const std::string& session_id,
+                                           const std::string& token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_,
+         "SELECT token,session_id,distinct_id,first_ts,last_ts,first_url,bytes,events "
+         "FROM sessions WHERE session_id=?1 AND (?2='' OR token=?2) LIMIT 1");
+  if (!q.ok()) return SqlError(db_, "get session");
+  q.Bind(1, session_id).Bind(2, token);
+  if (q.Step() != SQLITE_ROW) return Status::NotFound("no such session");
+  SessionInfo s;
+  s.token = q.Text(0);
+  s.session_id = q.Text(1);
+  s.distinct_id = q.Text(2);
+  s.first_ts = q.Int(3);
+  s.last_ts = q.Int(4);
+  s.first_url = q.Text(5);
+  s.bytes = q.Int(6);
+  s.events = q.Int(7);
+  return s;
+}
+
+}  // namespace scrubd::sink

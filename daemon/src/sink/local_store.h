@@ -1,0 +1,85 @@
+// The embedded default sink: cleaned rrweb recordings as plain JSON chunk files plus a SQLite
+// index (format: daemon/src/sink/STORE_FORMAT.md). Thread-safe: writes of different batches
+// may run concurrently; the index is serialized by an internal mutex.
+#pragma once
+
+#include <boost/json/array.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scrubd/common/status.h"
+
+struct sqlite3;
+
+namespace scrubd::sink {
+
+struct RecordingChunk {
+  std::string token;
+  std::string session_id;
+  std::string window_id;
+  std::string distinct_id;
+  const boost::json::array* events = nullptr;  // cleaned rrweb events; must outlive the call
+};
+
+struct StoredEvent {
+  std::string token;
+  std::string session_id;
+  std::string distinct_id;
+  std::string uuid;
+  std::string name;
+  std::string timestamp;
+  std::string body;  // the cleaned event as JSON text
+};
+
+struct SessionInfo {
+  std::string token;
+  std::string session_id;
+  std::string distinct_id;
+  int64_t first_ts = 0;
+  int64_t last_ts = 0;
+  std::string first_url;
+  int64_t bytes = 0;
+  int64_t events = 0;
+};
+
+class LocalStore {
+ public:
+  // Opens (creating if needed) DATA_DIR/store with 0700 permissions.
+  static Result<std::unique_ptr<LocalStore>> Open(const std::filesystem::path& data_dir);
+  ~LocalStore();
+
+  // Durably writes one chunk: the file is fsynced and renamed into place, then the index is
+  // committed (synchronous=FULL). Only after both does the caller acknowledge the batch.
+  Status WriteRecording(const RecordingChunk& chunk);
+  // Durably inserts cleaned analytics events in one transaction.
+  Status WriteEvents(const std::vector<StoredEvent>& events);
+
+  // All windows of a session merged and ordered by timestamp, as a JSON array text.
+  // `token` empty matches any token.
+  Result<std::string> ExportSession(const std::string& session_id, const std::string& token,
+                                    const std::string& window_id = "");
+  Result<std::vector<SessionInfo>> ListSessions(int limit);
+  Result<SessionInfo> GetSession(const std::string& session_id, const std::string& token);
+
+  const std::filesystem::path& root() const { return root_; }
+
+ private:
+  LocalStore(std::filesystem::path root, sqlite3* db) : root_(std::move(root)), db_(db) {}
+  Status Exec(const char* sql);
+  std::filesystem::path root_;
+  sqlite3* db_;
+  std::mutex mu_;
+};
+
+// Writes `data` to `path` atomically and durably (tmp file, fsync, rename, fsync dir), with
+// file mode `mode`.
+Status WriteFileDurably(const std::filesystem::path& path, std::string_view data,
+                        int mode = 0600);
+
+}  // namespace scrubd::sink

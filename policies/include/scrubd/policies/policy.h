@@ -1,0 +1,88 @@
+// The policy model and its compiled, immutable snapshot (PolicySet). Loading parses YAML,
+// validates every section (errors carry file:line:col) and compiles regexes and selectors
+// once. A PolicySet is never mutated after load: share it by shared_ptr; reload swaps it.
+#pragma once
+
+#include <re2/re2.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "scrubd/common/status.h"
+#include "scrubd/policies/masking.h"
+#include "scrubd/rules/scanner.h"
+
+namespace scrubd::policies {
+
+// `consent:` what the browser told us about the user's choices.
+struct ConsentPolicy {
+  bool respect_gpc = true;             // Sec-GPC: 1 request header -> drop
+  bool respect_do_not_track = false;   // DNT: 1 request header -> drop
+  bool respect_opt_out = true;         // event property `$opt_out: true` or `$consent: false`
+  bool require_opt_in = false;         // admit only events carrying `$consent: true`
+  std::vector<int> tcf_purposes;       // TCF v2 purposes that must be consented (`$tcf` string)
+};
+
+// `blocking:` events and pages that are never stored.
+struct BlockingPolicy {
+  std::vector<std::string> events;                 // exact event names ("$autocapture")
+  std::vector<std::shared_ptr<const RE2>> urls;    // RE2 over $current_url / Meta href
+  std::vector<std::string> url_patterns;           // source text, for reporting
+};
+
+// `sampling:` deterministic by session id, so a session is all in or all out.
+struct SamplingPolicy {
+  double session_rate = 1.0;
+};
+
+// `retention:` how long stored recordings and events are kept.
+struct RetentionPolicy {
+  int64_t days = 30;
+};
+
+struct Policy {
+  int version = 1;
+  std::string name;
+  std::string file;     // where it came from ("<embedded>/default.yaml" for the built-in)
+  std::string sha256;   // hex digest of the file bytes, for the audit log
+  std::vector<std::string> applies_to;  // project tokens; "*" matches every token
+  MaskingPolicy masking;
+  std::shared_ptr<const rules::Scanner> scanner;  // compiled `detectors:` section
+  ConsentPolicy consent;
+  BlockingPolicy blocking;
+  SamplingPolicy sampling;
+  RetentionPolicy retention;
+
+  bool AppliesTo(std::string_view token) const;
+};
+
+// An immutable set of compiled policies. Lookup is by project token: an exact token match
+// wins over "*". A token no policy covers gets nullptr: the caller drops (fail closed).
+class PolicySet {
+ public:
+  explicit PolicySet(std::vector<std::shared_ptr<const Policy>> policies)
+      : policies_(std::move(policies)) {}
+  const Policy* ForToken(std::string_view token) const;
+  const std::vector<std::shared_ptr<const Policy>>& policies() const { return policies_; }
+
+ private:
+  std::vector<std::shared_ptr<const Policy>> policies_;
+};
+
+struct LoadOptions {
+  std::string hmac_key;  // key for the `hash` redaction method (from a 0600 key file)
+};
+
+// Parses and compiles one policy document. `file` is used in error locations only.
+Result<std::shared_ptr<const Policy>> ParsePolicy(const std::string& file, std::string_view text,
+                                                  const LoadOptions& opts);
+// Loads files; with no files, the embedded default policy. Any error fails the whole set.
+Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::string>& files,
+                                                       const LoadOptions& opts);
+// The text of policies/default.yaml, compiled into the binary.
+std::string_view EmbeddedDefaultPolicy();
+
+}  // namespace scrubd::policies

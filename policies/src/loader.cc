@@ -1,0 +1,220 @@
+// Policy loader: YAML -> validated, compiled Policy. Every yaml-cpp exception is caught here
+// and turned into a Status carrying file:line:col.
+#include <openssl/evp.h>
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "scrubd/common/yaml_check.h"
+#include "scrubd/policies/policy.h"
+
+namespace scrubd::policies {
+namespace {
+
+using yamlcheck::Error;
+using yamlcheck::Key;
+using yamlcheck::Type;
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 15]);
+  }
+  return out;
+}
+
+Status ParseConsent(const std::string& file, const YAML::Node& n, ConsentPolicy* out) {
+  if (!n || n.IsNull()) return Status::Ok();
+  Status s = yamlcheck::CheckKeys(
+      file, n, "consent",
+      {{"respect_gpc", Type::kBool, "drop traffic sent with Sec-GPC: 1"},
+       {"respect_do_not_track", Type::kBool, "drop traffic sent with DNT: 1"},
+       {"respect_opt_out", Type::kBool, "drop events with $opt_out: true or $consent: false"},
+       {"require_opt_in", Type::kBool, "admit only events carrying $consent: true"},
+       {"tcf_purposes", Type::kSeq, "TCF v2 purpose ids that must be consented"}});
+  if (!s.ok()) return s;
+  out->respect_gpc = yamlcheck::GetBool(n, "respect_gpc", out->respect_gpc);
+  out->respect_do_not_track =
+      yamlcheck::GetBool(n, "respect_do_not_track", out->respect_do_not_track);
+  out->respect_opt_out = yamlcheck::GetBool(n, "respect_opt_out", out->respect_opt_out);
+  out->require_opt_in = yamlcheck::GetBool(n, "require_opt_in", out->require_opt_in);
+  if (YAML::Node p = n["tcf_purposes"]; p && p.IsSequence()) {
+    for (const auto& e : p) {
+      int64_t id = 0;
+      if (!e.IsScalar() || !YAML::convert<int64_t>::decode(e, id) || id < 1 || id > 24)
+        return Error(file, e, "consent.tcf_purposes entries must be integers 1..24");
+      out->tcf_purposes.push_back(static_cast<int>(id));
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseBlocking(const std::string& file, const YAML::Node& n, BlockingPolicy* out) {
+  if (!n || n.IsNull()) return Status::Ok();
+  Status s = yamlcheck::CheckKeys(
+      file, n, "blocking",
+      {{"events", Type::kStringList, "event names that are never stored"},
+       {"urls", Type::kStringList, "RE2 patterns over $current_url / recording href"}});
+  if (!s.ok()) return s;
+  out->events = yamlcheck::GetStringList(n, "events");
+  if (YAML::Node urls = n["urls"]; urls && urls.IsSequence()) {
+    for (const auto& e : urls) {
+      RE2::Options o;
+      o.set_log_errors(false);
+      o.set_max_mem(8 << 20);
+      auto re = std::make_shared<const RE2>(e.Scalar(), o);
+      if (!re->ok())
+        return Error(file, e, "blocking.urls: bad RE2 pattern: " + re->error());
+      out->urls.push_back(std::move(re));
+      out->url_patterns.push_back(e.Scalar());
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseSampling(const std::string& file, const YAML::Node& n, SamplingPolicy* out) {
+  if (!n || n.IsNull()) return Status::Ok();
+  Status s = yamlcheck::CheckKeys(
+      file, n, "sampling",
+      {{"session_rate", Type::kDouble, "fraction of sessions recorded, 0..1"}});
+  if (!s.ok()) return s;
+  out->session_rate = yamlcheck::GetDouble(n, "session_rate", 1.0);
+  if (out->session_rate < 0 || out->session_rate > 1)
+    return Error(file, n["session_rate"], "sampling.session_rate must be within 0..1");
+  return Status::Ok();
+}
+
+Status ParseRetention(const std::string& file, const YAML::Node& n, RetentionPolicy* out) {
+  if (!n || n.IsNull()) return Status::Ok();
+  Status s = yamlcheck::CheckKeys(file, n, "retention",
+                                  {{"days", Type::kInt, "days a recording is kept"}});
+  if (!s.ok()) return s;
+  out->days = yamlcheck::GetInt(n, "days", out->days);
+  if (out->days < 1 || out->days > 3650)
+    return Error(file, n["days"], "retention.days must be within 1..3650");
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<const Policy>> Compile(const std::string& file, const YAML::Node& root,
+                                              std::string_view text, const LoadOptions& opts) {
+  Status s = yamlcheck::CheckKeys(
+      file, root, "policy",
+      {{"version", Type::kInt, "policy format version (1)"},
+       {"name", Type::kString, "human name, shown in the audit log"},
+       {"description", Type::kString, "free text"},
+       {"applies_to", Type::kStringList, "project tokens, or \"*\""},
+       {"masking", Type::kMap, "DOM masking"},
+       {"detectors", Type::kMap, "PII detectors"},
+       {"blocking", Type::kMap, "blocked events and pages"},
+       {"consent", Type::kMap, "consent enforcement"},
+       {"sampling", Type::kMap, "session sampling"},
+       {"retention", Type::kMap, "retention period"}});
+  if (!s.ok()) return s;
+  auto p = std::make_shared<Policy>();
+  p->file = file;
+  p->sha256 = Sha256Hex(text);
+  if (!root["version"]) return Error(file, root, "policy: missing required key 'version'");
+  p->version = static_cast<int>(yamlcheck::GetInt(root, "version", 0));
+  if (p->version != 1)
+    return Error(file, root["version"],
+                 "policy.version " + std::to_string(p->version) + " is not supported (1)");
+  p->name = yamlcheck::GetString(root, "name", file);
+  p->applies_to = yamlcheck::GetStringList(root, "applies_to", {"*"});
+  if (p->applies_to.empty())
+    return Error(file, root["applies_to"], "policy.applies_to must name at least one token");
+
+  Result<MaskingPolicy> masking = ParseMaskingSection(file, root["masking"]);
+  if (!masking.ok()) return masking.status();
+  p->masking = std::move(masking).value();
+
+  Result<rules::ScannerConfig> det = rules::ParseDetectorsSection(file, root["detectors"]);
+  if (!det.ok()) return det.status();
+  rules::ScannerConfig cfg = std::move(det).value();
+  cfg.hmac_key = opts.hmac_key;
+  Result<std::shared_ptr<const rules::Scanner>> scanner = rules::Scanner::Create(cfg);
+  if (!scanner.ok())
+    return Status::InvalidConfig(yamlcheck::Where(file, root["detectors"]) +
+                                 ": detectors: " + scanner.status().message());
+  p->scanner = std::move(scanner).value();
+
+  if (s = ParseConsent(file, root["consent"], &p->consent); !s.ok()) return s;
+  if (s = ParseBlocking(file, root["blocking"], &p->blocking); !s.ok()) return s;
+  if (s = ParseSampling(file, root["sampling"], &p->sampling); !s.ok()) return s;
+  if (s = ParseRetention(file, root["retention"], &p->retention); !s.ok()) return s;
+  return std::shared_ptr<const Policy>(std::move(p));
+}
+
+}  // namespace
+
+bool Policy::AppliesTo(std::string_view token) const {
+  for (const auto& t : applies_to)
+    if (t == "*" || t == token) return true;
+  return false;
+}
+
+const Policy* PolicySet::ForToken(std::string_view token) const {
+  const Policy* wildcard = nullptr;
+  for (const auto& p : policies_) {
+    for (const auto& t : p->applies_to) {
+      if (t == token) return p.get();
+      if (t == "*" && !wildcard) wildcard = p.get();
+    }
+  }
+  return wildcard;
+}
+
+Result<std::shared_ptr<const Policy>> ParsePolicy(const std::string& file, std::string_view text,
+                                                  const LoadOptions& opts) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    std::string where = file;
+    if (e.mark.line >= 0)
+      where += ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1);
+    return Status::InvalidConfig(where + ": YAML syntax: " + e.msg);
+  }
+  try {
+    if (!root || root.IsNull()) return Status::InvalidConfig(file + ": empty policy document");
+    return Compile(file, root, text, opts);
+  } catch (const YAML::Exception& e) {
+    // Defensive: section parsers convert by value, but yaml-cpp may still throw on odd input.
+    return Status::InvalidConfig(file + ": " + e.what());
+  }
+}
+
+Result<std::shared_ptr<const PolicySet>> LoadPolicySet(const std::vector<std::string>& files,
+                                                       const LoadOptions& opts) {
+  std::vector<std::shared_ptr<const Policy>> out;
+  if (files.empty()) {
+    auto p = ParsePolicy("<embedded>/default.yaml", EmbeddedDefaultPolicy(), opts);
+    if (!p.ok()) return p.status();
+    out.push_back(std::move(p).value());
+  }
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) return Status::InvalidConfig(f + ": cannot open policy file");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto p = ParsePolicy(f, ss.str(), opts);
+    if (!p.ok()) return p.status();
+    out.push_back(std::move(p).value());
+  }
+  // Two policies claiming the same token would make the outcome depend on file order.
+  std::map<std::string, std::string> claimed;
+  for (const auto& p : out)
+    for (const auto& t : p->applies_to)
+      if (auto [it, fresh] = claimed.emplace(t, p->file); !fresh)
+        return Status::InvalidConfig(p->file + ": applies_to token '" + t +
+                                     "' is already claimed by " + it->second);
+  return std::make_shared<const PolicySet>(std::move(out));
+}
+
+}  // namespace scrubd::policies
