@@ -175,7 +175,9 @@ export async function startStaticServer(routes = {}) {
 // Launches Debian's Chromium through playwright-core (never a downloaded browser). playwright
 // gives every launch a fresh, empty --user-data-dir of its own.
 export async function launchChromium() {
-  const { chromium } = await import('playwright-core');
+  const { chromium } = await import('playwright-core').catch((e) => {
+    throw new Error(`playwright-core is not installed (run .ci/install-deps): ${e.message}`);
+  });
   if (!fs.existsSync(CHROMIUM_BIN)) {
     throw new Error(`Chromium not found at ${CHROMIUM_BIN} (apt-get install chromium)`);
   }
@@ -207,8 +209,8 @@ export function needleForms(value) {
   return [...forms].filter((f) => f.length >= 4).map((f) => f.toLowerCase());
 }
 
-// Searches the bytes of every file under `dir` (and the gunzipped bytes of gzip files) for
-// every needle, case-insensitively. Returns [{needle, form, file}] for each hit.
+// Searches the bytes of every file under `dir` (and the inflated bytes of whole-file gzip or
+// zlib streams) for every needle, case-insensitively. Returns [{needle, form, file}] per hit.
 export async function scanDirForNeedles(dir, needles) {
   const hits = [];
   for (const file of await listFiles(dir)) {
@@ -216,6 +218,8 @@ export async function scanDirForNeedles(dir, needles) {
     const views = [raw];
     if (raw.length > 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
       try { views.push(zlib.gunzipSync(raw)); } catch { /* not really gzip */ }
+    } else if (raw.length > 2 && raw[0] === 0x78 && (raw[0] * 256 + raw[1]) % 31 === 0) {
+      try { views.push(zlib.inflateSync(raw)); } catch { /* not really zlib */ }
     }
     for (const buf of views) {
       // latin1 keeps one char per byte, so UTF-8 ASCII needles match byte-for-byte.

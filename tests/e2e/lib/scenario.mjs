@@ -48,7 +48,9 @@ function assertNoHits(hits, where) {
   assert.fail(`planted PII found ${where}:\n${[...new Set(lines)].join('\n')}`);
 }
 
-const NOISY_CONSOLE = [/Failed to load resource/]; // unrelated 404s (e.g. optional assets)
+// Console errors on the replay page that are not failures: rrweb's replay iframe is sandboxed
+// without allow-scripts, so Chromium reports each recorded <script src> it refuses to run.
+const NOISY_CONSOLE = [/^Blocked script execution in .* the document's frame is sandboxed/];
 
 /**
  * Runs the scenario once against one policy.
@@ -164,6 +166,10 @@ export async function runScenario(t, opts) {
       'export holds the Input events (type 3, source 5)');
 
     const absent = opts.absent ?? defaultAbsentNeedles();
+    // Control: the scan must be able to see stored page text at all (an unreadable store,
+    // e.g. compressed in a way the scan does not undo, would make "absent" meaningless).
+    const visible = await scanDirForNeedles(dataDir, ['E2E Checkout']);
+    assert.ok(visible.length > 0, `stored recording text is not visible to the scan of ${dataDir}`);
     assertNoHits(await scanDirForNeedles(dataDir, absent), `on disk under ${dataDir}`);
     assertNoHits(scanTextForNeedles(exportJson, absent), 'in the export');
     for (const s of opts.present ?? []) {
