@@ -59,6 +59,9 @@ bool ContainsFold(std::string_view hay, std::string_view needle) {
   return false;
 }
 
+struct Detector;
+bool ContainsAnyFold(std::string_view hay, const Detector& d);
+
 bool Touches(Boundary b, char c) {
   switch (b) {
     case Boundary::kNone: return false;
@@ -91,7 +94,23 @@ struct Detector {
   int keep_last = 0;
   std::string label;
   std::string rule_name;  // counts key
+  std::array<bool, 256> context_first{};  // first bytes of context words (lower case)
 };
+
+// One pass over `hay`: true when any context word of `d` occurs (ASCII case-insensitive).
+bool ContainsAnyFold(std::string_view hay, const Detector& d) {
+  for (size_t i = 0; i < hay.size(); ++i) {
+    const char c = LowerAscii(hay[i]);
+    if (!d.context_first[static_cast<unsigned char>(c)]) continue;
+    for (const auto& w : d.spec.context_words) {
+      if (w[0] != c || hay.size() - i < w.size()) continue;
+      size_t j = 1;
+      while (j < w.size() && LowerAscii(hay[i + j]) == w[j]) ++j;
+      if (j == w.size()) return true;
+    }
+  }
+  return false;
+}
 
 struct Pattern {
   std::unique_ptr<RE2> re;
@@ -187,6 +206,8 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
     needs_key |= d.method == Method::kHash;
     d.validator = internal::FindValidator(spec.validator);
     d.rule_name = spec.id;
+    for (const auto& w : spec.context_words)
+      if (!w.empty()) d.context_first[static_cast<unsigned char>(w[0])] = true;
     const int index = static_cast<int>(impl->detectors_.size());
     for (const auto& p : spec.patterns) {
       Pattern cp;
@@ -197,7 +218,16 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       cp.detector = index;
       cp.context_required = p.context_required;
       std::string err;
-      int set_index = impl->set_->Add(p.re, &err);
+      // The prefilter can demand the boundary itself (no lookbehind in RE2, but a leading
+      // non-boundary class is equivalent for a yes/no answer), so values inside longer runs
+      // never wake the locate step.
+      std::string set_re = p.re;
+      if (cp.group == 0 && spec.boundary == Boundary::kDigit) set_re = "(?:^|[^0-9])(?:" + p.re + ")";
+      if (cp.group == 0 && spec.boundary == Boundary::kAlnum)
+        set_re = "(?:^|[^0-9A-Za-z])(?:" + p.re + ")";
+      if (cp.group == 0 && spec.boundary == Boundary::kWord)
+        set_re = "(?:^|[^0-9A-Za-z_-])(?:" + p.re + ")";
+      int set_index = impl->set_->Add(set_re, &err);
       if (set_index != static_cast<int>(impl->patterns_.size()))
         return Status::InvalidConfig(spec.file + ": pattern '" + p.re + "': " + err);
       impl->patterns_.push_back(std::move(cp));
@@ -276,7 +306,7 @@ void ScannerImpl::Locate(int pi, std::string_view text, std::string_view key,
   re2::StringPiece sub[2];
   size_t pos = 0;
   int guard = 0;
-  while (pos <= text.size() && ++guard < 100000) {
+  while (pos < text.size() && ++guard < 100000) {
     if (!p.re->Match(text, pos, text.size(), RE2::UNANCHORED, sub, 1 + p.group)) return;
     const size_t mb = static_cast<size_t>(sub[0].data() - text.data());
     const size_t me = mb + sub[0].size();
@@ -356,9 +386,13 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key,
   std::sort(hits.begin(), hits.end());
   for (int pi : hits) {
     const Detector& d = detectors_[patterns_[pi].detector];
-    bool suppressed = false;
-    for (const auto& s : d.spec.suppress_keys) suppressed |= ContainsFold(key, s);
-    if (!suppressed) Locate(pi, text, key, &spans);
+    bool skip = false;
+    for (const auto& s : d.spec.suppress_keys) skip |= ContainsFold(key, s);
+    if (!skip && patterns_[pi].context_required) {
+      // Cheap precheck: no context word anywhere means no located value can have one.
+      skip = !ContainsAnyFold(key, d) && !ContainsAnyFold(text, d);
+    }
+    if (!skip) Locate(pi, text, key, &spans);
   }
   if (spans.empty()) return false;
   // Overlaps: the longer validated span wins; ties go to the earlier start, then catalog order.
