@@ -434,31 +434,44 @@ Verdict Masker::FullSnapshot(json::object& data) {
 }
 
 void Masker::EraseSubtrees(const std::vector<uint32_t>& roots) {
-  std::unordered_set<uint32_t> root_set;
+  // Marks roots, then classifies every node once by walking up to the first classified
+  // ancestor (path compression through two scratch flag bits): O(nodes) per mutation.
+  constexpr uint32_t kDone = 1u << 30;
+  constexpr uint32_t kDoomed = 1u << 31;
+  bool any = false;
   for (uint32_t r : roots) {
-    const WindowState::Node* n = st_.Find(r);
+    WindowState::Node* n = st_.FindMutable(r);
     if (n == nullptr) continue;
     if ((n->flags & nf::kKindMask) == nf::kKindText) {
       st_.Erase(r);  // a leaf: no scan needed
     } else {
-      root_set.insert(r);
+      n->flags |= kDone | kDoomed;
+      any = true;
     }
   }
-  if (root_set.empty()) return;
+  if (!any) return;
+  std::vector<WindowState::Node*> path;
+  st_.ForEach([&](uint32_t id, WindowState::Node& n) {
+    if (n.flags & kDone) return;
+    path.clear();
+    WindowState::Node* cn = &n;
+    uint32_t result = 0;
+    for (int steps = 0; steps < kMaxAncestorWalk; ++steps) {
+      if (cn->flags & kDone) {
+        result = cn->flags & kDoomed;
+        break;
+      }
+      path.push_back(cn);
+      if (cn->parent == 0) break;
+      cn = st_.FindMutable(cn->parent);
+      if (cn == nullptr) break;
+    }
+    for (WindowState::Node* p : path) p->flags |= kDone | result;
+  });
   std::vector<uint32_t> doomed;
   st_.ForEach([&](uint32_t id, WindowState::Node& n) {
-    uint32_t cur = id;
-    const WindowState::Node* cn = &n;
-    for (int steps = 0; steps < kMaxAncestorWalk; ++steps) {
-      if (root_set.count(cur)) {
-        doomed.push_back(id);
-        return;
-      }
-      if (cn->parent == 0) return;
-      cur = cn->parent;
-      cn = st_.Find(cur);
-      if (cn == nullptr) return;
-    }
+    if (n.flags & kDoomed) doomed.push_back(id);
+    n.flags &= ~(kDone | kDoomed);
   });
   for (uint32_t id : doomed) st_.Erase(id);
 }

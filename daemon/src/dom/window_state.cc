@@ -56,19 +56,9 @@ WindowState::~WindowState() = default;
 WindowState::WindowState(WindowState&&) noexcept = default;
 WindowState& WindowState::operator=(WindowState&&) noexcept = default;
 
-const WindowState::Node* WindowState::Find(uint32_t id) const {
-  uint32_t p = id >> kPageBits;
-  if (p < kMaxDensePages) {
-    if (p >= pages_.size() || !pages_[p]) return nullptr;
-    const Node& n = pages_[p]->nodes[id & (kPageSize - 1)];
-    return (n.flags & nf::kPresent) ? &n : nullptr;
-  }
+const WindowState::Node* WindowState::FindOverflow(uint32_t id) const {
   auto it = overflow_.find(id);
   return it == overflow_.end() ? nullptr : &it->second;
-}
-
-WindowState::Node* WindowState::FindMutable(uint32_t id) {
-  return const_cast<Node*>(static_cast<const WindowState*>(this)->Find(id));
 }
 
 void WindowState::Put(uint32_t id, Node node) {

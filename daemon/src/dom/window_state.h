@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "scrubd/common/status.h"
@@ -62,8 +63,17 @@ class WindowState {
   WindowState& operator=(WindowState&&) noexcept;
 
   // nullptr when unknown. Pointers are invalidated by Put/Erase/Clear.
-  const Node* Find(uint32_t id) const;
-  Node* FindMutable(uint32_t id);
+  const Node* Find(uint32_t id) const {
+    uint32_t p = id >> kPageBits;
+    if (p < pages_.size()) {
+      const Page* page = pages_[p].get();
+      if (page == nullptr) return nullptr;
+      const Node& n = page->nodes[id & (kPageSize - 1)];
+      return (n.flags & nf::kPresent) ? &n : nullptr;
+    }
+    return p < kMaxDensePages ? nullptr : FindOverflow(id);
+  }
+  Node* FindMutable(uint32_t id) { return const_cast<Node*>(std::as_const(*this).Find(id)); }
   void Put(uint32_t id, Node node);  // node.flags |= kPresent
   void Erase(uint32_t id);
   void Clear();  // new FullSnapshot: forget every node
@@ -100,6 +110,8 @@ class WindowState {
     Node nodes[kPageSize];
     uint32_t live = 0;
   };
+
+  const Node* FindOverflow(uint32_t id) const;
 
   std::vector<std::unique_ptr<Page>> pages_;         // dense directory by id >> kPageBits
   std::unordered_map<uint32_t, Node> overflow_;      // huge ids (hostile or very long sessions)
