@@ -259,7 +259,9 @@ class Masker {
   Verdict Plugin(json::object& data);
 
   // Mutation helpers.
-  void EraseSubtrees(const std::vector<uint32_t>& roots);
+  void Remove(const std::vector<uint32_t>& roots);
+  void Sweep();
+  const WindowState::Node* Live(uint32_t id) const;
   bool ApplyAttributeState(uint32_t id, const json::object& attrs);
   void Reevaluate(const std::vector<uint32_t>& roots, json::array* removes);
   void ProcessAdds(json::array& adds);
@@ -433,38 +435,59 @@ Verdict Masker::FullSnapshot(json::object& data) {
   return Verdict::kKeep;
 }
 
-void Masker::EraseSubtrees(const std::vector<uint32_t>& roots) {
-  // Marks roots, then classifies every node once by walking up to the first classified
-  // ancestor (path compression through two scratch flag bits): O(nodes) per mutation.
+// Removal is lazy: a removed element's entry goes at once, its descendants stay as orphans
+// (their parent chain ends at a missing id without kUnknownAncestry) until a sweep. Live()
+// treats orphans as unknown, so a stale entry can only ever mask more.
+void Masker::Remove(const std::vector<uint32_t>& roots) {
+  for (uint32_t r : roots) {
+    const WindowState::Node* n = st_.Find(r);
+    if (n == nullptr) continue;
+    bool leaf = (n->flags & nf::kKindMask) == nf::kKindText;
+    st_.Erase(r);
+    if (!leaf) st_.set_garbage(st_.garbage() + 1);
+  }
+  if (st_.garbage() > std::max<size_t>(256, st_.size() / 8)) Sweep();
+}
+
+const WindowState::Node* Masker::Live(uint32_t id) const {
+  const WindowState::Node* n = st_.Find(id);
+  const WindowState::Node* cur = n;
+  for (int steps = 0; cur != nullptr && steps < kMaxAncestorWalk; ++steps) {
+    if (cur->parent == 0) return n;
+    const WindowState::Node* p = st_.Find(cur->parent);
+    if (p == nullptr) return (cur->flags & nf::kUnknownAncestry) ? n : nullptr;
+    cur = p;
+  }
+  return nullptr;  // unknown, or a parent cycle: fail closed
+}
+
+void Masker::Sweep() {
+  // Classifies every node once by walking up to the first classified ancestor (path
+  // compression through two scratch flag bits, never persisted): O(nodes).
   constexpr uint32_t kDone = 1u << 30;
   constexpr uint32_t kDoomed = 1u << 31;
-  bool any = false;
-  for (uint32_t r : roots) {
-    WindowState::Node* n = st_.FindMutable(r);
-    if (n == nullptr) continue;
-    if ((n->flags & nf::kKindMask) == nf::kKindText) {
-      st_.Erase(r);  // a leaf: no scan needed
-    } else {
-      n->flags |= kDone | kDoomed;
-      any = true;
-    }
-  }
-  if (!any) return;
   std::vector<WindowState::Node*> path;
-  st_.ForEach([&](uint32_t id, WindowState::Node& n) {
+  st_.ForEach([&](uint32_t, WindowState::Node& n) {
     if (n.flags & kDone) return;
     path.clear();
     WindowState::Node* cn = &n;
-    uint32_t result = 0;
+    uint32_t result = kDoomed;  // a parent cycle is garbage too
     for (int steps = 0; steps < kMaxAncestorWalk; ++steps) {
       if (cn->flags & kDone) {
         result = cn->flags & kDoomed;
         break;
       }
       path.push_back(cn);
-      if (cn->parent == 0) break;
-      cn = st_.FindMutable(cn->parent);
-      if (cn == nullptr) break;
+      if (cn->parent == 0) {
+        result = 0;
+        break;
+      }
+      WindowState::Node* p = st_.FindMutable(cn->parent);
+      if (p == nullptr) {
+        result = (cn->flags & nf::kUnknownAncestry) ? 0 : kDoomed;
+        break;
+      }
+      cn = p;
     }
     for (WindowState::Node* p : path) p->flags |= kDone | result;
   });
@@ -474,12 +497,13 @@ void Masker::EraseSubtrees(const std::vector<uint32_t>& roots) {
     n.flags &= ~(kDone | kDoomed);
   });
   for (uint32_t id : doomed) st_.Erase(id);
+  st_.set_garbage(0);
 }
 
 // Updates atoms and input bits of element `id` for an attribute mutation. Returns true when
 // the subtree must be re-evaluated.
 bool Masker::ApplyAttributeState(uint32_t id, const json::object& attrs) {
-  WindowState::Node* n = st_.FindMutable(id);
+  WindowState::Node* n = Live(id) ? st_.FindMutable(id) : nullptr;
   if (n == nullptr || (n->flags & nf::kKindMask) != nf::kKindElement ||
       (n->flags & nf::kDropped))
     return false;
@@ -631,7 +655,7 @@ void Masker::ProcessAdds(json::array& adds) {
     }
     auto pid = NodeId(*o, "parentId");
     auto nid = NodeId(nd->as_object(), "id");
-    const WindowState::Node* pn = pid ? st_.Find(*pid) : nullptr;
+    const WindowState::Node* pn = pid ? Live(*pid) : nullptr;
     if (pn != nullptr && (pn->flags & (nf::kDropped | nf::kSelfBlock))) {
       MarkDropped(*nd, *pid, 0);
       drop[i] = 1;
@@ -653,7 +677,7 @@ void Masker::ProcessAdds(json::array& adds) {
     if (done[i]) continue;
     std::optional<uint32_t> pid;
     if (json::object* o = adds[i].if_object()) pid = NodeId(*o, "parentId");
-    if (pid && st_.Find(*pid) == nullptr && add_ids.count(*pid)) {
+    if (pid && Live(*pid) == nullptr && add_ids.count(*pid)) {
       waiting[*pid].push_back(i);  // its parent arrives later in this same list
       continue;
     }
@@ -719,7 +743,7 @@ Verdict Masker::Mutation(json::object& data) {
       kept.push_back(r);
     }
     if (changed) *removes = std::move(kept);
-    EraseSubtrees(roots);
+    Remove(roots);
   }
 
   // 2. selector-relevant attribute changes on known nodes, before adds are placed under them
@@ -731,7 +755,7 @@ Verdict Masker::Mutation(json::object& data) {
       if (o == nullptr) continue;
       auto id = NodeId(*o, "id");
       json::value* av = o->if_contains("attributes");
-      if (!id || av == nullptr || !av->is_object() || st_.Find(*id) == nullptr) continue;
+      if (!id || av == nullptr || !av->is_object() || Live(*id) == nullptr) continue;
       applied[i] = 1;
       if (ApplyAttributeState(*id, av->as_object())) roots.push_back(*id);
     }
@@ -778,7 +802,7 @@ Verdict Masker::Mutation(json::object& data) {
       json::value* av = o->if_contains("attributes");
       if (av == nullptr || !av->is_object()) continue;
       json::object& attrs = av->as_object();
-      const WindowState::Node* n = id ? st_.Find(*id) : nullptr;
+      const WindowState::Node* n = id ? Live(*id) : nullptr;
       if (n == nullptr) {
         Count("dom.unknown_id", "mask");
         MaskAttributes(attrs, nf::kUnknownAncestry | nf::kMasked | nf::kInputMasked,
@@ -823,7 +847,7 @@ Verdict Masker::Mutation(json::object& data) {
       json::object* o = t.if_object();
       if (o == nullptr) continue;
       auto id = NodeId(*o, "id");
-      const WindowState::Node* n = id ? st_.Find(*id) : nullptr;
+      const WindowState::Node* n = id ? Live(*id) : nullptr;
       json::value* val = o->if_contains("value");
       if (n == nullptr) {
         Count("dom.unknown_id", "mask");
@@ -845,7 +869,7 @@ Verdict Masker::Mutation(json::object& data) {
 
 Verdict Masker::Input(json::object& data) {
   auto id = NodeId(data, "id");
-  const WindowState::Node* n = id ? st_.Find(*id) : nullptr;
+  const WindowState::Node* n = id ? Live(*id) : nullptr;
   json::value* text = data.if_contains("text");
   if (n == nullptr) {
     Count("dom.unknown_id", "mask");

@@ -262,16 +262,41 @@ TEST_F(DomMaskerTest, RemovesFreeStateAndNewSnapshotResets) {
     "attributes":[],"removes":[{"parentId":3,"id":4},{"parentId":3,"id":9}],"adds":[]}})");
   Run(rm);
   EXPECT_EQ(state_.Find(4), nullptr);
-  EXPECT_EQ(state_.Find(5), nullptr);
-  EXPECT_EQ(state_.Find(10), nullptr);
-  EXPECT_EQ(state_.Find(11), nullptr);
+  EXPECT_EQ(state_.Find(9), nullptr);
   EXPECT_NE(state_.Find(6), nullptr);
-  EXPECT_EQ(state_.size(), 11u);
+  // Descendants of removed nodes are gone for masking purposes (swept lazily).
+  json::object t = Obj(R"({"type":3,"timestamp":3,"data":{"source":0,
+    "texts":[{"id":5,"value":"ghost"},{"id":7,"value":"live"}],"attributes":[],"removes":[],
+    "adds":[]}})");
+  Run(t);
+  auto& texts = t["data"].as_object()["texts"].as_array();
+  EXPECT_EQ(texts[0].as_object()["value"].as_string(), "*****");
+  EXPECT_EQ(texts[1].as_object()["value"].as_string(), "live");
+  EXPECT_EQ(Rule("dom.unknown_id"), 1u);
+
   json::object again = Obj(R"({"type":2,"timestamp":9,"data":{"node":{"type":0,"id":1,
     "childNodes":[{"type":2,"tagName":"html","id":2,"attributes":{},"childNodes":[]}]},
     "initialOffset":{"left":0,"top":0}}})");
   Run(again);
   EXPECT_EQ(state_.size(), 2u);
+}
+
+TEST_F(DomMaskerTest, ManyRemovesAreSweptAndMemoryReturns) {
+  size_t before = state_.size();
+  for (int i = 0; i < 2000; ++i) {
+    int id = 100 + 2 * i;
+    std::string add = R"({"type":3,"data":{"source":0,"texts":[],"attributes":[],"removes":[],
+      "adds":[{"parentId":6,"nextId":null,"node":{"type":2,"tagName":"div","id":)" +
+                      std::to_string(id) + R"(,"attributes":{},"childNodes":[{"type":3,"id":)" +
+                      std::to_string(id + 1) + R"(,"textContent":"x"}]}}]}})";
+    json::object a = Obj(add);
+    Run(a);
+    std::string rm = R"({"type":3,"data":{"source":0,"texts":[],"attributes":[],"adds":[],
+      "removes":[{"parentId":6,"id":)" + std::to_string(id) + "}]}}";
+    json::object r = Obj(rm);
+    Run(r);
+  }
+  EXPECT_LT(state_.size(), before + 600);
 }
 
 TEST_F(DomMaskerTest, UnmaskExceptionAndMaskAllText) {

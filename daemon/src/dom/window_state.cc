@@ -124,6 +124,7 @@ void WindowState::Clear() {
   page_count_ = 0;
   has_snapshot_ = false;
   dirty_ = true;
+  garbage_ = 0;
 }
 
 uint64_t WindowState::Atoms(uint32_t id) const {

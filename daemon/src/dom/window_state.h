@@ -95,6 +95,9 @@ class WindowState {
   // Set once this window saw a FullSnapshot; used by tests and metrics.
   bool has_snapshot() const { return has_snapshot_; }
   void set_has_snapshot(bool v) { has_snapshot_ = v; }
+  // Removed elements whose descendants are still stored (swept lazily; not persisted).
+  size_t garbage() const { return garbage_; }
+  void set_garbage(size_t g) { garbage_ = g; }
   bool dirty() const { return dirty_; }
   void set_dirty(bool v) { dirty_ = v; }
 
@@ -121,6 +124,7 @@ class WindowState {
   uint64_t policy_fingerprint_ = 0;
   bool has_snapshot_ = false;
   bool dirty_ = false;
+  size_t garbage_ = 0;
 };
 
 template <typename F>
