@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <condition_variable>
+#include <deque>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -109,8 +110,19 @@ struct Log::State {
   Hash prev{};
   std::atomic<uint64_t> size{0};
   uint64_t synced_size = 0;  // entries < synced_size are durable
-  uint64_t last_cp_size = 0;
+  uint64_t last_cp_size = 0;       // newest durable checkpoint
+  uint64_t scheduled_cp_size = 0;  // newest checkpoint taken (durable or pending)
   uint64_t last_cp_time = 0;
+  // Checkpoints are taken (size + root) synchronously at exact boundaries, then fsynced,
+  // signed and written by FlushPendingLocked, normally on the background thread, so that
+  // appenders never wait for the two fdatasyncs a checkpoint costs.
+  struct PendingCheckpoint {
+    uint64_t size;
+    Hash root;
+  };
+  std::deque<PendingCheckpoint> pending;
+  bool cp_in_flight = false;
+  std::condition_variable cp_done;
   uint64_t last_sync_time = 0;
   bool closed = false;
   bool broken = false;
@@ -134,9 +146,12 @@ struct Log::State {
   Status StartSegmentLocked(uint64_t first_seq);
   Result<uint64_t> AppendLocked(std::string_view type, std::string_view payload,
                                 bool allow_checkpoint);
-  Status CheckpointLocked();
-  Status InitFresh();
-  Status Recover(const std::vector<std::pair<uint64_t, fs::path>>& segments);
+  void ScheduleCheckpointLocked();
+  Status FlushPendingLocked(std::unique_lock<std::mutex>& lk);
+  Status CheckpointLocked(std::unique_lock<std::mutex>& lk);
+  Status InitFresh(std::unique_lock<std::mutex>& lk);
+  Status Recover(const std::vector<std::pair<uint64_t, fs::path>>& segments,
+                 std::unique_lock<std::mutex>& lk);
   void BackgroundLoop();
   void StopBackground(std::unique_lock<std::mutex>& lk);
 };
@@ -198,56 +213,106 @@ Result<uint64_t> Log::State::AppendLocked(std::string_view type, std::string_vie
       return s;
     }
   }
-  if (allow_checkpoint && seq + 1 - last_cp_size >= opts.checkpoint_every_entries) {
-    s = CheckpointLocked();
-    if (!s.ok()) return s;
+  if (allow_checkpoint && seq + 1 - scheduled_cp_size >= opts.checkpoint_every_entries) {
+    ScheduleCheckpointLocked();
+    cv.notify_all();
   }
+  if (!bg_error.ok()) return bg_error;  // a checkpoint failed; it is retried
   return seq;
 }
 
-Status Log::State::CheckpointLocked() {
-  if (broken) return broken_status;
+void Log::State::ScheduleCheckpointLocked() {
   const uint64_t n = size.load();
-  if (n == last_cp_size) return Status::Ok();
-  if (synced_size < n) {
-    Status s = SyncFd(seg_fd, "audit segment");
-    if (!s.ok()) return s;
-    synced_size = n;
-    last_sync_time = Now();
-  }
-  std::string body = format::CheckpointBody(opts.origin, n, range.Root());
-  auto sig = key->Sign(body);
-  if (!sig.ok()) return sig.status();
-  std::string note = body + "\n" + format::SignatureLine(opts.origin, key_id, sig.value());
-  std::string rec;
-  format::PutU32(rec, static_cast<uint32_t>(note.size()));
-  rec += note;
-  Status s = WriteAll(ckp_fd, rec, "checkpoints.log");
-  if (s.ok()) s = SyncFd(ckp_fd, "checkpoints.log");
-  if (!s.ok()) {
-    if (::ftruncate(ckp_fd, static_cast<off_t>(ckp_size)) != 0) {
-      broken = true;
-      broken_status = Status::Io("checkpoints.log left with a partial record: " + s.message());
-    }
-    return s;
-  }
-  ckp_size += rec.size();
-  last_cp_size = n;
-  last_cp_time = Now();
-  // Convenience copy of the newest note; checkpoints.log is authoritative, so no fsync here.
-  fs::path latest = dir / format::kLatestCheckpointFile;
-  fs::path tmp = latest;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd >= 0) {
-    bool ok = WriteAll(fd, note, tmp.string()).ok();
-    ::close(fd);
-    if (ok) ::rename(tmp.c_str(), latest.c_str());
-  }
-  return Status::Ok();
+  if (n <= scheduled_cp_size) return;
+  pending.push_back({n, range.Root()});
+  scheduled_cp_size = n;
 }
 
-Status Log::State::InitFresh() {
+Status Log::State::FlushPendingLocked(std::unique_lock<std::mutex>& lk) {
+  cp_done.wait(lk, [this] { return !cp_in_flight; });
+  if (broken) return broken_status;
+  if (pending.empty()) return Status::Ok();
+  cp_in_flight = true;
+  Status s;
+  // 1. The entries must be durable before any checkpoint over them is.
+  const uint64_t target = pending.back().size;
+  if (synced_size < target) {
+    int fd = ::dup(seg_fd);
+    const uint64_t written = size.load();
+    lk.unlock();
+    bool ok = fd >= 0 && ::fdatasync(fd) == 0;
+    if (fd >= 0) ::close(fd);
+    lk.lock();
+    if (ok) {
+      synced_size = std::max(synced_size, written);
+      last_sync_time = Now();
+    } else {
+      s = Errno("audit segment: fdatasync");
+    }
+  }
+  // 2. Sign and append every pending checkpoint, then one fdatasync for all of them.
+  size_t taken = 0;
+  std::string rec, last_note;
+  if (s.ok()) {
+    for (const PendingCheckpoint& p : pending) {
+      if (p.size > synced_size) break;
+      std::string body = format::CheckpointBody(opts.origin, p.size, p.root);
+      auto sig = key->Sign(body);
+      if (!sig.ok()) {
+        s = sig.status();
+        break;
+      }
+      last_note = body + "\n" + format::SignatureLine(opts.origin, key_id, sig.value());
+      format::PutU32(rec, static_cast<uint32_t>(last_note.size()));
+      rec += last_note;
+      ++taken;
+    }
+  }
+  if (s.ok() && taken > 0) {
+    s = WriteAll(ckp_fd, rec, "checkpoints.log");
+    if (s.ok()) {
+      int fd = ::dup(ckp_fd);
+      lk.unlock();
+      bool ok = fd >= 0 && ::fdatasync(fd) == 0;
+      if (fd >= 0) ::close(fd);
+      lk.lock();
+      if (!ok) s = Errno("checkpoints.log: fdatasync");
+    }
+    if (!s.ok()) {
+      if (::ftruncate(ckp_fd, static_cast<off_t>(ckp_size)) != 0) {
+        broken = true;
+        broken_status = Status::Io("checkpoints.log left with a partial record: " + s.message());
+      }
+    } else {
+      ckp_size += rec.size();
+      last_cp_size = pending[taken - 1].size;
+      last_cp_time = Now();
+      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(taken));
+      // Convenience copy of the newest note; checkpoints.log is authoritative (no fsync).
+      fs::path latest = dir / format::kLatestCheckpointFile;
+      fs::path tmp = latest;
+      tmp += ".tmp";
+      int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        bool ok = WriteAll(fd, last_note, tmp.string()).ok();
+        ::close(fd);
+        if (ok) ::rename(tmp.c_str(), latest.c_str());
+      }
+    }
+  }
+  cp_in_flight = false;
+  cp_done.notify_all();
+  bg_error = s;
+  return s;
+}
+
+Status Log::State::CheckpointLocked(std::unique_lock<std::mutex>& lk) {
+  if (broken) return broken_status;
+  ScheduleCheckpointLocked();
+  return FlushPendingLocked(lk);
+}
+
+Status Log::State::InitFresh(std::unique_lock<std::mutex>& lk) {
   auto k = Ed25519Key::Generate();
   if (!k.ok()) return k.status();
   key = std::move(k.value());
@@ -282,12 +347,14 @@ Status Log::State::InitFresh() {
   p["checkpoint_every_entries"] = opts.checkpoint_every_entries;
   p["checkpoint_every_s"] = static_cast<uint64_t>(opts.checkpoint_every.count());
   p["sync"] = SyncName(opts.sync);
+  p["max_pending_checkpoints"] = opts.max_pending_checkpoints;
   auto r = AppendLocked(format::kTypeLogInit, Serialize(p), false);
   if (!r.ok()) return r.status();
-  return CheckpointLocked();
+  return CheckpointLocked(lk);
 }
 
-Status Log::State::Recover(const std::vector<std::pair<uint64_t, fs::path>>& segments) {
+Status Log::State::Recover(const std::vector<std::pair<uint64_t, fs::path>>& segments,
+                           std::unique_lock<std::mutex>& lk) {
   // 1. Checkpoints: the newest one bounds what the segments must still contain.
   fs::path ckp_path = dir / format::kCheckpointsFile;
   auto ckp = ReadFile(ckp_path);
@@ -323,11 +390,13 @@ Status Log::State::Recover(const std::vector<std::pair<uint64_t, fs::path>>& seg
   }
   ckp_size = pos;
   last_cp_size = last_note ? last_note->size : 0;
+  scheduled_cp_size = last_cp_size;
   last_cp_time = Now();
 
   // 2. Segments: rebuild the chain and the tree.
   std::string active_pub;
   uint64_t rotations = 0;
+  uint64_t every = opts.checkpoint_every_entries;  // the policy recorded in the log
   std::string last_type;
   std::optional<Hash> root_at_cp;
   struct Torn {
@@ -372,6 +441,16 @@ Status Log::State::Recover(const std::vector<std::pair<uint64_t, fs::path>>& seg
       if (leaf != rec.stored_hash) return fail("entry hash mismatch");
       if (!format::DecodeBody(rec.body, &e, &why)) return fail(why);
       if (e.seq != seq || e.prev_hash != prev) return fail("hash chain broken");
+      if (e.type == format::kTypeLogInit || e.type == format::kTypeOpen) {
+        json::error_code ec;
+        json::value v = json::parse(e.payload, ec);
+        if (!ec && v.is_object()) {
+          if (const json::value* f = v.as_object().if_contains("checkpoint_every_entries")) {
+            if (f->is_uint64() && f->as_uint64() > 0) every = f->as_uint64();
+            if (f->is_int64() && f->as_int64() > 0) every = static_cast<uint64_t>(f->as_int64());
+          }
+        }
+      }
       if (e.type == format::kTypeLogInit || e.type == format::kTypeKeyRotation) {
         json::error_code ec;
         json::value v = json::parse(e.payload, ec);
@@ -391,6 +470,12 @@ Status Log::State::Recover(const std::vector<std::pair<uint64_t, fs::path>>& seg
       prev = leaf;
       size.store(seq + 1);
       if (seq + 1 == last_cp_size) root_at_cp = range.Root();
+      // Boundaries whose checkpoints were taken but not yet written when the process died:
+      // take them again now, at the same sizes, so no unsealed run exceeds the policy.
+      if (seq + 1 > scheduled_cp_size && seq + 1 - scheduled_cp_size >= every) {
+        pending.push_back({seq + 1, range.Root()});
+        scheduled_cp_size = seq + 1;
+      }
     }
     last_seg_size = data.size();
   }
@@ -447,7 +532,7 @@ Status Log::State::Recover(const std::vector<std::pair<uint64_t, fs::path>>& seg
   seg_fd = ::open(last_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (seg_fd < 0) return Errno(last_path.string());
   seg_size = last_seg_size;
-  Status s = CheckpointLocked();
+  Status s = CheckpointLocked(lk);
   if (!s.ok()) return s;
   if (torn) {
     s = StartSegmentLocked(n);
@@ -465,12 +550,13 @@ Status Log::State::Recover(const std::vector<std::pair<uint64_t, fs::path>>& seg
   o["checkpoint_every_entries"] = opts.checkpoint_every_entries;
   o["checkpoint_every_s"] = static_cast<uint64_t>(opts.checkpoint_every.count());
   o["sync"] = SyncName(opts.sync);
+  o["max_pending_checkpoints"] = opts.max_pending_checkpoints;
   o["recovered_entries"] = n;
   o["clean_shutdown"] = last_type == format::kTypeClose;
   o["torn_checkpoint_bytes"] = torn_ckp_bytes;
   auto r = AppendLocked(format::kTypeOpen, Serialize(o), false);
   if (!r.ok()) return r.status();
-  return CheckpointLocked();
+  return CheckpointLocked(lk);
 }
 
 void Log::State::BackgroundLoop() {
@@ -495,10 +581,10 @@ void Log::State::BackgroundLoop() {
       lk.lock();
       if (ok) synced_size = std::max(synced_size, n);
     }
-    if (!stop && size.load() > last_cp_size &&
+    if (!stop && !pending.empty()) FlushPendingLocked(lk);  // errors land in bg_error
+    if (!stop && size.load() > scheduled_cp_size &&
         Now() - last_cp_time >= static_cast<uint64_t>(opts.checkpoint_every.count()) * 1000000) {
-      Status s = CheckpointLocked();
-      if (!s.ok()) bg_error = s;
+      CheckpointLocked(lk);
     }
   }
 }
@@ -531,6 +617,9 @@ Result<std::unique_ptr<Log>> Log::Open(const fs::path& dir, const Options& opts)
   if (opts.checkpoint_every_entries == 0) {
     return Status::InvalidConfig("checkpoint_every_entries must be >= 1");
   }
+  if (opts.max_pending_checkpoints == 0) {
+    return Status::InvalidConfig("max_pending_checkpoints must be >= 1");
+  }
   if (opts.checkpoint_every.count() <= 0) {
     return Status::InvalidConfig("checkpoint_every must be > 0");
   }
@@ -558,16 +647,16 @@ Result<std::unique_ptr<Log>> Log::Open(const fs::path& dir, const Options& opts)
   if (ec) return Status::Io(dir.string() + ": " + ec.message());
   std::sort(segments.begin(), segments.end());
 
-  std::lock_guard<std::mutex> lk(st->mu);
+  std::unique_lock<std::mutex> lk(st->mu);
   if (segments.empty()) {
     std::error_code e2;
     auto csize = fs::file_size(dir / format::kCheckpointsFile, e2);
     if (!e2 && csize > format::kFileHeaderSize) {
       return Status::Corruption("checkpoints exist but every audit segment is missing");
     }
-    s = st->InitFresh();
+    s = st->InitFresh(lk);
   } else {
-    s = st->Recover(segments);
+    s = st->Recover(segments, lk);
   }
   if (!s.ok()) return s;
   st->last_sync_time = st->Now();
@@ -592,22 +681,30 @@ Result<uint64_t> Log::Append(std::string_view type, std::string_view payload_jso
       return Status::InvalidInput("audit payload must be a JSON object");
     }
   }
-  std::lock_guard<std::mutex> lk(state_->mu);
-  if (state_->closed) return Status::Unavailable("audit log is closed");
-  return state_->AppendLocked(type, payload_json, true);
+  std::unique_lock<std::mutex> lk(state_->mu);
+  State& s = *state_;
+  // Back-pressure: at most max_pending_checkpoints may be pending (taken, not yet durable), so a
+  // crash never leaves more than (1 + that) * checkpoint_every_entries entries unsealed.
+  s.cp_done.wait(lk, [&s] {
+    return s.closed || s.broken || !s.bg_error.ok() ||
+           s.pending.size() < s.opts.max_pending_checkpoints ||
+           s.size.load() + 1 - s.scheduled_cp_size < s.opts.checkpoint_every_entries;
+  });
+  if (s.closed) return Status::Unavailable("audit log is closed");
+  return s.AppendLocked(type, payload_json, true);
 }
 
 Status Log::Checkpoint() {
-  std::lock_guard<std::mutex> lk(state_->mu);
+  std::unique_lock<std::mutex> lk(state_->mu);
   if (state_->closed) return Status::Unavailable("audit log is closed");
-  return state_->CheckpointLocked();
+  return state_->CheckpointLocked(lk);
 }
 
 Status Log::RotateKey() {
-  std::lock_guard<std::mutex> lk(state_->mu);
+  std::unique_lock<std::mutex> lk(state_->mu);
   State& s = *state_;
   if (s.closed) return Status::Unavailable("audit log is closed");
-  Status st = s.CheckpointLocked();  // seal everything the old key is responsible for
+  Status st = s.CheckpointLocked(lk);  // seal everything the old key is responsible for
   if (!st.ok()) return st;
   auto nk = Ed25519Key::Generate();
   if (!nk.ok()) return nk.status();
@@ -663,7 +760,7 @@ Status Log::RotateKey() {
   if (!st.ok()) return st;
   st = WriteFileAtomic(s.dir / format::kPublicKeyFile, pub, 0644);
   if (!st.ok()) return st;
-  return s.CheckpointLocked();
+  return s.CheckpointLocked(lk);
 }
 
 Status Log::Close() {
@@ -675,7 +772,7 @@ Status Log::Close() {
   Status result;
   auto r = s.AppendLocked(format::kTypeClose, Serialize(p), false);
   if (!r.ok()) result = r.status();
-  Status c = s.CheckpointLocked();
+  Status c = s.CheckpointLocked(lk);
   if (result.ok() && !c.ok()) result = c;
   if (result.ok() && !s.bg_error.ok()) result = s.bg_error;
   s.closed = true;

@@ -228,7 +228,11 @@ Scan RunScan(const fs::path& dir, const fs::path& public_key_pem,
   CompactRange range;
   Hash prev{};
   uint64_t n = 0;
-  std::vector<std::pair<uint64_t, uint64_t>> policy;  // (seq, checkpoint_every_entries)
+  // (seq, checkpoint_every_entries, max unsealed tail) from log_init / audit_open entries.
+  struct Policy {
+    uint64_t seq, every, tail;
+  };
+  std::vector<Policy> policy;
   std::string last_type;
   struct Torn {
     std::string segment;
@@ -354,14 +358,14 @@ Scan RunScan(const fs::path& dir, const fs::path& public_key_pem,
           }
           scan.origin = *origin;
           scan.keys.push_back({0, std::move(k.value()), NoteKeyId(*origin, *raw)});
-          policy.emplace_back(0, *every);
+          policy.push_back({0, *every, *every * (1 + JsonUint(o, "max_pending_checkpoints").value_or(1))});
         } else if (e.type == format::kTypeOpen) {
           auto every = JsonUint(o, "checkpoint_every_entries");
           if (!every || *every == 0) {
             bad("malformed audit_open entry");
             break;
           }
-          policy.emplace_back(n, *every);
+          policy.push_back({n, *every, *every * (1 + JsonUint(o, "max_pending_checkpoints").value_or(1))});
         } else if (e.type == format::kTypeGap) {
           auto seg = JsonString(o, "segment");
           auto sha = JsonString(o, "sha256");
@@ -519,10 +523,10 @@ Scan RunScan(const fs::path& dir, const fs::path& public_key_pem,
 
   // 6. Sealing policy: no unsealed run longer than the checkpoint interval.
   if (!chosen) {
-    auto allowed = [&](uint64_t upto) {
+    auto allowed = [&](uint64_t upto, bool tail) {
       uint64_t a = 0;
-      for (auto [seq, every] : policy) {
-        if (seq < upto) a = std::max(a, every);
+      for (const Policy& p : policy) {
+        if (p.seq < upto) a = std::max(a, tail ? p.tail : p.every);
       }
       return a;
     };
@@ -532,13 +536,20 @@ Scan RunScan(const fs::path& dir, const fs::path& public_key_pem,
       uint64_t a = 0;
       std::vector<uint64_t> bounds = sealed_sizes;
       bounds.push_back(n);
-      for (uint64_t b : bounds) {
-        const uint64_t limit = allowed(b);
-        if (b > a && b - a > limit) {
+      for (size_t bi = 0; bi < bounds.size(); ++bi) {
+        const uint64_t b = bounds[bi];
+        // The writer keeps at most max_pending_checkpoints in flight, so after a crash the
+        // unsealed tail may reach (1 + that) intervals; between checkpoints, one interval.
+        const bool tail = bi + 1 == bounds.size();
+        const uint64_t limit = allowed(b, false);
+        if (b > a && b - a > allowed(b, tail)) {
           chosen = loc_failure(a + limit,
                            std::to_string(b - a) + " entries (seq " + std::to_string(a) + ".." +
                                std::to_string(b - 1) + ") lie between signed checkpoints, " +
                                "but one is written every " + std::to_string(limit) +
+                               (tail ? " (after a crash at most " + std::to_string(allowed(b, true)) +
+                                           " may be unsealed)"
+                                     : std::string()) +
                                ": a checkpoint was deleted or never written");
           break;
         }

@@ -33,6 +33,10 @@ struct Options {
   SyncMode sync = SyncMode::kGroupCommit;
   std::chrono::milliseconds sync_interval = std::chrono::milliseconds(100);
   uint64_t segment_max_bytes = uint64_t{64} << 20;  // start a new segment beyond this
+  // Checkpoints are fsynced and signed off the append path; appenders wait only when this many
+  // are already pending. After a crash at most (1 + this) * checkpoint_every_entries entries
+  // are unsealed; the verifier enforces that bound (recorded in the log).
+  uint64_t max_pending_checkpoints = 3;
   // Clock seam (Unix microseconds). Empty: the system clock.
   std::function<uint64_t()> now_us;
 };
