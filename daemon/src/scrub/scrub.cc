@@ -21,9 +21,11 @@ void Report::Add(const Report& o) {
 
 namespace {
 
-bool SkipKey(std::string_view key) {
-  return key == "_cssText" || key == "$session_id" || key == "$window_id" || key == "token" ||
-         key == "api_key" || key == "uuid" || key == "$insert_id";
+// Routing ids scrubd validated itself; skipped only where posthog puts them (a `token` key
+// anywhere else is a sensitive key and is redacted).
+bool IsRoutingKey(std::string_view key, bool top_level) {
+  if (top_level) return key == "uuid" || key == "api_key";
+  return key == "token" || key == "$session_id" || key == "$window_id";
 }
 
 bool IsStyleNode(const json::object& o) {
@@ -48,7 +50,7 @@ void Walk(json::value& v, std::string_view key, const rules::Scanner& scanner,
       bool style = IsStyleNode(o);
       for (auto& kv : o) {
         std::string_view k = kv.key();
-        if (SkipKey(k)) continue;
+        if (k == "_cssText") continue;  // CSS: its own handling in the DOM pass
         if (style && k == "textContent") continue;  // CSS: never rewritten by detectors
         Walk(kv.value(), k, scanner, counts, scratch);
       }
@@ -132,9 +134,17 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
     report->events_in++;
     report->events_out++;
   }
-  json::value whole(std::move(ev.json));
-  ScrubStrings(whole, "", *policy.scanner, &counts);
-  ev.json = std::move(whole.get_object());
+  std::string scratch;
+  for (auto& kv : ev.json) {
+    if (IsRoutingKey(kv.key(), true)) continue;
+    if (kv.key() == "properties" && kv.value().is_object()) {
+      for (auto& p : kv.value().get_object())
+        if (!IsRoutingKey(p.key(), false))
+          Walk(p.value(), p.key(), *policy.scanner, &counts, scratch);
+      continue;
+    }
+    Walk(kv.value(), kv.key(), *policy.scanner, &counts, scratch);
+  }
   return true;
 }
 

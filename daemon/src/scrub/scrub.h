@@ -29,7 +29,8 @@ struct Report {
 };
 
 // Applies `scanner` to every string under `value`, except CSS (`_cssText`, text nodes with
-// isStyle) and the routing ids scrubd itself validated (token, $session_id, $window_id, uuid).
+// isStyle). ScrubEvent additionally skips the routing ids scrubd validated itself (event
+// `uuid`, properties `token`, `$session_id`, `$window_id`) at the level posthog puts them.
 // `key` is the object key `value` sits under.
 void ScrubStrings(boost::json::value& value, std::string_view key, const rules::Scanner& scanner,
                   rules::RedactionCounts* counts);

@@ -1,0 +1,64 @@
+#include "scrub/scrub.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+namespace scrubd::scrub {
+namespace {
+namespace json = boost::json;
+
+std::shared_ptr<const rules::Scanner> MakeScanner() {
+  auto s = rules::Scanner::Create({});
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return *s;
+}
+
+TEST(ScrubStringsTest, RedactsStringsButNeverCssOrNumbers) {
+  auto scanner = MakeScanner();
+  json::value v = json::parse(R"({
+    "attributes": {"_cssText": ".a[title='jane@example.com'] { color: red }",
+                   "title": "mail jane@example.com"},
+    "childNodes": [{"type": 3, "isStyle": true, "textContent": "b::after{content:'jane@example.com'}"},
+                   {"type": 3, "textContent": "call jane@example.com now"}],
+    "timestamp": 1795352239383, "x": 4111111111111111})");
+  rules::RedactionCounts counts;
+  ScrubStrings(v, "", *scanner, &counts);
+  std::string out = json::serialize(v);
+  EXPECT_NE(out.find(".a[title='jane@example.com']"), std::string::npos);  // CSS untouched
+  EXPECT_NE(out.find("content:'jane@example.com'"), std::string::npos);    // style text
+  EXPECT_EQ(v.at("attributes").at("title").as_string().find("jane@"), std::string::npos);
+  EXPECT_EQ(v.at("childNodes").at(1).at("textContent").as_string().find("jane@"),
+            std::string::npos);
+  EXPECT_EQ(v.at("timestamp").as_int64(), 1795352239383);  // numbers are never rewritten
+  EXPECT_EQ(v.at("x").as_int64(), 4111111111111111);
+  EXPECT_EQ(counts.by_rule["email"], 2u);
+}
+
+TEST(ScrubEventTest, RoutingIdsSurviveButATokenElsewhereIsRedacted) {
+  auto scanner = MakeScanner();
+  policies::Policy policy;
+  policy.scanner = scanner;
+  ingest::Event ev;
+  ev.json = json::parse(R"({"uuid": "01a20355-1c3b-7e32-8005-5c936b66d610", "event": "signup",
+    "properties": {"token": "phc_project", "$session_id": "s-1", "$window_id": "w-1",
+                   "email": "jane@example.com",
+                   "headers": {"token": "hunter2-secret-value"},
+                   "$current_url": "https://shop.test/?email=jane%40example.com&page=2"}})")
+                .as_object();
+  ev.name = "signup";
+  Scrubber scrubber(nullptr);
+  Report report;
+  ASSERT_TRUE(scrubber.ScrubEvent(ev, policy, &report));
+  const json::object& p = ev.json.at("properties").as_object();
+  EXPECT_EQ(p.at("token").as_string(), "phc_project");
+  EXPECT_EQ(p.at("$session_id").as_string(), "s-1");
+  EXPECT_EQ(ev.json.at("uuid").as_string(), "01a20355-1c3b-7e32-8005-5c936b66d610");
+  EXPECT_EQ(p.at("headers").at("token").as_string().find("hunter2"), std::string::npos);
+  EXPECT_EQ(p.at("email").as_string().find("jane@"), std::string::npos);
+  EXPECT_EQ(p.at("$current_url").as_string().find("jane"), std::string::npos);
+  EXPECT_NE(p.at("$current_url").as_string().find("page=2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace scrubd::scrub
