@@ -83,6 +83,20 @@ void MaskValues(json::value& v, rules::RedactionCounts* counts) {
 
 }  // namespace
 
+// StyleSheetRule (8), StyleDeclaration (13) and AdoptedStyleSheet (15) carry CSS rule text,
+// which detectors must never rewrite (replays break).
+bool IsCssEvent(const json::value& r) {
+  if (!r.is_object()) return false;
+  const json::object& o = r.get_object();
+  const json::value* t = o.if_contains("type");
+  const json::value* d = o.if_contains("data");
+  if (!t || !t->is_int64() || t->get_int64() != 3 || !d || !d->is_object()) return false;
+  const json::value* src = d->get_object().if_contains("source");
+  if (!src || !src->is_int64()) return false;
+  int64_t s = src->get_int64();
+  return s == 8 || s == 13 || s == 15;
+}
+
 void ScrubStrings(json::value& value, std::string_view key, const rules::Scanner& scanner,
                   rules::RedactionCounts* counts) {
   std::string scratch;
@@ -138,9 +152,16 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
   for (auto& kv : ev.json) {
     if (IsRoutingKey(kv.key(), true)) continue;
     if (kv.key() == "properties" && kv.value().is_object()) {
-      for (auto& p : kv.value().get_object())
-        if (!IsRoutingKey(p.key(), false))
-          Walk(p.value(), p.key(), *policy.scanner, &counts, scratch);
+      for (auto& p : kv.value().get_object()) {
+        if (IsRoutingKey(p.key(), false)) continue;
+        if (ev.is_snapshot && (p.key() == "$snapshot_data" || p.key() == "$snapshot_items") &&
+            p.value().is_array()) {
+          for (json::value& r : p.value().get_array())
+            if (!IsCssEvent(r)) Walk(r, "", *policy.scanner, &counts, scratch);
+          continue;
+        }
+        Walk(p.value(), p.key(), *policy.scanner, &counts, scratch);
+      }
       continue;
     }
     Walk(kv.value(), kv.key(), *policy.scanner, &counts, scratch);

@@ -35,6 +35,10 @@ struct Report {
 void ScrubStrings(boost::json::value& value, std::string_view key, const rules::Scanner& scanner,
                   rules::RedactionCounts* counts);
 
+// True for rrweb StyleSheetRule / StyleDeclaration / AdoptedStyleSheet events: CSS rule text
+// that the string pass leaves alone.
+bool IsCssEvent(const boost::json::value& rrweb_event);
+
 class Scrubber {
  public:
   // `state` may be null only in tests of the string pass; it must outlive the Scrubber.

@@ -62,3 +62,32 @@ TEST(ScrubEventTest, RoutingIdsSurviveButATokenElsewhereIsRedacted) {
 
 }  // namespace
 }  // namespace scrubd::scrub
+
+namespace scrubd::scrub {
+namespace {
+
+TEST(ScrubEventTest, StyleSheetRuleEventsAreNeverRewritten) {
+  auto scanner = MakeScanner();
+  policies::Policy policy;
+  policy.scanner = scanner;
+  ingest::Event ev;
+  ev.is_snapshot = true;
+  ev.json = json::parse(R"({"event": "$snapshot", "properties": {"token": "t",
+    "$snapshot_data": [
+      {"type": 3, "data": {"source": 8, "id": 4, "adds": [{"rule": "a[href='mailto:jane@example.com']{color:red}", "index": 0}]}},
+      {"type": 6, "data": {"plugin": "rrweb/console@1", "payload": {"level": "log", "payload": ["\"jane@example.com\""], "trace": []}}}
+    ]}})")
+                .as_object();
+  // Straight to the string pass: this test is about detectors, not DOM masking.
+  std::string scratch;
+  Report report;
+  json::array& items = ev.json["properties"].as_object()["$snapshot_data"].as_array();
+  for (json::value& r : items)
+    if (!IsCssEvent(r)) ScrubStrings(r, "", *scanner, &report.counts);
+  std::string out = json::serialize(ev.json);
+  EXPECT_NE(out.find("mailto:jane@example.com']{color:red}"), std::string::npos);
+  EXPECT_EQ(json::serialize(items[1]).find("jane@example.com"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace scrubd::scrub

@@ -1,0 +1,49 @@
+#include "cli/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "support/fixtures.h"
+
+namespace scrubd::cli {
+namespace {
+
+Result<ServeConfig> Parse(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return ParseServeArgs(static_cast<int>(argv.size()), argv.data());
+}
+
+TEST(ServeConfigTest, ShippedSystemdConfigParses) {
+  auto c = Parse({"--config", std::string(SCRUBD_SOURCE_DIR) + "/systemd/scrubd.yaml"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->data_dir, "/var/lib/scrubd");
+  ASSERT_EQ(c->policy_files.size(), 1u);
+}
+
+TEST(ServeConfigTest, FlagsWinOverTheConfigFileWhateverTheirOrder) {
+  scrubd::testing::TempDir d;
+  std::ofstream(d.path() / "s.yaml") << "listen: 0.0.0.0:9000\ndata_dir: /srv\npolicy: [a.yaml]\n";
+  std::string cfg = (d.path() / "s.yaml").string();
+  auto c = Parse({"--listen", "127.0.0.1:0", "--config", cfg, "--policy", "b.yaml"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->listen, "127.0.0.1:0");
+  EXPECT_EQ(c->data_dir, "/srv");
+  EXPECT_EQ(c->policy_files, std::vector<std::string>{"b.yaml"});
+}
+
+TEST(ServeConfigTest, ErrorsAreUsageOrConfigWithLocation) {
+  EXPECT_EQ(Parse({"--bogus"}).status().code(), Code::kInvalidInput);
+  EXPECT_EQ(Parse({"--workers", "x"}).status().code(), Code::kInvalidInput);
+  scrubd::testing::TempDir d;
+  std::ofstream(d.path() / "s.yaml") << "listen: a\nlisten_typo: b\n";
+  auto c = Parse({"--config", (d.path() / "s.yaml").string()});
+  EXPECT_EQ(c.status().code(), Code::kInvalidConfig);
+  EXPECT_NE(c.status().message().find("s.yaml:2:1: config: unknown key 'listen_typo'"),
+            std::string::npos)
+      << c.status().message();
+}
+
+}  // namespace
+}  // namespace scrubd::cli
