@@ -1,7 +1,10 @@
 // rules_bench: scanner throughput on the CRM fixture's strings (posthog-js 1.449.2), printed
 // beside a single-RE2 email pattern over the same bytes in the same run, and beside the npm
 // redact-pii peer when node + bench/rules_redact_pii/node_modules are present.
-// Usage: rules_bench [fixture_dir] [--seconds N]. A benchmark, never a timed test.
+// Usage: rules_bench [fixture_dir] [--seconds N] [--dump FILE] [--full-only]. A benchmark,
+// never a timed test. --dump writes every redacted string (one per line, key TAB text, C-escaped
+// newlines) so two builds can be diffed byte for byte; --full-only skips the baseline and peer
+// (for callgrind instruction counts).
 #include <re2/re2.h>
 #include <zlib.h>
 
@@ -124,9 +127,13 @@ double MBps(const std::vector<Item>& items, size_t bytes, double seconds, F&& fn
 int main(int argc, char** argv) {
   std::string dir = SCRUBD_SHARED_DIR "/fixtures/posthog-js-1.449.2-crm";
   double seconds = 2.0;
+  std::string dump;
+  bool full_only = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc) seconds = std::stod(argv[++i]);
+    else if (a == "--dump" && i + 1 < argc) dump = argv[++i];
+    else if (a == "--full-only") full_only = true;
     else dir = a;
   }
   std::vector<Item> items;
@@ -166,10 +173,21 @@ int main(int argc, char** argv) {
   const scrubd::rules::Scanner& sc = **scanner;
   scrubd::rules::RedactionCounts counts;
   size_t altered = 0;
+  std::FILE* df = dump.empty() ? nullptr : std::fopen(dump.c_str(), "wb");
   for (const auto& it : items) {
     std::string t = it.text;
     altered += sc.Redact(t, it.key, &counts);
+    if (df) {
+      std::fprintf(df, "%s\t", it.key.c_str());
+      for (char c : t) {
+        if (c == '\n') std::fputs("\\n", df);
+        else if (c == '\\') std::fputs("\\\\", df);
+        else std::fputc(c, df);
+      }
+      std::fputc('\n', df);
+    }
   }
+  if (df) std::fclose(df);
   std::printf("full detector set (%zu detectors): %zu strings altered, %llu redactions\n",
               sc.DetectorIds().size(), altered, (unsigned long long)counts.Total());
   for (const auto& [rule, n] : counts.by_rule)
@@ -180,6 +198,10 @@ int main(int argc, char** argv) {
     scratch.assign(it.text);
     sc.Redact(scratch, it.key, nullptr);
   });
+  if (full_only) {
+    std::printf("\nscanner, full set  : %8.1f MB/s (one core)\n", full);
+    return 0;
+  }
   RE2::Options o;
   o.set_encoding(RE2::Options::EncodingLatin1);
   o.set_max_mem(64 << 20);

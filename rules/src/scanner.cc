@@ -10,6 +10,7 @@
 #include <set>
 
 #include "catalog.h"
+#include "prefilter.h"
 #include "redact.h"
 #include "validators.h"
 
@@ -117,6 +118,11 @@ struct Pattern {
   int detector = 0;
   bool context_required = false;
   int group = 0;  // 1 when the pattern has a capture group
+  // Prefilter (prefilter.h): every match is >= min_len bytes and touches each class in `req`
+  // (bit k of ScannerImpl::byte_classes_).
+  size_t min_len = 0;
+  uint64_t req = 0;
+  internal::FastLocateFn fast = nullptr;  // exact hand-written locate (prefilter.h), or RE2
 };
 
 struct Span {
@@ -142,6 +148,9 @@ class ScannerImpl final : public Scanner {
                   std::string_view key) const;
   void Locate(int pattern, std::string_view text, std::string_view key,
               std::vector<Span>* spans) const;
+  // Last index + 1 of a byte of every class in `req` (0 when one is missing): no match of a
+  // pattern with that requirement starts at or after the returned position.
+  size_t RequiredLimit(std::string_view text, uint64_t req) const;
   void Apply(std::string* out, std::string_view value, Method m, int keep_last,
              std::string_view label, std::string_view id, std::string_view prefix) const;
   void FailClosed(std::string& text, RedactionCounts* counts) const;
@@ -149,7 +158,11 @@ class ScannerImpl final : public Scanner {
   std::vector<Detector> detectors_;
   std::vector<Pattern> patterns_;
   std::unique_ptr<RE2::Set> set_;
+  std::array<uint64_t, 256> byte_classes_{};  // bit k: the byte is in prefilter class k
   std::vector<std::string> keys_;  // normalized sensitive keys, sorted
+  // Bit n of key_len_by_first_[c]: some key of length n (< 64) starts with byte c.
+  std::array<uint64_t, 256> key_len_by_first_{};
+  bool long_keys_ = false;  // some key is 64+ bytes: no length filter for those
   std::vector<std::string> key_rule_names_;
   std::string hmac_key_;
   Method key_method_ = Method::kReplace;
@@ -161,6 +174,13 @@ RE2::Options ReOptions(int64_t max_mem) {
   o.set_encoding(RE2::Options::EncodingLatin1);
   o.set_log_errors(false);
   o.set_max_mem(max_mem);
+  return o;
+}
+
+// The Set only answers "which patterns may fire": no submatches needed.
+RE2::Options SetOptions(int64_t max_mem) {
+  RE2::Options o = ReOptions(max_mem);
+  o.set_never_capture(true);
   return o;
 }
 
@@ -184,7 +204,8 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
   bool needs_key = config.key_method == Method::kHash;
 
   const RE2::Options opts = ReOptions(config.max_mem_bytes);
-  impl->set_ = std::make_unique<RE2::Set>(opts, RE2::UNANCHORED);
+  impl->set_ = std::make_unique<RE2::Set>(SetOptions(config.max_mem_bytes), RE2::UNANCHORED);
+  std::vector<internal::ByteSet> classes;  // distinct prefilter classes, at most 64
   for (auto& spec : catalog.value()) {
     if (std::find(config.disabled.begin(), config.disabled.end(), spec.id) !=
         config.disabled.end())
@@ -217,6 +238,19 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       cp.group = cp.re->NumberOfCapturingGroups() > 0 ? 1 : 0;
       cp.detector = index;
       cp.context_required = p.context_required;
+      const internal::PatternRequirement pr = internal::AnalyzePattern(p.re);
+      cp.min_len = pr.min_len;
+      if (cp.group == 0) cp.fast = internal::FindFastLocator(p.re);
+      for (const auto& bs : pr.sets) {
+        size_t k = std::find(classes.begin(), classes.end(), bs) - classes.begin();
+        if (k == classes.size()) {
+          if (classes.size() == 64) continue;  // dropping a requirement stays sound
+          classes.push_back(bs);
+          for (unsigned c = 0; c < 256; ++c)
+            if (bs.Has(c)) impl->byte_classes_[c] |= uint64_t{1} << k;
+        }
+        cp.req |= uint64_t{1} << k;
+      }
       std::string err;
       // The prefilter can demand the boundary itself (no lookbehind in RE2, but a leading
       // non-boundary class is equivalent for a yes/no answer), so values inside longer runs
@@ -249,6 +283,10 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
     if (!n.empty()) keys.insert(n);
   }
   impl->keys_.assign(keys.begin(), keys.end());
+  for (const auto& k : impl->keys_) {
+    if (k.size() >= 64) impl->long_keys_ = true;
+    else impl->key_len_by_first_[static_cast<unsigned char>(k[0])] |= uint64_t{1} << k.size();
+  }
   for (const auto& k : impl->keys_) impl->key_rule_names_.push_back("key:" + k);
   return std::shared_ptr<const Scanner>(std::move(impl));
 }
@@ -280,6 +318,10 @@ const std::string* ScannerImpl::MatchKey(std::string_view key) const {
       std::string_view part = words[w + run];
       if (len + part.size() > sizeof(buf)) break;
       for (char c : part) buf[len++] = LowerAscii(c);
+      const bool maybe = len >= 64 ? long_keys_
+                                    : (key_len_by_first_[static_cast<unsigned char>(buf[0])] >>
+                                       len) & 1;
+      if (!maybe) continue;
       std::string_view joined(buf, len);
       auto it = std::lower_bound(keys_.begin(), keys_.end(), joined,
                                  [](const std::string& a, std::string_view b) { return a < b; });
@@ -306,8 +348,15 @@ void ScannerImpl::Locate(int pi, std::string_view text, std::string_view key,
   re2::StringPiece sub[2];
   size_t pos = 0;
   int guard = 0;
-  while (pos < text.size() && ++guard < 100000) {
-    if (!p.re->Match(text, pos, text.size(), RE2::UNANCHORED, sub, 1 + p.group)) return;
+  const size_t limit = RequiredLimit(text, p.req);
+  while (pos < limit && pos + p.min_len <= text.size() && ++guard < 100000) {
+    if (p.fast) {
+      size_t fb, fe;
+      if (!p.fast(text, pos, &fb, &fe)) return;
+      sub[0] = re2::StringPiece(text.data() + fb, fe - fb);
+    } else if (!p.re->Match(text, pos, text.size(), RE2::UNANCHORED, sub, 1 + p.group)) {
+      return;
+    }
     const size_t mb = static_cast<size_t>(sub[0].data() - text.data());
     const size_t me = mb + sub[0].size();
     const re2::StringPiece& v = sub[p.group];
@@ -331,6 +380,19 @@ void ScannerImpl::Locate(int pi, std::string_view text, std::string_view key,
     while (next < me && IsAlnum(text[next - 1])) ++next;
     pos = next;
   }
+}
+
+size_t ScannerImpl::RequiredLimit(std::string_view text, uint64_t req) const {
+  size_t limit = text.size();
+  while (req) {
+    const uint64_t bit = req & (~req + 1);
+    req &= req - 1;
+    size_t j = text.size();
+    while (j > 0 && !(byte_classes_[static_cast<unsigned char>(text[j - 1])] & bit)) --j;
+    limit = std::min(limit, j);
+    if (limit == 0) break;
+  }
+  return limit;
 }
 
 void ScannerImpl::Apply(std::string* out, std::string_view value, Method m, int keep_last,
@@ -367,22 +429,30 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key,
     return true;
   }
   if (!set_) return false;
-  RE2::Set::ErrorInfo info{RE2::Set::kNoError};
-  // First pass without a match list: no allocation, and it stops at the first hit.
-  if (!set_->Match(text, nullptr, &info)) {
-    if (info.kind == RE2::Set::kNoError) return false;
-    FailClosed(text, counts);
-    return true;
+  // Prefilter: one pass over the bytes; a string that misses every pattern's required byte
+  // classes (or is too short for all of them) cannot match, and never reaches RE2.
+  uint64_t present = 0;
+  for (char c : text) present |= byte_classes_[static_cast<unsigned char>(c)];
+  bool candidate = false;
+  for (const Pattern& p : patterns_) {
+    if ((present & p.req) == p.req && text.size() >= p.min_len) {
+      candidate = true;
+      break;
+    }
   }
+  if (!candidate) return false;
+  // One RE2::Set pass says which patterns may fire.
   thread_local std::vector<int> hits;
   thread_local std::vector<Span> spans;
-  info.kind = RE2::Set::kNoError;
+  thread_local std::vector<int8_t> context;  // per detector: -1 unknown, 0 no, 1 yes
+  RE2::Set::ErrorInfo info{RE2::Set::kNoError};
   if (!set_->Match(text, &hits, &info)) {
     if (info.kind == RE2::Set::kNoError) return false;
     FailClosed(text, counts);
     return true;
   }
   spans.clear();
+  context.assign(detectors_.size(), -1);
   std::sort(hits.begin(), hits.end());
   for (int pi : hits) {
     const Detector& d = detectors_[patterns_[pi].detector];
@@ -390,7 +460,9 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key,
     for (const auto& s : d.spec.suppress_keys) skip |= ContainsFold(key, s);
     if (!skip && patterns_[pi].context_required) {
       // Cheap precheck: no context word anywhere means no located value can have one.
-      skip = !ContainsAnyFold(key, d) && !ContainsAnyFold(text, d);
+      int8_t& c = context[patterns_[pi].detector];
+      if (c < 0) c = ContainsAnyFold(key, d) || ContainsAnyFold(text, d);
+      skip = !c;
     }
     if (!skip) Locate(pi, text, key, &spans);
   }
@@ -412,8 +484,8 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key,
   spans.resize(kept);
   std::sort(spans.begin(), spans.end(),
             [](const Span& a, const Span& b) { return a.begin < b.begin; });
-  std::string out;
-  out.reserve(text.size());
+  thread_local std::string out;
+  out.clear();
   size_t pos = 0;
   for (const Span& s : spans) {
     const Detector& d = detectors_[s.detector];
@@ -427,7 +499,7 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key,
     }
   }
   out.append(text, pos, std::string::npos);
-  text.swap(out);
+  text.assign(out);  // reuses text's buffer; no allocation when the result is not longer
   return true;
 }
 

@@ -1,0 +1,490 @@
+#include "prefilter.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+namespace scrubd::rules::internal {
+
+int ByteSet::Count() const {
+  int n = 0;
+  for (uint64_t x : w) n += __builtin_popcountll(x);
+  return n;
+}
+
+namespace {
+
+// How common a byte is in replay text; the rarest required sets filter best.
+int Weight(const ByteSet& s) {
+  int sum = 0;
+  for (unsigned c = 0; c < 256; ++c) {
+    if (!s.Has(c)) continue;
+    if (c >= 'a' && c <= 'z') sum += 4;
+    else if (c >= 'A' && c <= 'Z') sum += 2;
+    else if (c >= '0' && c <= '9') sum += 3;
+    else if (c == ' ') sum += 8;
+    else sum += 1;
+  }
+  return sum;
+}
+
+struct Info {
+  size_t min_len = 0;
+  std::vector<ByteSet> req;  // conjunction
+};
+
+constexpr size_t kCap = size_t{1} << 20;  // saturate min_len arithmetic
+
+ByteSet Range(unsigned lo, unsigned hi) {
+  ByteSet s;
+  for (unsigned c = lo; c <= hi; ++c) s.Add(c);
+  return s;
+}
+ByteSet All() { return Range(0, 255); }
+
+void Fold(ByteSet* s) {
+  for (unsigned c = 'a'; c <= 'z'; ++c) {
+    const unsigned u = c - 'a' + 'A';
+    if (s->Has(c) || s->Has(u)) {
+      s->Add(c);
+      s->Add(u);
+    }
+  }
+}
+
+Info One(ByteSet s) {
+  Info i;
+  i.min_len = 1;
+  i.req.push_back(s);
+  return i;
+}
+
+bool IsAsciiAlnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// Recursive descent over the RE2 subset the catalog uses. Anything else sets ok = false and the
+// pattern gets no requirement.
+class Parser {
+ public:
+  explicit Parser(std::string_view s) : s_(s) {}
+  bool ok = true;
+
+  Info Parse() {
+    Info r = Alt(false);
+    if (i_ != s_.size()) ok = false;
+    return r;
+  }
+
+ private:
+  bool End() const { return i_ >= s_.size(); }
+  char Peek() const { return s_[i_]; }
+
+  Info Alt(bool icase) {
+    std::vector<Info> alts;
+    alts.push_back(Concat(icase));
+    while (ok && !End() && Peek() == '|') {
+      ++i_;
+      alts.push_back(Concat(icase));
+    }
+    if (alts.size() == 1) return alts[0];
+    Info r;
+    r.min_len = std::numeric_limits<size_t>::max();
+    ByteSet u;
+    bool all_have = true;
+    for (const Info& a : alts) {
+      r.min_len = std::min(r.min_len, a.min_len);
+      if (a.req.empty()) {
+        all_have = false;
+        continue;
+      }
+      const ByteSet* best = &a.req[0];
+      for (const ByteSet& s : a.req)
+        if (Weight(s) < Weight(*best)) best = &s;
+      u |= *best;
+    }
+    if (all_have) r.req.push_back(u);
+    return r;
+  }
+
+  Info Concat(bool icase) {
+    Info r;
+    while (ok && !End() && Peek() != '|' && Peek() != ')') {
+      Info x = Repeat(icase);
+      r.min_len = std::min(kCap, r.min_len + x.min_len);
+      r.req.insert(r.req.end(), x.req.begin(), x.req.end());
+    }
+    return r;
+  }
+
+  size_t Number() {
+    size_t n = 0;
+    bool any = false;
+    while (!End() && Peek() >= '0' && Peek() <= '9') {
+      n = std::min(kCap, n * 10 + static_cast<size_t>(Peek() - '0'));
+      ++i_;
+      any = true;
+    }
+    if (!any) ok = false;
+    return n;
+  }
+
+  Info Repeat(bool icase) {
+    Info x = Atom(icase);
+    while (ok && !End()) {
+      const char c = Peek();
+      size_t lo;
+      if (c == '*' || c == '?') {
+        lo = 0;
+        ++i_;
+      } else if (c == '+') {
+        lo = 1;
+        ++i_;
+      } else if (c == '{') {
+        ++i_;
+        lo = Number();
+        if (!End() && Peek() == ',') {
+          ++i_;
+          if (!End() && Peek() != '}') Number();
+        }
+        if (End() || Peek() != '}') ok = false;
+        else ++i_;
+      } else {
+        break;
+      }
+      if (!End() && Peek() == '?') ++i_;  // non-greedy
+      x.min_len = std::min(kCap, x.min_len * lo);
+      if (lo == 0) x.req.clear();
+    }
+    return x;
+  }
+
+  Info Atom(bool icase) {
+    const char c = Peek();
+    ++i_;
+    switch (c) {
+      case '(': {
+        bool inner_icase = icase;
+        if (!End() && Peek() == '?') {
+          ++i_;
+          bool neg = false;
+          while (!End() && Peek() != ':') {
+            const char f = Peek();
+            if (f == 'i') inner_icase = !neg;
+            else if (f == '-') neg = true;
+            else if (f != 's' && f != 'm' && f != 'U') ok = false;  // (?P<..>, (?i) ...
+            if (!ok) return {};
+            ++i_;
+          }
+          if (End()) {
+            ok = false;
+            return {};
+          }
+          ++i_;  // ':'
+        }
+        Info r = Alt(inner_icase);
+        if (End() || Peek() != ')') ok = false;
+        else ++i_;
+        return r;
+      }
+      case '[': return Class(icase);
+      case '\\': return Escape(icase);
+      case '.': return One(All());
+      case '^':
+      case '$': return {};
+      case ')':
+      case '|':
+      case '*':
+      case '+':
+      case '?':
+      case '{':
+        ok = false;
+        return {};
+      default: {
+        ByteSet s;
+        s.Add(static_cast<unsigned char>(c));
+        if (icase) Fold(&s);
+        return One(s);
+      }
+    }
+  }
+
+  // One escape (the backslash consumed) as a byte set; false for zero-width or unsupported.
+  bool EscapeSet(ByteSet* s, bool* zero_width, bool in_class) {
+    if (End()) return false;
+    const char e = Peek();
+    ++i_;
+    *zero_width = false;
+    switch (e) {
+      case 'd': *s = Range('0', '9'); return true;
+      case 's':
+        for (char x : {'\t', '\n', '\v', '\f', '\r', ' '}) s->Add(static_cast<unsigned char>(x));
+        return true;
+      case 'w':
+        *s = Range('0', '9');
+        *s |= Range('a', 'z');
+        *s |= Range('A', 'Z');
+        s->Add('_');
+        return true;
+      case 'D':
+      case 'S':
+      case 'W': *s = All(); return !in_class;  // superset outside a class
+      case 'n': s->Add('\n'); return true;
+      case 't': s->Add('\t'); return true;
+      case 'r': s->Add('\r'); return true;
+      case 'f': s->Add('\f'); return true;
+      case 'v': s->Add('\v'); return true;
+      case 'a': s->Add('\a'); return true;
+      case 'b':
+      case 'B':
+      case 'A':
+      case 'z':
+        *zero_width = true;
+        return !in_class;
+      default:
+        if (IsAsciiAlnum(e) || static_cast<unsigned char>(e) >= 0x80) return false;
+        s->Add(static_cast<unsigned char>(e));  // escaped punctuation
+        return true;
+    }
+  }
+
+  Info Escape(bool icase) {
+    ByteSet s;
+    bool zw = false;
+    if (!EscapeSet(&s, &zw, false)) {
+      ok = false;
+      return {};
+    }
+    if (zw) return {};
+    if (icase) Fold(&s);
+    return One(s);
+  }
+
+  Info Class(bool icase) {
+    ByteSet s;
+    bool negate = false;
+    if (!End() && Peek() == '^') {
+      negate = true;
+      ++i_;
+    }
+    bool first = true;
+    while (ok && !End() && (Peek() != ']' || first)) {
+      first = false;
+      if (Peek() == '[' && i_ + 1 < s_.size() && s_[i_ + 1] == ':') {
+        ok = false;
+        break;
+      }
+      ByteSet item;
+      unsigned lo = 0;
+      bool single = false;
+      if (Peek() == '\\') {
+        ++i_;
+        bool zw = false;
+        if (!EscapeSet(&item, &zw, true)) {
+          ok = false;
+          break;
+        }
+        if (item.Count() == 1) {
+          single = true;
+          for (unsigned c = 0; c < 256; ++c)
+            if (item.Has(c)) lo = c;
+        }
+      } else {
+        lo = static_cast<unsigned char>(Peek());
+        ++i_;
+        single = true;
+        item.Add(lo);
+      }
+      if (single && i_ + 1 < s_.size() && Peek() == '-' && s_[i_ + 1] != ']') {
+        ++i_;
+        unsigned hi;
+        if (Peek() == '\\') {
+          ++i_;
+          ByteSet h;
+          bool zw = false;
+          if (!EscapeSet(&h, &zw, true) || h.Count() != 1) {
+            ok = false;
+            break;
+          }
+          hi = 0;
+          for (unsigned c = 0; c < 256; ++c)
+            if (h.Has(c)) hi = c;
+        } else {
+          hi = static_cast<unsigned char>(Peek());
+          ++i_;
+        }
+        if (hi < lo) {
+          ok = false;
+          break;
+        }
+        item = Range(lo, hi);
+      }
+      s |= item;
+    }
+    if (End() || Peek() != ']') {
+      ok = false;
+      return {};
+    }
+    ++i_;
+    if (icase) Fold(&s);
+    if (negate) {
+      ByteSet n;
+      for (unsigned c = 0; c < 256; ++c)
+        if (!s.Has(c)) n.Add(c);
+      s = n;
+    }
+    return One(s);
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+}  // namespace
+
+PatternRequirement AnalyzePattern(std::string_view re) {
+  Parser p(re);
+  Info info = p.Parse();
+  PatternRequirement r;
+  if (!p.ok) return r;
+  r.analyzed = true;
+  r.min_len = info.min_len;
+  std::vector<std::pair<int, ByteSet>> ranked;
+  for (const ByteSet& s : info.req) {
+    if (s.Empty() || s.Count() > 200) continue;  // useless as a filter
+    bool dup = false;
+    for (const auto& [w, o] : ranked) dup |= o == s;
+    if (!dup) ranked.emplace_back(Weight(s), s);
+  }
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < ranked.size() && i < kMaxSets; ++i) r.sets.push_back(ranked[i].second);
+  return r;
+}
+
+}  // namespace scrubd::rules::internal
+
+namespace scrubd::rules::internal {
+namespace {
+
+bool Dig(char c) { return c >= '0' && c <= '9'; }
+bool Up(char c) { return c >= 'A' && c <= 'Z'; }
+bool Letter(char c) { return Up(c) || (c >= 'a' && c <= 'z'); }
+
+constexpr std::string_view kCardRe = "[0-9](?:[ -]?[0-9]){11,18}";
+constexpr std::string_view kIbanRe = "[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]){11,30}";
+constexpr std::string_view kEmailRe = "[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,24}";
+
+// [0-9](?:[ -]?[0-9]){11,18}: the separator class and the digit class are disjoint, so each
+// repetition has at most one viable choice and the greedy chain is the leftmost-first match.
+bool LocateCard(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  const size_t n = t.size();
+  for (size_t s = pos; s < n; ++s) {
+    if (!Dig(t[s])) continue;
+    size_t i = s + 1;
+    int reps = 0;
+    while (reps < 18) {
+      if (i < n && Dig(t[i])) {
+        i += 1;
+      } else if (i + 1 < n && (t[i] == ' ' || t[i] == '-') && Dig(t[i + 1])) {
+        i += 2;
+      } else {
+        break;
+      }
+      ++reps;
+    }
+    if (reps >= 11) {
+      *b = s;
+      *e = i;
+      return true;
+    }
+    // Every later digit of this chain starts a suffix of it: shorter, so no match either.
+    s = i - 1;
+  }
+  return false;
+}
+
+bool IbanUnit(char c) { return Up(c) || Dig(c); }
+
+// [A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]){11,30}: same disjoint-choice argument as the card.
+bool LocateIban(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  const size_t n = t.size();
+  for (size_t s = pos; s + 4 <= n; ++s) {
+    if (!Up(t[s]) || !Up(t[s + 1]) || !Dig(t[s + 2]) || !Dig(t[s + 3])) continue;
+    size_t i = s + 4;
+    int reps = 0;
+    while (reps < 30) {
+      if (i < n && IbanUnit(t[i])) {
+        i += 1;
+      } else if (i + 1 < n && (t[i] == ' ' || t[i] == '-') && IbanUnit(t[i + 1])) {
+        i += 2;
+      } else {
+        break;
+      }
+      ++reps;
+    }
+    if (reps >= 11) {
+      *b = s;
+      *e = i;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool EmailLocal(char c) {
+  return Letter(c) || Dig(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+}
+bool EmailLabel(char c) { return Letter(c) || Dig(c) || c == '-'; }
+
+// The local part cannot contain '@', so a match's '@' is the first one after its start and the
+// leftmost start is the beginning of the local-character run before it. The domain is
+// (?:label\.)+ then 2-24 letters: greedy labels, backing off one label at a time.
+bool LocateEmail(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  const size_t n = t.size();
+  size_t a = pos;
+  while (a < n) {
+    const void* hit = std::memchr(t.data() + a, '@', n - a);
+    if (!hit) return false;
+    a = static_cast<size_t>(static_cast<const char*>(hit) - t.data());
+    size_t r = a;
+    while (r > pos && EmailLocal(t[r - 1])) --r;
+    if (r < a) {
+      // Ends of successive "label." groups after the '@' (greedy), then back off one at a time.
+      thread_local std::vector<size_t> ends;
+      ends.clear();
+      size_t i = a + 1;
+      while (true) {
+        size_t j = i;
+        while (j < n && EmailLabel(t[j])) ++j;
+        if (j == i || j >= n || t[j] != '.') break;
+        i = j + 1;
+        ends.push_back(i);
+      }
+      for (size_t q = ends.size(); q-- > 0;) {
+        size_t l = ends[q];
+        while (l < n && l - ends[q] < 24 && Letter(t[l])) ++l;
+        if (l - ends[q] >= 2) {
+          *b = r;
+          *e = l;
+          return true;
+        }
+      }
+    }
+    a += 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+FastLocateFn FindFastLocator(std::string_view re) {
+  if (re == kCardRe) return &LocateCard;
+  if (re == kIbanRe) return &LocateIban;
+  if (re == kEmailRe) return &LocateEmail;
+  return nullptr;
+}
+
+std::vector<std::string_view> FastLocatorPatterns() { return {kCardRe, kIbanRe, kEmailRe}; }
+
+}  // namespace scrubd::rules::internal
