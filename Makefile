@@ -43,6 +43,11 @@ e2e: deps build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L e2e
 
 bench: build
+	@# npm peers that benchmarks compare against (bench/*/package-lock.json), installed once.
+	@for lock in bench/*/package-lock.json; do \
+	  [ -f "$$lock" ] || continue; d=$$(dirname "$$lock"); \
+	  [ -d "$$d/node_modules" ] || (cd "$$d" && npm ci --no-audit --no-fund --loglevel=error) || true; \
+	done
 	@set -e; found=0; \
 	for b in $(BUILD_DIR)/bench/*; do \
 	  if [ -f "$$b" ] && [ -x "$$b" ]; then found=1; echo "== $$b"; "$$b"; fi; \
