@@ -476,15 +476,117 @@ bool LocateEmail(std::string_view t, size_t pos, size_t* b, size_t* e) {
   return false;
 }
 
+constexpr std::string_view kPhoneE164Re = "\\+[0-9]{1,3}(?:[ .-]?\\(?[0-9]{1,5}\\)?){1,7}";
+constexpr std::string_view kPhoneNanpRe =
+    "(?:1[ .-]?)?(?:\\([2-9][0-9]{2}\\)[ .-]?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}";
+
+bool Sep3(char c) { return c == ' ' || c == '.' || c == '-'; }
+bool D29(char c) { return c >= '2' && c <= '9'; }
+
+// One (?:[ .-]?\(?[0-9]{1,5}\)?) repetition at x, options in priority order; npos if none.
+size_t E164Rep(std::string_view t, size_t x) {
+  const size_t n = t.size();
+  for (int sep = 1; sep >= 0; --sep) {
+    if (sep && !(x < n && Sep3(t[x]))) continue;
+    const size_t y = x + static_cast<size_t>(sep);
+    for (int par = 1; par >= 0; --par) {
+      if (par && !(y < n && t[y] == '(')) continue;
+      const size_t z = y + static_cast<size_t>(par);
+      size_t w = z;
+      while (w < n && w - z < 5 && Dig(t[w])) ++w;
+      if (w == z) continue;
+      if (w < n && t[w] == ')') ++w;
+      return w;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// \+[0-9]{1,3}(?:...){1,7}: nothing follows the loop, so once one repetition matched every
+// later choice is the first that matches locally; only the first repetition can force the
+// country-code digits to back off.
+bool LocatePhoneE164(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  const size_t n = t.size();
+  size_t s = pos;
+  while (s < n) {
+    const void* hit = std::memchr(t.data() + s, '+', n - s);
+    if (!hit) return false;
+    s = static_cast<size_t>(static_cast<const char*>(hit) - t.data());
+    size_t d = 0;
+    while (s + 1 + d < n && d < 3 && Dig(t[s + 1 + d])) ++d;
+    for (size_t k = d; k >= 1; --k) {
+      size_t x = E164Rep(t, s + 1 + k);
+      if (x == std::string_view::npos) continue;
+      for (int reps = 1; reps < 7; ++reps) {
+        const size_t nx = E164Rep(t, x);
+        if (nx == std::string_view::npos) break;
+        x = nx;
+      }
+      *b = s;
+      *e = x;
+      return true;
+    }
+    ++s;
+  }
+  return false;
+}
+
+// [2-9][0-9]{2}[ .-][0-9]{4} at r.
+bool NanpTail(std::string_view t, size_t r) {
+  return r + 8 <= t.size() && D29(t[r]) && Dig(t[r + 1]) && Dig(t[r + 2]) && Sep3(t[r + 3]) &&
+         Dig(t[r + 4]) && Dig(t[r + 5]) && Dig(t[r + 6]) && Dig(t[r + 7]);
+}
+
+// Anchored at s: every alternative path in RE2's priority order; the first that completes.
+size_t NanpAt(std::string_view t, size_t s) {
+  const size_t n = t.size();
+  size_t prefixes[3];
+  int np = 0;
+  if (s < n && t[s] == '1') {
+    if (s + 1 < n && Sep3(t[s + 1])) prefixes[np++] = s + 2;
+    prefixes[np++] = s + 1;
+  }
+  prefixes[np++] = s;
+  for (int i = 0; i < np; ++i) {
+    const size_t q = prefixes[i];
+    if (q + 5 <= n && t[q] == '(' && D29(t[q + 1]) && Dig(t[q + 2]) && Dig(t[q + 3]) &&
+        t[q + 4] == ')') {
+      if (q + 5 < n && Sep3(t[q + 5]) && NanpTail(t, q + 6)) return q + 14;
+      if (NanpTail(t, q + 5)) return q + 13;
+    }
+    if (q + 4 <= n && D29(t[q]) && Dig(t[q + 1]) && Dig(t[q + 2]) && Sep3(t[q + 3]) &&
+        NanpTail(t, q + 4))
+      return q + 12;
+  }
+  return std::string_view::npos;
+}
+
+bool LocatePhoneNanp(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  for (size_t s = pos; s < t.size(); ++s) {
+    const char c = t[s];
+    if (c != '1' && c != '(' && !D29(c)) continue;
+    const size_t end = NanpAt(t, s);
+    if (end != std::string_view::npos) {
+      *b = s;
+      *e = end;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 FastLocateFn FindFastLocator(std::string_view re) {
   if (re == kCardRe) return &LocateCard;
   if (re == kIbanRe) return &LocateIban;
   if (re == kEmailRe) return &LocateEmail;
+  if (re == kPhoneE164Re) return &LocatePhoneE164;
+  if (re == kPhoneNanpRe) return &LocatePhoneNanp;
   return nullptr;
 }
 
-std::vector<std::string_view> FastLocatorPatterns() { return {kCardRe, kIbanRe, kEmailRe}; }
+std::vector<std::string_view> FastLocatorPatterns() { return {kCardRe, kIbanRe, kEmailRe, kPhoneE164Re, kPhoneNanpRe};
+}
 
 }  // namespace scrubd::rules::internal

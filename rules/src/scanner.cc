@@ -295,10 +295,12 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
 // three adjacent words, joined and lower-cased, in the sorted key table. No allocation.
 const std::string* ScannerImpl::MatchKey(std::string_view key) const {
   if (key.empty()) return nullptr;
-  std::array<std::string_view, 32> words;
-  size_t nw = 0;
+  // Words are lowered once into `low`, back to back, so a run of adjacent words is one slice.
+  char low[32 * 97];
+  uint16_t starts[33];
+  size_t nw = 0, nl = 0;
   size_t i = 0;
-  while (i < key.size() && nw < words.size()) {
+  while (i < key.size() && nw < 32) {
     while (i < key.size() && !IsAlnum(key[i])) ++i;
     size_t start = i;
     while (i < key.size() && IsAlnum(key[i])) {
@@ -309,20 +311,23 @@ const std::string* ScannerImpl::MatchKey(std::string_view key) const {
         if ((prev >= 'a' && prev <= 'z') || (prev >= 'A' && prev <= 'Z' && next_lower)) break;
       }
     }
-    if (i > start) words[nw++] = key.substr(start, i - start);
+    if (i > start) {
+      // Runs longer than 96 bytes are never looked up, so 97 bytes of a word are enough.
+      starts[nw++] = static_cast<uint16_t>(nl);
+      const size_t end = std::min(i, start + 97);
+      for (size_t k = start; k < end; ++k) low[nl++] = LowerAscii(key[k]);
+    }
   }
-  char buf[96];
+  starts[nw] = static_cast<uint16_t>(nl);
   for (size_t w = 0; w < nw; ++w) {
-    size_t len = 0;
     for (size_t run = 0; run < 3 && w + run < nw; ++run) {
-      std::string_view part = words[w + run];
-      if (len + part.size() > sizeof(buf)) break;
-      for (char c : part) buf[len++] = LowerAscii(c);
-      const bool maybe = len >= 64 ? long_keys_
-                                    : (key_len_by_first_[static_cast<unsigned char>(buf[0])] >>
-                                       len) & 1;
+      const size_t len = starts[w + run + 1] - starts[w];
+      if (len > 96) break;
+      const bool maybe =
+          len >= 64 ? long_keys_
+                    : (key_len_by_first_[static_cast<unsigned char>(low[starts[w]])] >> len) & 1;
       if (!maybe) continue;
-      std::string_view joined(buf, len);
+      std::string_view joined(low + starts[w], len);
       auto it = std::lower_bound(keys_.begin(), keys_.end(), joined,
                                  [](const std::string& a, std::string_view b) { return a < b; });
       if (it != keys_.end() && *it == joined) return &key_rule_names_[it - keys_.begin()];
