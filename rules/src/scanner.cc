@@ -95,16 +95,20 @@ struct Detector {
   int keep_last = 0;
   std::string label;
   std::string rule_name;  // counts key
-  std::array<bool, 256> context_first{};  // first bytes of context words (lower case)
+  // Context words bucketed by first byte: ctx_sorted[ctx_begin[c] .. ctx_end[c]) start with c.
+  std::vector<std::string> ctx_sorted;
+  std::array<uint8_t, 256> ctx_begin{}, ctx_end{};
 };
 
 // One pass over `hay`: true when any context word of `d` occurs (ASCII case-insensitive).
 bool ContainsAnyFold(std::string_view hay, const Detector& d) {
-  for (size_t i = 0; i < hay.size(); ++i) {
-    const char c = LowerAscii(hay[i]);
-    if (!d.context_first[static_cast<unsigned char>(c)]) continue;
-    for (const auto& w : d.spec.context_words) {
-      if (w[0] != c || hay.size() - i < w.size()) continue;
+  const size_t n = hay.size();
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(LowerAscii(hay[i]));
+    const uint8_t end = d.ctx_end[c];
+    for (uint8_t k = d.ctx_begin[c]; k < end; ++k) {
+      const std::string& w = d.ctx_sorted[k];
+      if (n - i < w.size()) continue;
       size_t j = 1;
       while (j < w.size() && LowerAscii(hay[i + j]) == w[j]) ++j;
       if (j == w.size()) return true;
@@ -159,6 +163,8 @@ class ScannerImpl final : public Scanner {
   std::vector<Pattern> patterns_;
   std::unique_ptr<RE2::Set> set_;
   std::array<uint64_t, 256> byte_classes_{};  // bit k: the byte is in prefilter class k
+  // Distinct (required classes, min length) pairs over all patterns, for the candidate test.
+  std::vector<std::pair<uint64_t, size_t>> prefilter_;
   std::vector<std::string> keys_;  // normalized sensitive keys, sorted
   // Bit n of key_len_by_first_[c]: some key of length n (< 64) starts with byte c.
   std::array<uint64_t, 256> key_len_by_first_{};
@@ -228,7 +234,14 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
     d.validator = internal::FindValidator(spec.validator);
     d.rule_name = spec.id;
     for (const auto& w : spec.context_words)
-      if (!w.empty()) d.context_first[static_cast<unsigned char>(w[0])] = true;
+      if (!w.empty() && d.ctx_sorted.size() < 255) d.ctx_sorted.push_back(w);
+    std::stable_sort(d.ctx_sorted.begin(), d.ctx_sorted.end(),
+                     [](const std::string& x, const std::string& y) { return x[0] < y[0]; });
+    for (size_t k = d.ctx_sorted.size(); k-- > 0;) {
+      const unsigned char c = static_cast<unsigned char>(d.ctx_sorted[k][0]);
+      d.ctx_begin[c] = static_cast<uint8_t>(k);
+      if (d.ctx_end[c] == 0) d.ctx_end[c] = static_cast<uint8_t>(k + 1);
+    }
     const int index = static_cast<int>(impl->detectors_.size());
     for (const auto& p : spec.patterns) {
       Pattern cp;
@@ -268,6 +281,11 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
     }
     d.spec = std::move(spec);
     impl->detectors_.push_back(std::move(d));
+  }
+  for (const Pattern& p : impl->patterns_) {
+    const std::pair<uint64_t, size_t> f{p.req, p.min_len};
+    if (std::find(impl->prefilter_.begin(), impl->prefilter_.end(), f) == impl->prefilter_.end())
+      impl->prefilter_.push_back(f);
   }
   if (needs_key && impl->hmac_key_.empty())
     return Status::InvalidConfig("detectors: the hash method needs an hmac_key");
@@ -439,8 +457,8 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key,
   uint64_t present = 0;
   for (char c : text) present |= byte_classes_[static_cast<unsigned char>(c)];
   bool candidate = false;
-  for (const Pattern& p : patterns_) {
-    if ((present & p.req) == p.req && text.size() >= p.min_len) {
+  for (const auto& [req, min_len] : prefilter_) {
+    if ((present & req) == req && text.size() >= min_len) {
       candidate = true;
       break;
     }
