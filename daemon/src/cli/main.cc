@@ -20,9 +20,7 @@
 #include "server/http_server.h"
 #include "server/keys.h"
 #include "sink/local_store.h"
-#ifdef SCRUBD_HAVE_DOM
 #include "dom/dom_masker.h"
-#endif
 
 namespace {
 
@@ -222,7 +220,6 @@ int Serve(int argc, char** argv) {
   Result<std::unique_ptr<sink::LocalStore>> store = sink::LocalStore::Open(data);
   if (!store.ok()) return fail(store.status());
   dom::StateStore* state_ptr = nullptr;
-#ifdef SCRUBD_HAVE_DOM
   dom::StateStore::Options sopts;
   sopts.dir = data / "state";
   sopts.max_bytes = cfg.dom_max_bytes;
@@ -230,7 +227,6 @@ int Serve(int argc, char** argv) {
   Result<std::unique_ptr<dom::StateStore>> state = dom::StateStore::Open(sopts);
   if (!state.ok()) return fail(state.status());
   state_ptr = state->get();
-#endif
 
   server::AppConfig acfg;
   acfg.limits.inflate.max_output = cfg.max_decompressed_bytes;
@@ -274,15 +270,11 @@ int Serve(int argc, char** argv) {
       spdlog::info("signal {} received: draining", sig);
       break;
     }
-#ifdef SCRUBD_HAVE_DOM
     if (size_t n = (*state)->EvictIdle(); n > 0) spdlog::info("evicted {} idle windows", n);
-#endif
   }
   http.Stop();
-#ifdef SCRUBD_HAVE_DOM
   if (Status s = (*state)->PersistAll(); !s.ok())
     spdlog::error("persisting DOM state failed: {}", s.ToString());
-#endif
   const server::Metrics& m = app.metrics();
   (void)(*log)->Append("shutdown", json::serialize(json::object{
                                        {"requests", m.requests.load()},

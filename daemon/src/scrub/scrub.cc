@@ -5,9 +5,7 @@
 
 #include <boost/json.hpp>
 
-#ifdef SCRUBD_HAVE_DOM
 #include "dom/dom_masker.h"
-#endif
 
 namespace scrubd::scrub {
 namespace json = boost::json;
@@ -61,25 +59,6 @@ void Walk(json::value& v, std::string_view key, const rules::Scanner& scanner,
   }
 }
 
-#ifndef SCRUBD_HAVE_DOM
-// Baseline masking until the DOM engine is linked: Input text and every value attribute.
-void MaskValues(json::value& v, rules::RedactionCounts* counts) {
-  if (v.is_array()) {
-    for (auto& e : v.get_array()) MaskValues(e, counts);
-  } else if (v.is_object()) {
-    json::object& o = v.get_object();
-    for (auto& kv : o) {
-      if (kv.key() == "value" && kv.value().is_string() && o.contains("tagName") == false) {
-        // attribute maps are objects without tagName; value attributes get masked
-        json::string& s = kv.value().get_string();
-        s = std::string(s.size(), '*');
-        counts->by_rule["dom.input"]++;
-      }
-      MaskValues(kv.value(), counts);
-    }
-  }
-}
-#endif
 
 }  // namespace
 
@@ -113,7 +92,6 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
     if (!items) items = props.if_contains("$snapshot_items");
     json::array& arr = items->get_array();
     report->events_in += arr.size() + ev.undecodable;
-#ifdef SCRUBD_HAVE_DOM
     if (!state_) return false;  // fail closed: no DOM state, no recording
     auto lease = state_->Acquire(ev.token, ev.session_id, ev.window_id);
     json::array kept;
@@ -127,21 +105,6 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
       kept.emplace_back(std::move(r));
     }
     arr = std::move(kept);
-#else
-    for (json::value& r : arr) {
-      json::object& o = r.get_object();
-      json::value* data = o.if_contains("data");
-      if (data && data->is_object()) {
-        json::object& d = data->get_object();
-        if (auto* src = d.if_contains("source"); src && src->is_int64() && src->get_int64() == 5)
-          if (auto* t = d.if_contains("text"); t && t->is_string()) {
-            t->get_string() = std::string(t->get_string().size(), '*');
-            counts.by_rule["dom.input"]++;
-          }
-        MaskValues(*data, &counts);
-      }
-    }
-#endif
     report->events_out += arr.size();
     if (arr.empty()) return false;
   } else {

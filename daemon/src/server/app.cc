@@ -12,9 +12,7 @@
 #include "scrubd/audit/log.h"
 #include "server/keys.h"
 #include "sink/local_store.h"
-#ifdef SCRUBD_HAVE_DOM
 #include "dom/dom_masker.h"
-#endif
 
 namespace scrubd::server {
 namespace json = boost::json;

@@ -8,9 +8,7 @@
 
 #include "sink/local_store.h"
 #include "support/fixtures.h"
-#ifdef SCRUBD_HAVE_DOM
 #include "dom/dom_masker.h"
-#endif
 
 namespace scrubd::server {
 namespace {
@@ -34,7 +32,6 @@ class AppTest : public ::testing::Test {
       ASSERT_TRUE(store.ok()) << store.status().ToString();
       store_ = std::move(store).value();
     }
-#ifdef SCRUBD_HAVE_DOM
     if (!state_) {
       dom::StateStore::Options o;
       o.dir = dir_.path() / "state";
@@ -42,7 +39,6 @@ class AppTest : public ::testing::Test {
       ASSERT_TRUE(st.ok()) << st.status().ToString();
       state_ = std::move(st).value();
     }
-#endif
     AppConfig cfg;
     cfg.admin_token = "s3cret-admin";
     cfg.pseudonym_key = "pseudonym-key-for-tests";
@@ -51,11 +47,7 @@ class AppTest : public ::testing::Test {
   }
 
   dom::StateStore* StatePtr() {
-#ifdef SCRUBD_HAVE_DOM
     return state_.get();
-#else
-    return nullptr;
-#endif
   }
 
   HttpResponse Post(const std::string& target, const std::string& body,
@@ -79,9 +71,7 @@ class AppTest : public ::testing::Test {
 
   TempDir dir_;
   std::unique_ptr<sink::LocalStore> store_;
-#ifdef SCRUBD_HAVE_DOM
   std::unique_ptr<dom::StateStore> state_;
-#endif
   std::unique_ptr<App> app_;
 };
 
