@@ -29,6 +29,12 @@ bool InSample(std::string_view session_id, double rate) {
     h ^= c;
     h *= 1099511628211ull;
   }
+  // FNV's high bits are biased for ids that differ only at the end: finish with fmix64.
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
   return static_cast<double>(h >> 11) / static_cast<double>(1ull << 53) < rate;
 }
 

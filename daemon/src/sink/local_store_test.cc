@@ -1,0 +1,80 @@
+#include "sink/local_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "support/fixtures.h"
+
+namespace scrubd::sink {
+namespace {
+namespace json = boost::json;
+using scrubd::testing::TempDir;
+
+TEST(LocalStoreTest, ChunksMergeByTimestampAcrossBatchesAndWindows) {
+  TempDir d;
+  auto store = LocalStore::Open(d.path());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  json::array a = json::parse(R"([{"type":4,"data":{"href":"https://x.test/a"},"timestamp":10},
+                                 {"type":3,"data":{},"timestamp":30}])").as_array();
+  json::array b = json::parse(R"([{"type":3,"data":{},"timestamp":20}])").as_array();
+  ASSERT_TRUE((*store)->WriteRecording({"phc_t", "s-1", "w-1", "d-1", &a}).ok());
+  ASSERT_TRUE((*store)->WriteRecording({"phc_t", "s-1", "w-2", "d-1", &b}).ok());
+  auto out = (*store)->ExportSession("s-1", "");
+  ASSERT_TRUE(out.ok());
+  json::array merged = json::parse(*out).as_array();
+  ASSERT_EQ(merged.size(), 3u);
+  EXPECT_EQ(merged[0].at("timestamp").as_int64(), 10);
+  EXPECT_EQ(merged[1].at("timestamp").as_int64(), 20);
+  EXPECT_EQ(merged[2].at("timestamp").as_int64(), 30);
+  auto w2 = (*store)->ExportSession("s-1", "phc_t", "w-2");
+  ASSERT_TRUE(w2.ok());
+  EXPECT_EQ(json::parse(*w2).as_array().size(), 1u);
+  auto info = (*store)->GetSession("s-1", "phc_t");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->first_ts, 10);
+  EXPECT_EQ(info->last_ts, 30);
+  EXPECT_EQ(info->events, 3);
+  EXPECT_EQ(info->first_url, "https://x.test/a");
+  EXPECT_EQ(info->distinct_id, "d-1");
+  EXPECT_EQ((*store)->ExportSession("nope", "").status().code(), Code::kNotFound);
+}
+
+TEST(LocalStoreTest, StoreIsPrivateAndSurvivesReopen) {
+  TempDir d;
+  json::array a = json::parse(R"([{"type":3,"data":{},"timestamp":5}])").as_array();
+  {
+    auto store = LocalStore::Open(d.path());
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->WriteRecording({"phc_t", "s-2", "w", "", &a}).ok());
+    ASSERT_TRUE((*store)->WriteEvents({{"phc_t", "s-2", "d", "u-1", "$pageview", "t", "{}"}}).ok());
+  }
+  struct stat st {};
+  ASSERT_EQ(::stat((d.path() / "store").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 077, 0u);
+  ASSERT_EQ(::stat((d.path() / "store" / "index.sqlite").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 077, 0u);
+  auto store = LocalStore::Open(d.path());
+  ASSERT_TRUE(store.ok());
+  EXPECT_TRUE((*store)->ExportSession("s-2", "").ok());
+  auto list = (*store)->ListSessions(10);
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 1u);
+}
+
+TEST(LocalStoreTest, UnwritableDirectoryIsAnIoErrorNotACrash) {
+  TempDir d;
+  auto store = LocalStore::Open(d.path());
+  ASSERT_TRUE(store.ok());
+  // A file where the token directory should go makes the chunk write fail.
+  std::ofstream(d.path() / "store" / "recordings" / "phc_blocked") << "x";
+  json::array a = json::parse(R"([{"type":3,"data":{},"timestamp":5}])").as_array();
+  Status s = (*store)->WriteRecording({"phc_blocked", "s-3", "w", "", &a});
+  EXPECT_EQ(s.code(), Code::kIo);
+  EXPECT_FALSE((*store)->ExportSession("s-3", "").ok());  // nothing half-indexed
+}
+
+}  // namespace
+}  // namespace scrubd::sink
