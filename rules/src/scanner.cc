@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <set>
 
 #include "catalog.h"
@@ -134,12 +135,20 @@ struct Span {
   int detector;
 };
 
+// Never reused, so a cache entry can never answer for a different (or destroyed) scanner.
+uint64_t NextScannerId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 class ScannerImpl final : public Scanner {
  public:
   static Result<std::shared_ptr<const Scanner>> Build(const ScannerConfig& config);
 
   bool Redact(std::string& text, std::string_view key, RedactionCounts* counts) const override;
-  bool IsSensitiveKey(std::string_view key) const override { return MatchKey(key) != nullptr; }
+  bool IsSensitiveKey(std::string_view key) const override {
+    return MatchKeyCached(key) != nullptr;
+  }
   std::vector<std::string> DetectorIds() const override {
     std::vector<std::string> ids;
     for (const auto& d : detectors_) ids.push_back(d.spec.id);
@@ -148,6 +157,8 @@ class ScannerImpl final : public Scanner {
 
  private:
   const std::string* MatchKey(std::string_view key) const;
+  // MatchKey through a small per-thread cache (JSON keys repeat: tagName, textContent, ...).
+  const std::string* MatchKeyCached(std::string_view key) const;
   bool HasContext(const Detector& d, std::string_view text, size_t begin,
                   std::string_view key) const;
   void Locate(int pattern, std::string_view text, std::string_view key,
@@ -162,6 +173,7 @@ class ScannerImpl final : public Scanner {
   std::vector<Detector> detectors_;
   std::vector<Pattern> patterns_;
   std::unique_ptr<RE2::Set> set_;
+  uint64_t id_ = NextScannerId();  // tags this scanner's entries in the per-thread key cache
   std::array<uint64_t, 256> byte_classes_{};  // bit k: the byte is in prefilter class k
   // Distinct (required classes, min length) pairs over all patterns, for the candidate test.
   std::vector<std::pair<uint64_t, size_t>> prefilter_;
@@ -354,6 +366,27 @@ const std::string* ScannerImpl::MatchKey(std::string_view key) const {
   return nullptr;
 }
 
+const std::string* ScannerImpl::MatchKeyCached(std::string_view key) const {
+  if (key.empty()) return nullptr;
+  if (key.size() > 40) return MatchKey(key);
+  struct Entry {
+    uint64_t owner = 0;
+    std::string key;
+    const std::string* rule = nullptr;
+  };
+  thread_local std::array<Entry, 64> cache;
+  const unsigned char* k = reinterpret_cast<const unsigned char*>(key.data());
+  const size_t n = key.size();
+  const size_t h = (n * 31 + k[0] * 7 + k[n - 1] * 13 + k[n / 2] * 3 + k[n / 3]) & 63;
+  Entry& e = cache[h];
+  if (e.owner == id_ && e.key == key) return e.rule;
+  const std::string* rule = MatchKey(key);
+  e.owner = id_;
+  e.key.assign(key);
+  e.rule = rule;
+  return rule;
+}
+
 bool ScannerImpl::HasContext(const Detector& d, std::string_view text, size_t begin,
                              std::string_view key) const {
   constexpr size_t kWindow = 48;
@@ -440,7 +473,7 @@ void ScannerImpl::FailClosed(std::string& text, RedactionCounts* counts) const {
 bool ScannerImpl::Redact(std::string& text, std::string_view key,
                          RedactionCounts* counts) const {
   if (text.empty()) return false;
-  if (const std::string* rule = MatchKey(key)) {
+  if (const std::string* rule = MatchKeyCached(key)) {
     std::string out;
     Apply(&out, text, key_method_, 0, key_label_, "key", "key_");
     if (out == text) return false;
