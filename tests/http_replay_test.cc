@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
+#include <thread>
 
 #include "server/app.h"
 #include "server/http_server.h"
@@ -53,6 +54,7 @@ class HttpReplayTest : public ::testing::Test {
     opts.listen = "127.0.0.1:0";
     opts.max_body_bytes = 256u << 10;  // above the largest fixture (126 KB)
     opts.read_timeout = std::chrono::seconds(5);
+    opts.max_inflight_body_bytes = 300u << 10;
     server_ = std::make_unique<server::HttpServer>(app_.get(), opts);
     auto port = server_->Start();
     ASSERT_TRUE(port.ok()) << port.status().ToString();
@@ -144,6 +146,26 @@ TEST_F(HttpReplayTest, HostileTrafficGetsJson4xxAndAcceptedDataSurvives) {
   // The server is still up and the first batch is intact.
   EXPECT_EQ(Send("GET", "/healthz", "").status, 200u);
   EXPECT_TRUE(store_->ExportSession("01a20355-1c58-723a-837c-2bcc756c76c4", "").ok());
+}
+
+TEST_F(HttpReplayTest, BodyBudgetTurnsAwayUploadsBeyondIt) {
+  // Connection A announces a 200 KB body and stalls: its reservation is held.
+  asio::io_context ioc;
+  beast::tcp_stream a(ioc);
+  a.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+  std::string head = "POST /s/ HTTP/1.1\r\nHost: x\r\nContent-Length: 204800\r\n\r\n";
+  asio::write(a, asio::buffer(head));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // B's 250 KB (under the 256 KiB per-request cap) does not fit in the 300 KiB budget beside
+  // A's 200 KB reservation: refused with 503 and a JSON body.
+  Reply b = Send("POST", "/s/", std::string(250u << 10, 'x'));
+  EXPECT_EQ(b.status, 503u) << b.body;
+  EXPECT_NE(b.body.find("unavailable"), std::string::npos);
+  a.close();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Once A is gone its reservation is released and uploads are accepted again.
+  std::string good = ReadFile(testing::FixtureDir() / "0008.body");
+  EXPECT_EQ(Send("POST", "/s/", good).status, 200u);
 }
 
 }  // namespace

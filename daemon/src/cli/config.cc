@@ -30,6 +30,7 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
        {"data_dir", Type::kString, "data directory"},
        {"max_body_bytes", Type::kInt, "request body cap"},
        {"max_decompressed_bytes", Type::kInt, "inflate cap per request"},
+       {"max_inflight_body_bytes", Type::kInt, "all bodies being read or handled"},
        {"admin_token_file", Type::kString, "admin bearer token file"},
        {"answer_remote_config", Type::kBool, "answer /flags and config locally"},
        {"events_require_session_id", Type::kBool, "reject /e/ events without $session_id"},
@@ -45,6 +46,8 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
       yamlcheck::GetInt(root, "max_body_bytes", static_cast<int64_t>(c->max_body_bytes)));
   c->max_decompressed_bytes = static_cast<size_t>(yamlcheck::GetInt(
       root, "max_decompressed_bytes", static_cast<int64_t>(c->max_decompressed_bytes)));
+  c->max_inflight_body_bytes = static_cast<size_t>(yamlcheck::GetInt(
+      root, "max_inflight_body_bytes", static_cast<int64_t>(c->max_inflight_body_bytes)));
   c->admin_token_file = yamlcheck::GetString(root, "admin_token_file", c->admin_token_file);
   c->answer_remote_config =
       yamlcheck::GetBool(root, "answer_remote_config", c->answer_remote_config);
@@ -102,11 +105,13 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
       c.admin_token_file = *v;
     } else if (a == "--log-level") {
       c.log_level = *v;
-    } else if (a == "--max-body-bytes" || a == "--max-decompressed-bytes" || a == "--workers") {
+    } else if (a == "--max-body-bytes" || a == "--max-decompressed-bytes" ||
+               a == "--max-inflight-body-bytes" || a == "--workers") {
       Result<size_t> n = ParseSize(a, *v);
       if (!n.ok()) return n.status();
       if (a == "--max-body-bytes") c.max_body_bytes = *n;
       else if (a == "--max-decompressed-bytes") c.max_decompressed_bytes = *n;
+      else if (a == "--max-inflight-body-bytes") c.max_inflight_body_bytes = *n;
       else c.workers = static_cast<int>(std::min<size_t>(*n, 64));
     } else {
       return Status::InvalidInput("unknown option '" + a + "'");

@@ -16,6 +16,7 @@ struct ServeConfig {
   std::string data_dir = "./var";
   size_t max_body_bytes = 25u << 20;
   size_t max_decompressed_bytes = 64u << 20;
+  size_t max_inflight_body_bytes = 256u << 20;
   std::string admin_token_file;
   bool answer_remote_config = true;
   bool events_require_session_id = true;

@@ -51,6 +51,7 @@ const char* kServeUsage = R"(usage: scrubd serve [options]
   --config FILE            scrubd.yaml; every flag can be set there, flags win
   --max-body-bytes N       request body cap (default 26214400, 413 above)
   --max-decompressed-bytes N  cap on inflated bytes per request (default 67108864)
+  --max-inflight-body-bytes N all request bodies held at once (default 268435456; 503 above)
   --admin-token-file FILE  bearer token for /admin/* (default DIR/keys/admin.token, created)
   --no-remote-config       do not answer /flags, /decide, /array/<token>/config locally
   --workers N              scrub worker threads (default 2)
@@ -249,6 +250,7 @@ int Serve(int argc, char** argv) {
   server::ServerOptions sopt;
   sopt.listen = cfg.listen;
   sopt.max_body_bytes = cfg.max_body_bytes;
+  sopt.max_inflight_body_bytes = cfg.max_inflight_body_bytes;
   sopt.worker_threads = cfg.workers;
   server::HttpServer http(&app, sopt);
   Result<uint16_t> port = http.Start();

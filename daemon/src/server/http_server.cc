@@ -32,11 +32,20 @@ struct HttpServer::Impl {
   std::atomic<int> in_flight{0};
   std::atomic<size_t> connections{0};
   std::atomic<bool> stopping{false};
+  std::atomic<size_t> body_bytes{0};  // reserved by requests being read or handled
   std::mutex mu;
   std::condition_variable drained;
 
   Impl(App* a, ServerOptions o)
       : app(a), opts(std::move(o)), workers(static_cast<size_t>(opts.worker_threads)) {}
+  bool Reserve(size_t n) {
+    size_t cur = body_bytes.load();
+    do {
+      if (cur + n > opts.max_inflight_body_bytes && cur > 0) return false;
+    } while (!body_bytes.compare_exchange_weak(cur, cur + n));
+    return true;
+  }
+  void Release(size_t n) { body_bytes -= n; }
   void DoAccept();
   void OnAccept(beast::error_code ec, tcp::socket socket);
   void Done() {
@@ -59,7 +68,10 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)), server_(server) {
     server_->connections++;
   }
-  ~Session() { server_->connections--; }
+  ~Session() {
+    ReleaseBody();
+    server_->connections--;
+  }
 
   void Run() {
     asio::dispatch(stream_.get_executor(),
@@ -72,6 +84,24 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_->opts.max_body_bytes);
     parser_->header_limit(64 * 1024);
     stream_.expires_after(server_->opts.read_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  // Bodies are held in memory, so before reading one its size is reserved from a global
+  // budget: many large uploads at once get 503 (the client retries) instead of exhausting
+  // memory. Chunked bodies reserve the full per-request cap.
+  void OnHeader(beast::error_code ec, std::size_t) {
+    if (ec) return OnRead(ec, 0);
+    origin_ = std::string(parser_->get()[http::field::origin]);
+    auto len = parser_->content_length();
+    size_t want = len ? static_cast<size_t>(*len) : server_->opts.max_body_bytes;
+    if (len && *len > server_->opts.max_body_bytes)
+      return SendError(JsonError(413, "too_large", "request body exceeds the configured cap"));
+    if (!server_->Reserve(want))
+      return SendError(JsonError(503, "unavailable", "server busy: body budget exhausted"));
+    reserved_ = want;
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
@@ -161,7 +191,13 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
+  void ReleaseBody() {
+    if (reserved_) server_->Release(reserved_);
+    reserved_ = 0;
+  }
+
   void OnWrite(beast::error_code ec, bool keep_alive) {
+    ReleaseBody();
     if (pending_done_) {
       pending_done_ = false;
       server_->Done();
@@ -185,6 +221,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   unsigned version_ = 11;
   bool pending_done_ = false;
+  size_t reserved_ = 0;  // bytes of the body budget this request holds
 };
 
 bool SplitHostPort(const std::string& listen, std::string* host, uint16_t* port) {

@@ -22,6 +22,7 @@ struct ServerOptions {
   std::chrono::seconds read_timeout{30};
   std::chrono::seconds drain_timeout{20};
   size_t max_connections = 1024;
+  size_t max_inflight_body_bytes = 256u << 20;  // all bodies being read or handled; 503 above
 };
 
 class HttpServer {
