@@ -586,6 +586,8 @@ FastLocateFn FindFastLocator(std::string_view re) {
   return nullptr;
 }
 
+FastLocateFn CardLocator() { return &LocateCard; }
+
 std::vector<std::string_view> FastLocatorPatterns() { return {kCardRe, kIbanRe, kEmailRe, kPhoneE164Re, kPhoneNanpRe};
 }
 

@@ -48,6 +48,7 @@ namespace scrubd::rules::internal {
 // Bounded lookahead per start position: linear time.
 using FastLocateFn = bool (*)(std::string_view text, size_t pos, size_t* begin, size_t* end);
 FastLocateFn FindFastLocator(std::string_view re);
+FastLocateFn CardLocator();  // the one for "[0-9](?:[ -]?[0-9]){11,18}"
 
 // The pattern texts the fast locators implement (for the differential test).
 std::vector<std::string_view> FastLocatorPatterns();

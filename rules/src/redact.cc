@@ -25,18 +25,23 @@ void AppendMask(std::string* out, std::string_view v, int keep_last) {
       }
     }
   }
+  // Append, then rewrite in place (the result is never longer than the value).
+  const size_t base = out->size();
+  out->append(v);
+  char* w = out->data() + base;
   for (size_t i = 0; i < v.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(v[i]);
     if (i >= keep_from) {
-      out->push_back(static_cast<char>(c));
+      *w++ = static_cast<char>(c);
     } else if (c >= 0x80) {
-      if ((c & 0xC0) != 0x80) out->push_back('*');  // one '*' per code point
+      if ((c & 0xC0) != 0x80) *w++ = '*';  // one '*' per code point
     } else if (IsAsciiAlnum(c)) {
-      out->push_back('*');
+      *w++ = '*';
     } else {
-      out->push_back(static_cast<char>(c));
+      *w++ = static_cast<char>(c);
     }
   }
+  out->resize(static_cast<size_t>(w - out->data()));
 }
 
 void AppendHash(std::string* out, std::string_view value, std::string_view id,

@@ -128,6 +128,10 @@ struct Pattern {
   size_t min_len = 0;
   uint64_t req = 0;
   internal::FastLocateFn fast = nullptr;  // exact hand-written locate (prefilter.h), or RE2
+  // The card locator + card validator: when the validator rejects a whole digit chain, it
+  // rejects every suffix of it too (its group ranges are a subset), so Locate may resume at
+  // the chain's end instead of at each later group.
+  bool card_chain_skip = false;
 };
 
 struct Span {
@@ -266,6 +270,7 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       const internal::PatternRequirement pr = internal::AnalyzePattern(p.re);
       cp.min_len = pr.min_len;
       if (cp.group == 0) cp.fast = internal::FindFastLocator(p.re);
+      cp.card_chain_skip = cp.fast && cp.fast == internal::CardLocator() && spec.validator == "card";
       for (const auto& bs : pr.sets) {
         size_t k = std::find(classes.begin(), classes.end(), bs) - classes.begin();
         if (k == classes.size()) {
@@ -419,7 +424,20 @@ void ScannerImpl::Locate(int pi, std::string_view text, std::string_view key,
     size_t b = v.data() ? static_cast<size_t>(v.data() - text.data()) : mb;
     size_t e = b + v.size();
     bool ok = e > b;
-    if (ok && d.validator) ok = d.validator(text, &b, &e);
+    if (ok && d.validator) {
+      ok = d.validator(text, &b, &e);
+      if (!ok && p.card_chain_skip) {
+        // The chain continues past `me` only when the locator stopped at its 18-repeat cap.
+        const bool continues =
+            me < text.size() &&
+            (IsDigit(text[me]) || ((text[me] == ' ' || text[me] == '-') &&
+                                   me + 1 < text.size() && IsDigit(text[me + 1])));
+        if (!continues) {
+          pos = me;
+          continue;
+        }
+      }
+    }
     if (ok) {
       ok = !(b > 0 && Touches(d.spec.boundary, text[b - 1])) &&
            !(e < text.size() && Touches(d.spec.boundary, text[e]));
