@@ -1,5 +1,6 @@
 #include "validators.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstring>
@@ -105,9 +106,16 @@ bool ValidateCard(std::string_view text, size_t* b, size_t* e) {
     groups[ng++] = {i, j};
     i = j;
   }
+  // Digits from group i to the last group: a start whose tail cannot reach 12 digits, or
+  // cannot beat the best length so far (ranges hold at most 19), is skipped.
+  std::array<size_t, 25> tail;
+  tail[ng] = 0;
+  for (size_t i = ng; i-- > 0;) tail[i] = tail[i + 1] + (groups[i].end - groups[i].begin);
   // Longest first, then leftmost: the first valid (i..j) group range wins.
   size_t best_b = 0, best_e = 0, best_len = 0;
   for (size_t i = 0; i < ng; ++i) {
+    const size_t reach = std::min<size_t>(tail[i], 19);
+    if (reach < 12 || reach <= best_len) continue;
     // A group whose start touches a digit outside the span continues a run: never a start.
     if (groups[i].begin > 0 && IsDigit(text[groups[i].begin - 1])) continue;
     char digits[20];
@@ -346,10 +354,32 @@ constexpr std::string_view kCallingCodes[] = {
     "960", "961", "962", "963", "964", "965", "966", "967", "968", "970", "971", "972", "973",
     "974", "975", "976", "977", "992", "993", "994", "995", "996", "998"};
 
+// Membership of every 1-3 digit calling code, indexed by length and numeric value.
+struct CallingCodeTable {
+  std::array<bool, 10> len1{};
+  std::array<bool, 100> len2{};
+  std::array<bool, 1000> len3{};
+  CallingCodeTable() {
+    for (auto cc : kCallingCodes) {
+      int v = 0;
+      for (char c : cc) v = v * 10 + (c - '0');
+      if (cc.size() == 1) len1[v] = true;
+      if (cc.size() == 2) len2[v] = true;
+      if (cc.size() == 3) len3[v] = true;
+    }
+  }
+};
+
 int CallingCodeLength(std::string_view digits) {
-  for (size_t len = 1; len <= 3 && len <= digits.size(); ++len)
-    for (auto cc : kCallingCodes)
-      if (cc == digits.substr(0, len)) return static_cast<int>(len);
+  static const CallingCodeTable table;
+  int v = 0;
+  for (size_t len = 1; len <= 3 && len <= digits.size(); ++len) {
+    if (!IsDigit(digits[len - 1])) return 0;  // codes are digits only: no longer prefix matches
+    v = v * 10 + (digits[len - 1] - '0');
+    if (len == 1 && table.len1[v]) return 1;
+    if (len == 2 && table.len2[v]) return 2;
+    if (len == 3 && table.len3[v]) return 3;
+  }
   return 0;
 }
 
