@@ -1,7 +1,7 @@
 // rules_bench: scanner throughput on the CRM fixture's strings (posthog-js 1.449.2), printed
 // beside a single-RE2 email pattern over the same bytes in the same run, and beside the npm
 // redact-pii peer when node + bench/rules_redact_pii/node_modules are present.
-// Usage: rules_bench [fixture_dir] [--seconds N] [--dump FILE] [--full-only]. A benchmark,
+// Usage: rules_bench [fixture_dir] [--seconds N] [--iters N] [--dump FILE] [--full-only]. A benchmark,
 // never a timed test. --dump writes every redacted string (one per line, key TAB text, C-escaped
 // newlines) so two builds can be diffed byte for byte; --full-only skips the baseline and peer
 // (for callgrind instruction counts).
@@ -108,6 +108,10 @@ std::string JsonArray(const std::vector<Item>& items) {
   return json::serialize(a);
 }
 
+// --iters N: exactly N timed passes instead of a time budget (for callgrind: the difference of
+// two runs with different N is the steady-state instruction count per pass).
+int g_iters = 0;
+
 template <typename F>
 double MBps(const std::vector<Item>& items, size_t bytes, double seconds, F&& fn) {
   for (const auto& it : items) fn(it);  // warm-up (DFA caches)
@@ -118,7 +122,7 @@ double MBps(const std::vector<Item>& items, size_t bytes, double seconds, F&& fn
     for (const auto& it : items) fn(it);
     ++iters;
     elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  } while (elapsed < seconds);
+  } while (g_iters > 0 ? static_cast<int>(iters) < g_iters : elapsed < seconds);
   return static_cast<double>(bytes) * static_cast<double>(iters) / 1e6 / elapsed;
 }
 
@@ -134,6 +138,7 @@ int main(int argc, char** argv) {
     if (a == "--seconds" && i + 1 < argc) seconds = std::stod(argv[++i]);
     else if (a == "--dump" && i + 1 < argc) dump = argv[++i];
     else if (a == "--full-only") full_only = true;
+    else if (a == "--iters" && i + 1 < argc) g_iters = std::stoi(argv[++i]);
     else dir = a;
   }
   std::vector<Item> items;

@@ -575,6 +575,40 @@ bool LocatePhoneNanp(std::string_view t, size_t pos, size_t* b, size_t* e) {
   return false;
 }
 
+constexpr std::string_view kIpv6Re = "[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}";
+
+bool Hex(char c) { return Dig(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+// [0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}: ':' is not a hex digit, so taking fewer hex
+// digits anywhere leaves a hex digit where ':' is needed; the greedy path is the only one.
+size_t Ipv6At(std::string_view t, size_t s) {
+  const size_t n = t.size();
+  size_t i = s;
+  while (i < n && i - s < 4 && Hex(t[i])) ++i;
+  int reps = 0;
+  while (reps < 7 && i < n && t[i] == ':') {
+    size_t j = i + 1;
+    while (j < n && j - (i + 1) < 4 && Hex(t[j])) ++j;
+    i = j;
+    ++reps;
+  }
+  return reps >= 2 ? i : std::string_view::npos;
+}
+
+bool LocateIpv6(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  for (size_t s = pos; s < t.size(); ++s) {
+    const char c = t[s];
+    if (c != ':' && !Hex(c)) continue;
+    const size_t end = Ipv6At(t, s);
+    if (end != std::string_view::npos) {
+      *b = s;
+      *e = end;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 FastLocateFn FindFastLocator(std::string_view re) {
@@ -583,12 +617,13 @@ FastLocateFn FindFastLocator(std::string_view re) {
   if (re == kEmailRe) return &LocateEmail;
   if (re == kPhoneE164Re) return &LocatePhoneE164;
   if (re == kPhoneNanpRe) return &LocatePhoneNanp;
+  if (re == kIpv6Re) return &LocateIpv6;
   return nullptr;
 }
 
 FastLocateFn CardLocator() { return &LocateCard; }
 
-std::vector<std::string_view> FastLocatorPatterns() { return {kCardRe, kIbanRe, kEmailRe, kPhoneE164Re, kPhoneNanpRe};
+std::vector<std::string_view> FastLocatorPatterns() { return {kCardRe, kIbanRe, kEmailRe, kPhoneE164Re, kPhoneNanpRe, kIpv6Re};
 }
 
 }  // namespace scrubd::rules::internal

@@ -122,6 +122,8 @@ bool ValidateCard(std::string_view text, size_t* b, size_t* e) {
     size_t nd = 0;
     char sep = 0;
     bool sep_ok = true;
+    uint32_t issuer_lengths = 0;  // CardIssuerValid for every length, from the first 6 digits
+    bool have_issuer = false;
     for (size_t j = i; j < ng; ++j) {
       if (j > i) {
         char s = text[groups[j - 1].end];
@@ -132,12 +134,17 @@ bool ValidateCard(std::string_view text, size_t* b, size_t* e) {
       if (!sep_ok) break;
       size_t len = groups[j].end - groups[j].begin;
       if (nd + len > 19) break;
-      std::memcpy(digits + nd, text.data() + groups[j].begin, len);
+      for (size_t k = 0; k < len; ++k) digits[nd + k] = text[groups[j].begin + k];
       nd += len;
       if (groups[j].end < text.size() && IsDigit(text[groups[j].end])) continue;
       if (nd < 12) continue;
       std::string_view d(digits, nd);
-      if (nd > best_len && CardIssuerValid(d) && LuhnValid(d)) {
+      if (nd <= best_len) continue;
+      if (!have_issuer) {
+        issuer_lengths = CardIssuerLengths(d);
+        have_issuer = true;
+      }
+      if (((issuer_lengths >> nd) & 1) && LuhnValid(d)) {
         best_len = nd;
         best_b = groups[i].begin;
         best_e = groups[j].end;
@@ -414,6 +421,32 @@ bool LuhnValid(std::string_view digits) {
     dbl = !dbl;
   }
   return sum % 10 == 0;
+}
+
+uint32_t CardIssuerLengths(std::string_view d) {
+  auto prefix = [&](size_t k) {
+    int v = 0;
+    for (size_t i = 0; i < k && i < d.size(); ++i) v = v * 10 + (d[i] - '0');
+    return v;
+  };
+  auto lens = [](unsigned lo, unsigned hi) {
+    return (uint32_t{1} << (hi + 1)) - (uint32_t{1} << lo);  // bits lo..hi
+  };
+  const int p1 = prefix(1), p2 = prefix(2), p3 = prefix(3), p4 = prefix(4), p6 = prefix(6);
+  if (p1 == 4) return lens(13, 13) | lens(16, 16) | lens(19, 19);             // Visa
+  if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return lens(16, 16);  // Mastercard
+  if (p2 == 34 || p2 == 37) return lens(15, 15);                               // Amex
+  if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649) ||
+      (p6 >= 622126 && p6 <= 622925))
+    return lens(16, 19);                                                       // Discover
+  if (p4 >= 3528 && p4 <= 3589) return lens(16, 19);                          // JCB
+  if (p2 == 62) return lens(16, 19);                                           // UnionPay
+  if ((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39)
+    return lens(14, 19);                                                       // Diners
+  if (p4 == 5018 || p4 == 5020 || p4 == 5038 || p4 == 5893 || p4 == 6304 || p4 == 6759 ||
+      p4 == 6761 || p4 == 6762 || p4 == 6763)
+    return lens(12, 19);                                                       // Maestro
+  return 0;
 }
 
 bool CardIssuerValid(std::string_view d) {

@@ -19,6 +19,8 @@ ValidatorFn FindValidator(std::string_view name);
 // Building blocks, exposed for the unit tests.
 bool LuhnValid(std::string_view digits);
 bool CardIssuerValid(std::string_view digits);  // prefix + length table
+// Bit n set when CardIssuerValid holds for n digits starting with d's first six (n 12..19).
+uint32_t CardIssuerLengths(std::string_view digits);
 bool IbanValid(std::string_view compact);        // country length + mod-97; upper case
 int IbanLength(std::string_view country);        // 0 when the country has no IBAN
 bool SsnValid(std::string_view digits9);         // SSA rules on 9 digits

@@ -102,5 +102,18 @@ TEST(Validators, CardShrinksToTheValidGroupRun) {
   EXPECT_EQ(FindValidator("nope"), nullptr);
 }
 
+// The per-prefix length mask the card validator uses agrees with CardIssuerValid everywhere.
+TEST(Validators, CardIssuerLengthsMatchesCardIssuerValid) {
+  char d[20];
+  for (int p = 0; p < 1000000; ++p) {
+    int v = p;
+    for (int k = 5; k >= 0; --k, v /= 10) d[k] = static_cast<char>('0' + v % 10);
+    for (int k = 6; k < 20; ++k) d[k] = '7';
+    const uint32_t mask = CardIssuerLengths(std::string_view(d, 19));
+    for (size_t n = 12; n <= 19; ++n)
+      ASSERT_EQ(((mask >> n) & 1) != 0, CardIssuerValid(std::string_view(d, n))) << p << " " << n;
+  }
+}
+
 }  // namespace
 }  // namespace scrubd::rules::internal
