@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 
 #include "validators.h"
@@ -29,18 +31,21 @@ void AppendMask(std::string* out, std::string_view v, int keep_last) {
   const size_t base = out->size();
   out->append(v);
   char* w = out->data() + base;
-  for (size_t i = 0; i < v.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(v[i]);
-    if (i >= keep_from) {
-      *w++ = static_cast<char>(c);
-    } else if (c >= 0x80) {
-      if ((c & 0xC0) != 0x80) *w++ = '*';  // one '*' per code point
-    } else if (IsAsciiAlnum(c)) {
-      *w++ = '*';
-    } else {
-      *w++ = static_cast<char>(c);
-    }
+  // Per byte: 0 copy, 1 '*', 2 drop (UTF-8 continuation: one '*' per code point).
+  static const std::array<uint8_t, 256> kMaskOp = [] {
+    std::array<uint8_t, 256> t{};
+    for (unsigned c = 0; c < 256; ++c)
+      t[c] = c >= 0x80 ? ((c & 0xC0) == 0x80 ? 2 : 1) : (IsAsciiAlnum(static_cast<unsigned char>(c)) ? 1 : 0);
+    return t;
+  }();
+  const size_t masked = std::min(keep_from, v.size());
+  for (size_t i = 0; i < masked; ++i) {
+    const unsigned char c = static_cast<unsigned char>(v[i]);
+    const uint8_t op = kMaskOp[c];
+    *w = op == 0 ? static_cast<char>(c) : '*';
+    w += op != 2;
   }
+  for (size_t i = masked; i < v.size(); ++i) *w++ = v[i];
   out->resize(static_cast<size_t>(w - out->data()));
 }
 

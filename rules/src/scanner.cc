@@ -179,8 +179,11 @@ class ScannerImpl final : public Scanner {
   std::unique_ptr<RE2::Set> set_;
   uint64_t id_ = NextScannerId();  // tags this scanner's entries in the per-thread key cache
   std::array<uint64_t, 256> byte_classes_{};  // bit k: the byte is in prefilter class k
-  // Distinct (required classes, min length) pairs over all patterns, for the candidate test.
-  std::vector<std::pair<uint64_t, size_t>> prefilter_;
+  // Distinct (required classes, min length) pairs over all patterns, for the candidate test,
+  // bucketed by their lowest class bit (always_ for pairs without a class).
+  std::array<std::vector<std::pair<uint64_t, size_t>>, 64> prefilter_by_bit_;
+  std::vector<std::pair<uint64_t, size_t>> prefilter_always_;
+  uint64_t prefilter_bits_ = 0;  // union of the bucket bits
   std::vector<std::string> keys_;  // normalized sensitive keys, sorted
   // Bit n of key_len_by_first_[c]: some key of length n (< 64) starts with byte c.
   std::array<uint64_t, 256> key_len_by_first_{};
@@ -301,8 +304,10 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
   }
   for (const Pattern& p : impl->patterns_) {
     const std::pair<uint64_t, size_t> f{p.req, p.min_len};
-    if (std::find(impl->prefilter_.begin(), impl->prefilter_.end(), f) == impl->prefilter_.end())
-      impl->prefilter_.push_back(f);
+    auto& bucket = p.req ? impl->prefilter_by_bit_[__builtin_ctzll(p.req)]
+                         : impl->prefilter_always_;
+    if (std::find(bucket.begin(), bucket.end(), f) == bucket.end()) bucket.push_back(f);
+    if (p.req) impl->prefilter_bits_ |= p.req & (~p.req + 1);
   }
   if (needs_key && impl->hmac_key_.empty())
     return Status::InvalidConfig("detectors: the hash method needs an hmac_key");
@@ -409,7 +414,9 @@ void ScannerImpl::Locate(int pi, std::string_view text, std::string_view key,
   re2::StringPiece sub[2];
   size_t pos = 0;
   int guard = 0;
-  const size_t limit = RequiredLimit(text, p.req);
+  // A fast locator's final miss is cheap; an RE2 call is not, so bound RE2 by the last byte
+  // of each required class.
+  const size_t limit = p.fast ? text.size() : RequiredLimit(text, p.req);
   while (pos < limit && pos + p.min_len <= text.size() && ++guard < 100000) {
     if (p.fast) {
       size_t fb, fe;
@@ -508,10 +515,13 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key,
   uint64_t present = 0;
   for (char c : text) present |= byte_classes_[static_cast<unsigned char>(c)];
   bool candidate = false;
-  for (const auto& [req, min_len] : prefilter_) {
-    if ((present & req) == req && text.size() >= min_len) {
-      candidate = true;
-      break;
+  for (const auto& [req, min_len] : prefilter_always_) candidate |= text.size() >= min_len;
+  for (uint64_t m = present & prefilter_bits_; m && !candidate; m &= m - 1) {
+    for (const auto& [req, min_len] : prefilter_by_bit_[__builtin_ctzll(m)]) {
+      if ((present & req) == req && text.size() >= min_len) {
+        candidate = true;
+        break;
+      }
     }
   }
   if (!candidate) return false;
