@@ -1,0 +1,91 @@
+// The durable upstream spool: acknowledged, encoded batches waiting for delivery, one file per
+// batch under DATA_DIR/spool (format: daemon/src/sink/SPOOL_FORMAT.md). Thread-safe: Append
+// may run on many request threads while one forwarder reads, removes and dead-letters.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "scrubd/common/status.h"
+
+namespace scrubd::sink {
+
+// One spooled batch: where it goes and the exact body bytes.
+struct SpoolRecord {
+  std::string target;        // path and query on the upstream, e.g. "/s/?compression=gzip-js"
+  std::string content_type;  // e.g. "text/plain"
+  std::string token;         // project token (an id)
+  std::string batch_id;      // pseudonymous id for logs
+  uint64_t events = 0;
+  int64_t created_ms = 0;    // set by Append
+  std::string body;
+};
+
+struct SpoolStats {
+  uint64_t pending_files = 0;
+  uint64_t pending_bytes = 0;
+  uint64_t dead_files = 0;      // moved to dead/ since open (plus those found on open)
+  uint64_t corrupt_files = 0;   // of those, failed the format check
+  uint64_t full_rejections = 0; // Appends refused because the spool was full
+};
+
+class Spool {
+ public:
+  struct Options {
+    std::filesystem::path dir;                 // DATA_DIR/spool
+    uint64_t max_bytes = uint64_t{1} << 30;    // pending bytes; Append fails above
+    std::function<int64_t()> now_ms;           // wall clock (injectable); default system_clock
+  };
+
+  // Creates the directory (0700), deletes unacknowledged temp files and indexes the pending
+  // files so delivery resumes where it stopped.
+  static Result<std::unique_ptr<Spool>> Open(Options options);
+
+  // Durably writes the record (tmp, fsync, rename, fsync dir) and returns its sequence number.
+  // kUnavailable when the spool would exceed max_bytes (the caller answers 503); kIo on a
+  // file-system error. Nothing is indexed unless the write completed.
+  Result<uint64_t> Append(SpoolRecord record);
+
+  // Sequence number of the oldest pending file, if any.
+  std::optional<uint64_t> Oldest() const;
+  // Reads and checks one pending file. kCorruption when it fails the format check.
+  Result<SpoolRecord> Read(uint64_t seq) const;
+  // Deletes a delivered file.
+  Status Remove(uint64_t seq);
+  // Moves a file to dead/ with a one-line reason (ids and codes only).
+  Status MoveToDead(uint64_t seq, const std::string& reason);
+
+  // Blocks until a file is pending, Wake() is called, or `timeout` passes. True if pending.
+  bool WaitForPending(std::chrono::milliseconds timeout);
+  void Wake();
+
+  SpoolStats stats() const;
+  const std::filesystem::path& dir() const { return opts_.dir; }
+
+  // Serialization of one record (exposed for tests and tools).
+  static std::string Encode(const SpoolRecord& r);
+  static Result<SpoolRecord> Decode(std::string_view file);
+
+ private:
+  explicit Spool(Options o) : opts_(std::move(o)) {}
+  std::filesystem::path PathFor(uint64_t seq) const;
+
+  Options opts_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<uint64_t, uint64_t> pending_;  // seq -> file bytes
+  uint64_t pending_bytes_ = 0;
+  uint64_t reserved_bytes_ = 0;  // writes in progress
+  uint64_t next_seq_ = 1;
+  uint64_t wake_gen_ = 0;
+  SpoolStats counters_;
+};
+
+}  // namespace scrubd::sink
