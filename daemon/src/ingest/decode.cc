@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <array>
+#include <span>
 
 namespace scrubd::ingest {
 namespace json = boost::json;
@@ -275,6 +276,43 @@ Status ExpandNested(json::object& ev, const DecodeLimits& limits, size_t* budget
     return Status::InvalidInput("cv on an event type that is never compressed");
   }
   ev.erase("cv");
+  return Status::Ok();
+}
+
+Status CompressNested(json::object& ev) {
+  json::value* data = ev.if_contains("data");
+  int64_t type = -1;
+  if (auto* t = ev.if_contains("type"); t && t->is_int64()) type = t->get_int64();
+  auto compress = [](json::value& v) -> Status {
+    if (v.is_string()) return Status::Ok();  // already compressed
+    Result<std::string> gz = Gzip(json::serialize(v));
+    if (!gz.ok()) return gz.status();
+    v = json::string(BytesToLatin1(*gz));
+    return Status::Ok();
+  };
+  static constexpr std::string_view kMutation[] = {"texts", "attributes", "removes", "adds"};
+  static constexpr std::string_view kStyleRule[] = {"adds", "removes"};
+  if (type == 2 && data) {
+    if (Status s = compress(*data); !s.ok()) return s;
+  } else if (type == 3 && data && data->is_object()) {
+    json::object& d = data->get_object();
+    int64_t source = -1;
+    if (auto* src = d.if_contains("source"); src && src->is_int64()) source = src->get_int64();
+    std::span<const std::string_view> keys;
+    if (source == 0) {
+      keys = kMutation;
+    } else if (source == 8) {
+      keys = kStyleRule;
+    } else {
+      return Status::Ok();
+    }
+    for (std::string_view k : keys)
+      if (json::value* f = d.if_contains(k))
+        if (Status s = compress(*f); !s.ok()) return s;
+  } else {
+    return Status::Ok();
+  }
+  ev["cv"] = "2024-10";
   return Status::Ok();
 }
 

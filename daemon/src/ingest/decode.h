@@ -66,6 +66,12 @@ Result<Batch> DecodeBatch(Endpoint endpoint, const RequestView& req, const Decod
 Status ExpandNested(boost::json::object& rrweb_event, const DecodeLimits& limits,
                     size_t* budget);
 
+// The inverse of ExpandNested, for upstreams that expect posthog-js's encoding: compresses
+// FullSnapshot `data`, Mutation `texts/attributes/removes/adds` and StyleSheetRule
+// `adds/removes` into latin-1 gzip strings and marks the event `cv: "2024-10"`. Events of other
+// types are left as they are.
+Status CompressNested(boost::json::object& rrweb_event);
+
 // A latin-1 JSON string (one code point per byte, U+0000..U+00FF) back to bytes.
 Result<std::string> Latin1ToBytes(std::string_view utf8);
 // Bytes -> latin-1 string encoded as UTF-8 (the reverse, for re-encoding cv fields).

@@ -209,3 +209,33 @@ TEST(DecodeTest, NestedBombCountsAgainstTheRequestBudget) {
 
 }  // namespace
 }  // namespace scrubd::ingest
+
+namespace scrubd::ingest {
+namespace {
+
+TEST(NestedCodecTest, CompressThenExpandIsLosslessOnTheRealFixture) {
+  std::string body = scrubd::testing::Fixture("0008.body");
+  Result<Batch> b = DecodeBatch(Endpoint::kRecording, View(body), {});
+  ASSERT_TRUE(b.ok());
+  json::array& items =
+      b->events[0].json["properties"].as_object()["$snapshot_data"].as_array();
+  int compressed = 0;
+  for (json::value& r : items) {
+    std::string before = json::serialize(r);
+    ASSERT_TRUE(CompressNested(r.as_object()).ok());
+    if (r.as_object().contains("cv")) {
+      ++compressed;
+      const json::value& d = r.at("data");
+      const json::value& field = d.is_string() ? d : d.at("adds");
+      ASSERT_TRUE(field.is_string()) << json::serialize(r).substr(0, 300);
+      EXPECT_EQ(field.as_string()[0], '\x1f');  // gzip magic as a latin-1 code point
+    }
+    size_t budget = 64u << 20;
+    ASSERT_TRUE(ExpandNested(r.as_object(), {}, &budget).ok());
+    EXPECT_EQ(json::serialize(r), before);
+  }
+  EXPECT_EQ(compressed, 4);  // the FullSnapshot and three mutations
+}
+
+}  // namespace
+}  // namespace scrubd::ingest

@@ -1,92 +1,22 @@
 #include "dom/testing/fixture_codec.h"
 
-#include <zlib.h>
-
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
 
+#include "ingest/decode.h"
+#include "ingest/gzip.h"
+
 namespace scrubd::dom::testing {
-namespace {
 namespace json = boost::json;
 
-std::string Latin1ToBytes(std::string_view utf8) {
-  std::string out;
-  out.reserve(utf8.size());
-  for (size_t i = 0; i < utf8.size(); ++i) {
-    unsigned char c = utf8[i];
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else if ((c & 0xE0) == 0xC0 && i + 1 < utf8.size()) {
-      out.push_back(static_cast<char>(((c & 0x1F) << 6) | (utf8[i + 1] & 0x3F)));
-      ++i;
-    }
-  }
-  return out;
-}
-
-std::string BytesToLatin1(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-    }
-  }
-  return out;
-}
-
-Status DecodeField(json::value& v) {
-  if (!v.is_string()) return Status::Ok();
-  auto raw = Gunzip(Latin1ToBytes(v.as_string()));
-  if (!raw.ok()) return raw.status();
-  boost::system::error_code ec;
-  json::parse_options opts;
-  opts.max_depth = 4096;
-  json::value parsed = json::parse(raw.value(), ec, {}, opts);
-  if (ec) return Status::InvalidInput("cv field: " + ec.message());
-  v = std::move(parsed);
-  return Status::Ok();
-}
-}  // namespace
-
-Result<std::string> Gunzip(std::string_view bytes) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 15 + 32) != Z_OK) return Status::Internal("inflateInit2");
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-  zs.avail_in = static_cast<uInt>(bytes.size());
-  std::string out;
-  char buf[65536];
-  int rc;
-  do {
-    zs.next_out = reinterpret_cast<Bytef*>(buf);
-    zs.avail_out = sizeof(buf);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&zs);
-      return Status::InvalidInput("gunzip failed");
-    }
-    out.append(buf, sizeof(buf) - zs.avail_out);
-  } while (rc != Z_STREAM_END);
-  inflateEnd(&zs);
-  return out;
-}
+// The codec is the ingest stage's own (daemon/src/ingest), so tests and benches decode
+// fixtures exactly as production does.
+Result<std::string> Gunzip(std::string_view bytes) { return ingest::Gunzip(bytes, {}); }
 
 std::string Gzip(std::string_view bytes) {
-  z_stream zs{};
-  deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&zs, bytes.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-  zs.avail_in = static_cast<uInt>(bytes.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
+  Result<std::string> gz = ingest::Gzip(bytes);
+  return gz.ok() ? std::move(gz).value() : std::string();
 }
 
 Result<std::string> ReadFile(const std::string& path) {
@@ -100,37 +30,19 @@ Result<std::string> ReadFile(const std::string& path) {
 Status DecodeCvEvent(json::value& event) {
   json::object* e = event.if_object();
   if (e == nullptr || !e->contains("cv")) return Status::Ok();
-  json::value* data = e->if_contains("data");
-  if (data == nullptr) return Status::Ok();
-  const json::value* type = e->if_contains("type");
-  if (type && type->is_int64() && type->get_int64() == 2) return DecodeField(*data);
-  if (!data->is_object()) return Status::Ok();
-  for (const char* k : {"texts", "attributes", "removes", "adds"}) {
-    if (json::value* f = data->as_object().if_contains(k)) {
-      Status st = DecodeField(*f);
-      if (!st.ok()) return st;
-    }
-  }
+  json::value cv = (*e)["cv"];
+  size_t budget = size_t{1} << 30;
+  ingest::DecodeLimits limits;
+  limits.max_depth = 4096;
+  if (Status st = ingest::ExpandNested(*e, limits, &budget); !st.ok()) return st;
+  (*e)["cv"] = std::move(cv);  // kept, so EncodeCvEvent knows what to re-encode
   return Status::Ok();
 }
 
 void EncodeCvEvent(json::value& event) {
   json::object* e = event.if_object();
   if (e == nullptr || !e->contains("cv")) return;
-  json::value* data = e->if_contains("data");
-  if (data == nullptr) return;
-  auto enc = [](json::value& v) {
-    if (v.is_string()) return;
-    v = json::string(BytesToLatin1(Gzip(json::serialize(v))));
-  };
-  const json::value* type = e->if_contains("type");
-  if (type && type->is_int64() && type->get_int64() == 2) {
-    enc(*data);
-    return;
-  }
-  if (!data->is_object()) return;
-  for (const char* k : {"texts", "attributes", "removes", "adds"})
-    if (json::value* f = data->as_object().if_contains(k)) enc(*f);
+  (void)ingest::CompressNested(*e);
 }
 
 Result<std::vector<json::value>> LoadSnapshotEvents(const std::string& body_path) {
