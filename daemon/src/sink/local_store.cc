@@ -68,6 +68,23 @@ class Stmt {
   int rc_;
 };
 
+// Columns: token, session_id, distinct_id, first_ts, last_ts, first_url, bytes, events.
+constexpr char kSessionColumns[] =
+    "token,session_id,distinct_id,first_ts,last_ts,first_url,bytes,events";
+
+SessionInfo ReadSession(Stmt& q) {
+  SessionInfo s;
+  s.token = q.Text(0);
+  s.session_id = q.Text(1);
+  s.distinct_id = q.Text(2);
+  s.first_ts = q.Int(3);
+  s.last_ts = q.Int(4);
+  s.first_url = q.Text(5);
+  s.bytes = q.Int(6);
+  s.events = q.Int(7);
+  return s;
+}
+
 Status SqlError(sqlite3* db, const char* what) {
   return Status::Io(std::string("sqlite: ") + what + ": " + sqlite3_errmsg(db));
 }
@@ -312,46 +329,26 @@ Result<std::string> LocalStore::ExportSession(const std::string& session_id,
 
 Result<std::vector<SessionInfo>> LocalStore::ListSessions(int limit) {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt q(db_,
-         "SELECT token,session_id,distinct_id,first_ts,last_ts,first_url,bytes,events "
-         "FROM sessions ORDER BY first_ts DESC LIMIT ?");
+  Stmt q(db_, (std::string("SELECT ") + kSessionColumns +
+               " FROM sessions ORDER BY first_ts DESC LIMIT ?")
+                  .c_str());
   if (!q.ok()) return SqlError(db_, "list sessions");
   q.Bind(1, static_cast<int64_t>(limit));
   std::vector<SessionInfo> out;
-  while (q.Step() == SQLITE_ROW) {
-    SessionInfo s;
-    s.token = q.Text(0);
-    s.session_id = q.Text(1);
-    s.distinct_id = q.Text(2);
-    s.first_ts = q.Int(3);
-    s.last_ts = q.Int(4);
-    s.first_url = q.Text(5);
-    s.bytes = q.Int(6);
-    s.events = q.Int(7);
-    out.push_back(std::move(s));
-  }
+  while (q.Step() == SQLITE_ROW) out.push_back(ReadSession(q));
   return out;
 }
 
 Result<SessionInfo> LocalStore::GetSession(const std::string& session_id,
                                            const std::string& token) {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt q(db_,
-         "SELECT token,session_id,distinct_id,first_ts,last_ts,first_url,bytes,events "
-         "FROM sessions WHERE session_id=?1 AND (?2='' OR token=?2) LIMIT 1");
+  Stmt q(db_, (std::string("SELECT ") + kSessionColumns +
+               " FROM sessions WHERE session_id=?1 AND (?2='' OR token=?2) LIMIT 1")
+                  .c_str());
   if (!q.ok()) return SqlError(db_, "get session");
   q.Bind(1, session_id).Bind(2, token);
   if (q.Step() != SQLITE_ROW) return Status::NotFound("no such session");
-  SessionInfo s;
-  s.token = q.Text(0);
-  s.session_id = q.Text(1);
-  s.distinct_id = q.Text(2);
-  s.first_ts = q.Int(3);
-  s.last_ts = q.Int(4);
-  s.first_url = q.Text(5);
-  s.bytes = q.Int(6);
-  s.events = q.Int(7);
-  return s;
+  return ReadSession(q);
 }
 
 }  // namespace scrubd::sink
