@@ -609,6 +609,71 @@ bool LocateIpv6(std::string_view t, size_t pos, size_t* b, size_t* e) {
   return false;
 }
 
+constexpr std::string_view kPhoneTrunkRe =
+    "\\(?0[1-9][0-9]{0,4}\\)?(?:[ ./-]?[0-9]{2,4}){1,5}";
+
+bool Sep4(char c) { return c == ' ' || c == '.' || c == '/' || c == '-'; }
+
+size_t DigitRun(std::string_view t, size_t i, size_t cap) {
+  size_t k = 0;
+  while (i + k < t.size() && k < cap && Dig(t[i + k])) ++k;
+  return k;
+}
+
+// One (?:[ ./-]?[0-9]{2,4}) repetition at x (a separator, if present, must be taken: the
+// no-separator path would need a digit where the separator is); npos if none.
+size_t TrunkRep(std::string_view t, size_t x) {
+  if (x < t.size() && Sep4(t[x])) {
+    const size_t d = DigitRun(t, x + 1, 4);
+    return d >= 2 ? x + 1 + d : std::string_view::npos;
+  }
+  const size_t d = DigitRun(t, x, 4);
+  return d >= 2 ? x + d : std::string_view::npos;
+}
+
+// \(?0[1-9][0-9]{0,4}\)?(?:...){1,5}: only the first repetition can force the optional parts
+// before it to back off (fewer digits, no ')'), tried in RE2's priority order; later
+// repetitions are greedy because nothing follows the loop.
+size_t TrunkAt(std::string_view t, size_t s) {
+  const size_t n = t.size();
+  size_t i = s;
+  if (i < n && t[i] == '(') ++i;
+  if (!(i + 1 < n && t[i] == '0' && t[i + 1] >= '1' && t[i + 1] <= '9')) return std::string_view::npos;
+  const size_t j = i + 2;
+  const size_t r = DigitRun(t, j, 4);
+  for (size_t k = r + 1; k-- > 0;) {
+    const size_t q = j + k;
+    size_t starts[2];
+    int ns = 0;
+    if (q < n && t[q] == ')') starts[ns++] = q + 1;
+    starts[ns++] = q;
+    for (int a = 0; a < ns; ++a) {
+      size_t x = TrunkRep(t, starts[a]);
+      if (x == std::string_view::npos) continue;
+      for (int reps = 1; reps < 5; ++reps) {
+        const size_t nx = TrunkRep(t, x);
+        if (nx == std::string_view::npos) break;
+        x = nx;
+      }
+      return x;
+    }
+  }
+  return std::string_view::npos;
+}
+
+bool LocatePhoneTrunk(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  for (size_t s = pos; s < t.size(); ++s) {
+    if (t[s] != '(' && t[s] != '0') continue;
+    const size_t end = TrunkAt(t, s);
+    if (end != std::string_view::npos) {
+      *b = s;
+      *e = end;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 FastLocateFn FindFastLocator(std::string_view re) {
@@ -618,12 +683,14 @@ FastLocateFn FindFastLocator(std::string_view re) {
   if (re == kPhoneE164Re) return &LocatePhoneE164;
   if (re == kPhoneNanpRe) return &LocatePhoneNanp;
   if (re == kIpv6Re) return &LocateIpv6;
+  if (re == kPhoneTrunkRe) return &LocatePhoneTrunk;
   return nullptr;
 }
 
 FastLocateFn CardLocator() { return &LocateCard; }
 
-std::vector<std::string_view> FastLocatorPatterns() { return {kCardRe, kIbanRe, kEmailRe, kPhoneE164Re, kPhoneNanpRe, kIpv6Re};
+std::vector<std::string_view> FastLocatorPatterns() {
+  return {kCardRe, kIbanRe, kEmailRe, kPhoneE164Re, kPhoneNanpRe, kIpv6Re, kPhoneTrunkRe};
 }
 
 }  // namespace scrubd::rules::internal

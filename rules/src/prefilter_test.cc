@@ -71,7 +71,7 @@ TEST(Prefilter, Requirements) {
 TEST(FastLocator, AgreesWithRe2) {
   std::mt19937 rng(12345);
   const std::string alphabets[] = {"0123456789 -", "0123456789 -x", "ABDEGZ0123456789 -a",
-                                   "ab.@-_9X+%cO", "a@b.co-m.x1", "0123456789 .-+()@A", "1234 .-+()", "+1(2 3-4.)5", "0a:f:::1bcdeg", "::1.2af:Fg"};
+                                   "ab.@-_9X+%cO", "a@b.co-m.x1", "0123456789 .-+()@A", "1234 .-+()", "+1(2 3-4.)5", "0a:f:::1bcdeg", "::1.2af:Fg", "0(1) 2.3/4-5", "0012(34)) /.-"};
   for (std::string_view pat : FastLocatorPatterns()) {
     FastLocateFn fast = FindFastLocator(pat);
     ASSERT_NE(fast, nullptr);

@@ -99,6 +99,9 @@ struct Detector {
   // Context words bucketed by first byte: ctx_sorted[ctx_begin[c] .. ctx_end[c]) start with c.
   std::vector<std::string> ctx_sorted;
   std::array<uint8_t, 256> ctx_begin{}, ctx_end{};
+  // ctx_second[c]: bytes that may follow first byte c in some context word (all bytes when a
+  // one-byte word starts with c). 4 x 64 bits per first byte; empty without context words.
+  std::vector<std::array<uint64_t, 4>> ctx_second;
 };
 
 // One pass over `hay`: true when any context word of `d` occurs (ASCII case-insensitive).
@@ -107,6 +110,11 @@ bool ContainsAnyFold(std::string_view hay, const Detector& d) {
   for (size_t i = 0; i < n; ++i) {
     const unsigned char c = static_cast<unsigned char>(LowerAscii(hay[i]));
     const uint8_t end = d.ctx_end[c];
+    if (end == 0) continue;
+    if (i + 1 < n) {
+      const unsigned char c2 = static_cast<unsigned char>(LowerAscii(hay[i + 1]));
+      if (!((d.ctx_second[c][c2 >> 6] >> (c2 & 63)) & 1)) continue;
+    }
     for (uint8_t k = d.ctx_begin[c]; k < end; ++k) {
       const std::string& w = d.ctx_sorted[k];
       if (n - i < w.size()) continue;
@@ -256,6 +264,16 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       if (!w.empty() && d.ctx_sorted.size() < 255) d.ctx_sorted.push_back(w);
     std::stable_sort(d.ctx_sorted.begin(), d.ctx_sorted.end(),
                      [](const std::string& x, const std::string& y) { return x[0] < y[0]; });
+    if (!d.ctx_sorted.empty()) d.ctx_second.assign(256, {});
+    for (const auto& w : d.ctx_sorted) {
+      auto& m = d.ctx_second[static_cast<unsigned char>(w[0])];
+      if (w.size() < 2) {
+        m.fill(~uint64_t{0});
+      } else {
+        const unsigned char c2 = static_cast<unsigned char>(w[1]);
+        m[c2 >> 6] |= uint64_t{1} << (c2 & 63);
+      }
+    }
     for (size_t k = d.ctx_sorted.size(); k-- > 0;) {
       const unsigned char c = static_cast<unsigned char>(d.ctx_sorted[k][0]);
       d.ctx_begin[c] = static_cast<uint8_t>(k);
