@@ -99,6 +99,7 @@ struct Detector {
   // Context words bucketed by first byte: ctx_sorted[ctx_begin[c] .. ctx_end[c]) start with c.
   std::vector<std::string> ctx_sorted;
   std::array<uint8_t, 256> ctx_begin{}, ctx_end{};
+  std::array<bool, 256> ctx_any{};  // raw byte (either case) starts some context word
   // ctx_second[c]: bytes that may follow first byte c in some context word (all bytes when a
   // one-byte word starts with c). 4 x 64 bits per first byte; empty without context words.
   std::vector<std::array<uint64_t, 4>> ctx_second;
@@ -108,9 +109,9 @@ struct Detector {
 bool ContainsAnyFold(std::string_view hay, const Detector& d) {
   const size_t n = hay.size();
   for (size_t i = 0; i < n; ++i) {
+    if (!d.ctx_any[static_cast<unsigned char>(hay[i])]) continue;
     const unsigned char c = static_cast<unsigned char>(LowerAscii(hay[i]));
     const uint8_t end = d.ctx_end[c];
-    if (end == 0) continue;
     if (i + 1 < n) {
       const unsigned char c2 = static_cast<unsigned char>(LowerAscii(hay[i + 1]));
       if (!((d.ctx_second[c][c2 >> 6] >> (c2 & 63)) & 1)) continue;
@@ -265,6 +266,10 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
     std::stable_sort(d.ctx_sorted.begin(), d.ctx_sorted.end(),
                      [](const std::string& x, const std::string& y) { return x[0] < y[0]; });
     if (!d.ctx_sorted.empty()) d.ctx_second.assign(256, {});
+    for (unsigned c = 0; c < 256; ++c) {
+      const unsigned char l = static_cast<unsigned char>(LowerAscii(static_cast<char>(c)));
+      for (const auto& w : d.ctx_sorted) d.ctx_any[c] |= static_cast<unsigned char>(w[0]) == l;
+    }
     for (const auto& w : d.ctx_sorted) {
       auto& m = d.ctx_second[static_cast<unsigned char>(w[0])];
       if (w.size() < 2) {

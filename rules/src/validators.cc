@@ -111,6 +111,17 @@ bool ValidateCard(std::string_view text, size_t* b, size_t* e) {
   std::array<size_t, 25> tail;
   tail[ng] = 0;
   for (size_t i = ng; i-- > 0;) tail[i] = tail[i + 1] + (groups[i].end - groups[i].begin);
+  // All digits of the span back to back (groups i..j are one slice), when they fit.
+  char all[64];
+  std::array<size_t, 25> off;
+  const bool flat = tail[0] <= sizeof(all);
+  if (flat) {
+    size_t k = 0;
+    for (size_t g = 0; g < ng; ++g) {
+      off[g] = k;
+      for (size_t x = groups[g].begin; x < groups[g].end; ++x) all[k++] = text[x];
+    }
+  }
   // Longest first, then leftmost: the first valid (i..j) group range wins.
   size_t best_b = 0, best_e = 0, best_len = 0;
   for (size_t i = 0; i < ng; ++i) {
@@ -134,11 +145,11 @@ bool ValidateCard(std::string_view text, size_t* b, size_t* e) {
       if (!sep_ok) break;
       size_t len = groups[j].end - groups[j].begin;
       if (nd + len > 19) break;
-      for (size_t k = 0; k < len; ++k) digits[nd + k] = text[groups[j].begin + k];
+      if (!flat) std::memcpy(digits + nd, text.data() + groups[j].begin, len);
       nd += len;
       if (groups[j].end < text.size() && IsDigit(text[groups[j].end])) continue;
       if (nd < 12) continue;
-      std::string_view d(digits, nd);
+      std::string_view d(flat ? all + off[i] : digits, nd);
       if (nd <= best_len) continue;
       if (!have_issuer) {
         issuer_lengths = CardIssuerLengths(d);
