@@ -1,14 +1,16 @@
 // rules_bench: scanner throughput on the CRM fixture's strings (posthog-js 1.449.2), printed
 // beside a single-RE2 email pattern over the same bytes in the same run, and beside the npm
 // redact-pii peer when node + bench/rules_redact_pii/node_modules are present.
-// Usage: rules_bench [fixture_dir] [--seconds N] [--iters N] [--dump FILE] [--full-only]. A benchmark,
-// never a timed test. --dump writes every redacted string (one per line, key TAB text, C-escaped
-// newlines) so two builds can be diffed byte for byte; --full-only skips the baseline and peer
-// (for callgrind instruction counts).
+// Usage: rules_bench [fixture_dir] [--seconds N] [--rounds N] [--iters N] [--dump FILE]
+// [--full-only]. A benchmark, never a timed test. --dump writes every redacted string (one per
+// line, key TAB text, C-escaped newlines) so two builds can be diffed byte for byte;
+// --full-only skips the baseline and peer; --iters fixes the number of timed passes (for
+// callgrind instruction counts).
 #include <re2/re2.h>
 #include <zlib.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -133,12 +135,14 @@ int main(int argc, char** argv) {
   double seconds = 2.0;
   std::string dump;
   bool full_only = false;
+  int rounds = 5;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc) seconds = std::stod(argv[++i]);
     else if (a == "--dump" && i + 1 < argc) dump = argv[++i];
     else if (a == "--full-only") full_only = true;
     else if (a == "--iters" && i + 1 < argc) g_iters = std::stoi(argv[++i]);
+    else if (a == "--rounds" && i + 1 < argc) rounds = std::max(1, std::stoi(argv[++i]));
     else dir = a;
   }
   std::vector<Item> items;
@@ -199,12 +203,14 @@ int main(int argc, char** argv) {
     std::printf("  %-22s %llu\n", rule.c_str(), (unsigned long long)n);
 
   std::string scratch;
-  const double full = MBps(items, bytes, seconds, [&](const Item& it) {
-    scratch.assign(it.text);
-    sc.Redact(scratch, it.key, nullptr);
-  });
+  auto run_full = [&](double secs) {
+    return MBps(items, bytes, secs, [&](const Item& it) {
+      scratch.assign(it.text);
+      sc.Redact(scratch, it.key, nullptr);
+    });
+  };
   if (full_only) {
-    std::printf("\nscanner, full set  : %8.1f MB/s (one core)\n", full);
+    std::printf("\nscanner, full set  : %8.1f MB/s (one core)\n", run_full(seconds));
     return 0;
   }
   RE2::Options o;
@@ -212,10 +218,20 @@ int main(int argc, char** argv) {
   o.set_max_mem(64 << 20);
   RE2 email("[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,24}", o);
   size_t sink = 0;
-  const double single = MBps(items, bytes, seconds, [&](const Item& it) {
-    sink += RE2::PartialMatch(it.text, email);
-  });
-  std::printf("\nscanner, full set  : %8.1f MB/s (one core)\n", full);
+  auto run_single = [&](double secs) {
+    return MBps(items, bytes, secs, [&](const Item& it) {
+      sink += RE2::PartialMatch(it.text, email);
+    });
+  };
+  // The machine is shared: the two measurements alternate in `rounds` short rounds and each
+  // keeps its best round, so a burst of load hits both sides alike instead of one.
+  double full = 0, single = 0;
+  for (int r = 0; r < rounds; ++r) {
+    full = std::max(full, run_full(seconds / rounds));
+    single = std::max(single, run_single(seconds / rounds));
+  }
+  std::printf("\nbest of %d interleaved rounds, %.1f s per side\n", rounds, seconds);
+  std::printf("scanner, full set  : %8.1f MB/s (one core)\n", full);
   std::printf("single RE2 email   : %8.1f MB/s (baseline, same bytes, same run)\n", single);
   std::printf("ratio full/single  : %8.2f   (target >= 0.50; full set target >= 150 MB/s)\n",
               full / single);
