@@ -37,7 +37,12 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
        {"workers", Type::kInt, "scrub worker threads"},
        {"log_level", Type::kString, "spdlog level"},
        {"dom_state_max_bytes", Type::kInt, "memory cap of DOM state"},
-       {"dom_idle_timeout_seconds", Type::kInt, "idle window eviction"}});
+       {"dom_idle_timeout_seconds", Type::kInt, "idle window eviction"},
+       {"upstream", Type::kString, "forward cleaned batches to this URL (docs/upstream.md)"},
+       {"upstream_and_store", Type::kBool, "with an upstream, also write the local store"},
+       {"upstream_reencode_cv", Type::kBool, "re-compress nested rrweb fields for upstream"},
+       {"upstream_insecure", Type::kBool, "skip upstream TLS verification (tests/dev)"},
+       {"spool_max_bytes", Type::kInt, "cap on bytes waiting for the upstream"}});
   if (!s.ok()) return s;
   c->listen = yamlcheck::GetString(root, "listen", c->listen);
   c->policy_files = yamlcheck::GetStringList(root, "policy", c->policy_files);
@@ -59,6 +64,13 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
       yamlcheck::GetInt(root, "dom_state_max_bytes", static_cast<int64_t>(c->dom_max_bytes)));
   c->dom_idle_timeout_s =
       yamlcheck::GetInt(root, "dom_idle_timeout_seconds", c->dom_idle_timeout_s);
+  c->upstream = yamlcheck::GetString(root, "upstream", c->upstream);
+  c->upstream_and_store = yamlcheck::GetBool(root, "upstream_and_store", c->upstream_and_store);
+  c->upstream_reencode_cv =
+      yamlcheck::GetBool(root, "upstream_reencode_cv", c->upstream_reencode_cv);
+  c->upstream_insecure = yamlcheck::GetBool(root, "upstream_insecure", c->upstream_insecure);
+  c->spool_max_bytes = static_cast<size_t>(
+      yamlcheck::GetInt(root, "spool_max_bytes", static_cast<int64_t>(c->spool_max_bytes)));
   return Status::Ok();
 }
 
@@ -90,6 +102,13 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
       c.answer_remote_config = false;
       continue;
     }
+    if (a == "--upstream-and-store" || a == "--upstream-insecure" ||
+        a == "--no-upstream-reencode-cv") {
+      if (a == "--upstream-and-store") c.upstream_and_store = true;
+      else if (a == "--upstream-insecure") c.upstream_insecure = true;
+      else c.upstream_reencode_cv = false;
+      continue;
+    }
     Result<std::string> v = value();
     if (!v.ok()) return v.status();
     if (a == "--config") continue;
@@ -103,15 +122,19 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
       c.data_dir = *v;
     } else if (a == "--admin-token-file") {
       c.admin_token_file = *v;
+    } else if (a == "--upstream") {
+      c.upstream = *v;
     } else if (a == "--log-level") {
       c.log_level = *v;
     } else if (a == "--max-body-bytes" || a == "--max-decompressed-bytes" ||
-               a == "--max-inflight-body-bytes" || a == "--workers") {
+               a == "--max-inflight-body-bytes" || a == "--workers" ||
+               a == "--spool-max-bytes") {
       Result<size_t> n = ParseSize(a, *v);
       if (!n.ok()) return n.status();
       if (a == "--max-body-bytes") c.max_body_bytes = *n;
       else if (a == "--max-decompressed-bytes") c.max_decompressed_bytes = *n;
       else if (a == "--max-inflight-body-bytes") c.max_inflight_body_bytes = *n;
+      else if (a == "--spool-max-bytes") c.spool_max_bytes = *n;
       else c.workers = static_cast<int>(std::min<size_t>(*n, 64));
     } else {
       return Status::InvalidInput("unknown option '" + a + "'");

@@ -24,6 +24,11 @@ struct ServeConfig {
   std::string log_level = "info";
   size_t dom_max_bytes = 512u << 20;
   int64_t dom_idle_timeout_s = 1800;
+  std::string upstream;               // empty: local store only
+  bool upstream_and_store = false;    // with an upstream: also write the local store
+  bool upstream_reencode_cv = true;   // re-compress nested rrweb fields (cv 2024-10)
+  bool upstream_insecure = false;     // skip TLS verification (tests/dev only)
+  size_t spool_max_bytes = size_t{1} << 30;
 };
 
 // Errors: kInvalidInput for bad flags (usage), kInvalidConfig for a bad config file

@@ -45,5 +45,32 @@ TEST(ServeConfigTest, ErrorsAreUsageOrConfigWithLocation) {
       << c.status().message();
 }
 
+TEST(ServeConfigTest, UpstreamKeysFromFileAndFlags) {
+  auto c = Parse({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->upstream.empty());
+  EXPECT_TRUE(c->upstream_reencode_cv);
+  EXPECT_FALSE(c->upstream_insecure);
+  EXPECT_EQ(c->spool_max_bytes, size_t{1} << 30);
+  scrubd::testing::TempDir d;
+  std::ofstream(d.path() / "s.yaml")
+      << "upstream: https://eu.i.posthog.com\nupstream_reencode_cv: false\n"
+         "spool_max_bytes: 1000\nupstream_and_store: true\n";
+  std::string cfg = (d.path() / "s.yaml").string();
+  c = Parse({"--config", cfg});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->upstream, "https://eu.i.posthog.com");
+  EXPECT_FALSE(c->upstream_reencode_cv);
+  EXPECT_TRUE(c->upstream_and_store);
+  EXPECT_EQ(c->spool_max_bytes, 1000u);
+  c = Parse({"--config", cfg, "--upstream", "http://127.0.0.1:9", "--spool-max-bytes", "5",
+             "--upstream-insecure", "--no-upstream-reencode-cv"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->upstream, "http://127.0.0.1:9");
+  EXPECT_EQ(c->spool_max_bytes, 5u);
+  EXPECT_TRUE(c->upstream_insecure);
+  EXPECT_EQ(Parse({"--upstream"}).status().code(), Code::kInvalidInput);
+}
+
 }  // namespace
 }  // namespace scrubd::cli

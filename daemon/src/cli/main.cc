@@ -20,6 +20,7 @@
 #include "server/http_server.h"
 #include "server/keys.h"
 #include "sink/local_store.h"
+#include "sink/upstream.h"
 #include "dom/dom_masker.h"
 
 namespace {
@@ -55,6 +56,12 @@ const char* kServeUsage = R"(usage: scrubd serve [options]
   --admin-token-file FILE  bearer token for /admin/* (default DIR/keys/admin.token, created)
   --no-remote-config       do not answer /flags, /decide, /array/<token>/config locally
   --workers N              scrub worker threads (default 2)
+  --upstream URL           forward cleaned batches to URL (https://eu.i.posthog.com) through a
+                           durable spool in DIR/spool, and proxy /flags, /decide, /array, /static
+  --upstream-and-store     with --upstream, also write the local store
+  --no-upstream-reencode-cv  send rrweb fields uncompressed (default: re-compress, cv 2024-10)
+  --spool-max-bytes N      bytes waiting for the upstream (default 1073741824; 503 above)
+  --upstream-insecure      do not verify the upstream TLS certificate (tests/dev only)
   --log-level LEVEL        trace|debug|info|warn|error (default info)
 
 Signals: SIGTERM/SIGINT drain in-flight requests and stop; SIGHUP reloads policies.
@@ -237,7 +244,22 @@ int Serve(int argc, char** argv) {
   acfg.policy_files = cfg.policy_files;
   acfg.policy_options = popts;
   acfg.pseudonym_key = *pseudo_key;
-  server::App app(acfg, *set, store->get(), state_ptr, log->get());
+  acfg.upstream_and_store = cfg.upstream_and_store;
+  std::unique_ptr<sink::Upstream> upstream;
+  if (!cfg.upstream.empty()) {
+    sink::UpstreamOptions uopts;
+    uopts.url = cfg.upstream;
+    uopts.spool_dir = data / "spool";
+    uopts.spool_max_bytes = cfg.spool_max_bytes;
+    uopts.encode.reencode_cv = cfg.upstream_reencode_cv;
+    uopts.client.insecure = cfg.upstream_insecure;
+    Result<std::unique_ptr<sink::Upstream>> up = sink::Upstream::Open(uopts);
+    if (!up.ok()) return fail(up.status());
+    upstream = std::move(up).value();
+    if (cfg.upstream_insecure)
+      spdlog::warn("upstream TLS certificate verification is OFF (--upstream-insecure)");
+  }
+  server::App app(acfg, *set, store->get(), state_ptr, log->get(), upstream.get());
 
   // Signals are taken synchronously by this thread; every other thread has them blocked.
   sigset_t sigs;
@@ -253,6 +275,7 @@ int Serve(int argc, char** argv) {
   sopt.max_inflight_body_bytes = cfg.max_inflight_body_bytes;
   sopt.worker_threads = cfg.workers;
   server::HttpServer http(&app, sopt);
+  if (upstream) upstream->Start();  // resumes any spool left by the last run
   Result<uint16_t> port = http.Start();
   if (!port.ok()) return fail(port.status());
   std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
@@ -275,6 +298,7 @@ int Serve(int argc, char** argv) {
     if (size_t n = (*state)->EvictIdle(); n > 0) spdlog::info("evicted {} idle windows", n);
   }
   http.Stop();
+  if (upstream) upstream->Stop();  // after the in-flight send; the spool keeps the rest
   if (Status s = (*state)->PersistAll(); !s.ok())
     spdlog::error("persisting DOM state failed: {}", s.ToString());
   const server::Metrics& m = app.metrics();

@@ -12,6 +12,7 @@
 #include "scrubd/audit/log.h"
 #include "server/keys.h"
 #include "sink/local_store.h"
+#include "sink/upstream.h"
 #include "dom/dom_masker.h"
 
 namespace scrubd::server {
@@ -84,12 +85,14 @@ HttpResponse ErrorResponse(unsigned status, std::string_view code, std::string_v
 }
 
 App::App(AppConfig config, std::shared_ptr<const policies::PolicySet> policies,
-         sink::LocalStore* store, dom::StateStore* state, audit::Log* audit)
+         sink::LocalStore* store, dom::StateStore* state, audit::Log* audit,
+         sink::Upstream* upstream)
     : config_(std::move(config)),
       policies_(std::move(policies)),
       store_(store),
       state_(state),
-      audit_(audit) {}
+      audit_(audit),
+      upstream_(upstream) {}
 
 std::shared_ptr<const policies::PolicySet> App::policies() const {
   std::lock_guard<std::mutex> lock(policy_mu_);
@@ -151,6 +154,7 @@ HttpResponse App::Handle(const HttpRequest& req) {
     line("events_dropped_total", metrics_.events_dropped);
     line("redactions_total", metrics_.redactions);
     line("sink_errors_total", metrics_.sink_errors);
+    if (upstream_) r.body += upstream_->MetricsText();
     return r;
   }
   ingest::Endpoint ep = ingest::ClassifyPath(path);
@@ -161,10 +165,12 @@ HttpResponse App::Handle(const HttpRequest& req) {
       return Ingest(req, ep);
     case ingest::Endpoint::kFlags:
     case ingest::Endpoint::kRemoteConfig:
+      if (upstream_) return Proxy(req);
       return RemoteConfig(req, ep);
     case ingest::Endpoint::kUnknown:
       break;
   }
+  if (upstream_ && path.starts_with("/static/")) return Proxy(req);
   return ErrorResponse(404, "not_found", "unknown endpoint");
 }
 
@@ -235,6 +241,7 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
   scrub::Report report;
   std::vector<sink::StoredEvent> analytics;
   std::vector<ingest::Event*> recordings;
+  std::vector<const ingest::Event*> admitted_events;  // analytics, for the upstream
   for (ingest::Event& ev : batch.events) {
     metrics_.events_in++;
     const policies::Policy* policy = set->ForToken(ev.token);
@@ -263,13 +270,37 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
         se.distinct_id = std::string(d->get_string());
       se.body = json::serialize(ev.json);
       analytics.push_back(std::move(se));
+      admitted_events.push_back(&ev);
     }
   }
 
-  // Sink: nothing is acknowledged before it is durable.
+  // Sink: nothing is acknowledged before it is durable (spool file or local store).
   Status sink_status;
   uint64_t stored = analytics.size();
+  std::string batch_session = batch.events.empty() ? "" : batch.events.front().session_id;
+  if (upstream_) {
+    sink::OutgoingBatch out;
+    out.path = std::string(target.substr(0, q));
+    out.recording = endpoint == ingest::Endpoint::kRecording;
+    out.batch_id =
+        batch_session.empty() ? "" : Pseudonym(config_.pseudonym_key, batch_session).substr(0, 16);
+    for (const ingest::Event* ev : recordings) out.events.push_back({ev->token, &ev->json});
+    for (const ingest::Event* ev : admitted_events) out.events.push_back({ev->token, &ev->json});
+    sink_status = upstream_->Enqueue(out);
+    if (!config_.upstream_and_store) {
+      // Upstream only: count what was spooled; skip the local store below.
+      for (const ingest::Event* ev : recordings) {
+        const json::object& props = ev->json.at("properties").get_object();
+        const json::value* items = props.if_contains("$snapshot_data");
+        if (!items) items = props.if_contains("$snapshot_items");
+        stored += items->get_array().size();
+      }
+      recordings.clear();
+      analytics.clear();
+    }
+  }
   for (ingest::Event* ev : recordings) {
+    if (!sink_status.ok()) break;
     json::object& props = ev->json["properties"].get_object();
     json::value* items = props.if_contains("$snapshot_data");
     if (!items) items = props.if_contains("$snapshot_items");
@@ -282,7 +313,7 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
     if (!sink_status.ok()) break;
     stored += items->get_array().size();
   }
-  if (sink_status.ok()) sink_status = store_->WriteEvents(analytics);
+  if (sink_status.ok() && !analytics.empty()) sink_status = store_->WriteEvents(analytics);
 
   uint64_t dropped = 0;
   for (const auto& [k, n] : report.dropped) dropped += n;
@@ -314,6 +345,26 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
   spdlog::info("{} batch token={} session={} in={} stored={} redactions={} dropped={}", ep_name,
                token, pseudonym, report.events_in, stored, report.counts.Total(), dropped);
   return HttpResponse{200, "application/json", R"({"status":1})", {}};
+}
+
+HttpResponse App::Proxy(const HttpRequest& req) {
+  sink::UpstreamRequest up;
+  up.method = req.method;
+  up.target = req.target;
+  up.body = req.body;
+  for (const auto& [k, v] : req.headers) up.headers.emplace_back(k, v);  // filtered by Proxy
+  Result<sink::UpstreamResponse> resp = upstream_->Proxy(up);
+  if (!resp.ok()) return ErrorResponse(502, "unavailable", "upstream unreachable");
+  HttpResponse r;
+  r.status = resp->status;
+  r.content_type.clear();
+  r.body = std::move(resp->body);
+  for (auto& [k, v] : resp->headers) {
+    if (k == "content-type") r.content_type = std::move(v);
+    else r.headers.emplace_back(std::move(k), std::move(v));
+  }
+  if (r.content_type.empty()) r.content_type = "application/octet-stream";
+  return r;
 }
 
 HttpResponse App::Admin(const HttpRequest& req, std::string_view path) {

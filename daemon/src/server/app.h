@@ -24,6 +24,7 @@ class Log;
 }
 namespace scrubd::sink {
 class LocalStore;
+class Upstream;
 }
 
 namespace scrubd::server {
@@ -50,6 +51,7 @@ struct AppConfig {
   std::vector<std::string> policy_files;  // for /admin/reload (empty: embedded default)
   policies::LoadOptions policy_options;
   std::string pseudonym_key;         // HMAC key for session ids in logs and the audit log
+  bool upstream_and_store = false;   // with an upstream: also write the local store
 };
 
 // Counters exposed on /metrics (Prometheus text).
@@ -60,9 +62,12 @@ struct Metrics {
 
 class App {
  public:
-  // All pointers must outlive the App. `audit` may be null (tests).
+  // All pointers must outlive the App. `audit` may be null (tests). With `upstream`, cleaned
+  // batches are spooled for it (and also stored locally if config.upstream_and_store), and
+  // /flags, /decide, /array/<token>/config[.js] and /static/* are proxied to it.
   App(AppConfig config, std::shared_ptr<const policies::PolicySet> policies,
-      sink::LocalStore* store, dom::StateStore* state, audit::Log* audit);
+      sink::LocalStore* store, dom::StateStore* state, audit::Log* audit,
+      sink::Upstream* upstream = nullptr);
 
   HttpResponse Handle(const HttpRequest& req);
 
@@ -78,6 +83,7 @@ class App {
   HttpResponse Ingest(const HttpRequest& req, ingest::Endpoint endpoint);
   HttpResponse RemoteConfig(const HttpRequest& req, ingest::Endpoint endpoint);
   HttpResponse Admin(const HttpRequest& req, std::string_view path);
+  HttpResponse Proxy(const HttpRequest& req);
   void AuditAppend(std::string_view type, const std::string& payload_json);
 
   AppConfig config_;
@@ -86,6 +92,7 @@ class App {
   sink::LocalStore* store_;
   dom::StateStore* state_;
   audit::Log* audit_;
+  sink::Upstream* upstream_;  // null: local store only
   Metrics metrics_;
 };
 
