@@ -143,6 +143,9 @@ Result<std::shared_ptr<const Policy>> Compile(const std::string& file, const YAM
     return Status::InvalidConfig(yamlcheck::Where(file, root["detectors"]) +
                                  ": detectors: " + scanner.status().message());
   p->scanner = std::move(scanner).value();
+  p->masking.sensitive_key = [scanner = p->scanner](std::string_view key) {
+    return scanner->IsSensitiveKey(key);
+  };
 
   if (s = ParseConsent(file, root["consent"], &p->consent); !s.ok()) return s;
   if (s = ParseBlocking(file, root["blocking"], &p->blocking); !s.ok()) return s;

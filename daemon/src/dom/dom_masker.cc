@@ -211,6 +211,7 @@ class Masker {
   uint32_t InputBits(TagKind tag, std::string_view type, bool password_attr,
                      uint32_t old) const {
     uint32_t f = old & nf::kPassword;
+    if (password_attr && IsFormField(tag)) f |= nf::kPassword | nf::kInputMasked;
     if (tag == TagKind::kInput) {
       if (type == "password" || password_attr) f |= nf::kPassword;
       if ((f & nf::kPassword) || p_.MasksInputType(type)) f |= nf::kInputMasked;
@@ -372,6 +373,11 @@ void Masker::Walk(json::value& v, uint32_t parent_id, uint32_t pf, bool parent_k
           input_type = input_type_lower;
         }
         if (name == "data-rr-is-password") password_attr = true;
+        if ((name == "name" || name == "id" || name == "autocomplete") && val &&
+            IsFormField(kind) && p_.sensitive_key && p_.sensitive_key(*val)) {
+          password_attr = true;  // sticky like a password: masked whatever its type
+          Count("dom.sensitive_field", "mask");
+        }
       }
     }
     uint32_t base = nf::kKindElement | TagFlags(kind) | (atoms ? nf::kHasAtoms : 0) |
@@ -528,6 +534,9 @@ bool Masker::ApplyAttributeState(uint32_t id, const json::object& attrs) {
               (flags & nf::kUnknownAncestry ? nf::kInputMasked : 0);
     }
     if (name == "data-rr-is-password" && val && tag == TagKind::kInput)
+      flags |= nf::kPassword | nf::kInputMasked;
+    if ((name == "name" || name == "id" || name == "autocomplete") && val &&
+        IsFormField(tag) && p_.sensitive_key && p_.sensitive_key(*val))
       flags |= nf::kPassword | nf::kInputMasked;
   }
   n->flags = flags;

@@ -492,3 +492,55 @@ TEST(DomFixtureTest, CrmRecordingAcrossBatchesAndRestart) {
 
 }  // namespace
 }  // namespace scrubd::dom
+
+namespace scrubd::dom {
+namespace {
+
+// Key-based detection on form fields: with input masking switched off, a field whose name,
+// id or autocomplete is a sensitive key is still masked, in snapshots, later Input events and
+// value mutations, and it stays masked when its type changes.
+TEST(SensitiveFieldTest, NameIdOrAutocompleteMaskTheFieldWhateverThePolicy) {
+  MaskingPolicy policy = PolicyFromYaml("mask_all_inputs: false\n");
+  policy.sensitive_key = [](std::string_view k) {
+    return k == "card-number" || k == "cc-number" || k == "api_token";
+  };
+  WindowState state;
+  rules::RedactionCounts counts;
+  json::object snap = Obj(R"({"type":2,"timestamp":1,"data":{"node":{"type":0,"id":1,
+    "childNodes":[{"type":2,"tagName":"html","id":2,"attributes":{},"childNodes":[
+      {"type":2,"tagName":"input","id":3,"attributes":{"type":"text","name":"card-number",
+        "value":"4111 1111 1111 1111"},"childNodes":[]},
+      {"type":2,"tagName":"input","id":4,"attributes":{"type":"text","autocomplete":"cc-number",
+        "value":"5500"},"childNodes":[]},
+      {"type":2,"tagName":"textarea","id":5,"attributes":{"id":"api_token","value":"tok"},
+        "childNodes":[]},
+      {"type":2,"tagName":"input","id":6,"attributes":{"type":"text","name":"city",
+        "value":"Paris"},"childNodes":[]}]}]},"initialOffset":{"left":0,"top":0}}})");
+  ASSERT_EQ(MaskEvent(snap, policy, state, &counts), Verdict::kKeep);
+  std::string out = json::serialize(snap);
+  EXPECT_EQ(out.find("4111"), std::string::npos);
+  EXPECT_EQ(out.find("5500"), std::string::npos);
+  EXPECT_EQ(out.find("\"tok\""), std::string::npos);
+  EXPECT_NE(out.find("Paris"), std::string::npos);  // not sensitive, masking off
+  EXPECT_EQ(counts.by_rule["dom.sensitive_field"], 3u);
+
+  json::object typed = Obj(R"({"type":3,"timestamp":2,"data":{"source":5,"text":"4242424242424242",
+    "isChecked":false,"id":3}})");
+  ASSERT_EQ(MaskEvent(typed, policy, state, &counts), Verdict::kKeep);
+  EXPECT_EQ(typed["data"].as_object()["text"].as_string(), "****************");
+  json::object retype = Obj(R"({"type":3,"timestamp":3,"data":{"source":0,"texts":[],
+    "removes":[],"adds":[],"attributes":[{"id":3,"attributes":{"type":"search"}},
+    {"id":6,"attributes":{"name":"password_confirm"}}]}})");
+  ASSERT_EQ(MaskEvent(retype, policy, state, &counts), Verdict::kKeep);
+  json::object typed2 = Obj(R"({"type":3,"timestamp":4,"data":{"source":5,"text":"1234",
+    "isChecked":false,"id":3}})");
+  ASSERT_EQ(MaskEvent(typed2, policy, state, &counts), Verdict::kKeep);
+  EXPECT_EQ(typed2["data"].as_object()["text"].as_string(), "****");
+  json::object city = Obj(R"({"type":3,"timestamp":5,"data":{"source":5,"text":"Lyon",
+    "isChecked":false,"id":6}})");
+  ASSERT_EQ(MaskEvent(city, policy, state, &counts), Verdict::kKeep);
+  EXPECT_EQ(city["data"].as_object()["text"].as_string(), "Lyon");
+}
+
+}  // namespace
+}  // namespace scrubd::dom

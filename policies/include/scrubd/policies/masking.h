@@ -3,6 +3,7 @@
 // the DOM masker. Immutable after parsing; shared by pointer between request threads.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +45,10 @@ struct MaskingPolicy {
 
   // Atom table over {block, mask_text, unmask_text}; built by ParseMaskingSection / Compile.
   std::shared_ptr<const CompiledSelectors> compiled;
+  // Key-based detection for form fields: an input / textarea / select whose `name`, `id` or
+  // `autocomplete` is a sensitive key (password, card, cvv, ssn, ...) is always masked, like a
+  // password. Set by the policy loader from the compiled detector set; empty = no key check.
+  std::function<bool(std::string_view)> sensitive_key;
 
   // The privacy-safe defaults (what an absent `masking:` section means): all inputs masked,
   // block `.ph-no-capture, [data-ph-no-capture]`, mask_text `.ph-mask`, default attributes.
