@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
 #include <mutex>
 #include <thread>
@@ -381,6 +382,96 @@ TEST(UpstreamUnreachableTest, ProxyAnswers502WhenNothingListens) {
   server::HttpRequest req{"POST", "/flags/?v=2", {}, "{}", "127.0.0.1"};
   server::HttpResponse r = app.Handle(req);
   EXPECT_EQ(r.status, 502u);
+}
+
+// A self-signed certificate for 127.0.0.1 (valid until 2126), so a verifying client must refuse
+// it and only --upstream-insecure may accept it.
+constexpr const char* kTestCert = R"(-----BEGIN CERTIFICATE-----
+MIIBmzCCAUGgAwIBAgIUX5Qu+7+onm8gh1QTNIM78vJBWOYwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyMjE0MDc1MVoYDzIxMjYxMDI5
+MTQwNzUxWjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAARf6INIsNdXyfSRZPNh7M4ZhDPM+o8hyFvqlXEHmHDydC+1E5kkHkSx
+Qp/QaKqwF7PlJdalHrJvDhPtLZsyVN8io28wbTAdBgNVHQ4EFgQUQI01EOqzxixD
+3LTeiUvhtsHcaoEwHwYDVR0jBBgwFoAUQI01EOqzxixD3LTeiUvhtsHcaoEwDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZI
+zj0EAwIDSAAwRQIhAL+tvRfISAnU5CJghOz8efhSiPpWGiDNBbgdwTKZaHtnAiBq
+P6366s4QgSlN9IAgLlOc6KmkeG3lF/sUI3p5KbjTSQ==
+-----END CERTIFICATE-----
+)";
+constexpr const char* kTestKey = R"(-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUy4uVGXTlVxS2ds9
+2x3ke+GPsEjGlflCs/qss0azlp2hRANCAARf6INIsNdXyfSRZPNh7M4ZhDPM+o8h
+yFvqlXEHmHDydC+1E5kkHkSxQp/QaKqwF7PlJdalHrJvDhPtLZsyVN8i
+-----END PRIVATE KEY-----
+)";
+
+class FakeTlsUpstream {
+ public:
+  FakeTlsUpstream()
+      : ctx_(asio::ssl::context::tls_server),
+        acceptor_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    ctx_.use_certificate_chain(asio::buffer(std::string_view(kTestCert)));
+    ctx_.use_private_key(asio::buffer(std::string_view(kTestKey)), asio::ssl::context::pem);
+    DoAccept();
+    thread_ = std::thread([this] { ioc_.run(); });
+  }
+  ~FakeTlsUpstream() {
+    ioc_.stop();
+    thread_.join();
+  }
+  uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::atomic<int> served{0};
+
+ private:
+  void DoAccept() {
+    acceptor_.async_accept([this](beast::error_code ec, tcp::socket s) {
+      if (ec) return;
+      beast::ssl_stream<tcp::socket> stream(std::move(s), ctx_);
+      stream.handshake(asio::ssl::stream_base::server, ec);
+      if (!ec) {
+        beast::flat_buffer buf;
+        http::request<http::string_body> req;
+        http::read(stream, buf, req, ec);
+        http::response<http::string_body> res{http::status::ok, 11};
+        res.body() = "tls-ok";
+        res.keep_alive(false);
+        res.prepare_payload();
+        if (!ec) http::write(stream, res, ec);
+        if (!ec) served++;
+      }
+      DoAccept();
+    });
+  }
+  asio::io_context ioc_;
+  asio::ssl::context ctx_;
+  tcp::acceptor acceptor_;
+  std::thread thread_;
+};
+
+TEST(UpstreamTlsTest, CertificateIsVerifiedByDefaultAndInsecureIsOptIn) {
+  FakeTlsUpstream tls;
+  auto url = sink::ParseUpstreamUrl("https://127.0.0.1:" + std::to_string(tls.port()));
+  ASSERT_TRUE(url.ok());
+  sink::ClientOptions opts;
+  opts.connect_timeout = milliseconds(3000);
+  sink::UpstreamRequest req;
+  req.method = "GET";
+  req.target = "/static/x.js";
+  auto verifying = sink::MakeBeastClient(*url, opts);
+  ASSERT_TRUE(verifying.ok());
+  auto r = (*verifying)->Exchange(req);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("certificate verify failed"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(tls.served, 0);
+  opts.insecure = true;
+  auto insecure = sink::MakeBeastClient(*url, opts);
+  ASSERT_TRUE(insecure.ok());
+  r = (*insecure)->Exchange(req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200u);
+  EXPECT_EQ(r->body, "tls-ok");
 }
 
 }  // namespace
