@@ -28,7 +28,8 @@ configure:
 build: configure
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
-run: deps build
+run: deps configure
+	cmake --build $(BUILD_DIR) --target scrubd -j$(JOBS)
 	@mkdir -p $(DATA_DIR)
 	@echo "scrubd: point posthog-js at it with"
 	@echo "  posthog.init('<token>', {api_host: 'http://$(LISTEN)'})"

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <span>
+#include <vector>
 
 namespace scrubd::ingest {
 namespace json = boost::json;
@@ -280,38 +281,46 @@ Status ExpandNested(json::object& ev, const DecodeLimits& limits, size_t* budget
 }
 
 Status CompressNested(json::object& ev) {
+  if (ev.contains("cv")) return Status::Ok();  // already compressed
   json::value* data = ev.if_contains("data");
   int64_t type = -1;
   if (auto* t = ev.if_contains("type"); t && t->is_int64()) type = t->get_int64();
-  auto compress = [](json::value& v) -> Status {
-    if (v.is_string()) return Status::Ok();  // already compressed
+  auto compress = [](const json::value& v) -> Result<std::string> {
     Result<std::string> gz = Gzip(json::serialize(v));
     if (!gz.ok()) return gz.status();
-    v = json::string(BytesToLatin1(*gz));
-    return Status::Ok();
+    return BytesToLatin1(*gz);
   };
+  if (type == 2 && data && data->is_object()) {
+    Result<std::string> c = compress(*data);
+    if (!c.ok()) return c.status();  // like posthog-js: the event stays uncompressed
+    *data = json::string(*c);
+    ev["cv"] = "2024-10";
+    return Status::Ok();
+  }
+  if (type != 3 || !data || !data->is_object()) return Status::Ok();
+  json::object& d = data->get_object();
+  int64_t source = -1;
+  if (auto* src = d.if_contains("source"); src && src->is_int64()) source = src->get_int64();
   static constexpr std::string_view kMutation[] = {"texts", "attributes", "removes", "adds"};
   static constexpr std::string_view kStyleRule[] = {"adds", "removes"};
-  if (type == 2 && data) {
-    if (Status s = compress(*data); !s.ok()) return s;
-  } else if (type == 3 && data && data->is_object()) {
-    json::object& d = data->get_object();
-    int64_t source = -1;
-    if (auto* src = d.if_contains("source"); src && src->is_int64()) source = src->get_int64();
-    std::span<const std::string_view> keys;
-    if (source == 0) {
-      keys = kMutation;
-    } else if (source == 8) {
-      keys = kStyleRule;
-    } else {
-      return Status::Ok();
-    }
-    for (std::string_view k : keys)
-      if (json::value* f = d.if_contains(k))
-        if (Status s = compress(*f); !s.ok()) return s;
+  std::span<const std::string_view> keys;
+  if (source == 0) {
+    keys = kMutation;
+  } else if (source == 8) {
+    keys = kStyleRule;
   } else {
     return Status::Ok();
   }
+  // All or nothing: every field is compressed before any is replaced.
+  std::vector<std::pair<json::value*, std::string>> done;
+  for (std::string_view k : keys) {
+    json::value* f = d.if_contains(k);
+    if (!f || f->is_string()) continue;
+    Result<std::string> c = compress(*f);
+    if (!c.ok()) return c.status();
+    done.emplace_back(f, std::move(c).value());
+  }
+  for (auto& [f, text] : done) *f = json::string(text);
   ev["cv"] = "2024-10";
   return Status::Ok();
 }

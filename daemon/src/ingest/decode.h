@@ -68,8 +68,8 @@ Status ExpandNested(boost::json::object& rrweb_event, const DecodeLimits& limits
 
 // The inverse of ExpandNested, for upstreams that expect posthog-js's encoding: compresses
 // FullSnapshot `data`, Mutation `texts/attributes/removes/adds` and StyleSheetRule
-// `adds/removes` into latin-1 gzip strings and marks the event `cv: "2024-10"`. Events of other
-// types are left as they are.
+// `adds/removes` into latin-1 gzip strings and marks the event `cv: "2024-10"`. All or nothing
+// per event; events already marked `cv` and events of other types are left as they are.
 Status CompressNested(boost::json::object& rrweb_event);
 
 // A latin-1 JSON string (one code point per byte, U+0000..U+00FF) back to bytes.

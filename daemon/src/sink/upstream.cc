@@ -240,51 +240,6 @@ milliseconds BackoffDelay(const BackoffPolicy& p, int attempt, double unit_rando
 // ---------------------------------------------------------------------------------------------
 // Encoding
 
-namespace {
-
-// Replaces data[key] (if present and not already a string) by latin-1 of its gzipped JSON.
-bool CompressField(json::object& obj, std::string_view key) {
-  json::value* v = obj.if_contains(key);
-  if (!v || v->is_string()) return true;
-  Result<std::string> gz = ingest::Gzip(json::serialize(*v));
-  if (!gz.ok()) return false;
-  *v = json::string(ingest::BytesToLatin1(*gz));
-  return true;
-}
-
-}  // namespace
-
-void ReencodeNested(json::object& ev) {
-  if (ev.contains("cv")) return;  // already compressed
-  int64_t type = -1;
-  if (auto* t = ev.if_contains("type"); t && t->is_int64()) type = t->get_int64();
-  json::value* data = ev.if_contains("data");
-  if (!data) return;
-  if (type == 2 && data->is_object()) {
-    Result<std::string> gz = ingest::Gzip(json::serialize(*data));
-    if (!gz.ok()) return;  // like posthog-js: send it uncompressed
-    *data = json::string(ingest::BytesToLatin1(*gz));
-    ev["cv"] = "2024-10";
-    return;
-  }
-  if (type != 3 || !data->is_object()) return;
-  json::object& d = data->get_object();
-  int64_t source = -1;
-  if (auto* s = d.if_contains("source"); s && s->is_int64()) source = s->get_int64();
-  std::vector<std::string_view> keys;
-  if (source == 0) keys = {"texts", "attributes", "removes", "adds"};
-  else if (source == 8) keys = {"adds", "removes"};
-  else return;
-  json::object original = d;
-  for (std::string_view k : keys) {
-    if (!CompressField(d, k)) {
-      d = std::move(original);  // all or nothing per event
-      return;
-    }
-  }
-  ev["cv"] = "2024-10";
-}
-
 Result<std::vector<SpoolRecord>> EncodeBatch(const OutgoingBatch& batch,
                                              const EncodeOptions& opts) {
   std::vector<SpoolRecord> out;
@@ -304,7 +259,7 @@ Result<std::vector<SpoolRecord>> EncodeBatch(const OutgoingBatch& batch,
           if (!items) items = p.if_contains("$snapshot_items");
           if (items && items->is_array())
             for (json::value& item : items->get_array())
-              if (item.is_object()) ReencodeNested(item.get_object());
+              if (item.is_object()) (void)ingest::CompressNested(item.get_object());
         }
       }
       arr.push_back(std::move(ev));

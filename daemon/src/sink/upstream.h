@@ -94,9 +94,7 @@ struct EncodeOptions {
 // $snapshot events. Events: one `{"api_key", "batch"}` record per token.
 Result<std::vector<SpoolRecord>> EncodeBatch(const OutgoingBatch& batch,
                                              const EncodeOptions& opts);
-// Compresses the nested fields of one rrweb event in place and sets `cv`. Events of other
-// kinds are left as they are; a field that fails to compress leaves the event plain.
-void ReencodeNested(boost::json::object& rrweb_event);
+
 
 // Delivers spooled files in order. RunOnce does one step synchronously, so tests drive it
 // without threads or sleeps; Start runs it on a thread that waits out the returned delays.
