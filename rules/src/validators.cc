@@ -106,6 +106,32 @@ bool ValidateCard(std::string_view text, size_t* b, size_t* e) {
     groups[ng++] = {i, j};
     i = j;
   }
+  // Fast path: the whole span as one chain (adjacent groups, one separator kind, not touching
+  // a digit outside) holds the most digits of any candidate, so when it is valid it is what
+  // the search below returns (longest first); true cards take this path.
+  if (ng > 0 && !(groups[0].begin > 0 && IsDigit(text[groups[0].begin - 1])) &&
+      !(groups[ng - 1].end < text.size() && IsDigit(text[groups[ng - 1].end]))) {
+    char digits[20];
+    size_t nd = 0;
+    bool chain = true;
+    const char sep = ng > 1 ? text[groups[0].end] : 0;
+    for (size_t g = 0; g < ng && chain; ++g) {
+      if (g > 0) chain = groups[g].begin - groups[g - 1].end == 1 && text[groups[g - 1].end] == sep;
+      const size_t len = groups[g].end - groups[g].begin;
+      if (nd + len > 19) chain = false;
+      if (!chain) break;
+      std::memcpy(digits + nd, text.data() + groups[g].begin, len);
+      nd += len;
+    }
+    if (chain && nd >= 12) {
+      std::string_view d(digits, nd);
+      if (((CardIssuerLengths(d) >> nd) & 1) && LuhnValid(d)) {
+        *b = groups[0].begin;
+        *e = groups[ng - 1].end;
+        return true;
+      }
+    }
+  }
   // Digits from group i to the last group: a start whose tail cannot reach 12 digits, or
   // cannot beat the best length so far (ranges hold at most 19), is skipped.
   std::array<size_t, 25> tail;
