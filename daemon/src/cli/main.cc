@@ -67,10 +67,12 @@ const char* kServeUsage = R"(usage: scrubd serve [options]
 Signals: SIGTERM/SIGINT drain in-flight requests and stop; SIGHUP reloads policies.
 )";
 
-const char* kCheckUsage = R"(usage: scrubd policy check FILE...
+const char* kCheckUsage = R"(usage: scrubd policy check [--as-set] FILE...
 
 Parses, validates and compiles each policy exactly as 'scrubd serve' would. Prints OK or the
-first error with file:line:col for each file. Exit 0 if all are valid, 1 otherwise.
+first error with file:line:col for each file. With --as-set the files are also checked as one
+serving set (as 'scrubd serve --policy A --policy B' would load them: no project token may be
+claimed twice). Exit 0 if all are valid, 1 otherwise.
 )";
 
 const char* kExportUsage = R"(usage: scrubd export --data-dir DIR --session ID [--token T] [--window W] [--out FILE]
@@ -91,9 +93,14 @@ int PolicyCheck(int argc, char** argv) {
     return argc == 0 ? kExitUsage : 0;
   }
   int bad = 0;
+  bool as_set = false;
   std::vector<std::string> all;
   for (int i = 0; i < argc; ++i) {
     std::string f = argv[i];
+    if (f == "--as-set") {
+      as_set = true;
+      continue;
+    }
     all.push_back(f);
     Result<std::shared_ptr<const policies::PolicySet>> r = policies::LoadPolicySet({f}, {});
     if (r.ok()) {
@@ -105,7 +112,7 @@ int PolicyCheck(int argc, char** argv) {
       ++bad;
     }
   }
-  if (bad == 0 && all.size() > 1) {  // the set as a whole must also be consistent
+  if (as_set && bad == 0 && all.size() > 1) {  // the set as a whole must be consistent
     Result<std::shared_ptr<const policies::PolicySet>> r = policies::LoadPolicySet(all, {});
     if (!r.ok()) {
       std::printf("ERROR %s\n", r.status().message().c_str());

@@ -1,0 +1,111 @@
+// The scrubd binary as a user runs it: exit codes, --help, policy check output, refusing to
+// start on a bad policy, and a serve -> SIGTERM -> audit verify round trip.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "support/fixtures.h"
+
+namespace {
+using scrubd::testing::TempDir;
+
+struct CliRun {
+  int exit_code;
+  std::string out;  // stdout and stderr
+};
+
+CliRun Scrubd(const std::string& args) {
+  std::string cmd = std::string(SCRUBD_BIN) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
+TEST(CliTest, HelpAndUsageExitCodes) {
+  EXPECT_EQ(Scrubd("--help").exit_code, 0);
+  EXPECT_EQ(Scrubd("").exit_code, 2);
+  EXPECT_EQ(Scrubd("frobnicate").exit_code, 2);
+  for (const char* sub : {"serve --help", "policy check --help", "export --help",
+                          "audit verify --help"}) {
+    CliRun r = Scrubd(sub);
+    EXPECT_EQ(r.exit_code, 0) << sub << "\n" << r.out;
+    EXPECT_NE(r.out.find("usage"), std::string::npos) << sub;
+  }
+  EXPECT_EQ(Scrubd("export --data-dir /tmp").exit_code, 2);  // --session missing
+}
+
+TEST(CliTest, PolicyCheckReportsEachFileWithLocation) {
+  TempDir d;
+  std::ofstream(d.path() / "bad.yaml") << "version: 1\nmasking:\n  block: ['a + b']\n";
+  std::string shipped = std::string(SCRUBD_SOURCE_DIR) + "/policies/";
+  CliRun ok = Scrubd("policy check " + shipped + "default.yaml " + shipped + "strict.yaml");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("OK    " + shipped + "default.yaml"), std::string::npos) << ok.out;
+  CliRun bad = Scrubd("policy check " + shipped + "default.yaml " + (d.path() / "bad.yaml").string());
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("bad.yaml:3:"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("unsupported selector"), std::string::npos) << bad.out;
+  // As one serving set, two policies for every token conflict.
+  CliRun set = Scrubd("policy check --as-set " + shipped + "default.yaml " + shipped +
+                      "strict.yaml");
+  EXPECT_EQ(set.exit_code, 1);
+  EXPECT_NE(set.out.find("already claimed"), std::string::npos) << set.out;
+}
+
+TEST(CliTest, ServeRefusesABadPolicyWithEx_Config) {
+  TempDir d;
+  std::ofstream(d.path() / "bad.yaml") << "version: 1\ndetectors:\n  disabled: [no_such]\n";
+  CliRun r = Scrubd("serve --listen 127.0.0.1:0 --data-dir " + (d.path() / "data").string() +
+                 " --policy " + (d.path() / "bad.yaml").string());
+  EXPECT_EQ(r.exit_code, 78) << r.out;
+  EXPECT_NE(r.out.find("bad.yaml:3:"), std::string::npos) << r.out;
+}
+
+TEST(CliTest, ServeDrainsOnSigtermAndLeavesAVerifiableAuditLog) {
+  TempDir d;
+  std::string data = (d.path() / "data").string();
+  std::string log = (d.path() / "serve.log").string();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    freopen(log.c_str(), "w", stdout);
+    freopen(log.c_str(), "a", stderr);
+    execl(SCRUBD_BIN, SCRUBD_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir",
+          data.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string out;
+  for (int i = 0; i < 100 && out.find("listening on") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    out = scrubd::testing::ReadFile(log);
+  }
+  ASSERT_NE(out.find("scrubd listening on http://127.0.0.1:"), std::string::npos) << out;
+  kill(pid, SIGTERM);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << scrubd::testing::ReadFile(log);
+  CliRun v = Scrubd("audit verify --data-dir " + data);
+  EXPECT_EQ(v.exit_code, 0) << v.out;
+  EXPECT_NE(v.out.find("OK"), std::string::npos) << v.out;
+  // Key and token files are private.
+  for (const char* f : {"keys/hash.key", "keys/pseudonym.key", "keys/admin.token"}) {
+    struct stat s {};
+    ASSERT_EQ(stat((d.path() / "data" / f).c_str(), &s), 0) << f;
+    EXPECT_EQ(s.st_mode & 0777, 0600u) << f;
+  }
+}
+
+}  // namespace
