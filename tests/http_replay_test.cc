@@ -12,6 +12,7 @@
 #include "server/http_server.h"
 #include "sink/local_store.h"
 #include "support/fixtures.h"
+#include "support/http_client.h"
 #include "dom/dom_masker.h"
 
 namespace scrubd {
@@ -25,11 +26,6 @@ using testing::AnyFileContains;
 using testing::ReadFile;
 using testing::TempDir;
 
-struct Reply {
-  unsigned status = 0;
-  std::string body;
-  std::string allow_origin;
-};
 
 class HttpReplayTest : public ::testing::Test {
  protected:
@@ -62,30 +58,9 @@ class HttpReplayTest : public ::testing::Test {
   }
   void TearDown() override { server_->Stop(); }
 
-  Reply Send(const std::string& method, const std::string& target, const std::string& body,
-             const json::object& headers = {}) {
-    asio::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
-    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    for (const auto& kv : headers) {
-      std::string name(kv.key());
-      if (name == "Content-Length" || name == "Host" || name == "Connection") continue;
-      req.set(name, std::string(kv.value().as_string()));
-    }
-    req.set(http::field::host, "127.0.0.1");
-    req.body() = body;
-    req.prepare_payload();
-    beast::error_code ec;
-    http::write(stream, req, ec);  // a 413 may close the socket before the body is sent
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(stream, buf, res, ec);
-    Reply r;
-    r.status = res.result_int();
-    r.body = res.body();
-    r.allow_origin = std::string(res[http::field::access_control_allow_origin]);
-    return r;
+  testing::HttpReply Send(const std::string& method, const std::string& target,
+                          const std::string& body, const json::object& headers = {}) {
+    return testing::HttpSend(port_, method, target, body, headers);
   }
 
   TempDir dir_;
@@ -107,7 +82,7 @@ TEST_F(HttpReplayTest, CapturedFixturesReplayWithTheirHeaders) {
       json::object meta = json::parse(ReadFile(m)).as_object();
       std::string base = m.string().substr(0, m.string().size() - 10);
       std::string body = ReadFile(base + ".body");
-      Reply r = Send(std::string(meta["method"].as_string()), std::string(meta["path"].as_string()),
+      testing::HttpReply r = Send(std::string(meta["method"].as_string()), std::string(meta["path"].as_string()),
                      body, meta["headers"].as_object());
       EXPECT_EQ(r.status, 200u) << m << ": " << r.body;
       EXPECT_EQ(r.allow_origin, meta["headers"].as_object()["Origin"].as_string());  // CORS echo
@@ -135,7 +110,7 @@ TEST_F(HttpReplayTest, HostileTrafficGetsJson4xxAndAcceptedDataSurvives) {
       {std::string(5000, '['), 413},               // deep nesting
   };
   for (const auto& c : cases) {
-    Reply r = Send("POST", "/s/", c.body, {{"Content-Type", "application/json"}});
+    testing::HttpReply r = Send("POST", "/s/", c.body, {{"Content-Type", "application/json"}});
     EXPECT_EQ(r.status, c.status);
     json::value err = json::parse(r.body);
     EXPECT_TRUE(err.as_object().contains("error")) << r.body;
@@ -158,7 +133,7 @@ TEST_F(HttpReplayTest, BodyBudgetTurnsAwayUploadsBeyondIt) {
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   // B's 250 KB (under the 256 KiB per-request cap) does not fit in the 300 KiB budget beside
   // A's 200 KB reservation: refused with 503 and a JSON body.
-  Reply b = Send("POST", "/s/", std::string(250u << 10, 'x'));
+  testing::HttpReply b = Send("POST", "/s/", std::string(250u << 10, 'x'));
   EXPECT_EQ(b.status, 503u) << b.body;
   EXPECT_NE(b.body.find("unavailable"), std::string::npos);
   a.close();

@@ -21,6 +21,7 @@
 #include "sink/local_store.h"
 #include "sink/upstream.h"
 #include "support/fixtures.h"
+#include "support/http_client.h"
 
 namespace scrubd {
 namespace {
@@ -110,10 +111,7 @@ class FakeUpstream {
   std::vector<Seen> seen_;
 };
 
-struct Reply {
-  unsigned status = 0;
-  std::string body, content_type, set_cookie;
-};
+using Reply = testing::HttpReply;
 
 class UpstreamTest : public ::testing::Test {
  protected:
@@ -168,25 +166,7 @@ class UpstreamTest : public ::testing::Test {
 
   Reply Send(const std::string& method, const std::string& target, const std::string& body,
              const json::object& headers = {}) {
-    asio::io_context ioc;
-    beast::tcp_stream stream(ioc);
-    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
-    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    for (const auto& kv : headers) {
-      std::string name(kv.key());
-      if (name == "Content-Length" || name == "Host" || name == "Connection") continue;
-      req.set(name, std::string(kv.value().as_string()));
-    }
-    req.set(http::field::host, "127.0.0.1");
-    req.body() = body;
-    req.prepare_payload();
-    beast::error_code ec;
-    http::write(stream, req, ec);
-    beast::flat_buffer buf;
-    http::response<http::string_body> res;
-    http::read(stream, buf, res, ec);
-    return {res.result_int(), res.body(), std::string(res[http::field::content_type]),
-            std::string(res[http::field::set_cookie])};
+    return testing::HttpSend(port_, method, target, body, headers);
   }
 
   // Replays one captured request (NNNN.body + NNNN.meta.json) with its method, path, headers.

@@ -95,6 +95,13 @@ TagKind ClassifyTag(std::string_view t) {
   return TagKind::kOther;
 }
 
+// An rrweb attribute value as selectors see it: null means removed, any non-string means present.
+std::optional<std::string_view> AttributeValue(const json::value& v) {
+  if (v.is_string()) return std::string_view(v.get_string());
+  if (v.is_null()) return std::nullopt;
+  return std::string_view();
+}
+
 bool IsFormField(TagKind t) {
   return t == TagKind::kInput || t == TagKind::kTextarea || t == TagKind::kSelect;
 }
@@ -221,6 +228,12 @@ class Masker {
       if (p_.MasksInputType("select")) f |= nf::kInputMasked;
     }
     return f;
+  }
+
+  // True when `name=val` marks a form field as sensitive (key-based detection).
+  bool SensitiveFieldAttribute(std::string_view name, std::optional<std::string_view> val) const {
+    return val && (name == "name" || name == "id" || name == "autocomplete") &&
+           p_.sensitive_key && p_.sensitive_key(*val);
   }
 
   static bool TextMasked(uint32_t f) {
@@ -361,20 +374,14 @@ void Masker::Walk(json::value& v, uint32_t parent_id, uint32_t pf, bool parent_k
     if (attrs != nullptr) {
       for (const auto& kv : *attrs) {
         std::string_view name = kv.key();
-        std::optional<std::string_view> val;
-        if (kv.value().is_string()) {
-          val = kv.value().get_string();
-        } else if (!kv.value().is_null()) {
-          val = "";
-        }
+        std::optional<std::string_view> val = AttributeValue(kv.value());
         atoms = sel_.UpdateAttribute(atoms, name, val);
         if (kind == TagKind::kInput && name == "type" && val) {
           input_type_lower = ToLower(*val);
           input_type = input_type_lower;
         }
         if (name == "data-rr-is-password") password_attr = true;
-        if ((name == "name" || name == "id" || name == "autocomplete") && val &&
-            IsFormField(kind) && p_.sensitive_key && p_.sensitive_key(*val)) {
+        if (IsFormField(kind) && SensitiveFieldAttribute(name, val)) {
           password_attr = true;  // sticky like a password: masked whatever its type
           Count("dom.sensitive_field", "mask");
         }
@@ -520,12 +527,7 @@ bool Masker::ApplyAttributeState(uint32_t id, const json::object& attrs) {
   uint32_t flags = n->flags;
   for (const auto& kv : attrs) {
     std::string_view name = kv.key();
-    std::optional<std::string_view> val;
-    if (kv.value().is_string()) {
-      val = kv.value().get_string();
-    } else if (!kv.value().is_null()) {
-      val = "";
-    }
+    std::optional<std::string_view> val = AttributeValue(kv.value());
     atoms = sel_.UpdateAttribute(atoms, name, val);
     if (tag == TagKind::kInput && name == "type") {
       std::string type = val ? ToLower(*val) : "text";
@@ -535,8 +537,7 @@ bool Masker::ApplyAttributeState(uint32_t id, const json::object& attrs) {
     }
     if (name == "data-rr-is-password" && val && tag == TagKind::kInput)
       flags |= nf::kPassword | nf::kInputMasked;
-    if ((name == "name" || name == "id" || name == "autocomplete") && val &&
-        IsFormField(tag) && p_.sensitive_key && p_.sensitive_key(*val))
+    if (IsFormField(tag) && SensitiveFieldAttribute(name, val))
       flags |= nf::kPassword | nf::kInputMasked;
   }
   n->flags = flags;
