@@ -317,6 +317,11 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
         set_re = "(?:^|[^0-9A-Za-z])(?:" + p.re + ")";
       if (cp.group == 0 && spec.boundary == Boundary::kWord)
         set_re = "(?:^|[^0-9A-Za-z_-])(?:" + p.re + ")";
+      // The Set runs to the end of the text anyway (many-match); a pattern that completes only
+      // at the end of the text matches exactly when the pattern occurs somewhere, but the DFA
+      // records it once instead of at every byte where a match could end (a digit run is a
+      // match state for a dozen patterns at once).
+      set_re = "(?:" + set_re + ")(?s:.*)\\z";
       int set_index = impl->set_->Add(set_re, &err);
       if (set_index != static_cast<int>(impl->patterns_.size()))
         return Status::InvalidConfig(spec.file + ": pattern '" + p.re + "': " + err);
