@@ -160,7 +160,7 @@ class ScannerImpl final : public Scanner {
 
   bool Redact(std::string& text, std::string_view key, RedactionCounts* counts) const override;
   bool IsSensitiveKey(std::string_view key) const override {
-    return MatchKeyCached(key) != nullptr;
+    return MatchKeyCached(key).rule != nullptr;
   }
   std::vector<std::string> DetectorIds() const override {
     std::vector<std::string> ids;
@@ -171,7 +171,13 @@ class ScannerImpl final : public Scanner {
  private:
   const std::string* MatchKey(std::string_view key) const;
   // MatchKey through a small per-thread cache (JSON keys repeat: tagName, textContent, ...).
-  const std::string* MatchKeyCached(std::string_view key) const;
+  struct KeyInfo {
+    const std::string* rule = nullptr;  // sensitive-key rule name, or null
+    // Bit i: detector i (< 64) has a context word in the key; detectors 64+ always set.
+    uint64_t context = 0;
+  };
+  KeyInfo MatchKeyCached(std::string_view key) const;
+  KeyInfo MatchKeyInfo(std::string_view key) const;
   bool HasContext(const Detector& d, std::string_view text, size_t begin,
                   std::string_view key) const;
   void Locate(int pattern, std::string_view text, std::string_view key,
@@ -186,6 +192,12 @@ class ScannerImpl final : public Scanner {
   std::vector<Detector> detectors_;
   std::vector<Pattern> patterns_;
   std::unique_ptr<RE2::Set> set_;
+  // The same patterns, but each context-required one only after one of its detector's context
+  // words (ASCII case-insensitive) somewhere before it. Used for a string whose key has no
+  // context word of any such detector: there a context-required value needs a word in the text
+  // before it (HasContext), so this Set also answers the "any context word" precheck.
+  std::unique_ptr<RE2::Set> gated_set_;
+  uint64_t context_detectors_ = 0;  // detectors with context-required patterns (64+: bit 63)
   uint64_t id_ = NextScannerId();  // tags this scanner's entries in the per-thread key cache
   std::array<uint64_t, 256> byte_classes_{};  // bit k: the byte is in prefilter class k
   // Distinct (required classes, min length) pairs over all patterns, for the candidate test,
@@ -239,6 +251,9 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
 
   const RE2::Options opts = ReOptions(config.max_mem_bytes);
   impl->set_ = std::make_unique<RE2::Set>(SetOptions(config.max_mem_bytes), RE2::UNANCHORED);
+  impl->gated_set_ =
+      std::make_unique<RE2::Set>(SetOptions(config.max_mem_bytes), RE2::UNANCHORED);
+  bool any_context_required = false;
   std::vector<internal::ByteSet> classes;  // distinct prefilter classes, at most 64
   for (auto& spec : catalog.value()) {
     if (std::find(config.disabled.begin(), config.disabled.end(), spec.id) !=
@@ -321,9 +336,24 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       // at the end of the text matches exactly when the pattern occurs somewhere, but the DFA
       // records it once instead of at every byte where a match could end (a digit run is a
       // match state for a dozen patterns at once).
+      std::string gated_re = set_re;
+      if (p.context_required) {
+        std::string words;
+        for (const auto& w : spec.context_words) {
+          if (w.empty()) continue;
+          if (!words.empty()) words += '|';
+          words += RE2::QuoteMeta(w);
+        }
+        gated_re = "(?i:" + words + ")(?s:.*)(?:" + set_re + ")";
+        any_context_required = true;
+        impl->context_detectors_ |= uint64_t{1} << std::min(index, 63);
+      }
       set_re = "(?:" + set_re + ")(?s:.*)\\z";
+      gated_re = "(?:" + gated_re + ")(?s:.*)\\z";
       int set_index = impl->set_->Add(set_re, &err);
       if (set_index != static_cast<int>(impl->patterns_.size()))
+        return Status::InvalidConfig(spec.file + ": pattern '" + p.re + "': " + err);
+      if (impl->gated_set_->Add(gated_re, &err) != set_index)
         return Status::InvalidConfig(spec.file + ": pattern '" + p.re + "': " + err);
       impl->patterns_.push_back(std::move(cp));
     }
@@ -339,9 +369,11 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
   }
   if (needs_key && impl->hmac_key_.empty())
     return Status::InvalidConfig("detectors: the hash method needs an hmac_key");
+  if (!any_context_required) impl->gated_set_.reset();
   if (impl->patterns_.empty()) {
     impl->set_.reset();
-  } else if (!impl->set_->Compile()) {
+    impl->gated_set_.reset();
+  } else if (!impl->set_->Compile() || (impl->gated_set_ && !impl->gated_set_->Compile())) {
     return Status::Unavailable("detectors: RE2::Set does not fit max_mem (" +
                                std::to_string(config.max_mem_bytes) + " bytes)");
   }
@@ -404,25 +436,34 @@ const std::string* ScannerImpl::MatchKey(std::string_view key) const {
   return nullptr;
 }
 
-const std::string* ScannerImpl::MatchKeyCached(std::string_view key) const {
-  if (key.empty()) return nullptr;
-  if (key.size() > 40) return MatchKey(key);
+ScannerImpl::KeyInfo ScannerImpl::MatchKeyInfo(std::string_view key) const {
+  KeyInfo info;
+  info.rule = MatchKey(key);
+  for (uint64_t m = context_detectors_; m; m &= m - 1) {
+    const size_t di = static_cast<size_t>(__builtin_ctzll(m));
+    if (di == 63 || ContainsAnyFold(key, detectors_[di])) info.context |= uint64_t{1} << di;
+  }
+  return info;
+}
+
+ScannerImpl::KeyInfo ScannerImpl::MatchKeyCached(std::string_view key) const {
+  if (key.empty()) return {};
+  if (key.size() > 40) return MatchKeyInfo(key);
   struct Entry {
     uint64_t owner = 0;
     std::string key;
-    const std::string* rule = nullptr;
+    KeyInfo info;
   };
   thread_local std::array<Entry, 64> cache;
   const unsigned char* k = reinterpret_cast<const unsigned char*>(key.data());
   const size_t n = key.size();
   const size_t h = (n * 31 + k[0] * 7 + k[n - 1] * 13 + k[n / 2] * 3 + k[n / 3]) & 63;
   Entry& e = cache[h];
-  if (e.owner == id_ && e.key == key) return e.rule;
-  const std::string* rule = MatchKey(key);
+  if (e.owner == id_ && e.key == key) return e.info;
+  e.info = MatchKeyInfo(key);
   e.owner = id_;
   e.key.assign(key);
-  e.rule = rule;
-  return rule;
+  return e.info;
 }
 
 bool ScannerImpl::HasContext(const Detector& d, std::string_view text, size_t begin,
@@ -526,7 +567,8 @@ void ScannerImpl::FailClosed(std::string& text, RedactionCounts* counts) const {
 bool ScannerImpl::Redact(std::string& text, std::string_view key,
                          RedactionCounts* counts) const {
   if (text.empty()) return false;
-  if (const std::string* rule = MatchKeyCached(key)) {
+  const KeyInfo key_info = MatchKeyCached(key);
+  if (const std::string* rule = key_info.rule) {
     std::string out;
     Apply(&out, text, key_method_, 0, key_label_, "key", "key_");
     if (out == text) return false;
@@ -570,7 +612,9 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key,
   thread_local std::vector<Span> spans;
   thread_local std::vector<int8_t> context;  // per detector: -1 unknown, 0 no, 1 yes
   RE2::Set::ErrorInfo info{RE2::Set::kNoError};
-  if (!set_->Match(text, &hits, &info)) {
+  // Without a context word in the key, the gated Set also settles the context precheck.
+  const bool gated = gated_set_ && (key_info.context & context_detectors_) == 0;
+  if (!(gated ? *gated_set_ : *set_).Match(text, &hits, &info)) {
     if (info.kind == RE2::Set::kNoError) return false;
     FailClosed(text, counts);
     return true;
@@ -582,8 +626,9 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key,
     const Detector& d = detectors_[patterns_[pi].detector];
     bool skip = false;
     for (const auto& s : d.spec.suppress_keys) skip |= ContainsFold(key, s);
-    if (!skip && patterns_[pi].context_required) {
-      // Cheap precheck: no context word anywhere means no located value can have one.
+    if (!skip && patterns_[pi].context_required && !gated) {
+      // Cheap precheck: no context word anywhere means no located value can have one. (A hit
+      // of the gated Set already proves a context word before a match.)
       int8_t& c = context[patterns_[pi].detector];
       if (c < 0) c = ContainsAnyFold(key, d) || ContainsAnyFold(text, d);
       skip = !c;
