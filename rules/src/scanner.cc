@@ -637,22 +637,24 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key,
   }
   if (spans.empty()) return false;
   // Overlaps: the longer validated span wins; ties go to the earlier start, then catalog order.
-  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
-    size_t la = a.end - a.begin, lb = b.end - b.begin;
-    if (la != lb) return la > lb;
-    if (a.begin != b.begin) return a.begin < b.begin;
-    return a.detector < b.detector;
-  });
-  size_t kept = 0;
-  for (size_t i = 0; i < spans.size(); ++i) {
-    bool overlaps = false;
-    for (size_t j = 0; j < kept && !overlaps; ++j)
-      overlaps = spans[i].begin < spans[j].end && spans[j].begin < spans[i].end;
-    if (!overlaps) spans[kept++] = spans[i];
+  if (spans.size() > 1) {
+    std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+      size_t la = a.end - a.begin, lb = b.end - b.begin;
+      if (la != lb) return la > lb;
+      if (a.begin != b.begin) return a.begin < b.begin;
+      return a.detector < b.detector;
+    });
+    size_t kept = 0;
+    for (size_t i = 0; i < spans.size(); ++i) {
+      bool overlaps = false;
+      for (size_t j = 0; j < kept && !overlaps; ++j)
+        overlaps = spans[i].begin < spans[j].end && spans[j].begin < spans[i].end;
+      if (!overlaps) spans[kept++] = spans[i];
+    }
+    spans.resize(kept);
+    std::sort(spans.begin(), spans.end(),
+              [](const Span& a, const Span& b) { return a.begin < b.begin; });
   }
-  spans.resize(kept);
-  std::sort(spans.begin(), spans.end(),
-            [](const Span& a, const Span& b) { return a.begin < b.begin; });
   thread_local std::string out;
   out.clear();
   size_t pos = 0;

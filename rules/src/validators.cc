@@ -461,15 +461,17 @@ bool LuhnValid(std::string_view digits) {
 }
 
 uint32_t CardIssuerLengths(std::string_view d) {
-  auto prefix = [&](size_t k) {
-    int v = 0;
-    for (size_t i = 0; i < k && i < d.size(); ++i) v = v * 10 + (d[i] - '0');
-    return v;
-  };
+  // prefix[k]: the number formed by the first min(k, size) digits, for k = 1..6.
+  int prefix[7];
+  int v = 0;
+  for (size_t i = 0; i < 6; ++i) {
+    if (i < d.size()) v = v * 10 + (d[i] - '0');
+    prefix[i + 1] = v;
+  }
   auto lens = [](unsigned lo, unsigned hi) {
     return (uint32_t{1} << (hi + 1)) - (uint32_t{1} << lo);  // bits lo..hi
   };
-  const int p1 = prefix(1), p2 = prefix(2), p3 = prefix(3), p4 = prefix(4), p6 = prefix(6);
+  const int p1 = prefix[1], p2 = prefix[2], p3 = prefix[3], p4 = prefix[4], p6 = prefix[6];
   if (p1 == 4) return lens(13, 13) | lens(16, 16) | lens(19, 19);             // Visa
   if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return lens(16, 16);  // Mastercard
   if (p2 == 34 || p2 == 37) return lens(15, 15);                               // Amex
