@@ -161,6 +161,14 @@ bool ValidateCard(std::string_view text, size_t* b, size_t* e) {
     bool sep_ok = true;
     uint32_t issuer_lengths = 0;  // CardIssuerValid for every length, from the first 6 digits
     bool have_issuer = false;
+    if (flat) {
+      // Every candidate from group i starts with the same 6 digits: a start whose issuer
+      // allows no length in 12..reach yields none (most IBAN / phone digit runs).
+      issuer_lengths = CardIssuerLengths(std::string_view(all + off[i], 6));
+      have_issuer = true;
+      const uint32_t window = ((uint32_t{1} << (reach + 1)) - 1) & ~((uint32_t{1} << 12) - 1);
+      if ((issuer_lengths & window) == 0) continue;
+    }
     for (size_t j = i; j < ng; ++j) {
       if (j > i) {
         char s = text[groups[j - 1].end];
