@@ -31,22 +31,32 @@ void AppendMask(std::string* out, std::string_view v, int keep_last) {
   const size_t base = out->size();
   out->append(v);
   char* w = out->data() + base;
-  // Per byte: 0 copy, 1 '*', 2 drop (UTF-8 continuation: one '*' per code point).
-  static const std::array<uint8_t, 256> kMaskOp = [] {
-    std::array<uint8_t, 256> t{};
-    for (unsigned c = 0; c < 256; ++c)
-      t[c] = c >= 0x80 ? ((c & 0xC0) == 0x80 ? 2 : 1) : (IsAsciiAlnum(static_cast<unsigned char>(c)) ? 1 : 0);
+  // Per byte: the output byte (itself, or '*' for a letter/digit/UTF-8 lead byte) and whether
+  // it is written (a UTF-8 continuation byte is dropped: one '*' per code point).
+  struct MaskTable {
+    std::array<char, 256> out;
+    std::array<uint8_t, 256> keep;
+  };
+  static const MaskTable kMask = [] {
+    MaskTable t{};
+    for (unsigned c = 0; c < 256; ++c) {
+      const bool mask = c >= 0x80 || IsAsciiAlnum(static_cast<unsigned char>(c));
+      t.out[c] = mask ? '*' : static_cast<char>(c);
+      t.keep[c] = (c & 0xC0) == 0x80 ? 0 : 1;
+    }
     return t;
   }();
   const size_t masked = std::min(keep_from, v.size());
   for (size_t i = 0; i < masked; ++i) {
     const unsigned char c = static_cast<unsigned char>(v[i]);
-    const uint8_t op = kMaskOp[c];
-    *w = op == 0 ? static_cast<char>(c) : '*';
-    w += op != 2;
+    *w = kMask.out[c];
+    w += kMask.keep[c];
   }
-  for (size_t i = masked; i < v.size(); ++i) *w++ = v[i];
-  out->resize(static_cast<size_t>(w - out->data()));
+  // The kept tail is already in place unless a continuation byte was dropped.
+  if (w != out->data() + base + masked) {
+    for (size_t i = masked; i < v.size(); ++i) *w++ = v[i];
+    out->resize(static_cast<size_t>(w - out->data()));
+  }
 }
 
 void AppendHash(std::string* out, std::string_view value, std::string_view id,

@@ -457,7 +457,7 @@ ScannerImpl::KeyInfo ScannerImpl::MatchKeyCached(std::string_view key) const {
   thread_local std::array<Entry, 64> cache;
   const unsigned char* k = reinterpret_cast<const unsigned char*>(key.data());
   const size_t n = key.size();
-  const size_t h = (n * 31 + k[0] * 7 + k[n - 1] * 13 + k[n / 2] * 3 + k[n / 3]) & 63;
+  const size_t h = (n * 31 + k[0] * 7 + k[n - 1] * 13 + k[n >> 1] * 3) & 63;
   Entry& e = cache[h];
   if (e.owner == id_ && e.key == key) return e.info;
   e.info = MatchKeyInfo(key);
