@@ -17,6 +17,12 @@ TEST(Mask, LengthPreservingKeepsSeparatorsAndLastN) {
   out.clear();
   internal::AppendMask(&out, "Müller", 0);
   EXPECT_EQ(out, "******");
+  out.clear();
+  internal::AppendMask(&out, "Mü-1234", 2);  // a dropped UTF-8 byte before the kept tail
+  EXPECT_EQ(out, "**-**34");
+  out.clear();
+  internal::AppendMask(&out, "ab", 0);
+  EXPECT_EQ(out, "**");
 }
 
 TEST(Hash, KeyedStableAndFormatInsensitive) {

@@ -119,6 +119,31 @@ TEST(Scanner, DisabledAndOverrides) {
   EXPECT_FALSE(Scanner::Create(bad).ok());
 }
 
+// Context-required patterns (national phone format): a context word in the key, or in the 48
+// bytes before the value; never after it. Covers both Set variants (key with and without a
+// context word of some context-required detector).
+TEST(Scanner, ContextRequiredNeedsWordInKeyOrBefore) {
+  auto s = Make();
+  auto redacted = [&](std::string t, std::string_view key) { return s->Redact(t, key, nullptr); };
+  EXPECT_TRUE(redacted("030 1234567", "phone"));
+  EXPECT_TRUE(redacted("030 1234567", "mobileNumber"));
+  EXPECT_TRUE(redacted("tel 030 1234567", "note"));
+  EXPECT_TRUE(redacted("Call: (030) 1234567", ""));
+  EXPECT_FALSE(redacted("030 1234567", "note"));
+  EXPECT_FALSE(redacted("030 1234567 tel", "note"));
+  EXPECT_FALSE(redacted("Tel: " + std::string(60, 'x') + " 030 1234567", "note"));
+  EXPECT_TRUE(redacted("Tel: " + std::string(30, 'x') + " 030 1234567", "note"));
+  // "tin" is a de_tax_id context word: the key selects the ungated Set.
+  EXPECT_TRUE(redacted("tel 030 1234567", "tin"));
+  EXPECT_FALSE(redacted("030 1234567", "tin"));
+  EXPECT_FALSE(redacted("030 1234567 tel", "tin"));
+  std::string t = "ph: 030 1234567";
+  EXPECT_FALSE(s->Redact(t, "x", nullptr));
+  t = "phone 030 1234567";
+  EXPECT_TRUE(s->Redact(t, "x", nullptr));
+  EXPECT_EQ(t, "phone *** *****67");
+}
+
 TEST(Scanner, LongAdversarialInputsStayLinear) {
   auto s = Make();
   std::string digits(200000, '1');
