@@ -674,6 +674,121 @@ bool LocatePhoneTrunk(std::string_view t, size_t pos, size_t* b, size_t* e) {
   return false;
 }
 
+// Fixed-length patterns without alternation (SSN, German tax id): the leftmost-first match is
+// the first start where every byte fits its template slot. 'D' = [0-9], 'N' = [1-9], any other
+// 'T' = [2-9], 'H' = [0-9A-Fa-f], 'S' = [:-]; any other template byte is itself.
+bool LocateTemplate(std::string_view t, size_t pos, std::string_view tpl, size_t* b, size_t* e) {
+  const size_t n = tpl.size();
+  for (size_t i = pos; i + n <= t.size(); ++i) {
+    size_t j = 0;
+    for (; j < n; ++j) {
+      const char c = t[i + j], k = tpl[j];
+      const bool ok = k == 'D'   ? (c >= '0' && c <= '9')
+                      : k == 'N' ? (c >= '1' && c <= '9')
+                      : k == 'T' ? (c >= '2' && c <= '9')
+                      : k == 'H' ? ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
+                      : k == 'S' ? (c == ':' || c == '-')
+                                 : c == k;
+      if (!ok) break;
+    }
+    if (j == n) {
+      *b = i;
+      *e = i + n;
+      return true;
+    }
+  }
+  return false;
+}
+
+constexpr std::string_view kSsnDashRe = "[0-9]{3}-[0-9]{2}-[0-9]{4}";
+constexpr std::string_view kSsnSpaceRe = "[0-9]{3} [0-9]{2} [0-9]{4}";
+constexpr std::string_view kSsnPlainRe = "[0-9]{9}";
+constexpr std::string_view kTaxSpacedRe = "[1-9][0-9] [0-9]{3} [0-9]{3} [0-9]{3}";
+constexpr std::string_view kTaxPlainRe = "[1-9][0-9]{10}";
+constexpr std::string_view kPhonePlainRe = "[2-9][0-9]{9}";
+constexpr std::string_view kMacColonRe = "[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}";
+constexpr std::string_view kMacDotRe = "[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}";
+constexpr std::string_view kIpv4Re = "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}";
+constexpr std::string_view kNinoRe =
+    "[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]";
+bool LocatePhonePlain(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  return LocateTemplate(t, pos, "TDDDDDDDDD", b, e);
+}
+bool LocateMacColon(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  return LocateTemplate(t, pos, "HHSHHSHHSHHSHHSHH", b, e);
+}
+bool LocateMacDot(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  return LocateTemplate(t, pos, "HHHH.HHHH.HHHH", b, e);
+}
+// [0-9]{1,3}(\.[0-9]{1,3}){3}, leftmost-first: at each start the greedy choices are tried
+// longest first with backtracking (a shorter octet can only help when the longer one is not
+// followed by '.', so the first success in that order is RE2's).
+bool Ipv4From(std::string_view t, size_t i, int octet, size_t* e) {
+  size_t n = 0;
+  while (n < 3 && i + n < t.size() && t[i + n] >= '0' && t[i + n] <= '9') ++n;
+  for (size_t k = n; k >= 1; --k) {
+    if (octet == 3) {
+      *e = i + k;
+      return true;
+    }
+    if (i + k < t.size() && t[i + k] == '.' && Ipv4From(t, i + k + 1, octet + 1, e)) return true;
+  }
+  return false;
+}
+bool LocateIpv4(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  for (size_t i = pos; i < t.size(); ++i) {
+    if (t[i] < '0' || t[i] > '9') continue;
+    if (Ipv4From(t, i, 0, e)) {
+      *b = i;
+      return true;
+    }
+  }
+  return false;
+}
+// The UK NINO: each " ?" takes the space when there is one (without it the next byte would
+// have to be a digit or A-D, not a space), so there is one candidate per start.
+bool NinoFirst(char c) {
+  return c >= 'A' && c <= 'Z' && c != 'D' && c != 'F' && c != 'I' && c != 'Q' && c != 'U' &&
+         c != 'V';
+}
+bool NinoSecond(char c) { return NinoFirst(c) && c != 'O'; }
+bool LocateNino(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  const size_t n = t.size();
+  for (size_t i = pos; i + 9 <= n; ++i) {
+    if (!NinoFirst(t[i]) || !NinoSecond(t[i + 1])) continue;
+    size_t j = i + 2;
+    bool ok = true;
+    for (int g = 0; g < 3 && ok; ++g) {
+      if (j < n && t[j] == ' ') ++j;
+      ok = j + 2 <= n && t[j] >= '0' && t[j] <= '9' && t[j + 1] >= '0' && t[j + 1] <= '9';
+      j += 2;
+    }
+    if (!ok) continue;
+    if (j < n && t[j] == ' ') ++j;
+    if (j < n && t[j] >= 'A' && t[j] <= 'D') {
+      *b = i;
+      *e = j + 1;
+      return true;
+    }
+  }
+  return false;
+}
+bool LocateSsnDash(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  return LocateTemplate(t, pos, "DDD-DD-DDDD", b, e);
+}
+bool LocateSsnSpace(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  return LocateTemplate(t, pos, "DDD DD DDDD", b, e);
+}
+bool LocateSsnPlain(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  return LocateTemplate(t, pos, "DDDDDDDDD", b, e);
+}
+bool LocateTaxSpaced(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  return LocateTemplate(t, pos, "ND DDD DDD DDD", b, e);
+}
+bool LocateTaxPlain(std::string_view t, size_t pos, size_t* b, size_t* e) {
+  return LocateTemplate(t, pos, "NDDDDDDDDDD", b, e);
+}
+
 }  // namespace
 
 FastLocateFn FindFastLocator(std::string_view re) {
@@ -684,13 +799,47 @@ FastLocateFn FindFastLocator(std::string_view re) {
   if (re == kPhoneNanpRe) return &LocatePhoneNanp;
   if (re == kIpv6Re) return &LocateIpv6;
   if (re == kPhoneTrunkRe) return &LocatePhoneTrunk;
+  if (re == kSsnDashRe) return &LocateSsnDash;
+  if (re == kSsnSpaceRe) return &LocateSsnSpace;
+  if (re == kSsnPlainRe) return &LocateSsnPlain;
+  if (re == kTaxSpacedRe) return &LocateTaxSpaced;
+  if (re == kTaxPlainRe) return &LocateTaxPlain;
+  if (re == kPhonePlainRe) return &LocatePhonePlain;
+  if (re == kMacColonRe) return &LocateMacColon;
+  if (re == kMacDotRe) return &LocateMacDot;
+  if (re == kIpv4Re) return &LocateIpv4;
+  if (re == kNinoRe) return &LocateNino;
   return nullptr;
 }
 
 FastLocateFn CardLocator() { return &LocateCard; }
 
+const std::vector<OccurrenceForm>& OccurrenceForms() {
+  static const std::vector<OccurrenceForm> kForms = {
+      {kCardRe, "[0-9](?:[ -]?[0-9]){11}", true},
+      {kIbanRe, "[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]){11}", true},
+      {kPhoneE164Re, "\\+[0-9]{1,3}[ .-]?\\(?[0-9]", true},
+      {kPhoneTrunkRe, "\\(?0[1-9][0-9]{0,4}\\)?[ ./-]?[0-9]{2}", true},
+      {kIpv6Re, ":[0-9A-Fa-f]{0,4}:", false},
+      {kIpv4Re, "[0-9]\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]", false},
+      {kEmailRe, "[A-Za-z0-9._%+-]@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2}", false},
+      {"gh[pousr]_[A-Za-z0-9]{36,251}", "gh[pousr]_[A-Za-z0-9]{36}", true},
+      {"github_pat_[A-Za-z0-9_]{22,255}", "github_pat_[A-Za-z0-9_]{22}", true},
+      {"xox[abposr]-[0-9A-Za-z-]{10,250}", "xox[abposr]-[0-9A-Za-z-]{10}", true},
+      {"xapp-[0-9]-[0-9A-Za-z-]{10,250}", "xapp-[0-9]-[0-9A-Za-z-]{10}", true},
+      {"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,247}", "(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16}",
+       true},
+      {"eyJ[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]*",
+       "eyJ[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]{2,}\\.", true},
+      {"(?i:bearer)[ ]+([A-Za-z0-9._~+/-]+=*)", "(?i:bearer)[ ]+[A-Za-z0-9._~+/-]", true},
+  };
+  return kForms;
+}
+
 std::vector<std::string_view> FastLocatorPatterns() {
-  return {kCardRe, kIbanRe, kEmailRe, kPhoneE164Re, kPhoneNanpRe, kIpv6Re, kPhoneTrunkRe};
+  return {kCardRe, kIbanRe, kEmailRe, kPhoneE164Re, kPhoneNanpRe, kIpv6Re, kPhoneTrunkRe,
+          kSsnDashRe, kSsnSpaceRe, kSsnPlainRe, kTaxSpacedRe, kTaxPlainRe,
+          kPhonePlainRe, kMacColonRe, kMacDotRe, kIpv4Re, kNinoRe};
 }
 
 }  // namespace scrubd::rules::internal

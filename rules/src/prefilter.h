@@ -53,4 +53,18 @@ FastLocateFn CardLocator();  // the one for "[0-9](?:[ -]?[0-9]){11,18}"
 // The pattern texts the fast locators implement (for the differential test).
 std::vector<std::string_view> FastLocatorPatterns();
 
+// The RE2::Set only asks whether a pattern occurs somewhere (after a start-boundary prefix or a
+// context word, before "(?s:.*)\z"). For that question a counted repetition at the end of a
+// pattern can be cut to its minimum (a longer match has the shorter one as a prefix, at the
+// same start), and for an unprefixed pattern one at the start too (a suffix of the match).
+// Fewer counter positions mean far fewer DFA states inside digit and hex runs. By exact catalog
+// text; an edited pattern keeps its own text. `start_kept`: the occurrence form's matches start
+// where the pattern's do (required with a boundary prefix or a context word before it).
+struct OccurrenceForm {
+  std::string_view re;  // the catalog pattern
+  std::string_view occurs;
+  bool start_kept;
+};
+const std::vector<OccurrenceForm>& OccurrenceForms();
+
 }  // namespace scrubd::rules::internal

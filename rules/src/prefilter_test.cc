@@ -71,7 +71,8 @@ TEST(Prefilter, Requirements) {
 TEST(FastLocator, AgreesWithRe2) {
   std::mt19937 rng(12345);
   const std::string alphabets[] = {"0123456789 -", "0123456789 -x", "ABDEGZ0123456789 -a",
-                                   "ab.@-_9X+%cO", "a@b.co-m.x1", "0123456789 .-+()@A", "1234 .-+()", "+1(2 3-4.)5", "0a:f:::1bcdeg", "::1.2af:Fg", "0(1) 2.3/4-5", "0012(34)) /.-"};
+                                   "ab.@-_9X+%cO", "a@b.co-m.x1", "0123456789 .-+()@A", "1234 .-+()", "+1(2 3-4.)5", "0a:f:::1bcdeg", "::1.2af:Fg", "0(1) 2.3/4-5", "0012(34)) /.-",
+                                   "0123456789.", "19.2.55.1.0.3", "0aF:-.9bX", "ABCEHJZOQD 0123", "AB CD 12 34"};
   for (std::string_view pat : FastLocatorPatterns()) {
     FastLocateFn fast = FindFastLocator(pat);
     ASSERT_NE(fast, nullptr);
@@ -92,6 +93,44 @@ TEST(FastLocator, AgreesWithRe2) {
             ASSERT_EQ(b, static_cast<size_t>(m.data() - t.data())) << pat << " on '" << t << "'";
             ASSERT_EQ(e, b + m.size()) << pat << " on '" << t << "'";
           }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace scrubd::rules::internal
+
+namespace scrubd::rules::internal {
+namespace {
+
+// The Set's occurrence forms answer "occurs somewhere" exactly like the catalog patterns, alone
+// and (start_kept) after each boundary prefix the scanner uses.
+TEST(OccurrenceForm, SameOccurrenceAsPattern) {
+  std::mt19937 rng(777);
+  const std::string alphabets[] = {
+      "0123456789 -",      "0123456789 -x",  "ABDEGZ0123456789 -a", "ab.@-_9X+%cO",
+      "a@b.co-m.x1",       "0123456789 .-+()@A", "+1(2 3-4.)5",    "0(1) 2.3/4-5",
+      "0a:f:::1bcdeg",     "::1.2af:Fg",     "0123456789.",         "ghp_Ab1",
+      "github_pat_A1",     "xoxb-A1",        "xapp-1A",             "sk_live_test_rA1",
+      "eyJ.a_-",           "bearer BEARER 1/=."};
+  const std::string prefixes[] = {"", "(?:^|[^0-9])", "(?:^|[^0-9A-Za-z])",
+                                  "(?:^|[^0-9A-Za-z_-])"};
+  for (const OccurrenceForm& f : OccurrenceForms()) {
+    for (const std::string& prefix : prefixes) {
+      if (!prefix.empty() && !f.start_kept) continue;
+      RE2 full(prefix + "(?:" + std::string(f.re) + ")", Latin1());
+      RE2 occ(prefix + "(?:" + std::string(f.occurs) + ")", Latin1());
+      ASSERT_TRUE(full.ok()) << f.re;
+      ASSERT_TRUE(occ.ok()) << f.occurs;
+      for (const std::string& alpha : alphabets) {
+        for (int iter = 0; iter < 1500; ++iter) {
+          std::string t;
+          const size_t len = rng() % 120;
+          for (size_t i = 0; i < len; ++i) t.push_back(alpha[rng() % alpha.size()]);
+          ASSERT_EQ(RE2::PartialMatch(t, full), RE2::PartialMatch(t, occ))
+              << f.re << " vs " << f.occurs << " on '" << t << "' prefix " << prefix;
         }
       }
     }

@@ -327,11 +327,16 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       // non-boundary class is equivalent for a yes/no answer), so values inside longer runs
       // never wake the locate step.
       std::string set_re = p.re;
-      if (cp.group == 0 && spec.boundary == Boundary::kDigit) set_re = "(?:^|[^0-9])(?:" + p.re + ")";
+      for (const auto& f : internal::OccurrenceForms()) {
+        const bool prefixed = cp.group == 0 && spec.boundary != Boundary::kNone;
+        if (f.re == p.re && (f.start_kept || (!prefixed && !p.context_required)))
+          set_re = std::string(f.occurs);
+      }
+      if (cp.group == 0 && spec.boundary == Boundary::kDigit) set_re = "(?:^|[^0-9])(?:" + set_re + ")";
       if (cp.group == 0 && spec.boundary == Boundary::kAlnum)
-        set_re = "(?:^|[^0-9A-Za-z])(?:" + p.re + ")";
+        set_re = "(?:^|[^0-9A-Za-z])(?:" + set_re + ")";
       if (cp.group == 0 && spec.boundary == Boundary::kWord)
-        set_re = "(?:^|[^0-9A-Za-z_-])(?:" + p.re + ")";
+        set_re = "(?:^|[^0-9A-Za-z_-])(?:" + set_re + ")";
       // The Set runs to the end of the text anyway (many-match); a pattern that completes only
       // at the end of the text matches exactly when the pattern occurs somewhere, but the DFA
       // records it once instead of at every byte where a match could end (a digit run is a
