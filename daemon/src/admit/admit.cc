@@ -81,12 +81,9 @@ bool Matches(const policies::BlockingPolicy& b, std::string_view url) {
 // A recording batch is blocked when any page it shows (Meta href) is blocked.
 bool SnapshotShowsBlockedPage(const ingest::Event& ev, const policies::BlockingPolicy& b) {
   if (b.urls.empty()) return false;
-  const json::value* props = ev.json.if_contains("properties");
-  if (!props || !props->is_object()) return false;
-  const json::value* items = props->get_object().if_contains("$snapshot_data");
-  if (!items) items = props->get_object().if_contains("$snapshot_items");
-  if (!items || !items->is_array()) return false;
-  for (const json::value& r : items->get_array()) {
+  const json::array* items = ingest::SnapshotItems(ev.json);
+  if (!items) return false;
+  for (const json::value& r : *items) {
     if (!r.is_object()) continue;
     const json::object& o = r.get_object();
     const json::value* t = o.if_contains("type");

@@ -280,6 +280,18 @@ Status ExpandNested(json::object& ev, const DecodeLimits& limits, size_t* budget
   return Status::Ok();
 }
 
+const json::array* SnapshotItems(const json::object& event) {
+  const json::value* props = event.if_contains("properties");
+  if (!props || !props->is_object()) return nullptr;
+  const json::value* items = props->get_object().if_contains("$snapshot_data");
+  if (!items) items = props->get_object().if_contains("$snapshot_items");
+  return items && items->is_array() ? &items->get_array() : nullptr;
+}
+
+json::array* SnapshotItems(json::object& event) {
+  return const_cast<json::array*>(SnapshotItems(static_cast<const json::object&>(event)));
+}
+
 Status CompressNested(json::object& ev) {
   if (ev.contains("cv")) return Status::Ok();  // already compressed
   json::value* data = ev.if_contains("data");

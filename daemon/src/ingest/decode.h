@@ -72,6 +72,12 @@ Status ExpandNested(boost::json::object& rrweb_event, const DecodeLimits& limits
 // per event; events already marked `cv` and events of other types are left as they are.
 Status CompressNested(boost::json::object& rrweb_event);
 
+// The rrweb events of a `$snapshot` event: `properties.$snapshot_data`, or `$snapshot_items`
+// as PostHog's capture rewrites it. After DecodeBatch it is always an array; nullptr when the
+// event has neither.
+boost::json::array* SnapshotItems(boost::json::object& event);
+const boost::json::array* SnapshotItems(const boost::json::object& event);
+
 // A latin-1 JSON string (one code point per byte, U+0000..U+00FF) back to bytes.
 Result<std::string> Latin1ToBytes(std::string_view utf8);
 // Bytes -> latin-1 string encoded as UTF-8 (the reverse, for re-encoding cv fields).

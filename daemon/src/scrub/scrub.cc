@@ -87,10 +87,7 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
   rules::RedactionCounts& counts = report->counts;
   if (ev.undecodable) report->dropped["undecodable"] += ev.undecodable;
   if (ev.is_snapshot) {
-    json::object& props = ev.json["properties"].get_object();
-    json::value* items = props.if_contains("$snapshot_data");
-    if (!items) items = props.if_contains("$snapshot_items");
-    json::array& arr = items->get_array();
+    json::array& arr = *ingest::SnapshotItems(ev.json);  // DecodeBatch guarantees an array
     report->events_in += arr.size() + ev.undecodable;
     if (!state_) return false;  // fail closed: no DOM state, no recording
     auto lease = state_->Acquire(ev.token, ev.session_id, ev.window_id);

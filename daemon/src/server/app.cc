@@ -239,9 +239,8 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
 
   scrub::Scrubber scrubber(state_);
   scrub::Report report;
-  std::vector<sink::StoredEvent> analytics;
   std::vector<ingest::Event*> recordings;
-  std::vector<const ingest::Event*> admitted_events;  // analytics, for the upstream
+  std::vector<ingest::Event*> events;  // analytics events
   for (ingest::Event& ev : batch.events) {
     metrics_.events_in++;
     const policies::Policy* policy = set->ForToken(ev.token);
@@ -252,74 +251,18 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
       continue;
     }
     if (!scrubber.ScrubEvent(ev, *policy, &report)) continue;
-    if (ev.is_snapshot) {
-      recordings.push_back(&ev);
-    } else {
-      sink::StoredEvent se;
-      se.token = ev.token;
-      se.session_id = ev.session_id;
-      se.uuid = ev.json.contains("uuid") && ev.json["uuid"].is_string()
-                    ? std::string(ev.json["uuid"].get_string())
-                    : "";
-      se.name = ev.name;
-      if (auto* ts = ev.json.if_contains("timestamp"); ts && ts->is_string())
-        se.timestamp = std::string(ts->get_string());
-      // distinct_id after scrubbing: an email used as distinct_id is redacted by policy.
-      const json::object& props = ev.json["properties"].get_object();
-      if (auto* d = props.if_contains("distinct_id"); d && d->is_string())
-        se.distinct_id = std::string(d->get_string());
-      se.body = json::serialize(ev.json);
-      analytics.push_back(std::move(se));
-      admitted_events.push_back(&ev);
-    }
+    (ev.is_snapshot ? recordings : events).push_back(&ev);
   }
 
-  // Sink: nothing is acknowledged before it is durable (spool file or local store).
-  Status sink_status;
-  uint64_t stored = analytics.size();
-  std::string batch_session = batch.events.empty() ? "" : batch.events.front().session_id;
-  if (upstream_) {
-    sink::OutgoingBatch out;
-    out.path = std::string(target.substr(0, q));
-    out.recording = endpoint == ingest::Endpoint::kRecording;
-    out.batch_id =
-        batch_session.empty() ? "" : Pseudonym(config_.pseudonym_key, batch_session).substr(0, 16);
-    for (const ingest::Event* ev : recordings) out.events.push_back({ev->token, &ev->json});
-    for (const ingest::Event* ev : admitted_events) out.events.push_back({ev->token, &ev->json});
-    sink_status = upstream_->Enqueue(out);
-    if (!config_.upstream_and_store) {
-      // Upstream only: count what was spooled; skip the local store below.
-      for (const ingest::Event* ev : recordings) {
-        const json::object& props = ev->json.at("properties").get_object();
-        const json::value* items = props.if_contains("$snapshot_data");
-        if (!items) items = props.if_contains("$snapshot_items");
-        stored += items->get_array().size();
-      }
-      recordings.clear();
-      analytics.clear();
-    }
-  }
-  for (ingest::Event* ev : recordings) {
-    if (!sink_status.ok()) break;
-    json::object& props = ev->json["properties"].get_object();
-    json::value* items = props.if_contains("$snapshot_data");
-    if (!items) items = props.if_contains("$snapshot_items");
-    std::string distinct;
-    if (auto* d = props.if_contains("distinct_id"); d && d->is_string())
-      distinct = std::string(d->get_string());
-    sink::RecordingChunk chunk{ev->token, ev->session_id, ev->window_id, distinct,
-                               &items->get_array()};
-    sink_status = store_->WriteRecording(chunk);
-    if (!sink_status.ok()) break;
-    stored += items->get_array().size();
-  }
-  if (sink_status.ok() && !analytics.empty()) sink_status = store_->WriteEvents(analytics);
+  const std::string session = batch.events.empty() ? "" : batch.events.front().session_id;
+  const std::string token = batch.events.empty() ? "" : batch.events.front().token;
+  const std::string pseudonym = session.empty() ? "" : Pseudonym(config_.pseudonym_key, session);
+  uint64_t stored = 0;
+  Status sink_status = Sink(target.substr(0, q), endpoint == ingest::Endpoint::kRecording,
+                            pseudonym, recordings, events, &stored);
 
   uint64_t dropped = 0;
   for (const auto& [k, n] : report.dropped) dropped += n;
-  std::string session = batch.events.empty() ? "" : batch.events.front().session_id;
-  std::string token = batch.events.empty() ? "" : batch.events.front().token;
-  std::string pseudonym = session.empty() ? "" : Pseudonym(config_.pseudonym_key, session);
   json::object entry{{"endpoint", ep_name},
                      {"token", token},
                      {"session", pseudonym},
@@ -345,6 +288,59 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
   spdlog::info("{} batch token={} session={} in={} stored={} redactions={} dropped={}", ep_name,
                token, pseudonym, report.events_in, stored, report.counts.Total(), dropped);
   return HttpResponse{200, "application/json", R"({"status":1})", {}};
+}
+
+namespace {
+
+std::string StringAt(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// An analytics event as a store row. Ids are read after scrubbing: an email used as
+// distinct_id is redacted by policy like any other string.
+sink::StoredEvent ToStoredEvent(const ingest::Event& ev) {
+  const json::object& props = ev.json.at("properties").get_object();
+  return sink::StoredEvent{ev.token,         ev.session_id,
+                           StringAt(props, "distinct_id"), StringAt(ev.json, "uuid"),
+                           ev.name,          StringAt(ev.json, "timestamp"),
+                           json::serialize(ev.json)};
+}
+
+}  // namespace
+
+Status App::Sink(std::string_view path, bool recording, const std::string& batch_id,
+                 const std::vector<ingest::Event*>& recordings,
+                 const std::vector<ingest::Event*>& events, uint64_t* stored) {
+  uint64_t count = events.size();
+  for (const ingest::Event* ev : recordings) count += ingest::SnapshotItems(ev->json)->size();
+  if (upstream_) {
+    sink::OutgoingBatch out;
+    out.path = std::string(path);
+    out.recording = recording;
+    out.batch_id = batch_id;
+    for (const ingest::Event* ev : recordings) out.events.push_back({ev->token, &ev->json});
+    for (const ingest::Event* ev : events) out.events.push_back({ev->token, &ev->json});
+    if (Status s = upstream_->Enqueue(out); !s.ok()) return s;
+    if (!config_.upstream_and_store) {
+      *stored = count;  // durable in the spool; the local store is not used
+      return Status::Ok();
+    }
+  }
+  for (ingest::Event* ev : recordings) {
+    sink::RecordingChunk chunk{ev->token, ev->session_id, ev->window_id,
+                               StringAt(ev->json.at("properties").get_object(), "distinct_id"),
+                               ingest::SnapshotItems(ev->json)};
+    if (Status s = store_->WriteRecording(chunk); !s.ok()) return s;
+  }
+  if (!events.empty()) {
+    std::vector<sink::StoredEvent> rows;
+    rows.reserve(events.size());
+    for (const ingest::Event* ev : events) rows.push_back(ToStoredEvent(*ev));
+    if (Status s = store_->WriteEvents(rows); !s.ok()) return s;
+  }
+  *stored = count;
+  return Status::Ok();
 }
 
 HttpResponse App::Proxy(const HttpRequest& req) {

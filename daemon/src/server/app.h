@@ -81,6 +81,11 @@ class App {
 
  private:
   HttpResponse Ingest(const HttpRequest& req, ingest::Endpoint endpoint);
+  // Makes the cleaned batch durable: the upstream spool and/or the local store. `stored` is
+  // the number of events (rrweb and analytics) written; set only on success.
+  Status Sink(std::string_view path, bool recording, const std::string& batch_id,
+              const std::vector<ingest::Event*>& recordings,
+              const std::vector<ingest::Event*>& events, uint64_t* stored);
   HttpResponse RemoteConfig(const HttpRequest& req, ingest::Endpoint endpoint);
   HttpResponse Admin(const HttpRequest& req, std::string_view path);
   HttpResponse Proxy(const HttpRequest& req);

@@ -252,16 +252,9 @@ Result<std::vector<SpoolRecord>> EncodeBatch(const OutgoingBatch& batch,
     arr.reserve(batch.events.size());
     for (const auto& e : batch.events) {
       json::object ev = *e.json;
-      if (opts.reencode_cv) {
-        if (auto* props = ev.if_contains("properties"); props && props->is_object()) {
-          json::object& p = props->get_object();
-          json::value* items = p.if_contains("$snapshot_data");
-          if (!items) items = p.if_contains("$snapshot_items");
-          if (items && items->is_array())
-            for (json::value& item : items->get_array())
-              if (item.is_object()) (void)ingest::CompressNested(item.get_object());
-        }
-      }
+      if (json::array* items = ingest::SnapshotItems(ev); items && opts.reencode_cv)
+        for (json::value& item : *items)
+          if (item.is_object()) (void)ingest::CompressNested(item.get_object());
       arr.push_back(std::move(ev));
     }
     Result<std::string> gz = ingest::Gzip(json::serialize(arr));
