@@ -375,24 +375,33 @@ constexpr std::string_view kCardRe = "[0-9](?:[ -]?[0-9]){11,18}";
 constexpr std::string_view kIbanRe = "[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]){11,30}";
 constexpr std::string_view kEmailRe = "[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,24}";
 
+// Greedy `(?:[ -]?UNIT){0,max_reps}` from `i`: returns the end and sets `reps`. The separator
+// class and UNIT are disjoint, so each repetition has at most one viable choice.
+template <typename Unit>
+inline size_t SeparatedRun(std::string_view t, size_t i, int max_reps, Unit unit, int* reps) {
+  const size_t n = t.size();
+  *reps = 0;
+  while (*reps < max_reps) {
+    if (i < n && unit(t[i])) {
+      i += 1;
+    } else if (i + 1 < n && (t[i] == ' ' || t[i] == '-') && unit(t[i + 1])) {
+      i += 2;
+    } else {
+      break;
+    }
+    ++*reps;
+  }
+  return i;
+}
+
 // [0-9](?:[ -]?[0-9]){11,18}: the separator class and the digit class are disjoint, so each
 // repetition has at most one viable choice and the greedy chain is the leftmost-first match.
 bool LocateCard(std::string_view t, size_t pos, size_t* b, size_t* e) {
   const size_t n = t.size();
   for (size_t s = pos; s < n; ++s) {
     if (!Dig(t[s])) continue;
-    size_t i = s + 1;
     int reps = 0;
-    while (reps < 18) {
-      if (i < n && Dig(t[i])) {
-        i += 1;
-      } else if (i + 1 < n && (t[i] == ' ' || t[i] == '-') && Dig(t[i + 1])) {
-        i += 2;
-      } else {
-        break;
-      }
-      ++reps;
-    }
+    size_t i = SeparatedRun(t, s + 1, 18, Dig, &reps);
     if (reps >= 11) {
       *b = s;
       *e = i;
@@ -411,18 +420,8 @@ bool LocateIban(std::string_view t, size_t pos, size_t* b, size_t* e) {
   const size_t n = t.size();
   for (size_t s = pos; s + 4 <= n; ++s) {
     if (!Up(t[s]) || !Up(t[s + 1]) || !Dig(t[s + 2]) || !Dig(t[s + 3])) continue;
-    size_t i = s + 4;
     int reps = 0;
-    while (reps < 30) {
-      if (i < n && IbanUnit(t[i])) {
-        i += 1;
-      } else if (i + 1 < n && (t[i] == ' ' || t[i] == '-') && IbanUnit(t[i + 1])) {
-        i += 2;
-      } else {
-        break;
-      }
-      ++reps;
-    }
+    size_t i = SeparatedRun(t, s + 4, 30, IbanUnit, &reps);
     if (reps >= 11) {
       *b = s;
       *e = i;
