@@ -4,6 +4,9 @@
 
 #include <boost/json.hpp>
 
+#include "dom/dom_masker.h"
+#include "support/fixtures.h"
+
 namespace scrubd::scrub {
 namespace {
 namespace json = boost::json;
@@ -67,26 +70,36 @@ namespace scrubd::scrub {
 namespace {
 
 TEST(ScrubEventTest, StyleSheetRuleEventsAreNeverRewritten) {
-  auto scanner = MakeScanner();
   policies::Policy policy;
-  policy.scanner = scanner;
+  policy.scanner = MakeScanner();
+  policy.masking = policies::MaskingPolicy::Defaults();
+  scrubd::testing::TempDir dir;
+  dom::StateStore::Options so;
+  so.dir = dir.path();
+  auto state = dom::StateStore::Open(so);
+  ASSERT_TRUE(state.ok());
   ingest::Event ev;
   ev.is_snapshot = true;
+  ev.token = "t";
+  ev.session_id = "s-1";
+  ev.window_id = "w-1";
   ev.json = json::parse(R"({"event": "$snapshot", "properties": {"token": "t",
     "$snapshot_data": [
-      {"type": 3, "data": {"source": 8, "id": 4, "adds": [{"rule": "a[href='mailto:jane@example.com']{color:red}", "index": 0}]}},
-      {"type": 6, "data": {"plugin": "rrweb/console@1", "payload": {"level": "log", "payload": ["\"jane@example.com\""], "trace": []}}}
+      {"type": 3, "timestamp": 1, "data": {"source": 8, "id": 4,
+        "adds": [{"rule": "a[href='mailto:jane@example.com']{color:red}", "index": 0}]}},
+      {"type": 6, "timestamp": 2, "data": {"plugin": "rrweb/console@1", "payload": {"level": "log",
+        "payload": ["\"jane@example.com\""], "trace": []}}}
     ]}})")
                 .as_object();
-  // Straight to the string pass: this test is about detectors, not DOM masking.
-  std::string scratch;
+  Scrubber scrubber(state->get());
   Report report;
-  json::array& items = ev.json["properties"].as_object()["$snapshot_data"].as_array();
-  for (json::value& r : items)
-    if (!IsCssEvent(r)) ScrubStrings(r, "", *scanner, &report.counts);
-  std::string out = json::serialize(ev.json);
-  EXPECT_NE(out.find("mailto:jane@example.com']{color:red}"), std::string::npos);
+  ASSERT_TRUE(scrubber.ScrubEvent(ev, policy, &report));
+  const json::array& items = *ingest::SnapshotItems(ev.json);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_NE(json::serialize(items[0]).find("mailto:jane@example.com']{color:red}"),
+            std::string::npos);  // CSS rule text untouched
   EXPECT_EQ(json::serialize(items[1]).find("jane@example.com"), std::string::npos);
+  EXPECT_EQ(report.counts.by_rule["email"], 1u);
 }
 
 }  // namespace
