@@ -396,8 +396,11 @@ HttpResponse App::Admin(const HttpRequest& req, std::string_view path) {
     return HttpResponse{200, "application/json", json::serialize(out), {}};
   }
   constexpr std::string_view kExport = "/admin/sessions/";
-  if (path.starts_with(kExport) && path.ends_with("/export") && req.method == "GET") {
-    std::string id(path.substr(kExport.size(), path.size() - kExport.size() - 7));
+  constexpr std::string_view kExportSuffix = "/export";
+  if (path.size() > kExport.size() + kExportSuffix.size() && path.starts_with(kExport) &&
+      path.ends_with(kExportSuffix) && req.method == "GET") {
+    std::string id(path.substr(kExport.size(),
+                               path.size() - kExport.size() - kExportSuffix.size()));
     if (!ingest::ValidSessionId(id)) return ErrorResponse(400, "invalid_input", "bad session id");
     Result<std::string> body = store_->ExportSession(id, "");
     if (!body.ok())

@@ -154,6 +154,8 @@ TEST_F(AppTest, AdminNeedsTheToken) {
   HttpResponse exp = Get(std::string("/admin/sessions/") + kSession + "/export",
                          {{"authorization", "Bearer s3cret-admin"}});
   EXPECT_EQ(exp.status, 200u);
+  EXPECT_EQ(Get("/admin/sessions/export", {{"authorization", "Bearer s3cret-admin"}}).status,
+            404u);  // no id between the prefix and the suffix
 }
 
 TEST_F(AppTest, GpcDropsTheBatch) {

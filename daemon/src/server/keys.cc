@@ -32,9 +32,11 @@ Result<std::string> LoadOrCreateKey(const fs::path& path, size_t bytes) {
   fs::permissions(path.parent_path(), fs::perms::owner_all, fs::perm_options::replace, ec);
   struct stat st{};
   if (::stat(path.c_str(), &st) == 0) {
-    if (st.st_mode & 077)
-      return Status::InvalidConfig(path.string() + ": key file must be mode 0600 (is " +
-                                   std::to_string(st.st_mode & 0777) + " octal-decimal)");
+    if (st.st_mode & 077) {
+      char mode[8];
+      snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      return Status::InvalidConfig(path.string() + ": key file must be mode 0600, is " + mode);
+    }
     std::ifstream in(path, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
