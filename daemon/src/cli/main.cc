@@ -177,13 +177,6 @@ int Export(int argc, char** argv) {
   return 0;
 }
 
-json::object PolicySummary(const policies::PolicySet& set) {
-  json::array files;
-  for (const auto& p : set.policies())
-    files.push_back(json::object{{"file", p->file}, {"sha256", p->sha256},
-                                 {"version", p->version}, {"name", p->name}});
-  return json::object{{"result", "ok"}, {"policies", std::move(files)}};
-}
 
 int Serve(int argc, char** argv) {
   if (WantsHelp(argc, argv)) {
@@ -228,9 +221,6 @@ int Serve(int argc, char** argv) {
                        json::serialize(json::object{{"version", SCRUBD_VERSION},
                                                     {"listen", cfg.listen},
                                                     {"policies", cfg.policy_files.size()}}));
-  json::object pl = PolicySummary(**set);
-  pl["caller"] = "startup";
-  (void)(*log)->Append("policy_load", json::serialize(pl));
 
   Result<std::unique_ptr<sink::LocalStore>> store = sink::LocalStore::Open(data);
   if (!store.ok()) return fail(store.status());
@@ -267,6 +257,7 @@ int Serve(int argc, char** argv) {
       spdlog::warn("upstream TLS certificate verification is OFF (--upstream-insecure)");
   }
   server::App app(acfg, *set, store->get(), state_ptr, log->get(), upstream.get());
+  app.AuditPolicies("policy_load", "startup");
 
   // Signals are taken synchronously by this thread; every other thread has them blocked.
   sigset_t sigs;

@@ -110,6 +110,15 @@ void App::AuditAppend(std::string_view type, const std::string& payload_json) {
   if (!r.ok()) spdlog::error("audit append type={} failed: {}", type, r.status().ToString());
 }
 
+void App::AuditPolicies(std::string_view type, const std::string& caller) {
+  json::array files;
+  for (const auto& p : policies()->policies())
+    files.push_back(json::object{{"file", p->file}, {"sha256", p->sha256},
+                                 {"version", p->version}, {"name", p->name}});
+  AuditAppend(type, json::serialize(json::object{
+                        {"caller", caller}, {"result", "ok"}, {"policies", std::move(files)}}));
+}
+
 Status App::Reload(const std::string& caller) {
   Result<std::shared_ptr<const policies::PolicySet>> next =
       policies::LoadPolicySet(config_.policy_files, config_.policy_options);
@@ -122,14 +131,8 @@ Status App::Reload(const std::string& caller) {
                  next.status().message());
     return next.status();
   }
-  json::array files;
-  for (const auto& p : (*next)->policies())
-    files.push_back(json::object{{"file", p->file}, {"sha256", p->sha256},
-                                 {"version", p->version}, {"name", p->name}});
-  entry["result"] = "ok";
-  entry["policies"] = std::move(files);
   SwapPolicies(std::move(next).value());
-  AuditAppend("policy_reload", json::serialize(entry));
+  AuditPolicies("policy_reload", caller);
   spdlog::info("policies reloaded by {}", caller);
   return Status::Ok();
 }

@@ -74,6 +74,8 @@ class App {
   std::shared_ptr<const policies::PolicySet> policies() const;
   // Atomically replaces the snapshot (SIGHUP / admin reload); audited.
   void SwapPolicies(std::shared_ptr<const policies::PolicySet> next);
+  // Audits the current snapshot (file, sha256, version, name per policy) as a `type` entry.
+  void AuditPolicies(std::string_view type, const std::string& caller);
   // Reloads config.policy_files; keeps the old snapshot on error and says why.
   Status Reload(const std::string& caller);
   const Metrics& metrics() const { return metrics_; }
