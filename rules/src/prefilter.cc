@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "pattern_texts.h"
+
 namespace scrubd::rules::internal {
 
 int ByteSet::Count() const {
@@ -19,11 +21,16 @@ int Weight(const ByteSet& s) {
   int sum = 0;
   for (unsigned c = 0; c < 256; ++c) {
     if (!s.Has(c)) continue;
-    if (c >= 'a' && c <= 'z') sum += 4;
-    else if (c >= 'A' && c <= 'Z') sum += 2;
-    else if (c >= '0' && c <= '9') sum += 3;
-    else if (c == ' ') sum += 8;
-    else sum += 1;
+    if (c >= 'a' && c <= 'z')
+      sum += 4;
+    else if (c >= 'A' && c <= 'Z')
+      sum += 2;
+    else if (c >= '0' && c <= '9')
+      sum += 3;
+    else if (c == ' ')
+      sum += 8;
+    else
+      sum += 1;
   }
   return sum;
 }
@@ -147,8 +154,10 @@ class Parser {
           ++i_;
           if (!End() && Peek() != '}') Number();
         }
-        if (End() || Peek() != '}') ok = false;
-        else ++i_;
+        if (End() || Peek() != '}')
+          ok = false;
+        else
+          ++i_;
       } else {
         break;
       }
@@ -170,9 +179,12 @@ class Parser {
           bool neg = false;
           while (!End() && Peek() != ':') {
             const char f = Peek();
-            if (f == 'i') inner_icase = !neg;
-            else if (f == '-') neg = true;
-            else if (f != 's' && f != 'm' && f != 'U') ok = false;  // (?P<..>, (?i) ...
+            if (f == 'i')
+              inner_icase = !neg;
+            else if (f == '-')
+              neg = true;
+            else if (f != 's' && f != 'm' && f != 'U')
+              ok = false;  // (?P<..>, (?i) ...
             if (!ok) return {};
             ++i_;
           }
@@ -183,8 +195,10 @@ class Parser {
           ++i_;  // ':'
         }
         Info r = Alt(inner_icase);
-        if (End() || Peek() != ')') ok = false;
-        else ++i_;
+        if (End() || Peek() != ')')
+          ok = false;
+        else
+          ++i_;
         return r;
       }
       case '[': return Class(icase);
@@ -197,9 +211,7 @@ class Parser {
       case '*':
       case '+':
       case '?':
-      case '{':
-        ok = false;
-        return {};
+      case '{': ok = false; return {};
       default: {
         ByteSet s;
         s.Add(static_cast<unsigned char>(c));
@@ -238,9 +250,7 @@ class Parser {
       case 'b':
       case 'B':
       case 'A':
-      case 'z':
-        *zero_width = true;
-        return !in_class;
+      case 'z': *zero_width = true; return !in_class;
       default:
         if (IsAsciiAlnum(e) || static_cast<unsigned char>(e) >= 0x80) return false;
         s->Add(static_cast<unsigned char>(e));  // escaped punctuation
@@ -371,10 +381,6 @@ bool Dig(char c) { return c >= '0' && c <= '9'; }
 bool Up(char c) { return c >= 'A' && c <= 'Z'; }
 bool Letter(char c) { return Up(c) || (c >= 'a' && c <= 'z'); }
 
-constexpr std::string_view kCardRe = "[0-9](?:[ -]?[0-9]){11,18}";
-constexpr std::string_view kIbanRe = "[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]){11,30}";
-constexpr std::string_view kEmailRe = "[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,24}";
-
 // Greedy `(?:[ -]?UNIT){0,max_reps}` from `i`: returns the end and sets `reps`. The separator
 // class and UNIT are disjoint, so each repetition has at most one viable choice.
 template <typename Unit>
@@ -475,10 +481,6 @@ bool LocateEmail(std::string_view t, size_t pos, size_t* b, size_t* e) {
   return false;
 }
 
-constexpr std::string_view kPhoneE164Re = "\\+[0-9]{1,3}(?:[ .-]?\\(?[0-9]{1,5}\\)?){1,7}";
-constexpr std::string_view kPhoneNanpRe =
-    "(?:1[ .-]?)?(?:\\([2-9][0-9]{2}\\)[ .-]?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}";
-
 bool Sep3(char c) { return c == ' ' || c == '.' || c == '-'; }
 bool D29(char c) { return c >= '2' && c <= '9'; }
 
@@ -574,8 +576,6 @@ bool LocatePhoneNanp(std::string_view t, size_t pos, size_t* b, size_t* e) {
   return false;
 }
 
-constexpr std::string_view kIpv6Re = "[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}";
-
 bool Hex(char c) { return Dig(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 // [0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}: ':' is not a hex digit, so taking fewer hex
@@ -608,9 +608,6 @@ bool LocateIpv6(std::string_view t, size_t pos, size_t* b, size_t* e) {
   return false;
 }
 
-constexpr std::string_view kPhoneTrunkRe =
-    "\\(?0[1-9][0-9]{0,4}\\)?(?:[ ./-]?[0-9]{2,4}){1,5}";
-
 bool Sep4(char c) { return c == ' ' || c == '.' || c == '/' || c == '-'; }
 
 size_t DigitRun(std::string_view t, size_t i, size_t cap) {
@@ -637,7 +634,8 @@ size_t TrunkAt(std::string_view t, size_t s) {
   const size_t n = t.size();
   size_t i = s;
   if (i < n && t[i] == '(') ++i;
-  if (!(i + 1 < n && t[i] == '0' && t[i + 1] >= '1' && t[i + 1] <= '9')) return std::string_view::npos;
+  if (!(i + 1 < n && t[i] == '0' && t[i + 1] >= '1' && t[i + 1] <= '9'))
+    return std::string_view::npos;
   const size_t j = i + 2;
   const size_t r = DigitRun(t, j, 4);
   for (size_t k = r + 1; k-- > 0;) {
@@ -685,7 +683,8 @@ bool LocateTemplate(std::string_view t, size_t pos, std::string_view tpl, size_t
       const bool ok = k == 'D'   ? (c >= '0' && c <= '9')
                       : k == 'N' ? (c >= '1' && c <= '9')
                       : k == 'T' ? (c >= '2' && c <= '9')
-                      : k == 'H' ? ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
+                      : k == 'H'
+                          ? ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
                       : k == 'S' ? (c == ':' || c == '-')
                                  : c == k;
       if (!ok) break;
@@ -699,17 +698,6 @@ bool LocateTemplate(std::string_view t, size_t pos, std::string_view tpl, size_t
   return false;
 }
 
-constexpr std::string_view kSsnDashRe = "[0-9]{3}-[0-9]{2}-[0-9]{4}";
-constexpr std::string_view kSsnSpaceRe = "[0-9]{3} [0-9]{2} [0-9]{4}";
-constexpr std::string_view kSsnPlainRe = "[0-9]{9}";
-constexpr std::string_view kTaxSpacedRe = "[1-9][0-9] [0-9]{3} [0-9]{3} [0-9]{3}";
-constexpr std::string_view kTaxPlainRe = "[1-9][0-9]{10}";
-constexpr std::string_view kPhonePlainRe = "[2-9][0-9]{9}";
-constexpr std::string_view kMacColonRe = "[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}";
-constexpr std::string_view kMacDotRe = "[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}";
-constexpr std::string_view kIpv4Re = "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}";
-constexpr std::string_view kNinoRe =
-    "[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]";
 bool LocatePhonePlain(std::string_view t, size_t pos, size_t* b, size_t* e) {
   return LocateTemplate(t, pos, "TDDDDDDDDD", b, e);
 }
@@ -822,23 +810,21 @@ const std::vector<OccurrenceForm>& OccurrenceForms() {
       {kIpv6Re, ":[0-9A-Fa-f]{0,4}:", false},
       {kIpv4Re, "[0-9]\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]", false},
       {kEmailRe, "[A-Za-z0-9._%+-]@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2}", false},
-      {"gh[pousr]_[A-Za-z0-9]{36,251}", "gh[pousr]_[A-Za-z0-9]{36}", true},
-      {"github_pat_[A-Za-z0-9_]{22,255}", "github_pat_[A-Za-z0-9_]{22}", true},
-      {"xox[abposr]-[0-9A-Za-z-]{10,250}", "xox[abposr]-[0-9A-Za-z-]{10}", true},
-      {"xapp-[0-9]-[0-9A-Za-z-]{10,250}", "xapp-[0-9]-[0-9A-Za-z-]{10}", true},
-      {"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,247}", "(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16}",
-       true},
-      {"eyJ[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]*",
-       "eyJ[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]{2,}\\.", true},
-      {"(?i:bearer)[ ]+([A-Za-z0-9._~+/-]+=*)", "(?i:bearer)[ ]+[A-Za-z0-9._~+/-]", true},
+      {kGithubRe, "gh[pousr]_[A-Za-z0-9]{36}", true},
+      {kGithubPatRe, "github_pat_[A-Za-z0-9_]{22}", true},
+      {kSlackRe, "xox[abposr]-[0-9A-Za-z-]{10}", true},
+      {kSlackAppRe, "xapp-[0-9]-[0-9A-Za-z-]{10}", true},
+      {kStripeRe, "(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16}", true},
+      {kJwtRe, "eyJ[A-Za-z0-9_-]{2,}\\.[A-Za-z0-9_-]{2,}\\.", true},
+      {kBearerRe, "(?i:bearer)[ ]+[A-Za-z0-9._~+/-]", true},
   };
   return kForms;
 }
 
 std::vector<std::string_view> FastLocatorPatterns() {
-  return {kCardRe, kIbanRe, kEmailRe, kPhoneE164Re, kPhoneNanpRe, kIpv6Re, kPhoneTrunkRe,
-          kSsnDashRe, kSsnSpaceRe, kSsnPlainRe, kTaxSpacedRe, kTaxPlainRe,
-          kPhonePlainRe, kMacColonRe, kMacDotRe, kIpv4Re, kNinoRe};
+  return {kCardRe,       kIbanRe,     kEmailRe,    kPhoneE164Re, kPhoneNanpRe, kIpv6Re,
+          kPhoneTrunkRe, kSsnDashRe,  kSsnSpaceRe, kSsnPlainRe,  kTaxSpacedRe, kTaxPlainRe,
+          kPhonePlainRe, kMacColonRe, kMacDotRe,   kIpv4Re,      kNinoRe};
 }
 
 }  // namespace scrubd::rules::internal

@@ -13,6 +13,7 @@
 #include "catalog.h"
 #include "prefilter.h"
 #include "redact.h"
+#include "shape.h"
 #include "validators.h"
 
 namespace scrubd::rules {
@@ -47,9 +48,7 @@ using internal::DetectorSpec;
 
 char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlnum(char c) {
-  return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
+bool IsAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
 bool ContainsFold(std::string_view hay, std::string_view needle) {
   if (needle.empty() || hay.size() < needle.size()) return false;
@@ -60,9 +59,6 @@ bool ContainsFold(std::string_view hay, std::string_view needle) {
   }
   return false;
 }
-
-struct Detector;
-bool ContainsAnyFold(std::string_view hay, const Detector& d);
 
 bool Touches(Boundary b, char c) {
   switch (b) {
@@ -84,10 +80,10 @@ std::string Normalize(std::string_view s) {
 
 // The built-in sensitive keys, normalized (issue 3's list plus autocomplete tokens).
 constexpr std::string_view kSensitiveKeys[] = {
-    "password", "passwd",   "secret",     "token",         "apikey",     "auth",
+    "password",      "passwd", "secret",    "token",       "apikey",     "auth",
     "authorization", "cookie", "setcookie", "credentials", "credential", "privatekey",
-    "ssn",      "card",     "cvv",        "cvc",           "iban",       "passphrase",
-    "ccnumber", "cccsc",    "ccexp",      "cardnumber"};
+    "ssn",           "card",   "cvv",       "cvc",         "iban",       "passphrase",
+    "ccnumber",      "cccsc",  "ccexp",     "cardnumber"};
 
 struct Detector {
   DetectorSpec spec;
@@ -96,36 +92,75 @@ struct Detector {
   int keep_last = 0;
   std::string label;
   std::string rule_name;  // counts key
-  // Context words bucketed by first byte: ctx_sorted[ctx_begin[c] .. ctx_end[c]) start with c.
-  std::vector<std::string> ctx_sorted;
-  std::array<uint8_t, 256> ctx_begin{}, ctx_end{};
-  std::array<bool, 256> ctx_any{};  // raw byte (either case) starts some context word
-  // ctx_second[c]: bytes that may follow first byte c in some context word (all bytes when a
-  // one-byte word starts with c). 4 x 64 bits per first byte; empty without context words.
-  std::vector<std::array<uint64_t, 4>> ctx_second;
 };
 
-// One pass over `hay`: true when any context word of `d` occurs (ASCII case-insensitive).
-bool ContainsAnyFold(std::string_view hay, const Detector& d) {
-  const size_t n = hay.size();
-  for (size_t i = 0; i < n; ++i) {
-    if (!d.ctx_any[static_cast<unsigned char>(hay[i])]) continue;
-    const unsigned char c = static_cast<unsigned char>(LowerAscii(hay[i]));
-    const uint8_t end = d.ctx_end[c];
-    if (i + 1 < n) {
-      const unsigned char c2 = static_cast<unsigned char>(LowerAscii(hay[i + 1]));
-      if (!((d.ctx_second[c][c2 >> 6] >> (c2 & 63)) & 1)) continue;
+uint64_t DetectorBit(int di) { return uint64_t{1} << std::min(di, 63); }
+
+// The context words of every detector with context-required patterns, bucketed by first byte,
+// so one pass over a string (or key) finds which of those detectors have a word in it.
+struct ContextWords {
+  struct Word {
+    std::string text;  // lower case
+    int detector;
+  };
+  std::vector<Word> words;  // sorted by first byte: words[begin[c] .. end[c]) start with c
+  std::array<uint16_t, 256> begin{}, end{};
+  std::array<bool, 256> any{};  // raw byte (either case) starts some word
+  // second[c]: bytes that may follow first byte c in some word (all bytes for a one-byte word).
+  std::vector<std::array<uint64_t, 4>> second = std::vector<std::array<uint64_t, 4>>(256);
+
+  void Add(const std::string& w, int detector) {
+    if (!w.empty() && words.size() < 65535) words.push_back({w, detector});
+  }
+  void Build() {
+    std::stable_sort(words.begin(), words.end(),
+                     [](const Word& x, const Word& y) { return x.text[0] < y.text[0]; });
+    for (unsigned c = 0; c < 256; ++c) {
+      const unsigned char l = static_cast<unsigned char>(LowerAscii(static_cast<char>(c)));
+      for (const auto& w : words) any[c] = any[c] || static_cast<unsigned char>(w.text[0]) == l;
     }
-    for (uint8_t k = d.ctx_begin[c]; k < end; ++k) {
-      const std::string& w = d.ctx_sorted[k];
-      if (n - i < w.size()) continue;
-      size_t j = 1;
-      while (j < w.size() && LowerAscii(hay[i + j]) == w[j]) ++j;
-      if (j == w.size()) return true;
+    for (const auto& w : words) {
+      auto& m = second[static_cast<unsigned char>(w.text[0])];
+      if (w.text.size() < 2) {
+        m.fill(~uint64_t{0});
+      } else {
+        const unsigned char c2 = static_cast<unsigned char>(w.text[1]);
+        m[c2 >> 6] |= uint64_t{1} << (c2 & 63);
+      }
+    }
+    for (size_t k = words.size(); k-- > 0;) {
+      const unsigned char c = static_cast<unsigned char>(words[k].text[0]);
+      begin[c] = static_cast<uint16_t>(k);
+      if (end[c] == 0) end[c] = static_cast<uint16_t>(k + 1);
     }
   }
-  return false;
-}
+  // DetectorBit of each detector with a word in `hay` (ASCII case-insensitive); stops once
+  // every bit of `want` is found.
+  uint64_t Find(std::string_view hay, uint64_t want) const {
+    uint64_t found = 0;
+    const size_t n = hay.size();
+    for (size_t i = 0; i < n; ++i) {
+      if (!any[static_cast<unsigned char>(hay[i])]) continue;
+      const unsigned char c = static_cast<unsigned char>(LowerAscii(hay[i]));
+      if (i + 1 < n) {
+        const unsigned char c2 = static_cast<unsigned char>(LowerAscii(hay[i + 1]));
+        if (!((second[c][c2 >> 6] >> (c2 & 63)) & 1)) continue;
+      }
+      for (uint16_t k = begin[c]; k < end[c]; ++k) {
+        const Word& w = words[k];
+        const uint64_t bit = DetectorBit(w.detector);
+        if ((found & bit) || n - i < w.text.size()) continue;
+        size_t j = 1;
+        while (j < w.text.size() && LowerAscii(hay[i + j]) == w.text[j]) ++j;
+        if (j == w.text.size()) {
+          found |= bit;
+          if ((found & want) == want) return found;
+        }
+      }
+    }
+    return found;
+  }
+};
 
 struct Pattern {
   std::unique_ptr<RE2> re;
@@ -137,6 +172,9 @@ struct Pattern {
   size_t min_len = 0;
   uint64_t req = 0;
   internal::FastLocateFn fast = nullptr;  // exact hand-written locate (prefilter.h), or RE2
+  internal::MayOccurFn may = nullptr;     // sound shape check (shape.h), or none
+  // The Set's pattern has a start-boundary prefix ((?:^|[^0-9])... for Boundary::kDigit).
+  bool prefixed = false;
   // The card locator + card validator: when the validator rejects a whole digit chain, it
   // rejects every suffix of it too (its group ranges are a subset), so Locate may resume at
   // the chain's end instead of at each later group.
@@ -146,6 +184,9 @@ struct Pattern {
 struct Span {
   size_t begin, end;
   int detector;
+  int pattern;
+  // The RE2::Set would report `pattern` for this text: the value's match proves it (shape path).
+  bool proven;
 };
 
 // Never reused, so a cache entry can never answer for a different (or destroyed) scanner.
@@ -173,15 +214,24 @@ class ScannerImpl final : public Scanner {
   // MatchKey through a small per-thread cache (JSON keys repeat: tagName, textContent, ...).
   struct KeyInfo {
     const std::string* rule = nullptr;  // sensitive-key rule name, or null
-    // Bit i: detector i (< 64) has a context word in the key; detectors 64+ always set.
+    // DetectorBit(i): detector i has a context word in the key (bit 63: detectors 63+,
+    // always set when there are such).
     uint64_t context = 0;
+    uint64_t suppressed = 0;  // DetectorBit(i): a suppress key of detector i is in the key
   };
   KeyInfo MatchKeyCached(std::string_view key) const;
   KeyInfo MatchKeyInfo(std::string_view key) const;
   bool HasContext(const Detector& d, std::string_view text, size_t begin,
                   std::string_view key) const;
-  void Locate(int pattern, std::string_view text, std::string_view key,
+  void Locate(int pattern, std::string_view text, std::string_view key, bool gated,
               std::vector<Span>* spans) const;
+  // Suppress keys, the context-word precheck, then Locate. `text_context` caches the detectors
+  // with a context word in key or text (kUnknownContext until needed); `precheck` is false
+  // when a gated-Set hit already proved a word.
+  static constexpr uint64_t kUnknownContext = ~uint64_t{0};
+  void LocateIfPossible(int pattern, std::string_view text, std::string_view key,
+                        const KeyInfo& key_info, bool gated, bool precheck, uint64_t* text_context,
+                        std::vector<Span>* spans) const;
   // Last index + 1 of a byte of every class in `req` (0 when one is missing): no match of a
   // pattern with that requirement starts at or after the returned position.
   size_t RequiredLimit(std::string_view text, uint64_t req) const;
@@ -192,19 +242,21 @@ class ScannerImpl final : public Scanner {
   std::vector<Detector> detectors_;
   std::vector<Pattern> patterns_;
   std::unique_ptr<RE2::Set> set_;
+  bool shape_path_ = true;  // ScannerConfig::shape_path
   // The same patterns, but each context-required one only after one of its detector's context
   // words (ASCII case-insensitive) somewhere before it. Used for a string whose key has no
   // context word of any such detector: there a context-required value needs a word in the text
   // before it (HasContext), so this Set also answers the "any context word" precheck.
   std::unique_ptr<RE2::Set> gated_set_;
   uint64_t context_detectors_ = 0;  // detectors with context-required patterns (64+: bit 63)
-  uint64_t id_ = NextScannerId();  // tags this scanner's entries in the per-thread key cache
+  ContextWords context_words_;      // of those detectors
+  uint64_t id_ = NextScannerId();   // tags this scanner's entries in the per-thread key cache
   std::array<uint64_t, 256> byte_classes_{};  // bit k: the byte is in prefilter class k
   // Distinct (required classes, min length) pairs over all patterns, for the candidate test,
   // bucketed by their lowest class bit (always_ for pairs without a class).
   std::array<std::vector<std::pair<uint64_t, size_t>>, 64> prefilter_by_bit_;
   std::vector<std::pair<uint64_t, size_t>> prefilter_always_;
-  uint64_t prefilter_bits_ = 0;  // union of the bucket bits
+  uint64_t prefilter_bits_ = 0;    // union of the bucket bits
   std::vector<std::string> keys_;  // normalized sensitive keys, sorted
   // Bit n of key_len_by_first_[c]: some key of length n (< 64) starts with byte c.
   std::array<uint64_t, 256> key_len_by_first_{};
@@ -236,28 +288,29 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
   std::set<std::string> known;
   for (const auto& d : *catalog) known.insert(d.id);
   for (const auto& id : config.disabled)
-    if (!known.count(id)) return Status::InvalidConfig("detectors: unknown detector id '" + id + "'");
+    if (!known.count(id))
+      return Status::InvalidConfig("detectors: unknown detector id '" + id + "'");
   for (const auto& [id, o] : config.overrides)
-    if (!known.count(id)) return Status::InvalidConfig("detectors: unknown detector id '" + id + "'");
+    if (!known.count(id))
+      return Status::InvalidConfig("detectors: unknown detector id '" + id + "'");
   if (config.max_mem_bytes <= 0) return Status::InvalidConfig("detectors: max_mem must be > 0");
 
   auto impl = std::make_shared<ScannerImpl>();
   impl->hmac_key_ = config.hmac_key;
   impl->key_method_ = config.key_method;
   impl->key_label_ = config.key_label;
+  impl->shape_path_ = config.shape_path;
   if (config.key_method == Method::kTruncateIp)
     return Status::InvalidConfig("detectors: key_redaction cannot be truncate_ip");
   bool needs_key = config.key_method == Method::kHash;
 
   const RE2::Options opts = ReOptions(config.max_mem_bytes);
   impl->set_ = std::make_unique<RE2::Set>(SetOptions(config.max_mem_bytes), RE2::UNANCHORED);
-  impl->gated_set_ =
-      std::make_unique<RE2::Set>(SetOptions(config.max_mem_bytes), RE2::UNANCHORED);
+  impl->gated_set_ = std::make_unique<RE2::Set>(SetOptions(config.max_mem_bytes), RE2::UNANCHORED);
   bool any_context_required = false;
   std::vector<internal::ByteSet> classes;  // distinct prefilter classes, at most 64
   for (auto& spec : catalog.value()) {
-    if (std::find(config.disabled.begin(), config.disabled.end(), spec.id) !=
-        config.disabled.end())
+    if (std::find(config.disabled.begin(), config.disabled.end(), spec.id) != config.disabled.end())
       continue;
     Detector d;
     d.method = spec.method;
@@ -276,30 +329,8 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
     needs_key |= d.method == Method::kHash;
     d.validator = internal::FindValidator(spec.validator);
     d.rule_name = spec.id;
-    for (const auto& w : spec.context_words)
-      if (!w.empty() && d.ctx_sorted.size() < 255) d.ctx_sorted.push_back(w);
-    std::stable_sort(d.ctx_sorted.begin(), d.ctx_sorted.end(),
-                     [](const std::string& x, const std::string& y) { return x[0] < y[0]; });
-    if (!d.ctx_sorted.empty()) d.ctx_second.assign(256, {});
-    for (unsigned c = 0; c < 256; ++c) {
-      const unsigned char l = static_cast<unsigned char>(LowerAscii(static_cast<char>(c)));
-      for (const auto& w : d.ctx_sorted) d.ctx_any[c] |= static_cast<unsigned char>(w[0]) == l;
-    }
-    for (const auto& w : d.ctx_sorted) {
-      auto& m = d.ctx_second[static_cast<unsigned char>(w[0])];
-      if (w.size() < 2) {
-        m.fill(~uint64_t{0});
-      } else {
-        const unsigned char c2 = static_cast<unsigned char>(w[1]);
-        m[c2 >> 6] |= uint64_t{1} << (c2 & 63);
-      }
-    }
-    for (size_t k = d.ctx_sorted.size(); k-- > 0;) {
-      const unsigned char c = static_cast<unsigned char>(d.ctx_sorted[k][0]);
-      d.ctx_begin[c] = static_cast<uint8_t>(k);
-      if (d.ctx_end[c] == 0) d.ctx_end[c] = static_cast<uint8_t>(k + 1);
-    }
     const int index = static_cast<int>(impl->detectors_.size());
+    bool words_added = false;  // to context_words_
     for (const auto& p : spec.patterns) {
       Pattern cp;
       cp.re = std::make_unique<RE2>(p.re, opts);
@@ -311,7 +342,10 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       const internal::PatternRequirement pr = internal::AnalyzePattern(p.re);
       cp.min_len = pr.min_len;
       if (cp.group == 0) cp.fast = internal::FindFastLocator(p.re);
-      cp.card_chain_skip = cp.fast && cp.fast == internal::CardLocator() && spec.validator == "card";
+      cp.may = internal::FindMayOccur(p.re);
+      cp.prefixed = cp.group == 0 && spec.boundary != Boundary::kNone;
+      cp.card_chain_skip =
+          cp.fast && cp.fast == internal::CardLocator() && spec.validator == "card";
       for (const auto& bs : pr.sets) {
         size_t k = std::find(classes.begin(), classes.end(), bs) - classes.begin();
         if (k == classes.size()) {
@@ -332,7 +366,9 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
         if (f.re == p.re && (f.start_kept || (!prefixed && !p.context_required)))
           set_re = std::string(f.occurs);
       }
-      if (cp.group == 0 && spec.boundary == Boundary::kDigit) set_re = "(?:^|[^0-9])(?:" + set_re + ")";
+      const std::string occurs = set_re;
+      if (cp.group == 0 && spec.boundary == Boundary::kDigit)
+        set_re = "(?:^|[^0-9])(?:" + set_re + ")";
       if (cp.group == 0 && spec.boundary == Boundary::kAlnum)
         set_re = "(?:^|[^0-9A-Za-z])(?:" + set_re + ")";
       if (cp.group == 0 && spec.boundary == Boundary::kWord)
@@ -349,9 +385,15 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
           if (!words.empty()) words += '|';
           words += RE2::QuoteMeta(w);
         }
-        gated_re = "(?i:" + words + ")(?s:.*)(?:" + set_re + ")";
+        // No boundary prefix here: the context word may end right where the value starts
+        // ("ss#123456789"), and then no byte is left between them for the prefix to match.
+        // Dropping it only makes the gated Set answer "may fire" more often.
+        gated_re = "(?i:" + words + ")(?s:.*)(?:" + occurs + ")";
+        if (!words_added)
+          for (const auto& w : spec.context_words) impl->context_words_.Add(w, index);
+        words_added = true;
         any_context_required = true;
-        impl->context_detectors_ |= uint64_t{1} << std::min(index, 63);
+        impl->context_detectors_ |= DetectorBit(index);
       }
       set_re = "(?:" + set_re + ")(?s:.*)\\z";
       gated_re = "(?:" + gated_re + ")(?s:.*)\\z";
@@ -367,14 +409,15 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
   }
   for (const Pattern& p : impl->patterns_) {
     const std::pair<uint64_t, size_t> f{p.req, p.min_len};
-    auto& bucket = p.req ? impl->prefilter_by_bit_[__builtin_ctzll(p.req)]
-                         : impl->prefilter_always_;
+    auto& bucket =
+        p.req ? impl->prefilter_by_bit_[__builtin_ctzll(p.req)] : impl->prefilter_always_;
     if (std::find(bucket.begin(), bucket.end(), f) == bucket.end()) bucket.push_back(f);
     if (p.req) impl->prefilter_bits_ |= p.req & (~p.req + 1);
   }
   if (needs_key && impl->hmac_key_.empty())
     return Status::InvalidConfig("detectors: the hash method needs an hmac_key");
   if (!any_context_required) impl->gated_set_.reset();
+  impl->context_words_.Build();
   if (impl->patterns_.empty()) {
     impl->set_.reset();
     impl->gated_set_.reset();
@@ -389,8 +432,10 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
   }
   impl->keys_.assign(keys.begin(), keys.end());
   for (const auto& k : impl->keys_) {
-    if (k.size() >= 64) impl->long_keys_ = true;
-    else impl->key_len_by_first_[static_cast<unsigned char>(k[0])] |= uint64_t{1} << k.size();
+    if (k.size() >= 64)
+      impl->long_keys_ = true;
+    else
+      impl->key_len_by_first_[static_cast<unsigned char>(k[0])] |= uint64_t{1} << k.size();
   }
   for (const auto& k : impl->keys_) impl->key_rule_names_.push_back("key:" + k);
   return std::shared_ptr<const Scanner>(std::move(impl));
@@ -444,10 +489,11 @@ const std::string* ScannerImpl::MatchKey(std::string_view key) const {
 ScannerImpl::KeyInfo ScannerImpl::MatchKeyInfo(std::string_view key) const {
   KeyInfo info;
   info.rule = MatchKey(key);
-  for (uint64_t m = context_detectors_; m; m &= m - 1) {
-    const size_t di = static_cast<size_t>(__builtin_ctzll(m));
-    if (di == 63 || ContainsAnyFold(key, detectors_[di])) info.context |= uint64_t{1} << di;
-  }
+  info.context = context_words_.Find(key, context_detectors_);
+  if (context_detectors_ >> 63) info.context |= DetectorBit(63);  // 63+: always look
+  for (size_t di = 0; di < detectors_.size() && di < 63; ++di)
+    for (const auto& s : detectors_[di].spec.suppress_keys)
+      if (ContainsFold(key, s)) info.suppressed |= DetectorBit(static_cast<int>(di));
   return info;
 }
 
@@ -481,7 +527,29 @@ bool ScannerImpl::HasContext(const Detector& d, std::string_view text, size_t be
   return false;
 }
 
-void ScannerImpl::Locate(int pi, std::string_view text, std::string_view key,
+void ScannerImpl::LocateIfPossible(int pi, std::string_view text, std::string_view key,
+                                   const KeyInfo& key_info, bool gated, bool precheck,
+                                   uint64_t* text_context, std::vector<Span>* spans) const {
+  const Pattern& p = patterns_[pi];
+  const Detector& d = detectors_[p.detector];
+  if (p.detector < 63) {
+    if (key_info.suppressed & DetectorBit(p.detector)) return;
+  } else {
+    for (const auto& s : d.spec.suppress_keys)
+      if (ContainsFold(key, s)) return;
+  }
+  if (p.context_required && precheck) {
+    // Cheap precheck: no context word in the key or anywhere in the text means no located
+    // value can have one. One pass finds the words of every context detector at once.
+    if (*text_context == kUnknownContext)
+      *text_context =
+          key_info.context | context_words_.Find(text, context_detectors_ & ~key_info.context);
+    if (!(*text_context & DetectorBit(p.detector))) return;
+  }
+  Locate(pi, text, key, gated, spans);
+}
+
+void ScannerImpl::Locate(int pi, std::string_view text, std::string_view key, bool gated,
                          std::vector<Span>* spans) const {
   const Pattern& p = patterns_[pi];
   const Detector& d = detectors_[p.detector];
@@ -511,8 +579,8 @@ void ScannerImpl::Locate(int pi, std::string_view text, std::string_view key,
         // The chain continues past `me` only when the locator stopped at its 18-repeat cap.
         const bool continues =
             me < text.size() &&
-            (IsDigit(text[me]) || ((text[me] == ' ' || text[me] == '-') &&
-                                   me + 1 < text.size() && IsDigit(text[me + 1])));
+            (IsDigit(text[me]) || ((text[me] == ' ' || text[me] == '-') && me + 1 < text.size() &&
+                                   IsDigit(text[me + 1])));
         if (!continues) {
           pos = me;
           continue;
@@ -525,7 +593,13 @@ void ScannerImpl::Locate(int pi, std::string_view text, std::string_view key,
     }
     if (ok && p.context_required) ok = HasContext(d, text, b, key);
     if (ok) {
-      spans->push_back({b, e, p.detector});
+      // The Set reports this pattern when its (occurrence form of the) match at mb satisfies
+      // the Set's start prefix, or, gated, when a context word ends before it: HasContext found
+      // one in the bytes before b, which is before mb only when b == mb.
+      const bool proven = p.context_required && gated
+                              ? b == mb
+                              : !p.prefixed || mb == 0 || !Touches(d.spec.boundary, text[mb - 1]);
+      spans->push_back({b, e, p.detector, pi, proven});
       pos = std::max(e, mb + 1);
       continue;
     }
@@ -569,8 +643,7 @@ void ScannerImpl::FailClosed(std::string& text, RedactionCounts* counts) const {
   if (counts) ++counts->errors;
 }
 
-bool ScannerImpl::Redact(std::string& text, std::string_view key,
-                         RedactionCounts* counts) const {
+bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCounts* counts) const {
   if (text.empty()) return false;
   const KeyInfo key_info = MatchKeyCached(key);
   if (const std::string* rule = key_info.rule) {
@@ -612,33 +685,63 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key,
     }
   }
   if (!candidate) return false;
-  // One RE2::Set pass says which patterns may fire.
   thread_local std::vector<int> hits;
   thread_local std::vector<Span> spans;
-  thread_local std::vector<int8_t> context;  // per detector: -1 unknown, 0 no, 1 yes
-  RE2::Set::ErrorInfo info{RE2::Set::kNoError};
+  uint64_t text_context = kUnknownContext;
+  spans.clear();
   // Without a context word in the key, the gated Set also settles the context precheck.
   const bool gated = gated_set_ && (key_info.context & context_detectors_) == 0;
-  if (!(gated ? *gated_set_ : *set_).Match(text, &hits, &info)) {
-    if (info.kind == RE2::Set::kNoError) return false;
-    FailClosed(text, counts);
-    return true;
-  }
-  spans.clear();
-  context.assign(detectors_.size(), -1);
-  std::sort(hits.begin(), hits.end());
-  for (int pi : hits) {
-    const Detector& d = detectors_[patterns_[pi].detector];
-    bool skip = false;
-    for (const auto& s : d.spec.suppress_keys) skip |= ContainsFold(key, s);
-    if (!skip && patterns_[pi].context_required && !gated) {
-      // Cheap precheck: no context word anywhere means no located value can have one. (A hit
-      // of the gated Set already proves a context word before a match.)
-      int8_t& c = context[patterns_[pi].detector];
-      if (c < 0) c = ContainsAnyFold(key, d) || ContainsAnyFold(text, d);
-      skip = !c;
+  const RE2::Set& set = gated ? *gated_set_ : *set_;
+  // Shape path: one pass records the string's digit runs and literal anchors; each candidate
+  // pattern's sound check (shape.h) then says whether it may occur, and only those locate.
+  // It replaces the RE2::Set when every candidate pattern has a check; the Set still runs when
+  // a located value does not prove that the Set would have reported its pattern, and drops
+  // the spans of patterns it does not report, so the output is the Set path's.
+  bool shape = shape_path_;
+  if (shape) {
+    thread_local internal::Shape sh;
+    internal::ComputeShape(text, &sh);
+    shape = !sh.overflow;
+    hits.clear();
+    for (size_t pi = 0; pi < patterns_.size() && shape; ++pi) {
+      const Pattern& p = patterns_[pi];
+      if ((present & p.req) != p.req || text.size() < p.min_len) continue;
+      if (!p.may)
+        shape = false;
+      else if (p.may(text, sh))
+        hits.push_back(static_cast<int>(pi));
     }
-    if (!skip) Locate(pi, text, key, &spans);
+  }
+  if (shape) {
+    bool proven = true;
+    for (int pi : hits)
+      LocateIfPossible(pi, text, key, key_info, gated, true, &text_context, &spans);
+    for (const Span& sp : spans) proven &= sp.proven;
+    if (!proven) {
+      RE2::Set::ErrorInfo info{RE2::Set::kNoError};
+      if (!set.Match(text, &hits, &info) && info.kind != RE2::Set::kNoError) {
+        FailClosed(text, counts);
+        return true;
+      }
+      std::sort(hits.begin(), hits.end());
+      spans.erase(std::remove_if(spans.begin(), spans.end(),
+                                 [](const Span& sp) {
+                                   return !std::binary_search(hits.begin(), hits.end(), sp.pattern);
+                                 }),
+                  spans.end());
+    }
+  } else {
+    // One RE2::Set pass says which patterns may fire.
+    RE2::Set::ErrorInfo info{RE2::Set::kNoError};
+    if (!set.Match(text, &hits, &info)) {
+      if (info.kind == RE2::Set::kNoError) return false;
+      FailClosed(text, counts);
+      return true;
+    }
+    std::sort(hits.begin(), hits.end());
+    // A gated-Set hit already proves a context word before a match: no precheck.
+    for (int pi : hits)
+      LocateIfPossible(pi, text, key, key_info, gated, !gated, &text_context, &spans);
   }
   if (spans.empty()) return false;
   // Overlaps: the longer validated span wins; ties go to the earlier start, then catalog order.
