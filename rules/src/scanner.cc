@@ -105,9 +105,10 @@ struct ContextWords {
   };
   std::vector<Word> words;  // sorted by first byte: words[begin[c] .. end[c]) start with c
   std::array<uint16_t, 256> begin{}, end{};
-  std::array<bool, 256> any{};  // raw byte (either case) starts some word
-  // second[c]: bytes that may follow first byte c in some word (all bytes for a one-byte word).
-  std::vector<std::array<uint64_t, 4>> second = std::vector<std::array<uint64_t, 4>>(256);
+  // Bit (b0 << 8 | b1) of `pair`: raw bytes b0 b1 (either case) start some word; a one-byte
+  // word sets every b1, and `last` holds its byte for the final position of a string.
+  std::vector<uint64_t> pair = std::vector<uint64_t>(65536 / 64);
+  std::array<bool, 256> last{};
 
   void Add(const std::string& w, int detector) {
     if (!w.empty() && words.size() < 65535) words.push_back({w, detector});
@@ -115,17 +116,16 @@ struct ContextWords {
   void Build() {
     std::stable_sort(words.begin(), words.end(),
                      [](const Word& x, const Word& y) { return x.text[0] < y.text[0]; });
-    for (unsigned c = 0; c < 256; ++c) {
-      const unsigned char l = static_cast<unsigned char>(LowerAscii(static_cast<char>(c)));
-      for (const auto& w : words) any[c] = any[c] || static_cast<unsigned char>(w.text[0]) == l;
-    }
-    for (const auto& w : words) {
-      auto& m = second[static_cast<unsigned char>(w.text[0])];
-      if (w.text.size() < 2) {
-        m.fill(~uint64_t{0});
-      } else {
-        const unsigned char c2 = static_cast<unsigned char>(w.text[1]);
-        m[c2 >> 6] |= uint64_t{1} << (c2 & 63);
+    for (unsigned c0 = 0; c0 < 256; ++c0) {
+      const char l0 = LowerAscii(static_cast<char>(c0));
+      for (const auto& w : words) {
+        if (w.text[0] != l0) continue;
+        last[c0] = last[c0] || w.text.size() == 1;
+        for (unsigned c1 = 0; c1 < 256; ++c1) {
+          if (w.text.size() > 1 && LowerAscii(static_cast<char>(c1)) != w.text[1]) continue;
+          const unsigned bit = c0 << 8 | c1;
+          pair[bit >> 6] |= uint64_t{1} << (bit & 63);
+        }
       }
     }
     for (size_t k = words.size(); k-- > 0;) {
@@ -139,13 +139,15 @@ struct ContextWords {
   uint64_t Find(std::string_view hay, uint64_t want) const {
     uint64_t found = 0;
     const size_t n = hay.size();
+    const unsigned char* t = reinterpret_cast<const unsigned char*>(hay.data());
     for (size_t i = 0; i < n; ++i) {
-      if (!any[static_cast<unsigned char>(hay[i])]) continue;
-      const unsigned char c = static_cast<unsigned char>(LowerAscii(hay[i]));
       if (i + 1 < n) {
-        const unsigned char c2 = static_cast<unsigned char>(LowerAscii(hay[i + 1]));
-        if (!((second[c][c2 >> 6] >> (c2 & 63)) & 1)) continue;
+        const unsigned bit = unsigned{t[i]} << 8 | t[i + 1];
+        if (!((pair[bit >> 6] >> (bit & 63)) & 1)) continue;
+      } else if (!last[t[i]]) {
+        continue;
       }
+      const unsigned char c = static_cast<unsigned char>(LowerAscii(hay[i]));
       for (uint16_t k = begin[c]; k < end[c]; ++k) {
         const Word& w = words[k];
         const uint64_t bit = DetectorBit(w.detector);
@@ -256,7 +258,19 @@ class ScannerImpl final : public Scanner {
   // bucketed by their lowest class bit (always_ for pairs without a class).
   std::array<std::vector<std::pair<uint64_t, size_t>>, 64> prefilter_by_bit_;
   std::vector<std::pair<uint64_t, size_t>> prefilter_always_;
-  uint64_t prefilter_bits_ = 0;    // union of the bucket bits
+  uint64_t prefilter_bits_ = 0;  // union of the bucket bits
+  // The same test as bit masks over patterns (used when there are at most 64): len_ok_[n] holds
+  // the patterns with min_len <= n (n < 64); req_groups_ pairs each distinct class requirement
+  // with the patterns that have it.
+  std::array<uint64_t, 64> len_ok_{};
+  std::vector<std::pair<uint64_t, uint64_t>> req_groups_;
+  uint64_t without_check_ = 0;  // patterns without a shape check: the Set path
+  uint64_t LongLenOk(size_t n) const {
+    uint64_t ok = 0;
+    for (size_t pi = 0; pi < patterns_.size(); ++pi)
+      if (patterns_[pi].min_len <= n) ok |= uint64_t{1} << pi;
+    return ok;
+  }
   std::vector<std::string> keys_;  // normalized sensitive keys, sorted
   // Bit n of key_len_by_first_[c]: some key of length n (< 64) starts with byte c.
   std::array<uint64_t, 256> key_len_by_first_{};
@@ -406,6 +420,19 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
     }
     d.spec = std::move(spec);
     impl->detectors_.push_back(std::move(d));
+  }
+  for (size_t pi = 0; pi < impl->patterns_.size() && pi < 64; ++pi) {
+    const Pattern& p = impl->patterns_[pi];
+    const uint64_t bit = uint64_t{1} << pi;
+    for (size_t n = 0; n < 64; ++n)
+      if (p.min_len <= n) impl->len_ok_[n] |= bit;
+    auto g = std::find_if(impl->req_groups_.begin(), impl->req_groups_.end(),
+                          [&](const auto& x) { return x.first == p.req; });
+    if (g == impl->req_groups_.end())
+      impl->req_groups_.push_back({p.req, bit});
+    else
+      g->second |= bit;
+    if (!p.may) impl->without_check_ |= bit;
   }
   for (const Pattern& p : impl->patterns_) {
     const std::pair<uint64_t, size_t> f{p.req, p.min_len};
@@ -685,6 +712,15 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
     }
   }
   if (!candidate) return false;
+  // The candidate patterns as a bit mask (catalogs of up to 64 patterns): those long enough,
+  // less the ones that need a byte class the string lacks.
+  uint64_t cand = 0;
+  if (patterns_.size() <= 64) {
+    const size_t n = text.size();
+    for (const auto& [req, mask] : req_groups_)
+      if ((present & req) == req) cand |= mask;
+    cand &= n < 64 ? len_ok_[n] : LongLenOk(n);
+  }
   thread_local std::vector<int> hits;
   thread_local std::vector<Span> spans;
   uint64_t text_context = kUnknownContext;
@@ -697,19 +733,15 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
   // It replaces the RE2::Set when every candidate pattern has a check; the Set still runs when
   // a located value does not prove that the Set would have reported its pattern, and drops
   // the spans of patterns it does not report, so the output is the Set path's.
-  bool shape = shape_path_;
+  bool shape = shape_path_ && patterns_.size() <= 64 && (cand & without_check_) == 0;
   if (shape) {
     thread_local internal::Shape sh;
     internal::ComputeShape(text, &sh);
     shape = !sh.overflow;
     hits.clear();
-    for (size_t pi = 0; pi < patterns_.size() && shape; ++pi) {
-      const Pattern& p = patterns_[pi];
-      if ((present & p.req) != p.req || text.size() < p.min_len) continue;
-      if (!p.may)
-        shape = false;
-      else if (p.may(text, sh))
-        hits.push_back(static_cast<int>(pi));
+    for (uint64_t m = shape ? cand : 0; m; m &= m - 1) {
+      const int pi = __builtin_ctzll(m);
+      if (patterns_[pi].may(text, sh)) hits.push_back(pi);
     }
   }
   if (shape) {

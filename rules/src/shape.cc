@@ -27,7 +27,7 @@ enum Kind : uint8_t {
   kUnder,   // gh?_, github_, sk_, rk_
   kJ,       // eyJ
   kX,       // xox?-, xapp-
-  kSpace,   // "bearer "
+  kB,       // "bearer" (any case) then a space
   kDelim,   // ? & ; #
   kEquals,  // '=' after a delimiter
 };
@@ -42,7 +42,8 @@ constexpr std::array<uint8_t, 256> MakeKinds() {
   k['_'] = kUnder;
   k['J'] = kJ;
   k['x'] = kX;
-  k[' '] = kSpace;
+  k['b'] = kB;
+  k['B'] = kB;
   k['?'] = kDelim;
   k['&'] = kDelim;
   k[';'] = kDelim;
@@ -91,11 +92,12 @@ uint32_t SlackX(std::string_view t, size_t i) {
   return 0;
 }
 
-bool BearerBefore(std::string_view t, size_t i) {
-  if (i < 6 || Lower(t[i - 1]) != 'r') return false;
+// (?i:bearer)[ ]+ at the 'b' or 'B' at i.
+bool BearerAt(std::string_view t, size_t i) {
+  if (t.size() - i < 7 || t[i + 6] != ' ') return false;
   static constexpr char kWord[] = "bearer";
-  for (size_t k = 0; k < 6; ++k)
-    if (Lower(t[i - 6 + k]) != kWord[k]) return false;
+  for (size_t k = 1; k < 6; ++k)
+    if (Lower(t[i + k]) != kWord[k]) return false;
   return true;
 }
 
@@ -229,6 +231,8 @@ void ComputeShape(std::string_view t, Shape* s) {
   bool delim = false;
   const size_t n = t.size();
   for (size_t i = 0; i < n; ++i) {
+    while (i < n && kKinds[static_cast<unsigned char>(t[i])] == kNone) ++i;
+    if (i == n) break;
     switch (kKinds[static_cast<unsigned char>(t[i])]) {
       case kNone: break;
       case kDigit: {
@@ -263,8 +267,8 @@ void ComputeShape(std::string_view t, Shape* s) {
         if (i >= 2 && t[i - 2] == 'e' && t[i - 1] == 'y') s->literals |= kLitJwt;
         break;
       case kX: s->literals |= SlackX(t, i); break;
-      case kSpace:
-        if (BearerBefore(t, i)) s->literals |= kLitBearer;
+      case kB:
+        if (BearerAt(t, i)) s->literals |= kLitBearer;
         break;
       case kDelim: delim = true; break;
       case kEquals:
