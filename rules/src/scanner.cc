@@ -92,6 +92,9 @@ struct Detector {
   int keep_last = 0;
   std::string label;
   std::string rule_name;  // counts key
+  // Prefilter class bit of the rarest letter (either case) of each context word; all ones when
+  // no class was free or a word has no letter.
+  uint64_t letter_class = ~uint64_t{0};
 };
 
 uint64_t DetectorBit(int di) { return uint64_t{1} << std::min(di, 63); }
@@ -227,13 +230,18 @@ class ScannerImpl final : public Scanner {
                   std::string_view key) const;
   void Locate(int pattern, std::string_view text, std::string_view key, bool gated,
               std::vector<Span>* spans) const;
-  // Suppress keys, the context-word precheck, then Locate. `text_context` caches the detectors
-  // with a context word in key or text (kUnknownContext until needed); `precheck` is false
-  // when a gated-Set hit already proved a word.
+  // Suppress keys, the context-word precheck, then Locate. `precheck` is false when a gated-Set
+  // hit already proved a word.
   static constexpr uint64_t kUnknownContext = ~uint64_t{0};
-  void LocateIfPossible(int pattern, std::string_view text, std::string_view key,
-                        const KeyInfo& key_info, bool gated, bool precheck, uint64_t* text_context,
-                        std::vector<Span>* spans) const;
+  // One Redact call's view of its string.
+  struct Call {
+    std::string_view text, key;
+    const KeyInfo& key_info;
+    bool gated;             // the gated Set applies (no context word of any detector in key)
+    uint64_t present;       // prefilter byte classes present in text
+    uint64_t text_context;  // DetectorBit: context word in key or text (kUnknownContext: not yet)
+  };
+  void LocateIfPossible(int pattern, Call* call, bool precheck, std::vector<Span>* spans) const;
   // Last index + 1 of a byte of every class in `req` (0 when one is missing): no match of a
   // pattern with that requirement starts at or after the returned position.
   size_t RequiredLimit(std::string_view text, uint64_t req) const;
@@ -445,6 +453,30 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
     return Status::InvalidConfig("detectors: the hash method needs an hmac_key");
   if (!any_context_required) impl->gated_set_.reset();
   impl->context_words_.Build();
+  // Context letter classes: a text without any word's rarest letter holds no context word.
+  for (size_t di = 0; di < impl->detectors_.size(); ++di) {
+    Detector& d = impl->detectors_[di];
+    if (!(impl->context_detectors_ & DetectorBit(static_cast<int>(di)))) continue;
+    internal::ByteSet letters;
+    bool every_word = true;
+    for (const auto& w : d.spec.context_words) {
+      static constexpr std::string_view kRarestFirst = "zqxjkvbpygfwmucldrhsnioate";
+      size_t best = kRarestFirst.size();
+      for (char c : w) best = std::min(best, kRarestFirst.find(LowerAscii(c)));
+      if (best == kRarestFirst.size()) {
+        every_word = false;
+      } else {
+        letters.Add(static_cast<unsigned char>(kRarestFirst[best]));
+        letters.Add(static_cast<unsigned char>(kRarestFirst[best] - 'a' + 'A'));
+      }
+    }
+    if (!every_word || classes.size() == 64) continue;
+    const size_t k = classes.size();
+    classes.push_back(letters);
+    for (unsigned c = 0; c < 256; ++c)
+      if (letters.Has(c)) impl->byte_classes_[c] |= uint64_t{1} << k;
+    d.letter_class = uint64_t{1} << k;
+  }
   if (impl->patterns_.empty()) {
     impl->set_.reset();
     impl->gated_set_.reset();
@@ -554,26 +586,29 @@ bool ScannerImpl::HasContext(const Detector& d, std::string_view text, size_t be
   return false;
 }
 
-void ScannerImpl::LocateIfPossible(int pi, std::string_view text, std::string_view key,
-                                   const KeyInfo& key_info, bool gated, bool precheck,
-                                   uint64_t* text_context, std::vector<Span>* spans) const {
+void ScannerImpl::LocateIfPossible(int pi, Call* call, bool precheck,
+                                   std::vector<Span>* spans) const {
   const Pattern& p = patterns_[pi];
   const Detector& d = detectors_[p.detector];
+  const uint64_t bit = DetectorBit(p.detector);
   if (p.detector < 63) {
-    if (key_info.suppressed & DetectorBit(p.detector)) return;
+    if (call->key_info.suppressed & bit) return;
   } else {
     for (const auto& s : d.spec.suppress_keys)
-      if (ContainsFold(key, s)) return;
+      if (ContainsFold(call->key, s)) return;
   }
-  if (p.context_required && precheck) {
+  if (p.context_required && precheck && !(call->key_info.context & bit)) {
     // Cheap precheck: no context word in the key or anywhere in the text means no located
-    // value can have one. One pass finds the words of every context detector at once.
-    if (*text_context == kUnknownContext)
-      *text_context =
-          key_info.context | context_words_.Find(text, context_detectors_ & ~key_info.context);
-    if (!(*text_context & DetectorBit(p.detector))) return;
+    // value can have one. A text without any word's rarest letter has none (one prefilter
+    // class per detector); otherwise one pass finds the words of every context detector.
+    if (!(call->present & d.letter_class)) return;
+    if (call->text_context == kUnknownContext)
+      call->text_context =
+          call->key_info.context |
+          context_words_.Find(call->text, context_detectors_ & ~call->key_info.context);
+    if (!(call->text_context & bit)) return;
   }
-  Locate(pi, text, key, gated, spans);
+  Locate(pi, call->text, call->key, call->gated, spans);
 }
 
 void ScannerImpl::Locate(int pi, std::string_view text, std::string_view key, bool gated,
@@ -723,10 +758,10 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
   }
   thread_local std::vector<int> hits;
   thread_local std::vector<Span> spans;
-  uint64_t text_context = kUnknownContext;
   spans.clear();
   // Without a context word in the key, the gated Set also settles the context precheck.
   const bool gated = gated_set_ && (key_info.context & context_detectors_) == 0;
+  Call call{text, key, key_info, gated, present, kUnknownContext};
   const RE2::Set& set = gated ? *gated_set_ : *set_;
   // Shape path: one pass records the string's digit runs and literal anchors; each candidate
   // pattern's sound check (shape.h) then says whether it may occur, and only those locate.
@@ -747,7 +782,7 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
   if (shape) {
     bool proven = true;
     for (int pi : hits)
-      LocateIfPossible(pi, text, key, key_info, gated, true, &text_context, &spans);
+      LocateIfPossible(pi, &call, true, &spans);
     for (const Span& sp : spans) proven &= sp.proven;
     if (!proven) {
       RE2::Set::ErrorInfo info{RE2::Set::kNoError};
@@ -773,7 +808,7 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
     std::sort(hits.begin(), hits.end());
     // A gated-Set hit already proves a context word before a match: no precheck.
     for (int pi : hits)
-      LocateIfPossible(pi, text, key, key_info, gated, !gated, &text_context, &spans);
+      LocateIfPossible(pi, &call, !gated, &spans);
   }
   if (spans.empty()) return false;
   // Overlaps: the longer validated span wins; ties go to the earlier start, then catalog order.
