@@ -177,7 +177,7 @@ struct Pattern {
   size_t min_len = 0;
   uint64_t req = 0;
   internal::FastLocateFn fast = nullptr;  // exact hand-written locate (prefilter.h), or RE2
-  internal::MayOccurFn may = nullptr;     // sound shape check (shape.h), or none
+  uint32_t feature = 0;  // shape Feature whose absence proves no match (shape.h), or 0
   // The Set's pattern has a start-boundary prefix ((?:^|[^0-9])... for Boundary::kDigit).
   bool prefixed = false;
   // The card locator + card validator: when the validator rejects a whole digit chain, it
@@ -272,7 +272,8 @@ class ScannerImpl final : public Scanner {
   // with the patterns that have it.
   std::array<uint64_t, 64> len_ok_{};
   std::vector<std::pair<uint64_t, uint64_t>> req_groups_;
-  uint64_t without_check_ = 0;  // patterns without a shape check: the Set path
+  uint64_t without_check_ = 0;  // patterns without a shape feature: the Set path
+  std::array<uint64_t, 32> patterns_by_feature_{};  // [f]: patterns whose feature is 1 << f
   uint64_t LongLenOk(size_t n) const {
     uint64_t ok = 0;
     for (size_t pi = 0; pi < patterns_.size(); ++pi)
@@ -364,7 +365,7 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       const internal::PatternRequirement pr = internal::AnalyzePattern(p.re);
       cp.min_len = pr.min_len;
       if (cp.group == 0) cp.fast = internal::FindFastLocator(p.re);
-      cp.may = internal::FindMayOccur(p.re);
+      cp.feature = internal::FeatureFor(p.re);
       cp.prefixed = cp.group == 0 && spec.boundary != Boundary::kNone;
       cp.card_chain_skip =
           cp.fast && cp.fast == internal::CardLocator() && spec.validator == "card";
@@ -440,7 +441,9 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       impl->req_groups_.push_back({p.req, bit});
     else
       g->second |= bit;
-    if (!p.may) impl->without_check_ |= bit;
+    if (!p.feature) impl->without_check_ |= bit;
+    for (int f = 0; f < 32; ++f)
+      if (p.feature >> f & 1) impl->patterns_by_feature_[f] |= bit;
   }
   for (const Pattern& p : impl->patterns_) {
     const std::pair<uint64_t, size_t> f{p.req, p.min_len};
@@ -769,20 +772,22 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
   // a located value does not prove that the Set would have reported its pattern, and drops
   // the spans of patterns it does not report, so the output is the Set path's.
   bool shape = shape_path_ && patterns_.size() <= 64 && (cand & without_check_) == 0;
+  uint64_t located = 0;
   if (shape) {
     thread_local internal::Shape sh;
     internal::ComputeShape(text, &sh);
     shape = !sh.overflow;
-    hits.clear();
-    for (uint64_t m = shape ? cand : 0; m; m &= m - 1) {
-      const int pi = __builtin_ctzll(m);
-      if (patterns_[pi].may(text, sh)) hits.push_back(pi);
+    if (shape) {
+      uint64_t may = 0;
+      for (uint32_t f = internal::Features(text, sh); f; f &= f - 1)
+        may |= patterns_by_feature_[__builtin_ctz(f)];
+      located = cand & may;
     }
   }
   if (shape) {
     bool proven = true;
-    for (int pi : hits)
-      LocateIfPossible(pi, &call, true, &spans);
+    for (uint64_t m = located; m; m &= m - 1)
+      LocateIfPossible(__builtin_ctzll(m), &call, true, &spans);
     for (const Span& sp : spans) proven &= sp.proven;
     if (!proven) {
       RE2::Set::ErrorInfo info{RE2::Set::kNoError};
@@ -807,8 +812,7 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
     }
     std::sort(hits.begin(), hits.end());
     // A gated-Set hit already proves a context word before a match: no precheck.
-    for (int pi : hits)
-      LocateIfPossible(pi, &call, !gated, &spans);
+    for (int pi : hits) LocateIfPossible(pi, &call, !gated, &spans);
   }
   if (spans.empty()) return false;
   // Overlaps: the longer validated span wins; ties go to the earlier start, then catalog order.

@@ -1,7 +1,7 @@
-// The shape pass and the per-pattern "may occur" checks (shape.h). Every check is a necessary
-// condition read off the pattern: it may say "may occur" for text where the pattern has no
-// match (the exact locator then finds nothing), never the reverse. shape_test checks each
-// against RE2 on random text.
+// The shape pass and its features (shape.h). Every feature is a necessary condition read off
+// the patterns it stands for: it may hold for text where the pattern has no match (the exact
+// locator then finds nothing), never the reverse. shape_test checks each against RE2 on
+// random text.
 #include "shape.h"
 
 #include <array>
@@ -66,29 +66,29 @@ bool At(std::string_view t, size_t i, std::string_view lit) {
 uint32_t AwsOrGoogle(std::string_view t, size_t i) {
   if (t.size() - i < 4) return 0;
   const char a = t[i + 1], b = t[i + 2], c = t[i + 3];
-  if (a == 'I' && b == 'z' && c == 'a') return kLitGoogle;
+  if (a == 'I' && b == 'z' && c == 'a') return kFeatGoogle;
   const bool aws = (a == 'K' && b == 'I' && c == 'A') || (a == 'S' && b == 'I' && c == 'A') ||
                    (a == 'G' && b == 'P' && c == 'A') || (a == 'I' && b == 'D' && c == 'A') ||
                    (a == 'R' && b == 'O' && c == 'A') || (a == 'N' && b == 'P' && c == 'A') ||
                    (a == 'N' && b == 'V' && c == 'A') || (a == 'I' && b == 'P' && c == 'A');
-  return aws ? uint32_t{kLitAws} : 0;
+  return aws ? uint32_t{kFeatAws} : 0;
 }
 
 uint32_t Underscore(std::string_view t, size_t i) {
   uint32_t lit = 0;
   if (i >= 3 && t[i - 3] == 'g' && t[i - 2] == 'h' && std::strchr("pousr", t[i - 1]) != nullptr &&
       t[i - 1] != '\0')
-    lit |= kLitGithub;
-  if (i >= 6 && std::memcmp(t.data() + i - 6, "github", 6) == 0) lit |= kLitGithub;
-  if (i >= 2 && (t[i - 2] == 's' || t[i - 2] == 'r') && t[i - 1] == 'k') lit |= kLitStripe;
+    lit |= kFeatGithub;
+  if (i >= 6 && std::memcmp(t.data() + i - 6, "github", 6) == 0) lit |= kFeatGithub;
+  if (i >= 2 && (t[i - 2] == 's' || t[i - 2] == 'r') && t[i - 1] == 'k') lit |= kFeatStripe;
   return lit;
 }
 
 uint32_t SlackX(std::string_view t, size_t i) {
-  if (At(t, i, "xapp-")) return kLitSlack;
+  if (At(t, i, "xapp-")) return kFeatSlack;
   if (At(t, i, "xox") && t.size() - i >= 5 && std::strchr("abposr", t[i + 3]) != nullptr &&
       t[i + 3] != '\0' && t[i + 4] == '-')
-    return kLitSlack;
+    return kFeatSlack;
   return 0;
 }
 
@@ -101,124 +101,16 @@ bool BearerAt(std::string_view t, size_t i) {
   return true;
 }
 
-// --- Checks over digit runs. Runs are maximal, so a gap is at least one non-digit byte. ---
-
-size_t Len(const Shape::Run& r) { return r.e - r.b; }
-// The single byte between runs i and i+1, or 0 when the gap is longer.
-char Gap(std::string_view t, const Shape& s, int i) {
-  return s.runs[i + 1].b - s.runs[i].e == 1 ? t[s.runs[i].e] : '\0';
-}
-bool LongRun(const Shape& s, size_t n) {
-  for (int i = 0; i < s.nruns; ++i)
-    if (Len(s.runs[i]) >= n) return true;
-  return false;
-}
-
-// [0-9](?:[ -]?[0-9]){11,18}: 12+ digits in runs joined by single ' ' or '-'.
-bool MayCard(std::string_view t, const Shape& s) {
-  size_t chain = 0;
-  for (int i = 0; i < s.nruns; ++i) {
-    chain += Len(s.runs[i]);
-    if (chain >= 12) return true;
-    const char g = i + 1 < s.nruns ? Gap(t, s, i) : '\0';
-    if (g != ' ' && g != '-') chain = 0;
-  }
-  return false;
-}
-// [A-Z]{2}[0-9]{2}...: a run of 2+ digits right after two capitals.
-bool MayIban(std::string_view t, const Shape& s) {
-  for (int i = 0; i < s.nruns; ++i) {
-    const size_t b = s.runs[i].b;
-    if (Len(s.runs[i]) >= 2 && b >= 2 && Up(t[b - 1]) && Up(t[b - 2])) return true;
-  }
-  return false;
-}
-// \+[0-9]{1,3}...: a run right after '+'.
-bool MayE164(std::string_view t, const Shape& s) {
-  for (int i = 0; i < s.nruns; ++i)
-    if (s.runs[i].b > 0 && t[s.runs[i].b - 1] == '+') return true;
-  return false;
-}
-bool Sep3(char c) { return c == ' ' || c == '.' || c == '-'; }
-// Every NANP match ends in an area code, then [2-9][0-9]{2}[ .-][0-9]{4}. The exchange follows
-// a separator or ')', so it is a whole run of exactly 3 digits starting with 2-9; the area code
-// before it is a 3+ run one separator away, or a run closed by ')' (and maybe a separator).
-bool MayNanp(std::string_view t, const Shape& s) {
-  for (int i = 1; i + 1 < s.nruns; ++i) {
-    const Shape::Run& x = s.runs[i];
-    if (Len(x) != 3 || t[x.b] < '2' || !Sep3(Gap(t, s, i)) || Len(s.runs[i + 1]) < 4) continue;
-    const Shape::Run& a = s.runs[i - 1];
-    if (Len(a) < 3) continue;
-    const size_t gap = x.b - a.e;
-    if ((gap == 1 && Sep3(t[a.e])) ||
-        (t[a.e] == ')' && (gap == 1 || (gap == 2 && Sep3(t[a.e + 1])))))
-      return true;
-  }
-  return false;
-}
-bool MayRun9(std::string_view, const Shape& s) { return LongRun(s, 9); }
-bool MayRun10(std::string_view, const Shape& s) { return LongRun(s, 10); }
-bool MayRun11(std::string_view, const Shape& s) { return LongRun(s, 11); }
-// \(?0[1-9][0-9]{0,4}\)?(?:[ ./-]?[0-9]{2,4}){1,5}: a '0' then a non-zero digit in one run,
-// then two more digits: in the same run, or in the next run at most ")" and a separator away.
-bool MayTrunk(std::string_view t, const Shape& s) {
-  for (int i = 0; i < s.nruns; ++i) {
-    const Shape::Run& r = s.runs[i];
-    const bool next = i + 1 < s.nruns && s.runs[i + 1].b - r.e <= 2 && Len(s.runs[i + 1]) >= 2;
-    for (size_t k = r.b; k + 1 < r.e; ++k)
-      if (t[k] == '0' && t[k + 1] != '0' && (r.e - k >= 4 || next)) return true;
-  }
-  return false;
-}
-// Runs a, b, c (and d) joined by single `sep` bytes, with lengths >= la, == lb, == lc, >= ld.
-bool Joined(std::string_view t, const Shape& s, char sep, size_t la, size_t lb, size_t lc,
-            size_t ld, int nparts) {
-  for (int i = 0; i + nparts - 1 < s.nruns; ++i) {
-    bool ok = Len(s.runs[i]) >= la;
-    for (int k = 0; k + 1 < nparts && ok; ++k) ok = Gap(t, s, i + k) == sep;
-    if (!ok) continue;
-    if (nparts == 3) {
-      if (Len(s.runs[i + 1]) == lb && Len(s.runs[i + 2]) >= lc) return true;
-    } else if (Len(s.runs[i + 1]) == lb && Len(s.runs[i + 2]) == lc && Len(s.runs[i + 3]) >= ld) {
-      return true;
-    }
-  }
-  return false;
-}
-bool MaySsnDash(std::string_view t, const Shape& s) { return Joined(t, s, '-', 3, 2, 4, 0, 3); }
-bool MaySsnSpace(std::string_view t, const Shape& s) { return Joined(t, s, ' ', 3, 2, 4, 0, 3); }
-bool MayTaxSpaced(std::string_view t, const Shape& s) { return Joined(t, s, ' ', 2, 3, 3, 3, 4); }
-// Four runs joined by '.', the middle two at most 3 digits.
-bool MayIpv4(std::string_view t, const Shape& s) {
-  for (int i = 0; i + 3 < s.nruns; ++i) {
-    if (Gap(t, s, i) == '.' && Gap(t, s, i + 1) == '.' && Gap(t, s, i + 2) == '.' &&
-        Len(s.runs[i + 1]) <= 3 && Len(s.runs[i + 2]) <= 3)
-      return true;
-  }
-  return false;
-}
 bool NinoFirst(char c) {
   return Up(c) && c != 'D' && c != 'F' && c != 'I' && c != 'Q' && c != 'U' && c != 'V';
 }
-// The two NINO prefix letters, an optional space, then a run of 2+ digits.
-bool MayNino(std::string_view t, const Shape& s) {
-  for (int i = 0; i < s.nruns; ++i) {
-    size_t b = s.runs[i].b;
-    if (Len(s.runs[i]) < 2) continue;
-    if (b > 0 && t[b - 1] == ' ') --b;
-    if (b >= 2 && NinoFirst(t[b - 2]) && NinoFirst(t[b - 1]) && t[b - 1] != 'O') return true;
-  }
-  return false;
-}
+bool Sep3(char c) { return c == ' ' || c == '.' || c == '-'; }
 
-// --- Checks over counts and literal anchors. ---
-bool MayIpv6(std::string_view, const Shape& s) { return s.colons >= 2; }
-bool MayMacColon(std::string_view, const Shape& s) { return s.colons + s.dashes >= 5; }
-bool MayMacDot(std::string_view, const Shape& s) { return (s.literals & kLitMacDot) != 0; }
-bool Always(std::string_view, const Shape&) { return true; }  // email: its locator is memchr('@')
-template <uint32_t kBit>
-bool HasLiteral(std::string_view, const Shape& s) {
-  return (s.literals & kBit) != 0;
+size_t Len(const Shape::Run& r) { return r.e - r.b; }
+// The single byte between runs i and i+1, or 0 when the gap is longer (runs are maximal, so a
+// gap holds at least one non-digit byte).
+char Gap(std::string_view t, const Shape& s, int i) {
+  return s.runs[i + 1].b - s.runs[i].e == 1 ? t[s.runs[i].e] : '\0';
 }
 
 }  // namespace
@@ -226,7 +118,7 @@ bool HasLiteral(std::string_view, const Shape& s) {
 void ComputeShape(std::string_view t, Shape* s) {
   s->nruns = 0;
   s->overflow = false;
-  s->colons = s->dashes = s->dots = 0;
+  s->colons = s->dashes = 0;
   s->literals = 0;
   bool delim = false;
   const size_t n = t.size();
@@ -248,77 +140,125 @@ void ComputeShape(std::string_view t, Shape* s) {
       }
       case kColon:
         ++s->colons;
-        if (i + 2 < n && t[i + 1] == '/' && t[i + 2] == '/') s->literals |= kLitScheme;
+        if (i + 2 < n && t[i + 1] == '/' && t[i + 2] == '/') s->literals |= kFeatScheme;
         break;
       case kDash:
         ++s->dashes;
-        if (t[i + 1 < n ? i + 1 : i] == '-' && At(t, i, "-----BEGIN ")) s->literals |= kLitPem;
+        if (t[i + 1 < n ? i + 1 : i] == '-' && At(t, i, "-----BEGIN ")) s->literals |= kFeatPem;
         break;
       case kDot:
-        ++s->dots;
         if (i >= 4 && i + 10 <= n && t[i + 5] == '.' && Hex4(t, i - 4) && Hex4(t, i + 1) &&
             Hex4(t, i + 6))
-          s->literals |= kLitMacDot;
-        if (i >= 5 && std::memcmp(t.data() + i - 5, "hooks", 5) == 0) s->literals |= kLitSlack;
+          s->literals |= kFeatMacDot;
+        if (i >= 5 && std::memcmp(t.data() + i - 5, "hooks", 5) == 0) s->literals |= kFeatSlack;
         break;
       case kUpperA: s->literals |= AwsOrGoogle(t, i); break;
       case kUnder: s->literals |= Underscore(t, i); break;
       case kJ:
-        if (i >= 2 && t[i - 2] == 'e' && t[i - 1] == 'y') s->literals |= kLitJwt;
+        if (i >= 2 && t[i - 2] == 'e' && t[i - 1] == 'y') s->literals |= kFeatJwt;
         break;
       case kX: s->literals |= SlackX(t, i); break;
       case kB:
-        if (BearerAt(t, i)) s->literals |= kLitBearer;
+        if (BearerAt(t, i)) s->literals |= kFeatBearer;
         break;
       case kDelim: delim = true; break;
       case kEquals:
-        if (delim) s->literals |= kLitQuery;
+        if (delim) s->literals |= kFeatQuery;
         break;
     }
   }
 }
 
-MayOccurFn FindMayOccur(std::string_view re) {
+uint32_t Features(std::string_view t, const Shape& s) {
+  uint32_t f = s.literals | kFeatAlways;
+  if (s.colons >= 2) f |= kFeatIpv6;
+  if (s.colons + s.dashes >= 5) f |= kFeatMacColon;
+  size_t chain = 0, longest = 0;
+  const int n = s.nruns;
+  for (int i = 0; i < n; ++i) {
+    const Shape::Run& r = s.runs[i];
+    const size_t len = Len(r);
+    const char g = i + 1 < n ? Gap(t, s, i) : '\0';
+    if (len > longest) longest = len;
+    // Card: every digit of a match sits in one chain of runs joined by single ' ' or '-'.
+    chain += len;
+    if (chain >= 12) f |= kFeatCard;
+    if (g != ' ' && g != '-') chain = 0;
+    // What precedes the run: E.164 '+', IBAN capitals, NINO prefix letters.
+    if (r.b > 0) {
+      const char c = t[r.b - 1];
+      if (c == '+') f |= kFeatE164;
+      if (len >= 2) {
+        if (r.b >= 2 && Up(c) && Up(t[r.b - 2])) f |= kFeatIban;
+        const size_t b = c == ' ' ? r.b - 1 : r.b;
+        if (b >= 2 && NinoFirst(t[b - 2]) && NinoFirst(t[b - 1]) && t[b - 1] != 'O') f |= kFeatNino;
+      }
+    }
+    // Trunk-prefix phone: '0' then a non-zero digit in this run, then two more digits in it, or
+    // in the next run at most ")" and a separator away. The first such '0' leaves the most.
+    for (size_t k = r.b; k + 1 < r.e; ++k) {
+      if (t[k] != '0' || t[k + 1] == '0') continue;
+      if (r.e - k >= 4 || (i + 1 < n && s.runs[i + 1].b - r.e <= 2 && Len(s.runs[i + 1]) >= 2))
+        f |= kFeatTrunk;
+      break;
+    }
+    // NANP: this run is the exchange. It follows a separator or ')', so it is a whole run of
+    // exactly 3 digits from 2-9, then [ .-] and the 4+ digit line run; before it the area code
+    // is a 3+ run one separator away, or a run closed by ')' and maybe a separator.
+    if (i >= 1 && i + 1 < n && len == 3 && t[r.b] >= '2' && Sep3(g) && Len(s.runs[i + 1]) >= 4) {
+      const Shape::Run& a = s.runs[i - 1];
+      const size_t gap = r.b - a.e;
+      if (Len(a) >= 3 && ((gap == 1 && Sep3(t[a.e])) ||
+                          (t[a.e] == ')' && (gap == 1 || (gap == 2 && Sep3(t[a.e + 1]))))))
+        f |= kFeatNanp;
+    }
+    // SSN with separators: this run is the 2-digit middle group.
+    if (i >= 1 && i + 1 < n && len == 2 && Len(s.runs[i - 1]) >= 3 && Len(s.runs[i + 1]) >= 4) {
+      const char before = Gap(t, s, i - 1);
+      if (before == g && before == '-') f |= kFeatSsnDash;
+      if (before == g && before == ' ') f |= kFeatSsnSpace;
+    }
+    // Four runs from this one: the spaced German tax id and IPv4.
+    if (i + 3 < n) {
+      const char g1 = Gap(t, s, i + 1), g2 = Gap(t, s, i + 2);
+      const size_t l1 = Len(s.runs[i + 1]), l2 = Len(s.runs[i + 2]), l3 = Len(s.runs[i + 3]);
+      if (g == ' ' && g1 == ' ' && g2 == ' ' && len >= 2 && l1 == 3 && l2 == 3 && l3 >= 3)
+        f |= kFeatTaxSpaced;
+      if (g == '.' && g1 == '.' && g2 == '.' && l1 <= 3 && l2 <= 3) f |= kFeatIpv4;
+    }
+  }
+  if (longest >= 9) f |= kFeatRun9;
+  if (longest >= 10) f |= kFeatRun10;
+  if (longest >= 11) f |= kFeatRun11;
+  return f;
+}
+
+uint32_t FeatureFor(std::string_view re) {
   struct Entry {
     std::string_view re;
-    MayOccurFn fn;
+    uint32_t feature;
   };
   static constexpr Entry kChecks[] = {
-      {kCardRe, &MayCard},
-      {kIbanRe, &MayIban},
-      {kEmailRe, &Always},
-      {kPhoneE164Re, &MayE164},
-      {kPhoneNanpRe, &MayNanp},
-      {kPhonePlainRe, &MayRun10},
-      {kPhoneTrunkRe, &MayTrunk},
-      {kIpv6Re, &MayIpv6},
-      {kIpv4Re, &MayIpv4},
-      {kSsnDashRe, &MaySsnDash},
-      {kSsnSpaceRe, &MaySsnSpace},
-      {kSsnPlainRe, &MayRun9},
-      {kTaxSpacedRe, &MayTaxSpaced},
-      {kTaxPlainRe, &MayRun11},
-      {kMacColonRe, &MayMacColon},
-      {kMacDotRe, &MayMacDot},
-      {kNinoRe, &MayNino},
-      {kAwsRe, &HasLiteral<kLitAws>},
-      {kGoogleRe, &HasLiteral<kLitGoogle>},
-      {kBearerRe, &HasLiteral<kLitBearer>},
-      {kGithubRe, &HasLiteral<kLitGithub>},
-      {kGithubPatRe, &HasLiteral<kLitGithub>},
-      {kStripeRe, &HasLiteral<kLitStripe>},
-      {kJwtRe, &HasLiteral<kLitJwt>},
-      {kPemBlockRe, &HasLiteral<kLitPem>},
-      {kPemOpenRe, &HasLiteral<kLitPem>},
-      {kSlackRe, &HasLiteral<kLitSlack>},
-      {kSlackAppRe, &HasLiteral<kLitSlack>},
-      {kSlackHookRe, &HasLiteral<kLitSlack>},
-      {kUrlCredentialsRe, &HasLiteral<kLitScheme>},
-      {kUrlQueryRe, &HasLiteral<kLitQuery>},
+      {kCardRe, kFeatCard},           {kIbanRe, kFeatIban},
+      {kEmailRe, kFeatAlways},        {kPhoneE164Re, kFeatE164},
+      {kPhoneNanpRe, kFeatNanp},      {kPhonePlainRe, kFeatRun10},
+      {kPhoneTrunkRe, kFeatTrunk},    {kIpv6Re, kFeatIpv6},
+      {kIpv4Re, kFeatIpv4},           {kSsnDashRe, kFeatSsnDash},
+      {kSsnSpaceRe, kFeatSsnSpace},   {kSsnPlainRe, kFeatRun9},
+      {kTaxSpacedRe, kFeatTaxSpaced}, {kTaxPlainRe, kFeatRun11},
+      {kMacColonRe, kFeatMacColon},   {kMacDotRe, kFeatMacDot},
+      {kNinoRe, kFeatNino},           {kAwsRe, kFeatAws},
+      {kGoogleRe, kFeatGoogle},       {kBearerRe, kFeatBearer},
+      {kGithubRe, kFeatGithub},       {kGithubPatRe, kFeatGithub},
+      {kStripeRe, kFeatStripe},       {kJwtRe, kFeatJwt},
+      {kPemBlockRe, kFeatPem},        {kPemOpenRe, kFeatPem},
+      {kSlackRe, kFeatSlack},         {kSlackAppRe, kFeatSlack},
+      {kSlackHookRe, kFeatSlack},     {kUrlCredentialsRe, kFeatScheme},
+      {kUrlQueryRe, kFeatQuery},
   };
   for (const auto& e : kChecks)
-    if (e.re == re) return e.fn;
-  return nullptr;
+    if (e.re == re) return e.feature;
+  return 0;
 }
 
 }  // namespace scrubd::rules::internal
