@@ -16,6 +16,24 @@ bool IsAsciiAlnum(unsigned char c) {
 }
 }  // namespace
 
+bool MaskAsciiInPlace(char* v, size_t n, int keep_last) {
+  for (size_t i = 0; i < n; ++i)
+    if (static_cast<unsigned char>(v[i]) >= 0x80) return false;
+  size_t keep_from = n;
+  if (keep_last > 0) {
+    int seen = 0;
+    for (size_t i = n; i-- > 0;) {
+      if (IsAsciiAlnum(static_cast<unsigned char>(v[i]))) {
+        keep_from = i;
+        if (++seen == keep_last) break;
+      }
+    }
+  }
+  for (size_t i = 0; i < keep_from; ++i)
+    if (IsAsciiAlnum(static_cast<unsigned char>(v[i]))) v[i] = '*';
+  return true;
+}
+
 void AppendMask(std::string* out, std::string_view v, int keep_last) {
   size_t keep_from = v.size();
   if (keep_last > 0) {

@@ -12,6 +12,10 @@ namespace scrubd::rules::internal {
 // '*', separators stay, and the last `keep_last` letters/digits are kept.
 void AppendMask(std::string* out, std::string_view value, int keep_last);
 
+// Masks `v` where it stands, like AppendMask, when every byte is ASCII (then masking keeps the
+// length); returns false, changing nothing, otherwise.
+bool MaskAsciiInPlace(char* v, size_t n, int keep_last);
+
 // `prefix` + the first 16 hex digits of HMAC-SHA256(key, id "\0" normalized value). The value
 // is normalized (ASCII lower case; spaces, '-', '(' and ')' dropped) so formats join.
 void AppendHash(std::string* out, std::string_view value, std::string_view id,

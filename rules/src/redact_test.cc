@@ -25,6 +25,44 @@ TEST(Mask, LengthPreservingKeepsSeparatorsAndLastN) {
   EXPECT_EQ(out, "**");
 }
 
+// The in-place mask (ASCII values) writes exactly what AppendMask appends, and refuses
+// non-ASCII values untouched; masking twice changes nothing more.
+TEST(Mask, InPlaceMatchesAppendMask) {
+  for (std::string v : {"4111 1111 1111 1111", "+1 (415) 555-2671", "DE89 3704", "a", "--", ""}) {
+    for (int keep : {0, 2, 4, 30}) {
+      std::string want;
+      internal::AppendMask(&want, v, keep);
+      std::string got = v;
+      ASSERT_TRUE(internal::MaskAsciiInPlace(got.data(), got.size(), keep));
+      EXPECT_EQ(got, want) << v << " keep " << keep;
+      std::string twice;
+      internal::AppendMask(&twice, got, keep);
+      EXPECT_EQ(twice, want) << v << " keep " << keep;
+    }
+  }
+  std::string u = "Mü-1234";
+  EXPECT_FALSE(internal::MaskAsciiInPlace(u.data(), u.size(), 2));
+  EXPECT_EQ(u, "Mü-1234");
+}
+
+// A string whose masked values are ASCII except one: the in-place pass stops there and the
+// general path finishes, with the same text as masking each value once.
+TEST(Mask, MixedAsciiAndNonAsciiSpansThroughTheScanner) {
+  ScannerConfig cfg;
+  cfg.hmac_key = "k";
+  cfg.overrides["url_query_secret"].has_method = true;
+  cfg.overrides["url_query_secret"].method = Method::kMask;
+  auto s = Scanner::Create(cfg);
+  ASSERT_TRUE(s.ok());
+  std::string t =
+      "card 4111 1111 1111 1111 at https://x.example/?token=gr\xC3\xBC\xC3\x9F"
+      "e1";
+  RedactionCounts c;
+  ASSERT_TRUE((*s)->Redact(t, "", &c));
+  EXPECT_EQ(t, "card **** **** **** 1111 at https://x.example/?token=******");
+  EXPECT_EQ(c.Total(), 2u);
+}
+
 TEST(Hash, KeyedStableAndFormatInsensitive) {
   std::string a, b, c, d;
   internal::AppendHash(&a, "4111 1111 1111 1111", "card", "card_", "k1");
@@ -51,8 +89,8 @@ TEST(TruncateIp, V4AndV6) {
   EXPECT_FALSE(internal::AppendTruncatedIp(&out, "not-an-ip"));
 }
 
-std::string RedactWith(const std::string& id, Method m, const std::string& text,
-                       int keep_last = -1, const std::string& label = "") {
+std::string RedactWith(const std::string& id, Method m, const std::string& text, int keep_last = -1,
+                       const std::string& label = "") {
   ScannerConfig cfg;
   cfg.hmac_key = "k";
   DetectorOverride o;
@@ -71,8 +109,7 @@ std::string RedactWith(const std::string& id, Method m, const std::string& text,
 }
 
 TEST(Methods, EachThroughTheScanner) {
-  EXPECT_EQ(RedactWith("email", Method::kReplace, "mail jane@example.com now"),
-            "mail [EMAIL] now");
+  EXPECT_EQ(RedactWith("email", Method::kReplace, "mail jane@example.com now"), "mail [EMAIL] now");
   EXPECT_EQ(RedactWith("email", Method::kReplace, "jane@example.com", -1, "<E>"), "<E>");
   EXPECT_EQ(RedactWith("email", Method::kRemove, "mail jane@example.com now"), "mail  now");
   EXPECT_EQ(RedactWith("card", Method::kMask, "card 4111-1111-1111-1111", 4),

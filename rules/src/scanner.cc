@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstring>
 #include <set>
 
 #include "catalog.h"
@@ -248,6 +249,11 @@ class ScannerImpl final : public Scanner {
   void Apply(std::string* out, std::string_view value, Method m, int keep_last,
              std::string_view label, std::string_view id, std::string_view prefix) const;
   void FailClosed(std::string& text, RedactionCounts* counts) const;
+  static void Count(const Detector& d, RedactionCounts* counts) {
+    if (!counts) return;
+    ++counts->by_rule[d.rule_name];
+    ++counts->by_method[MethodName(d.method)];
+  }
 
   std::vector<Detector> detectors_;
   std::vector<Pattern> patterns_;
@@ -268,10 +274,10 @@ class ScannerImpl final : public Scanner {
   std::vector<std::pair<uint64_t, size_t>> prefilter_always_;
   uint64_t prefilter_bits_ = 0;  // union of the bucket bits
   // The same test as bit masks over patterns (used when there are at most 64): len_ok_[n] holds
-  // the patterns with min_len <= n (n < 64); req_groups_ pairs each distinct class requirement
-  // with the patterns that have it.
+  // the patterns with min_len <= n (n < 64); excluded_by_[j][v] the patterns that require a
+  // class among classes 8j..8j+7 whose bit is clear in v.
   std::array<uint64_t, 64> len_ok_{};
-  std::vector<std::pair<uint64_t, uint64_t>> req_groups_;
+  std::vector<std::array<uint64_t, 256>> excluded_by_;
   uint64_t without_check_ = 0;  // patterns without a shape feature: the Set path
   std::array<uint64_t, 32> patterns_by_feature_{};  // [f]: patterns whose feature is 1 << f
   uint64_t LongLenOk(size_t n) const {
@@ -435,12 +441,13 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
     const uint64_t bit = uint64_t{1} << pi;
     for (size_t n = 0; n < 64; ++n)
       if (p.min_len <= n) impl->len_ok_[n] |= bit;
-    auto g = std::find_if(impl->req_groups_.begin(), impl->req_groups_.end(),
-                          [&](const auto& x) { return x.first == p.req; });
-    if (g == impl->req_groups_.end())
-      impl->req_groups_.push_back({p.req, bit});
-    else
-      g->second |= bit;
+    for (uint64_t m = p.req; m; m &= m - 1) {
+      const int k = __builtin_ctzll(m);
+      if (impl->excluded_by_.size() <= static_cast<size_t>(k / 8))
+        impl->excluded_by_.resize(k / 8 + 1, std::array<uint64_t, 256>{});
+      for (unsigned v = 0; v < 256; ++v)
+        if (!(v >> (k % 8) & 1)) impl->excluded_by_[k / 8][v] |= bit;
+    }
     if (!p.feature) impl->without_check_ |= bit;
     for (int f = 0; f < 32; ++f)
       if (p.feature >> f & 1) impl->patterns_by_feature_[f] |= bit;
@@ -562,20 +569,27 @@ ScannerImpl::KeyInfo ScannerImpl::MatchKeyInfo(std::string_view key) const {
 ScannerImpl::KeyInfo ScannerImpl::MatchKeyCached(std::string_view key) const {
   if (key.empty()) return {};
   if (key.size() > 40) return MatchKeyInfo(key);
+  // Keys are stored zero-padded to 40 bytes and compared as five 8-byte words.
   struct Entry {
     uint64_t owner = 0;
-    std::string key;
+    size_t size = 0;
+    uint64_t words[5] = {};
     KeyInfo info;
   };
   thread_local std::array<Entry, 64> cache;
   const unsigned char* k = reinterpret_cast<const unsigned char*>(key.data());
   const size_t n = key.size();
   const size_t h = (n * 31 + k[0] * 7 + k[n - 1] * 13 + k[n >> 1] * 3) & 63;
+  uint64_t words[5] = {};
+  std::memcpy(words, k, n);
   Entry& e = cache[h];
-  if (e.owner == id_ && e.key == key) return e.info;
+  if (e.owner == id_ && e.size == n && e.words[0] == words[0] && e.words[1] == words[1] &&
+      e.words[2] == words[2] && e.words[3] == words[3] && e.words[4] == words[4])
+    return e.info;
   e.info = MatchKeyInfo(key);
   e.owner = id_;
-  e.key.assign(key);
+  e.size = n;
+  std::memcpy(e.words, words, sizeof(words));
   return e.info;
 }
 
@@ -739,25 +753,27 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
     for (; i < n; ++i) p0 |= byte_classes_[t[i]];
     present = p0 | p1;
   }
-  bool candidate = false;
-  for (const auto& [req, min_len] : prefilter_always_) candidate |= text.size() >= min_len;
-  for (uint64_t m = present & prefilter_bits_; m && !candidate; m &= m - 1) {
-    for (const auto& [req, min_len] : prefilter_by_bit_[__builtin_ctzll(m)]) {
-      if ((present & req) == req && text.size() >= min_len) {
-        candidate = true;
-        break;
-      }
-    }
-  }
-  if (!candidate) return false;
   // The candidate patterns as a bit mask (catalogs of up to 64 patterns): those long enough,
-  // less the ones that need a byte class the string lacks.
+  // less the ones that need a byte class the string lacks, looked up 8 classes at a time.
   uint64_t cand = 0;
   if (patterns_.size() <= 64) {
     const size_t n = text.size();
-    for (const auto& [req, mask] : req_groups_)
-      if ((present & req) == req) cand |= mask;
-    cand &= n < 64 ? len_ok_[n] : LongLenOk(n);
+    cand = n < 64 ? len_ok_[n] : LongLenOk(n);
+    for (size_t j = 0; j < excluded_by_.size(); ++j)
+      cand &= ~excluded_by_[j][(present >> (8 * j)) & 0xFF];
+    if (!cand) return false;
+  } else {
+    bool candidate = false;
+    for (const auto& [req, min_len] : prefilter_always_) candidate |= text.size() >= min_len;
+    for (uint64_t m = present & prefilter_bits_; m && !candidate; m &= m - 1) {
+      for (const auto& [req, min_len] : prefilter_by_bit_[__builtin_ctzll(m)]) {
+        if ((present & req) == req && text.size() >= min_len) {
+          candidate = true;
+          break;
+        }
+      }
+    }
+    if (!candidate) return false;
   }
   thread_local std::vector<int> hits;
   thread_local std::vector<Span> spans;
@@ -834,6 +850,24 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
     std::sort(spans.begin(), spans.end(),
               [](const Span& a, const Span& b) { return a.begin < b.begin; });
   }
+  // Only ASCII masks: rewrite in place (same length), no output buffer.
+  bool in_place = true;
+  for (const Span& s : spans) in_place &= detectors_[s.detector].method == Method::kMask;
+  if (in_place) {
+    size_t done = 0;
+    for (; done < spans.size(); ++done) {
+      const Span& s = spans[done];
+      if (!internal::MaskAsciiInPlace(text.data() + s.begin, s.end - s.begin,
+                                      detectors_[s.detector].keep_last))
+        break;
+    }
+    if (done == spans.size()) {
+      for (const Span& s : spans) Count(detectors_[s.detector], counts);
+      return true;
+    }
+    // A non-ASCII span: spans before it are masked already, and masking is idempotent
+    // (a '*' stays a '*'), so the general path below gives the same text.
+  }
   thread_local std::string out;
   out.clear();
   size_t pos = 0;
@@ -843,10 +877,7 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
     Apply(&out, std::string_view(text).substr(s.begin, s.end - s.begin), d.method, d.keep_last,
           d.label, d.spec.id, d.spec.hash_prefix);
     pos = s.end;
-    if (counts) {
-      ++counts->by_rule[d.rule_name];
-      ++counts->by_method[MethodName(d.method)];
-    }
+    Count(d, counts);
   }
   out.append(text, pos, std::string::npos);
   text.assign(out);  // reuses text's buffer; no allocation when the result is not longer
