@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 
 #include "validators.h"
 
@@ -17,20 +18,27 @@ bool IsAsciiAlnum(unsigned char c) {
 }  // namespace
 
 bool MaskAsciiInPlace(char* v, size_t n, int keep_last) {
-  for (size_t i = 0; i < n; ++i)
-    if (static_cast<unsigned char>(v[i]) >= 0x80) return false;
+  uint64_t high = 0;  // any byte >= 0x80, eight at a time
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, v + i, 8);
+    high |= w;
+  }
+  for (; i < n; ++i) high |= static_cast<unsigned char>(v[i]);
+  if (high & 0x8080808080808080ull) return false;
   size_t keep_from = n;
   if (keep_last > 0) {
     int seen = 0;
-    for (size_t i = n; i-- > 0;) {
-      if (IsAsciiAlnum(static_cast<unsigned char>(v[i]))) {
-        keep_from = i;
+    for (size_t j = n; j-- > 0;) {
+      if (IsAsciiAlnum(static_cast<unsigned char>(v[j]))) {
+        keep_from = j;
         if (++seen == keep_last) break;
       }
     }
   }
-  for (size_t i = 0; i < keep_from; ++i)
-    if (IsAsciiAlnum(static_cast<unsigned char>(v[i]))) v[i] = '*';
+  for (size_t j = 0; j < keep_from; ++j)
+    if (IsAsciiAlnum(static_cast<unsigned char>(v[j]))) v[j] = '*';
   return true;
 }
 

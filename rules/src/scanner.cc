@@ -569,27 +569,26 @@ ScannerImpl::KeyInfo ScannerImpl::MatchKeyInfo(std::string_view key) const {
 ScannerImpl::KeyInfo ScannerImpl::MatchKeyCached(std::string_view key) const {
   if (key.empty()) return {};
   if (key.size() > 40) return MatchKeyInfo(key);
-  // Keys are stored zero-padded to 40 bytes and compared as five 8-byte words.
   struct Entry {
     uint64_t owner = 0;
     size_t size = 0;
-    uint64_t words[5] = {};
+    char key[40];
     KeyInfo info;
   };
   thread_local std::array<Entry, 64> cache;
   const unsigned char* k = reinterpret_cast<const unsigned char*>(key.data());
   const size_t n = key.size();
   const size_t h = (n * 31 + k[0] * 7 + k[n - 1] * 13 + k[n >> 1] * 3) & 63;
-  uint64_t words[5] = {};
-  std::memcpy(words, k, n);
   Entry& e = cache[h];
-  if (e.owner == id_ && e.size == n && e.words[0] == words[0] && e.words[1] == words[1] &&
-      e.words[2] == words[2] && e.words[3] == words[3] && e.words[4] == words[4])
-    return e.info;
+  if (e.owner == id_ && e.size == n) {
+    size_t i = 0;
+    while (i < n && e.key[i] == key[i]) ++i;  // short keys: a loop beats a memcmp call
+    if (i == n) return e.info;
+  }
   e.info = MatchKeyInfo(key);
   e.owner = id_;
   e.size = n;
-  std::memcpy(e.words, words, sizeof(words));
+  std::memcpy(e.key, key.data(), n);
   return e.info;
 }
 
@@ -759,7 +758,7 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
   if (patterns_.size() <= 64) {
     const size_t n = text.size();
     cand = n < 64 ? len_ok_[n] : LongLenOk(n);
-    for (size_t j = 0; j < excluded_by_.size(); ++j)
+    for (size_t j = 0; j < excluded_by_.size() && cand; ++j)
       cand &= ~excluded_by_[j][(present >> (8 * j)) & 0xFF];
     if (!cand) return false;
   } else {
