@@ -37,8 +37,13 @@ bool MaskAsciiInPlace(char* v, size_t n, int keep_last) {
       }
     }
   }
-  for (size_t j = 0; j < keep_from; ++j)
-    if (IsAsciiAlnum(static_cast<unsigned char>(v[j]))) v[j] = '*';
+  static const std::array<char, 128> kMaskAscii = [] {
+    std::array<char, 128> m{};
+    for (unsigned c = 0; c < 128; ++c)
+      m[c] = IsAsciiAlnum(static_cast<unsigned char>(c)) ? '*' : static_cast<char>(c);
+    return m;
+  }();
+  for (size_t j = 0; j < keep_from; ++j) v[j] = kMaskAscii[static_cast<unsigned char>(v[j])];
   return true;
 }
 

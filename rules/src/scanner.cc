@@ -51,6 +51,29 @@ char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
+// a[0..n) == b[0..n) for short keys, with fixed-size (inlined) loads instead of a memcmp call.
+bool SameBytes(const char* a, const char* b, size_t n) {
+  auto load8 = [](const char* p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+  };
+  auto load4 = [](const char* p) {
+    uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  };
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 <= n; i += 8)
+      if (load8(a + i) != load8(b + i)) return false;
+    return load8(a + n - 8) == load8(b + n - 8);
+  }
+  if (n >= 4) return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
+  for (size_t i = 0; i < n; ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
+
 bool ContainsFold(std::string_view hay, std::string_view needle) {
   if (needle.empty() || hay.size() < needle.size()) return false;
   for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
@@ -143,14 +166,10 @@ struct ContextWords {
   uint64_t Find(std::string_view hay, uint64_t want) const {
     uint64_t found = 0;
     const size_t n = hay.size();
+    if (n == 0) return 0;
     const unsigned char* t = reinterpret_cast<const unsigned char*>(hay.data());
-    for (size_t i = 0; i < n; ++i) {
-      if (i + 1 < n) {
-        const unsigned bit = unsigned{t[i]} << 8 | t[i + 1];
-        if (!((pair[bit >> 6] >> (bit & 63)) & 1)) continue;
-      } else if (!last[t[i]]) {
-        continue;
-      }
+    // True once every `want` bit is found.
+    auto words_at = [&](size_t i) {
       const unsigned char c = static_cast<unsigned char>(LowerAscii(hay[i]));
       for (uint16_t k = begin[c]; k < end[c]; ++k) {
         const Word& w = words[k];
@@ -160,10 +179,18 @@ struct ContextWords {
         while (j < w.text.size() && LowerAscii(hay[i + j]) == w.text[j]) ++j;
         if (j == w.text.size()) {
           found |= bit;
-          if ((found & want) == want) return found;
+          if ((found & want) == want) return true;
         }
       }
+      return false;
+    };
+    unsigned prev = t[0];
+    for (size_t i = 1; i < n; ++i) {
+      const unsigned bit = prev << 8 | t[i];
+      prev = t[i];
+      if (((pair[bit >> 6] >> (bit & 63)) & 1) && words_at(i - 1)) return found;
     }
+    if (last[t[n - 1]]) words_at(n - 1);
     return found;
   }
 };
@@ -280,6 +307,16 @@ class ScannerImpl final : public Scanner {
   std::vector<std::array<uint64_t, 256>> excluded_by_;
   uint64_t without_check_ = 0;  // patterns without a shape feature: the Set path
   std::array<uint64_t, 32> patterns_by_feature_{};  // [f]: patterns whose feature is 1 << f
+  // Whether some pattern is long enough and has its classes present: bucketed by a pattern's
+  // lowest class bit, so cheap for the many strings that are no candidate.
+  bool PossiblyCandidate(uint64_t present, size_t n) const {
+    for (const auto& [req, min_len] : prefilter_always_)
+      if (n >= min_len) return true;
+    for (uint64_t m = present & prefilter_bits_; m; m &= m - 1)
+      for (const auto& [req, min_len] : prefilter_by_bit_[__builtin_ctzll(m)])
+        if ((present & req) == req && n >= min_len) return true;
+    return false;
+  }
   uint64_t LongLenOk(size_t n) const {
     uint64_t ok = 0;
     for (size_t pi = 0; pi < patterns_.size(); ++pi)
@@ -580,11 +617,7 @@ ScannerImpl::KeyInfo ScannerImpl::MatchKeyCached(std::string_view key) const {
   const size_t n = key.size();
   const size_t h = (n * 31 + k[0] * 7 + k[n - 1] * 13 + k[n >> 1] * 3) & 63;
   Entry& e = cache[h];
-  if (e.owner == id_ && e.size == n) {
-    size_t i = 0;
-    while (i < n && e.key[i] == key[i]) ++i;  // short keys: a loop beats a memcmp call
-    if (i == n) return e.info;
-  }
+  if (e.owner == id_ && e.size == n && SameBytes(e.key, key.data(), n)) return e.info;
   e.info = MatchKeyInfo(key);
   e.owner = id_;
   e.size = n;
@@ -752,8 +785,10 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
     for (; i < n; ++i) p0 |= byte_classes_[t[i]];
     present = p0 | p1;
   }
-  // The candidate patterns as a bit mask (catalogs of up to 64 patterns): those long enough,
-  // less the ones that need a byte class the string lacks, looked up 8 classes at a time.
+  if (!PossiblyCandidate(present, text.size())) return false;
+  // The candidate patterns as a bit mask (catalogs of up to 64 patterns; larger ones take the
+  // Set path): those long enough, less the ones that need a byte class the string lacks,
+  // looked up 8 classes at a time.
   uint64_t cand = 0;
   if (patterns_.size() <= 64) {
     const size_t n = text.size();
@@ -761,18 +796,6 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
     for (size_t j = 0; j < excluded_by_.size() && cand; ++j)
       cand &= ~excluded_by_[j][(present >> (8 * j)) & 0xFF];
     if (!cand) return false;
-  } else {
-    bool candidate = false;
-    for (const auto& [req, min_len] : prefilter_always_) candidate |= text.size() >= min_len;
-    for (uint64_t m = present & prefilter_bits_; m && !candidate; m &= m - 1) {
-      for (const auto& [req, min_len] : prefilter_by_bit_[__builtin_ctzll(m)]) {
-        if ((present & req) == req && text.size() >= min_len) {
-          candidate = true;
-          break;
-        }
-      }
-    }
-    if (!candidate) return false;
   }
   thread_local std::vector<int> hits;
   thread_local std::vector<Span> spans;
