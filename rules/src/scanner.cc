@@ -254,12 +254,16 @@ class ScannerImpl final : public Scanner {
   };
   KeyInfo MatchKeyCached(std::string_view key) const;
   KeyInfo MatchKeyInfo(std::string_view key) const;
-  bool HasContext(const Detector& d, std::string_view text, size_t begin,
-                  std::string_view key) const;
-  void Locate(int pattern, std::string_view text, std::string_view key, bool gated,
-              std::vector<Span>* spans) const;
-  // Suppress keys, the context-word precheck, then Locate. `precheck` is false when a gated-Set
-  // hit already proved a word.
+  struct Call;
+  // A context word of detector `di` in the key or in the 48 bytes before `begin`.
+  bool HasContext(int di, std::string_view text, size_t begin, const Call& call) const;
+  void Locate(int pattern, const Call& call, std::vector<Span>* spans) const;
+  // How much LocateIfPossible checks for a context-required pattern before locating:
+  // kLetters, only the rarest-letter class (the shape path: a context word is then checked per
+  // located value, in the 48 bytes before it); kWholeText, also a pass over the text for a word
+  // (the Set path without a gated hit); kNone, nothing (a gated-Set hit proved a word).
+  enum class Precheck { kNone, kLetters, kWholeText };
+  // Suppress keys, the context-word precheck, then Locate.
   static constexpr uint64_t kUnknownContext = ~uint64_t{0};
   // One Redact call's view of its string.
   struct Call {
@@ -269,7 +273,7 @@ class ScannerImpl final : public Scanner {
     uint64_t present;       // prefilter byte classes present in text
     uint64_t text_context;  // DetectorBit: context word in key or text (kUnknownContext: not yet)
   };
-  void LocateIfPossible(int pattern, Call* call, bool precheck, std::vector<Span>* spans) const;
+  void LocateIfPossible(int pattern, Call* call, Precheck precheck, std::vector<Span>* spans) const;
   // Last index + 1 of a byte of every class in `req` (0 when one is missing): no match of a
   // pattern with that requirement starts at or after the returned position.
   size_t RequiredLimit(std::string_view text, uint64_t req) const;
@@ -625,17 +629,20 @@ ScannerImpl::KeyInfo ScannerImpl::MatchKeyCached(std::string_view key) const {
   return e.info;
 }
 
-bool ScannerImpl::HasContext(const Detector& d, std::string_view text, size_t begin,
-                             std::string_view key) const {
+bool ScannerImpl::HasContext(int di, std::string_view text, size_t begin, const Call& call) const {
   constexpr size_t kWindow = 48;
-  size_t from = begin > kWindow ? begin - kWindow : 0;
-  std::string_view before = text.substr(from, begin - from);
-  for (const auto& w : d.spec.context_words)
-    if (ContainsFold(key, w) || ContainsFold(before, w)) return true;
+  const size_t from = begin > kWindow ? begin - kWindow : 0;
+  const std::string_view before = text.substr(from, begin - from);
+  if (di < 63) {
+    const uint64_t bit = DetectorBit(di);
+    return (call.key_info.context & bit) || (context_words_.Find(before, bit) & bit);
+  }
+  for (const auto& w : detectors_[di].spec.context_words)
+    if (ContainsFold(call.key, w) || ContainsFold(before, w)) return true;
   return false;
 }
 
-void ScannerImpl::LocateIfPossible(int pi, Call* call, bool precheck,
+void ScannerImpl::LocateIfPossible(int pi, Call* call, Precheck precheck,
                                    std::vector<Span>* spans) const {
   const Pattern& p = patterns_[pi];
   const Detector& d = detectors_[p.detector];
@@ -646,22 +653,27 @@ void ScannerImpl::LocateIfPossible(int pi, Call* call, bool precheck,
     for (const auto& s : d.spec.suppress_keys)
       if (ContainsFold(call->key, s)) return;
   }
-  if (p.context_required && precheck && !(call->key_info.context & bit)) {
+  if (p.context_required && precheck != Precheck::kNone && !(call->key_info.context & bit)) {
     // Cheap precheck: no context word in the key or anywhere in the text means no located
     // value can have one. A text without any word's rarest letter has none (one prefilter
     // class per detector); otherwise one pass finds the words of every context detector.
     if (!(call->present & d.letter_class)) return;
+    if (precheck == Precheck::kLetters) {
+      Locate(pi, *call, spans);
+      return;
+    }
     if (call->text_context == kUnknownContext)
       call->text_context =
           call->key_info.context |
           context_words_.Find(call->text, context_detectors_ & ~call->key_info.context);
     if (!(call->text_context & bit)) return;
   }
-  Locate(pi, call->text, call->key, call->gated, spans);
+  Locate(pi, *call, spans);
 }
 
-void ScannerImpl::Locate(int pi, std::string_view text, std::string_view key, bool gated,
-                         std::vector<Span>* spans) const {
+void ScannerImpl::Locate(int pi, const Call& call, std::vector<Span>* spans) const {
+  const std::string_view text = call.text;
+  const bool gated = call.gated;
   const Pattern& p = patterns_[pi];
   const Detector& d = detectors_[p.detector];
   re2::StringPiece sub[2];
@@ -702,7 +714,7 @@ void ScannerImpl::Locate(int pi, std::string_view text, std::string_view key, bo
       ok = !(b > 0 && Touches(d.spec.boundary, text[b - 1])) &&
            !(e < text.size() && Touches(d.spec.boundary, text[e]));
     }
-    if (ok && p.context_required) ok = HasContext(d, text, b, key);
+    if (ok && p.context_required) ok = HasContext(p.detector, text, b, call);
     if (ok) {
       // The Set reports this pattern when its (occurrence form of the) match at mb satisfies
       // the Set's start prefix, or, gated, when a context word ends before it: HasContext found
@@ -825,7 +837,7 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
   if (shape) {
     bool proven = true;
     for (uint64_t m = located; m; m &= m - 1)
-      LocateIfPossible(__builtin_ctzll(m), &call, true, &spans);
+      LocateIfPossible(__builtin_ctzll(m), &call, Precheck::kLetters, &spans);
     for (const Span& sp : spans) proven &= sp.proven;
     if (!proven) {
       RE2::Set::ErrorInfo info{RE2::Set::kNoError};
@@ -850,7 +862,8 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
     }
     std::sort(hits.begin(), hits.end());
     // A gated-Set hit already proves a context word before a match: no precheck.
-    for (int pi : hits) LocateIfPossible(pi, &call, !gated, &spans);
+    for (int pi : hits)
+      LocateIfPossible(pi, &call, gated ? Precheck::kNone : Precheck::kWholeText, &spans);
   }
   if (spans.empty()) return false;
   // Overlaps: the longer validated span wins; ties go to the earlier start, then catalog order.
