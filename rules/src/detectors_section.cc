@@ -35,8 +35,9 @@ Status CheckId(const std::string& file, const YAML::Node& n) {
 
 Status ParseMethodNode(const std::string& file, const YAML::Node& n, Method* m) {
   if (!internal::ParseMethod(n.Scalar(), m))
-    return yc::Error(file, n, "unknown method '" + n.Scalar() +
-                                  "' (known: mask, replace, remove, hash, truncate_ip)");
+    return yc::Error(
+        file, n,
+        "unknown method '" + n.Scalar() + "' (known: mask, replace, remove, hash, truncate_ip)");
   return Status::Ok();
 }
 
@@ -48,7 +49,9 @@ Status ParseImpl(const std::string& file, const YAML::Node& node, ScannerConfig*
        {"overrides", yc::Type::kMap, "per detector: {enabled, method, keep_last, label}"},
        {"sensitive_keys", yc::Type::kStringList, "keys whose values are always redacted"},
        {"key_redaction", yc::Type::kMap, "{method, label} for values under sensitive keys"},
-       {"max_mem_mb", yc::Type::kInt, "RE2::Set / RE2 memory budget in MiB (default 64)"}});
+       {"max_mem_mb", yc::Type::kInt, "RE2::Set / RE2 memory budget in MiB (default 64)"},
+       {"shape_pass", yc::Type::kBool,
+        "false sends every candidate string through the RE2::Set (same output, slower)"}});
   if (!s.ok()) return s;
   if (const YAML::Node d = node["disabled"]; d && !d.IsNull()) {
     for (const auto& id : d) {
@@ -103,9 +106,11 @@ Status ParseImpl(const std::string& file, const YAML::Node& node, ScannerConfig*
   }
   if (node["max_mem_mb"]) {
     int64_t mb = yc::GetInt(node, "max_mem_mb", 64);
-    if (mb < 1 || mb > 1024) return yc::Error(file, node["max_mem_mb"], "max_mem_mb must be 1..1024");
+    if (mb < 1 || mb > 1024)
+      return yc::Error(file, node["max_mem_mb"], "max_mem_mb must be 1..1024");
     cfg->max_mem_bytes = mb << 20;
   }
+  cfg->shape_pass = yc::GetBool(node, "shape_pass", true);
   return Status::Ok();
 }
 

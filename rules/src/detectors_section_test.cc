@@ -23,8 +23,10 @@ TEST(DetectorsSection, FullSection) {
   sensitive_keys: [member_no]
   key_redaction: {method: mask}
   max_mem_mb: 32
+  shape_pass: false
 )");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->shape_pass);
   EXPECT_EQ(r->disabled.size(), 2u);
   EXPECT_EQ(r->overrides["card"].keep_last, 4);
   EXPECT_EQ(r->overrides["email"].method, Method::kHash);
@@ -40,6 +42,7 @@ TEST(DetectorsSection, AbsentIsDefault) {
   auto r = Parse("other: 1\n");
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->disabled.empty());
+  EXPECT_TRUE(r->shape_pass);
 }
 
 void ExpectError(const std::string& yaml, const std::string& where, const std::string& what) {
@@ -58,13 +61,14 @@ TEST(DetectorsSection, ErrorsCarryLineAndColumn) {
               "unknown method 'blur'");
   ExpectError("detectors:\n  overrides:\n    cardd: {method: mask}\n", "policy.yaml:3:5",
               "unknown detector id 'cardd'");
-  ExpectError("detectors:\n  overrides:\n    email: {method: truncate_ip}\n",
-              "policy.yaml:3:21", "truncate_ip");
+  ExpectError("detectors:\n  overrides:\n    email: {method: truncate_ip}\n", "policy.yaml:3:21",
+              "truncate_ip");
   ExpectError("detectors:\n  overrides:\n    card: {keep_last: many}\n", "policy.yaml:3:23",
               "must be a integer");
   ExpectError("detectors:\n  disabled: mac\n", "policy.yaml:2:13", "list of strings");
   ExpectError("detectors:\n  overrides:\n    card: {colour: red}\n", "policy.yaml:3:12",
               "unknown key 'colour'");
+  ExpectError("detectors:\n  shape_pass: sometimes\n", "policy.yaml:2:15", "boolean");
 }
 
 }  // namespace

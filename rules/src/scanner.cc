@@ -289,7 +289,7 @@ class ScannerImpl final : public Scanner {
   std::vector<Detector> detectors_;
   std::vector<Pattern> patterns_;
   std::unique_ptr<RE2::Set> set_;
-  bool shape_path_ = true;  // ScannerConfig::shape_path
+  bool shape_pass_ = true;  // ScannerConfig::shape_pass
   // The same patterns, but each context-required one only after one of its detector's context
   // words (ASCII case-insensitive) somewhere before it. Used for a string whose key has no
   // context word of any such detector: there a context-required value needs a word in the text
@@ -369,7 +369,7 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
   impl->hmac_key_ = config.hmac_key;
   impl->key_method_ = config.key_method;
   impl->key_label_ = config.key_label;
-  impl->shape_path_ = config.shape_path;
+  impl->shape_pass_ = config.shape_pass;
   if (config.key_method == Method::kTruncateIp)
     return Status::InvalidConfig("detectors: key_redaction cannot be truncate_ip");
   bool needs_key = config.key_method == Method::kHash;
@@ -821,7 +821,7 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
   // It replaces the RE2::Set when every candidate pattern has a check; the Set still runs when
   // a located value does not prove that the Set would have reported its pattern, and drops
   // the spans of patterns it does not report, so the output is the Set path's.
-  bool shape = shape_path_ && patterns_.size() <= 64 && (cand & without_check_) == 0;
+  bool shape = shape_pass_ && patterns_.size() <= 64 && (cand & without_check_) == 0;
   uint64_t located = 0;
   if (shape) {
     thread_local internal::Shape sh;

@@ -227,7 +227,7 @@ TEST(Shape, RunsCountsAndOverflow) {
 TEST(ShapePath, SameOutputAsSetPath) {
   ScannerConfig with, without;
   with.hmac_key = without.hmac_key = "k";
-  without.shape_path = false;
+  without.shape_pass = false;
   auto a = Scanner::Create(with);
   auto b = Scanner::Create(without);
   ASSERT_TRUE(a.ok());
@@ -269,12 +269,12 @@ TEST(ShapePath, ContextWordRightBeforeTheValue) {
   for (bool shape : {true, false}) {
     ScannerConfig cfg;
     cfg.hmac_key = "k";
-    cfg.shape_path = shape;
+    cfg.shape_pass = shape;
     auto s = Scanner::Create(cfg);
     ASSERT_TRUE(s.ok());
     std::string t = "ss#536221234";
     RedactionCounts c;
-    EXPECT_TRUE((*s)->Redact(t, "", &c)) << "shape_path=" << shape;
+    EXPECT_TRUE((*s)->Redact(t, "", &c)) << "shape_pass=" << shape;
     EXPECT_EQ(c.by_rule["ssn"], 1u) << t;
     EXPECT_EQ(t.find("536221"), std::string::npos) << t;
   }

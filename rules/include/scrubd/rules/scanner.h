@@ -39,7 +39,7 @@ struct ScannerConfig {
   // Strings whose candidate patterns all have a shape check skip the RE2::Set (same output;
   // rules/README.md "Scanner"). False sends every candidate string through the Set: tests
   // and benchmarks compare the two.
-  bool shape_path = true;
+  bool shape_pass = true;
   // Added: how a value under a sensitive key is redacted (mask, replace, remove or hash).
   Method key_method = Method::kReplace;
   std::string key_label = "[REDACTED]";
