@@ -280,6 +280,9 @@ class ScannerImpl final : public Scanner {
   void Apply(std::string* out, std::string_view value, Method m, int keep_last,
              std::string_view label, std::string_view id, std::string_view prefix) const;
   void FailClosed(std::string& text, RedactionCounts* counts) const;
+  bool FindSpans(Call* call, uint64_t cand, std::vector<Span>* spans) const;
+  // Replaces each (non-overlapping, sorted) span by its detector's redaction.
+  void Rewrite(std::string& text, const std::vector<Span>& spans, RedactionCounts* counts) const;
   static void Count(const Detector& d, RedactionCounts* counts) {
     if (!counts) return;
     ++counts->by_rule[d.rule_name];
@@ -766,6 +769,113 @@ void ScannerImpl::FailClosed(std::string& text, RedactionCounts* counts) const {
   if (counts) ++counts->errors;
 }
 
+// Which patterns may fire, and their validated spans. False when the string must fail closed
+// (the RE2::Set reported an error).
+bool ScannerImpl::FindSpans(Call* call, uint64_t cand, std::vector<Span>* spans) const {
+  const std::string_view text = call->text;
+  thread_local std::vector<int> hits;
+  const RE2::Set& set = call->gated ? *gated_set_ : *set_;
+  // Shape path: one pass records the string's digit runs and literal anchors, and one loop over
+  // the runs sets feature bits (shape.h); a candidate pattern whose feature is clear cannot
+  // match, the others locate. It replaces the RE2::Set when every candidate pattern has a
+  // feature; the Set still runs when a located value does not prove that the Set would have
+  // reported its pattern, and drops the spans of patterns it does not report, so the output
+  // is the Set path's.
+  bool shape = shape_pass_ && patterns_.size() <= 64 && (cand & without_check_) == 0;
+  uint64_t located = 0;
+  if (shape) {
+    thread_local internal::Shape sh;
+    internal::ComputeShape(text, &sh);
+    shape = !sh.overflow;
+    if (shape) {
+      uint64_t may = 0;
+      for (uint32_t f = internal::Features(text, sh); f; f &= f - 1)
+        may |= patterns_by_feature_[__builtin_ctz(f)];
+      located = cand & may;
+    }
+  }
+  RE2::Set::ErrorInfo info{RE2::Set::kNoError};
+  if (shape) {
+    for (uint64_t m = located; m; m &= m - 1)
+      LocateIfPossible(__builtin_ctzll(m), call, Precheck::kLetters, spans);
+    bool proven = true;
+    for (const Span& sp : *spans) proven &= sp.proven;
+    if (proven) return true;
+    if (!set.Match(text, &hits, &info) && info.kind != RE2::Set::kNoError) return false;
+    std::sort(hits.begin(), hits.end());
+    spans->erase(std::remove_if(spans->begin(), spans->end(),
+                                [](const Span& sp) {
+                                  return !std::binary_search(hits.begin(), hits.end(), sp.pattern);
+                                }),
+                 spans->end());
+    return true;
+  }
+  // One RE2::Set pass says which patterns may fire.
+  if (!set.Match(text, &hits, &info)) return info.kind == RE2::Set::kNoError;
+  std::sort(hits.begin(), hits.end());
+  // A gated-Set hit already proves a context word before a match: no precheck.
+  for (int pi : hits)
+    LocateIfPossible(pi, call, call->gated ? Precheck::kNone : Precheck::kWholeText, spans);
+  return true;
+}
+
+// Overlaps: the longer validated span wins; ties go to the earlier start, then catalog order.
+// Leaves the kept spans sorted by start.
+void ResolveOverlaps(std::vector<Span>* spans) {
+  if (spans->size() < 2) return;
+  std::sort(spans->begin(), spans->end(), [](const Span& a, const Span& b) {
+    size_t la = a.end - a.begin, lb = b.end - b.begin;
+    if (la != lb) return la > lb;
+    if (a.begin != b.begin) return a.begin < b.begin;
+    return a.detector < b.detector;
+  });
+  size_t kept = 0;
+  for (size_t i = 0; i < spans->size(); ++i) {
+    bool overlaps = false;
+    for (size_t j = 0; j < kept && !overlaps; ++j)
+      overlaps = (*spans)[i].begin < (*spans)[j].end && (*spans)[j].begin < (*spans)[i].end;
+    if (!overlaps) (*spans)[kept++] = (*spans)[i];
+  }
+  spans->resize(kept);
+  std::sort(spans->begin(), spans->end(),
+            [](const Span& a, const Span& b) { return a.begin < b.begin; });
+}
+
+void ScannerImpl::Rewrite(std::string& text, const std::vector<Span>& spans,
+                          RedactionCounts* counts) const {
+  // Only ASCII masks: rewrite in place (same length), no output buffer.
+  bool in_place = true;
+  for (const Span& s : spans) in_place &= detectors_[s.detector].method == Method::kMask;
+  if (in_place) {
+    size_t done = 0;
+    for (; done < spans.size(); ++done) {
+      const Span& s = spans[done];
+      if (!internal::MaskAsciiInPlace(text.data() + s.begin, s.end - s.begin,
+                                      detectors_[s.detector].keep_last))
+        break;
+    }
+    if (done == spans.size()) {
+      for (const Span& s : spans) Count(detectors_[s.detector], counts);
+      return;
+    }
+    // A non-ASCII span: spans before it are masked already, and masking is idempotent
+    // (a '*' stays a '*'), so the general path below gives the same text.
+  }
+  thread_local std::string out;
+  out.clear();
+  size_t pos = 0;
+  for (const Span& s : spans) {
+    const Detector& d = detectors_[s.detector];
+    out.append(text, pos, s.begin - pos);
+    Apply(&out, std::string_view(text).substr(s.begin, s.end - s.begin), d.method, d.keep_last,
+          d.label, d.spec.id, d.spec.hash_prefix);
+    pos = s.end;
+    Count(d, counts);
+  }
+  out.append(text, pos, std::string::npos);
+  text.assign(out);  // reuses text's buffer; no allocation when the result is not longer
+}
+
 bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCounts* counts) const {
   if (text.empty()) return false;
   const KeyInfo key_info = MatchKeyCached(key);
@@ -809,113 +919,18 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
       cand &= ~excluded_by_[j][(present >> (8 * j)) & 0xFF];
     if (!cand) return false;
   }
-  thread_local std::vector<int> hits;
   thread_local std::vector<Span> spans;
   spans.clear();
   // Without a context word in the key, the gated Set also settles the context precheck.
   const bool gated = gated_set_ && (key_info.context & context_detectors_) == 0;
   Call call{text, key, key_info, gated, present, kUnknownContext};
-  const RE2::Set& set = gated ? *gated_set_ : *set_;
-  // Shape path: one pass records the string's digit runs and literal anchors; each candidate
-  // pattern's sound check (shape.h) then says whether it may occur, and only those locate.
-  // It replaces the RE2::Set when every candidate pattern has a check; the Set still runs when
-  // a located value does not prove that the Set would have reported its pattern, and drops
-  // the spans of patterns it does not report, so the output is the Set path's.
-  bool shape = shape_pass_ && patterns_.size() <= 64 && (cand & without_check_) == 0;
-  uint64_t located = 0;
-  if (shape) {
-    thread_local internal::Shape sh;
-    internal::ComputeShape(text, &sh);
-    shape = !sh.overflow;
-    if (shape) {
-      uint64_t may = 0;
-      for (uint32_t f = internal::Features(text, sh); f; f &= f - 1)
-        may |= patterns_by_feature_[__builtin_ctz(f)];
-      located = cand & may;
-    }
-  }
-  if (shape) {
-    bool proven = true;
-    for (uint64_t m = located; m; m &= m - 1)
-      LocateIfPossible(__builtin_ctzll(m), &call, Precheck::kLetters, &spans);
-    for (const Span& sp : spans) proven &= sp.proven;
-    if (!proven) {
-      RE2::Set::ErrorInfo info{RE2::Set::kNoError};
-      if (!set.Match(text, &hits, &info) && info.kind != RE2::Set::kNoError) {
-        FailClosed(text, counts);
-        return true;
-      }
-      std::sort(hits.begin(), hits.end());
-      spans.erase(std::remove_if(spans.begin(), spans.end(),
-                                 [](const Span& sp) {
-                                   return !std::binary_search(hits.begin(), hits.end(), sp.pattern);
-                                 }),
-                  spans.end());
-    }
-  } else {
-    // One RE2::Set pass says which patterns may fire.
-    RE2::Set::ErrorInfo info{RE2::Set::kNoError};
-    if (!set.Match(text, &hits, &info)) {
-      if (info.kind == RE2::Set::kNoError) return false;
-      FailClosed(text, counts);
-      return true;
-    }
-    std::sort(hits.begin(), hits.end());
-    // A gated-Set hit already proves a context word before a match: no precheck.
-    for (int pi : hits)
-      LocateIfPossible(pi, &call, gated ? Precheck::kNone : Precheck::kWholeText, &spans);
+  if (!FindSpans(&call, cand, &spans)) {
+    FailClosed(text, counts);
+    return true;
   }
   if (spans.empty()) return false;
-  // Overlaps: the longer validated span wins; ties go to the earlier start, then catalog order.
-  if (spans.size() > 1) {
-    std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
-      size_t la = a.end - a.begin, lb = b.end - b.begin;
-      if (la != lb) return la > lb;
-      if (a.begin != b.begin) return a.begin < b.begin;
-      return a.detector < b.detector;
-    });
-    size_t kept = 0;
-    for (size_t i = 0; i < spans.size(); ++i) {
-      bool overlaps = false;
-      for (size_t j = 0; j < kept && !overlaps; ++j)
-        overlaps = spans[i].begin < spans[j].end && spans[j].begin < spans[i].end;
-      if (!overlaps) spans[kept++] = spans[i];
-    }
-    spans.resize(kept);
-    std::sort(spans.begin(), spans.end(),
-              [](const Span& a, const Span& b) { return a.begin < b.begin; });
-  }
-  // Only ASCII masks: rewrite in place (same length), no output buffer.
-  bool in_place = true;
-  for (const Span& s : spans) in_place &= detectors_[s.detector].method == Method::kMask;
-  if (in_place) {
-    size_t done = 0;
-    for (; done < spans.size(); ++done) {
-      const Span& s = spans[done];
-      if (!internal::MaskAsciiInPlace(text.data() + s.begin, s.end - s.begin,
-                                      detectors_[s.detector].keep_last))
-        break;
-    }
-    if (done == spans.size()) {
-      for (const Span& s : spans) Count(detectors_[s.detector], counts);
-      return true;
-    }
-    // A non-ASCII span: spans before it are masked already, and masking is idempotent
-    // (a '*' stays a '*'), so the general path below gives the same text.
-  }
-  thread_local std::string out;
-  out.clear();
-  size_t pos = 0;
-  for (const Span& s : spans) {
-    const Detector& d = detectors_[s.detector];
-    out.append(text, pos, s.begin - pos);
-    Apply(&out, std::string_view(text).substr(s.begin, s.end - s.begin), d.method, d.keep_last,
-          d.label, d.spec.id, d.spec.hash_prefix);
-    pos = s.end;
-    Count(d, counts);
-  }
-  out.append(text, pos, std::string::npos);
-  text.assign(out);  // reuses text's buffer; no allocation when the result is not longer
+  ResolveOverlaps(&spans);
+  Rewrite(text, spans, counts);
   return true;
 }
 
