@@ -548,14 +548,16 @@ bool IbanValid(std::string_view s) {
   if (s.size() < 15 || s.size() > 34) return false;
   if (IbanLength(s.substr(0, 2)) != static_cast<int>(s.size())) return false;
   if (!IsDigit(s[2]) || !IsDigit(s[3])) return false;
-  int rem = 0;
-  for (size_t k = 0; k < s.size(); ++k) {
-    char c = s[(k + 4) % s.size()];
+  // mod 97 of the digits of s[4..] then s[0..4), letters as two digits (A = 10). The remainder
+  // stays below 97 * 100 + 99 between reductions, so uint32 arithmetic is exact; the constant
+  // modulus compiles to a multiply, and the rotation needs no per-byte division.
+  uint32_t rem = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i < s.size() - 4 ? i + 4 : i - (s.size() - 4)];
     if (IsDigit(c)) {
-      rem = (rem * 10 + (c - '0')) % 97;
+      rem = (rem * 10 + static_cast<uint32_t>(c - '0')) % 97;
     } else if (c >= 'A' && c <= 'Z') {
-      int v = c - 'A' + 10;
-      rem = (rem * 100 + v) % 97;
+      rem = (rem * 100 + static_cast<uint32_t>(c - 'A' + 10)) % 97;
     } else {
       return false;
     }
