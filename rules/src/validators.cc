@@ -453,17 +453,14 @@ ValidatorFn FindValidator(std::string_view name) {
 
 bool LuhnValid(std::string_view digits) {
   if (digits.empty()) return false;
+  // Digit sum of 2d for d = 0..9, for every second digit from the right.
+  static constexpr int kDoubled[10] = {0, 2, 4, 6, 8, 1, 3, 5, 7, 9};
   int sum = 0;
-  bool dbl = false;
-  for (size_t i = digits.size(); i-- > 0;) {
-    if (!IsDigit(digits[i])) return false;
-    int d = digits[i] - '0';
-    if (dbl) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    dbl = !dbl;
+  const size_t n = digits.size();
+  for (size_t k = 0; k < n; ++k) {
+    const unsigned d = static_cast<unsigned char>(digits[n - 1 - k]) - '0';
+    if (d > 9) return false;
+    sum += (k & 1) ? kDoubled[d] : static_cast<int>(d);
   }
   return sum % 10 == 0;
 }
@@ -548,21 +545,27 @@ bool IbanValid(std::string_view s) {
   if (s.size() < 15 || s.size() > 34) return false;
   if (IbanLength(s.substr(0, 2)) != static_cast<int>(s.size())) return false;
   if (!IsDigit(s[2]) || !IsDigit(s[3])) return false;
-  // mod 97 of the digits of s[4..] then s[0..4), letters as two digits (A = 10). The remainder
-  // stays below 97 * 100 + 99 between reductions, so uint32 arithmetic is exact; the constant
-  // modulus compiles to a multiply, and the rotation needs no per-byte division.
-  uint32_t rem = 0;
+  // mod 97 of the digits of s[4..] then s[0..4), letters as two digits (A = 10), reduced every
+  // 14 digits (the value stays below 97 * 10^15 < 2^63); the rotation needs no division.
+  uint64_t acc = 0;  // below 10^16: reduced mod 97 whenever 14 digits have been added
+  int added = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i < s.size() - 4 ? i + 4 : i - (s.size() - 4)];
     if (IsDigit(c)) {
-      rem = (rem * 10 + static_cast<uint32_t>(c - '0')) % 97;
+      acc = acc * 10 + static_cast<uint64_t>(c - '0');
+      added += 1;
     } else if (c >= 'A' && c <= 'Z') {
-      rem = (rem * 100 + static_cast<uint32_t>(c - 'A' + 10)) % 97;
+      acc = acc * 100 + static_cast<uint64_t>(c - 'A' + 10);
+      added += 2;
     } else {
       return false;
     }
+    if (added >= 14) {
+      acc %= 97;
+      added = 0;
+    }
   }
-  return rem == 1;
+  return acc % 97 == 1;
 }
 
 bool SsnValid(std::string_view d) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+
 namespace scrubd::rules::internal {
 namespace {
 
@@ -15,14 +18,14 @@ TEST(Luhn, KnownNumbers) {
 
 TEST(CardIssuer, PrefixAndLength) {
   EXPECT_TRUE(CardIssuerValid("4111111111111111"));
-  EXPECT_TRUE(CardIssuerValid("2221000000000009"));   // Mastercard 2-series
+  EXPECT_TRUE(CardIssuerValid("2221000000000009"));  // Mastercard 2-series
   EXPECT_TRUE(CardIssuerValid("2720990000000000"));
   EXPECT_FALSE(CardIssuerValid("2721000000000000"));
   EXPECT_TRUE(CardIssuerValid("378282246310005"));
   EXPECT_FALSE(CardIssuerValid("3782822463100050"));  // Amex is 15
   EXPECT_TRUE(CardIssuerValid("6759649826438453"));
-  EXPECT_FALSE(CardIssuerValid("1729000000000"));     // ms timestamp: no issuer 1
-  EXPECT_FALSE(CardIssuerValid("20241015123045"));    // YYYYMMDDhhmmss
+  EXPECT_FALSE(CardIssuerValid("1729000000000"));   // ms timestamp: no issuer 1
+  EXPECT_FALSE(CardIssuerValid("20241015123045"));  // YYYYMMDDhhmmss
 }
 
 TEST(Iban, LengthTableAndMod97) {
@@ -65,7 +68,7 @@ TEST(Ip, Parse) {
 TEST(Jwt, HeaderDecode) {
   EXPECT_TRUE(JwtHeaderHasAlg("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.sig"));
   EXPECT_FALSE(JwtHeaderHasAlg("eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxIn0.sig"));  // no alg
-  EXPECT_FALSE(JwtHeaderHasAlg("WyJhbGciXQ.eyJzdWIiOiIxIn0.sig"));           // array
+  EXPECT_FALSE(JwtHeaderHasAlg("WyJhbGciXQ.eyJzdWIiOiIxIn0.sig"));          // array
   EXPECT_FALSE(JwtHeaderHasAlg("eyJ!!.x.y"));
 }
 
@@ -113,6 +116,54 @@ TEST(Validators, CardIssuerLengthsMatchesCardIssuerValid) {
     for (size_t n = 12; n <= 19; ++n)
       ASSERT_EQ(((mask >> n) & 1) != 0, CardIssuerValid(std::string_view(d, n))) << p << " " << n;
   }
+}
+
+// Luhn and mod-97 against their textbook forms (one digit at a time, one reduction per digit)
+// on random digit strings and random IBAN-shaped strings, valid ones included.
+TEST(Validators, LuhnAndMod97MatchTextbookForms) {
+  auto luhn_ref = [](const std::string& d) {
+    int sum = 0;
+    bool dbl = false;
+    for (size_t i = d.size(); i-- > 0;) {
+      int v = d[i] - '0';
+      if (dbl) v = v * 2 > 9 ? v * 2 - 9 : v * 2;
+      sum += v;
+      dbl = !dbl;
+    }
+    return !d.empty() && sum % 10 == 0;
+  };
+  auto mod97_ref = [](const std::string& s) {
+    int rem = 0;
+    for (size_t k = 0; k < s.size(); ++k) {
+      const char c = s[(k + 4) % s.size()];
+      rem = c <= '9' ? (rem * 10 + (c - '0')) % 97 : (rem * 100 + (c - 'A' + 10)) % 97;
+    }
+    return rem == 1;
+  };
+  std::mt19937 rng(5);
+  int luhn_ok = 0, iban_ok = 0;
+  for (int iter = 0; iter < 200000; ++iter) {
+    std::string d(1 + rng() % 19, '0');
+    for (char& c : d) c = static_cast<char>('0' + rng() % 10);
+    ASSERT_EQ(LuhnValid(d), luhn_ref(d)) << d;
+    luhn_ok += luhn_ref(d);
+    // DE + check digits + 18 digits/letters; the check digits chosen to make every tenth valid.
+    std::string iban = "DE00";
+    for (int k = 0; k < 18; ++k)
+      iban.push_back(rng() % 4 ? static_cast<char>('0' + rng() % 10)
+                               : static_cast<char>('A' + rng() % 26));
+    if (iter % 10 == 0) {
+      for (int cd = 2; cd <= 98; ++cd) {
+        iban[2] = static_cast<char>('0' + cd / 10);
+        iban[3] = static_cast<char>('0' + cd % 10);
+        if (mod97_ref(iban)) break;
+      }
+    }
+    ASSERT_EQ(IbanValid(iban), mod97_ref(iban)) << iban;
+    iban_ok += mod97_ref(iban);
+  }
+  EXPECT_GT(luhn_ok, 10000);
+  EXPECT_GT(iban_ok, 10000);
 }
 
 }  // namespace
