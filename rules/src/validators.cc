@@ -12,9 +12,7 @@ namespace {
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
-bool IsHex(char c) {
-  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Copies the digits of `s` into `buf` (at most cap); returns the count, or cap+1 on overflow.
@@ -68,8 +66,8 @@ bool ValidateEmail(std::string_view text, size_t* b, size_t* e) {
   std::string tld;
   for (char c : domain.substr(dot + 1)) tld.push_back(Lower(c));
   static constexpr std::string_view kAssetExt[] = {
-      "png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "ico", "css", "js", "mjs", "map",
-      "json", "woff", "woff2", "ttf", "otf", "bmp", "tsx", "jsx", "ts", "min", "html", "txt"};
+      "png",  "jpg",  "jpeg",  "gif", "svg", "webp", "avif", "ico", "css", "js",  "mjs",  "map",
+      "json", "woff", "woff2", "ttf", "otf", "bmp",  "tsx",  "jsx", "ts",  "min", "html", "txt"};
   for (auto x : kAssetExt)
     if (tld == x) return false;
   // Retina asset names: icon@2x.xyz, logo@3x
@@ -95,36 +93,37 @@ struct Group {
 bool ValidateCard(std::string_view text, size_t* b, size_t* e) {
   std::array<Group, 24> groups;
   size_t ng = 0;
+  // All digits of the span back to back, gathered in the same walk (groups i..j are one slice
+  // from off[i]); `flat` when they fit.
+  char all[64];
+  std::array<size_t, 25> off;
+  size_t total = 0;
   for (size_t i = *b; i < *e;) {
     if (!IsDigit(text[i])) {
       ++i;
       continue;
     }
-    size_t j = i;
-    while (j < *e && IsDigit(text[j])) ++j;
     if (ng == groups.size()) return false;
+    off[ng] = total;
+    size_t j = i;
+    for (; j < *e && IsDigit(text[j]); ++j, ++total)
+      if (total < sizeof(all)) all[total] = text[j];
     groups[ng++] = {i, j};
     i = j;
   }
+  const bool flat = total <= sizeof(all);
   // Fast path: the whole span as one chain (adjacent groups, one separator kind, not touching
   // a digit outside) holds the most digits of any candidate, so when it is valid it is what
   // the search below returns (longest first); true cards take this path.
   if (ng > 0 && !(groups[0].begin > 0 && IsDigit(text[groups[0].begin - 1])) &&
       !(groups[ng - 1].end < text.size() && IsDigit(text[groups[ng - 1].end]))) {
-    char digits[20];
-    size_t nd = 0;
-    bool chain = true;
+    bool chain = total <= 19;
     const char sep = ng > 1 ? text[groups[0].end] : 0;
-    for (size_t g = 0; g < ng && chain; ++g) {
-      if (g > 0) chain = groups[g].begin - groups[g - 1].end == 1 && text[groups[g - 1].end] == sep;
-      const size_t len = groups[g].end - groups[g].begin;
-      if (nd + len > 19) chain = false;
-      if (!chain) break;
-      std::memcpy(digits + nd, text.data() + groups[g].begin, len);
-      nd += len;
-    }
+    for (size_t g = 1; g < ng && chain; ++g)
+      chain = groups[g].begin - groups[g - 1].end == 1 && text[groups[g - 1].end] == sep;
+    const size_t nd = total;
     if (chain && nd >= 12) {
-      std::string_view d(digits, nd);
+      std::string_view d(all, nd);
       if (((CardIssuerLengths(d) >> nd) & 1) && LuhnValid(d)) {
         *b = groups[0].begin;
         *e = groups[ng - 1].end;
@@ -137,17 +136,6 @@ bool ValidateCard(std::string_view text, size_t* b, size_t* e) {
   std::array<size_t, 25> tail;
   tail[ng] = 0;
   for (size_t i = ng; i-- > 0;) tail[i] = tail[i + 1] + (groups[i].end - groups[i].begin);
-  // All digits of the span back to back (groups i..j are one slice), when they fit.
-  char all[64];
-  std::array<size_t, 25> off;
-  const bool flat = tail[0] <= sizeof(all);
-  if (flat) {
-    size_t k = 0;
-    for (size_t g = 0; g < ng; ++g) {
-      off[g] = k;
-      for (size_t x = groups[g].begin; x < groups[g].end; ++x) all[k++] = text[x];
-    }
-  }
   // Longest first, then leftmost: the first valid (i..j) group range wins.
   size_t best_b = 0, best_e = 0, best_len = 0;
   for (size_t i = 0; i < ng; ++i) {
@@ -173,8 +161,10 @@ bool ValidateCard(std::string_view text, size_t* b, size_t* e) {
       if (j > i) {
         char s = text[groups[j - 1].end];
         if (groups[j].begin - groups[j - 1].end != 1) break;
-        if (sep == 0) sep = s;
-        else if (s != sep) sep_ok = false;
+        if (sep == 0)
+          sep = s;
+        else if (s != sep)
+          sep_ok = false;
       }
       if (!sep_ok) break;
       size_t len = groups[j].end - groups[j].begin;
@@ -213,8 +203,10 @@ bool ValidateIban(std::string_view text, size_t* b, size_t* e) {
   for (; i < *e && n < static_cast<size_t>(want); ++i) {
     char c = text[i];
     if (c == ' ' || c == '-') {
-      if (sep == 0) sep = c;
-      else if (c != sep) return false;
+      if (sep == 0)
+        sep = c;
+      else if (c != sep)
+        return false;
       continue;
     }
     buf[n++] = c;
@@ -244,8 +236,8 @@ bool VersionContext(std::string_view text, size_t b) {
 
 bool ValidateIpv4(std::string_view text, size_t* b, size_t* e) {
   if (*b > 0 && (text[*b - 1] == '.' || IsAlnum(text[*b - 1]))) return false;
-  if (*e < text.size() && (IsAlnum(text[*e]) ||
-                           (text[*e] == '.' && *e + 1 < text.size() && IsDigit(text[*e + 1]))))
+  if (*e < text.size() &&
+      (IsAlnum(text[*e]) || (text[*e] == '.' && *e + 1 < text.size() && IsDigit(text[*e + 1]))))
     return false;
   uint8_t ip[4];
   if (!ParseIpv4(text.substr(*b, *e - *b), ip)) return false;
@@ -257,8 +249,7 @@ bool ValidateIpv4(std::string_view text, size_t* b, size_t* e) {
 bool ValidateIpv6(std::string_view text, size_t* b, size_t* e) {
   // Trim one trailing ':' that is not part of '::'.
   if (*e - *b >= 2 && text[*e - 1] == ':' && text[*e - 2] != ':') --*e;
-  if (*b > 0 && (IsAlnum(text[*b - 1]) || text[*b - 1] == ':' || text[*b - 1] == '.'))
-    return false;
+  if (*b > 0 && (IsAlnum(text[*b - 1]) || text[*b - 1] == ':' || text[*b - 1] == '.')) return false;
   if (*e < text.size() && (IsAlnum(text[*e]) || text[*e] == ':')) return false;
   uint16_t g[8];
   std::string_view v = text.substr(*b, *e - *b);
@@ -376,14 +367,20 @@ struct Entry {
   ValidatorFn fn;
 };
 constexpr Entry kValidators[] = {
-    {"email", ValidateEmail},       {"card", ValidateCard},
-    {"iban", ValidateIban},         {"ssn", ValidateSsn},
-    {"ipv4", ValidateIpv4},         {"ipv6", ValidateIpv6},
-    {"mac", ValidateMac},           {"jwt", ValidateJwt},
-    {"bearer", ValidateBearer},     {"secret", ValidateSecret},
+    {"email", ValidateEmail},
+    {"card", ValidateCard},
+    {"iban", ValidateIban},
+    {"ssn", ValidateSsn},
+    {"ipv4", ValidateIpv4},
+    {"ipv6", ValidateIpv6},
+    {"mac", ValidateMac},
+    {"jwt", ValidateJwt},
+    {"bearer", ValidateBearer},
+    {"secret", ValidateSecret},
     {"query_value", ValidateQueryValue},
     {"url_credentials", ValidateUrlCredentials},
-    {"nino", ValidateNino},         {"de_tax_id", ValidateDeTaxId},
+    {"nino", ValidateNino},
+    {"de_tax_id", ValidateDeTaxId},
     {"phone", ValidatePhone},
 };
 
@@ -437,9 +434,9 @@ int CallingCodeLength(std::string_view digits) {
 
 bool NanpValid(std::string_view d10) {
   if (d10.size() != 10) return false;
-  if (d10[0] < '2' || d10[3] < '2') return false;          // NXX-NXX
-  if (d10[1] == '1' && d10[2] == '1') return false;         // N11 service codes
-  if (d10[1] == '9') return false;                          // N9X: unassigned expansion
+  if (d10[0] < '2' || d10[3] < '2') return false;    // NXX-NXX
+  if (d10[1] == '1' && d10[2] == '1') return false;  // N11 service codes
+  if (d10[1] == '9') return false;                   // N9X: unassigned expansion
   return true;
 }
 
@@ -477,19 +474,17 @@ uint32_t CardIssuerLengths(std::string_view d) {
     return (uint32_t{1} << (hi + 1)) - (uint32_t{1} << lo);  // bits lo..hi
   };
   const int p1 = prefix[1], p2 = prefix[2], p3 = prefix[3], p4 = prefix[4], p6 = prefix[6];
-  if (p1 == 4) return lens(13, 13) | lens(16, 16) | lens(19, 19);             // Visa
+  if (p1 == 4) return lens(13, 13) | lens(16, 16) | lens(19, 19);                 // Visa
   if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return lens(16, 16);  // Mastercard
-  if (p2 == 34 || p2 == 37) return lens(15, 15);                               // Amex
-  if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649) ||
-      (p6 >= 622126 && p6 <= 622925))
-    return lens(16, 19);                                                       // Discover
-  if (p4 >= 3528 && p4 <= 3589) return lens(16, 19);                          // JCB
-  if (p2 == 62) return lens(16, 19);                                           // UnionPay
-  if ((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39)
-    return lens(14, 19);                                                       // Diners
+  if (p2 == 34 || p2 == 37) return lens(15, 15);                                  // Amex
+  if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925))
+    return lens(16, 19);                              // Discover
+  if (p4 >= 3528 && p4 <= 3589) return lens(16, 19);  // JCB
+  if (p2 == 62) return lens(16, 19);                  // UnionPay
+  if ((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39) return lens(14, 19);  // Diners
   if (p4 == 5018 || p4 == 5020 || p4 == 5038 || p4 == 5893 || p4 == 6304 || p4 == 6759 ||
       p4 == 6761 || p4 == 6762 || p4 == 6763)
-    return lens(12, 19);                                                       // Maestro
+    return lens(12, 19);  // Maestro
   return 0;
 }
 
@@ -505,16 +500,15 @@ bool CardIssuerValid(std::string_view d) {
   if (p1 == 4) return n == 13 || n == 16 || n == 19;                         // Visa
   if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n == 16;  // Mastercard
   if (p2 == 34 || p2 == 37) return n == 15;                                  // Amex
-  if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649) ||
-      (p6 >= 622126 && p6 <= 622925))
-    return n >= 16 && n <= 19;                                               // Discover
-  if (p4 >= 3528 && p4 <= 3589) return n >= 16 && n <= 19;                  // JCB
-  if (p2 == 62) return n >= 16 && n <= 19;                                   // UnionPay
+  if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925))
+    return n >= 16 && n <= 19;                              // Discover
+  if (p4 >= 3528 && p4 <= 3589) return n >= 16 && n <= 19;  // JCB
+  if (p2 == 62) return n >= 16 && n <= 19;                  // UnionPay
   if ((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39)
-    return n >= 14 && n <= 19;                                               // Diners
+    return n >= 14 && n <= 19;  // Diners
   if (p4 == 5018 || p4 == 5020 || p4 == 5038 || p4 == 5893 || p4 == 6304 || p4 == 6759 ||
       p4 == 6761 || p4 == 6762 || p4 == 6763)
-    return n >= 12 && n <= 19;                                               // Maestro
+    return n >= 12 && n <= 19;  // Maestro
   return false;
 }
 
@@ -664,13 +658,20 @@ bool JwtHeaderHasAlg(std::string_view token) {
   int bits = 0;
   for (char c : h) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (IsDigit(c)) v = c - '0' + 52;
-    else if (c == '-' || c == '+') v = 62;
-    else if (c == '_' || c == '/') v = 63;
-    else if (c == '=') break;
-    else return false;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (IsDigit(c))
+      v = c - '0' + 52;
+    else if (c == '-' || c == '+')
+      v = 62;
+    else if (c == '_' || c == '/')
+      v = 63;
+    else if (c == '=')
+      break;
+    else
+      return false;
     acc = (acc << 6) | static_cast<uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -701,9 +702,9 @@ bool NinoValid(std::string_view s) {
     if (!IsDigit(c[i])) return false;
   if (c[8] < 'A' || c[8] > 'D') return false;
   // Spacing: none, or the printed "AB 12 34 56 C" form.
-  if (s.size() != 9 && s != std::string_view(std::string(c.substr(0, 2)) + " " +
-                                             c.substr(2, 2) + " " + c.substr(4, 2) + " " +
-                                             c.substr(6, 2) + " " + c.substr(8, 1)))
+  if (s.size() != 9 &&
+      s != std::string_view(std::string(c.substr(0, 2)) + " " + c.substr(2, 2) + " " +
+                            c.substr(4, 2) + " " + c.substr(6, 2) + " " + c.substr(8, 1)))
     return false;
   return true;
 }
