@@ -740,18 +740,18 @@ bool PhoneValid(std::string_view s) {
   size_t n = Digits(s, d, 20);
   if (n > 20 || n < 7) return false;
   std::string_view digits(d, n);
-  // Separator sanity: dates/times use ':' and no phone uses more than 2 separators in a row.
-  int seps = 0, groups = 0;
-  bool in_digit = false;
-  for (char c : s) {
-    if (IsDigit(c)) {
-      if (!in_digit) ++groups;
-      in_digit = true;
-    } else {
-      in_digit = false;
-      if (c != '(' && c != ')') ++seps;
+  // Two or more digit groups (or a parenthesized area code) for the national forms; counted
+  // only where needed.
+  auto grouped = [s] {
+    int groups = 0;
+    bool in_digit = false;
+    for (char c : s) {
+      const bool digit = IsDigit(c);
+      groups += digit && !in_digit;
+      in_digit = digit;
     }
-  }
+    return groups >= 2 || s.find('(') != s.npos;
+  };
   size_t first = s.find_first_not_of("( ");
   if (first != s.npos && s[first] == '+') {
     if (digits[0] == '0') return false;
@@ -770,10 +770,10 @@ bool PhoneValid(std::string_view s) {
   if (digits[0] == '0') {
     // National format (context required by the catalog): 9-12 digits with a trunk 0.
     if (n < 9 || n > 12 || digits[1] == '0') return false;
-    return groups >= 2 || s.find('(') != s.npos;
+    return grouped();
   }
   if (n == 11 && digits[0] == '1') digits.remove_prefix(1);
-  return NanpValid(digits) && (groups >= 2 || s.find('(') != s.npos || n == 10);
+  return NanpValid(digits) && (n == 10 || grouped());
 }
 
 }  // namespace scrubd::rules::internal
