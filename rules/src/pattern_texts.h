@@ -1,5 +1,5 @@
 // The exact catalog pattern texts that hand-written code (fast locators, occurrence forms,
-// shape checks) implements. Code keyed by these applies only while the catalog text is
+// shape features) implements. Code keyed by these applies only while the catalog text is
 // byte-identical; an edited pattern falls back to RE2. Internal to scrubd_rules.
 #pragma once
 

@@ -312,7 +312,7 @@ class ScannerImpl final : public Scanner {
   // class among classes 8j..8j+7 whose bit is clear in v.
   std::array<uint64_t, 64> len_ok_{};
   std::vector<std::array<uint64_t, 256>> excluded_by_;
-  uint64_t without_check_ = 0;  // patterns without a shape feature: the Set path
+  uint64_t without_feature_ = 0;  // patterns without a shape feature: the Set path
   std::array<uint64_t, 32> patterns_by_feature_{};  // [f]: patterns whose feature is 1 << f
   // Whether some pattern is long enough and has its classes present: bucketed by a pattern's
   // lowest class bit, so cheap for the many strings that are no candidate.
@@ -492,7 +492,7 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       for (unsigned v = 0; v < 256; ++v)
         if (!(v >> (k % 8) & 1)) impl->excluded_by_[k / 8][v] |= bit;
     }
-    if (!p.feature) impl->without_check_ |= bit;
+    if (!p.feature) impl->without_feature_ |= bit;
     for (int f = 0; f < 32; ++f)
       if (p.feature >> f & 1) impl->patterns_by_feature_[f] |= bit;
   }
@@ -781,7 +781,7 @@ bool ScannerImpl::FindSpans(Call* call, uint64_t cand, std::vector<Span>* spans)
   // feature; the Set still runs when a located value does not prove that the Set would have
   // reported its pattern, and drops the spans of patterns it does not report, so the output
   // is the Set path's.
-  bool shape = shape_pass_ && patterns_.size() <= 64 && (cand & without_check_) == 0;
+  bool shape = shape_pass_ && patterns_.size() <= 64 && (cand & without_feature_) == 0;
   uint64_t located = 0;
   if (shape) {
     thread_local internal::Shape sh;

@@ -1,5 +1,5 @@
 // The shape pass: one walk over a string records its digit runs, a few separator counts and
-// which literal anchors occur, so sound per-pattern "may occur" checks can replace the RE2::Set.
+// which literal anchors occur, so sound per-pattern feature bits can replace the RE2::Set.
 // Internal to scrubd_rules; pure functions, no allocation.
 #pragma once
 

@@ -36,9 +36,9 @@ struct ScannerConfig {
   std::vector<std::string> extra_sensitive_keys;       // added to the built-in key list
   std::string hmac_key;                                // raw key bytes for Method::kHash
   int64_t max_mem_bytes = 64 << 20;                    // RE2::Set / RE2 budget
-  // Strings whose candidate patterns all have a shape check skip the RE2::Set (same output;
-  // rules/README.md "Scanner"). False sends every candidate string through the Set: tests
-  // and benchmarks compare the two.
+  // Strings whose candidate patterns all have a shape feature skip the RE2::Set (same output;
+  // rules/README.md "Scanner"). False (policy `detectors.shape_pass`) sends every candidate
+  // string through the Set; tests and benchmarks compare the two.
   bool shape_pass = true;
   // Added: how a value under a sensitive key is redacted (mask, replace, remove or hash).
   Method key_method = Method::kReplace;
