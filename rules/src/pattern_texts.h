@@ -28,6 +28,14 @@ inline constexpr std::string_view kMacColonRe = "[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f
 inline constexpr std::string_view kMacDotRe = "[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}\\.[0-9A-Fa-f]{4}";
 inline constexpr std::string_view kNinoRe =
     "[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]";
+// kNinoRe's first and second letter classes.
+constexpr bool NinoFirstLetter(char c) {
+  return c >= 'A' && c <= 'Z' && c != 'D' && c != 'F' && c != 'I' && c != 'Q' && c != 'U' &&
+         c != 'V';
+}
+constexpr bool NinoSecondLetter(char c) { return NinoFirstLetter(c) && c != 'O'; }
+// kPhoneNanpRe's separator class [ .-].
+constexpr bool IsNanpSeparator(char c) { return c == ' ' || c == '.' || c == '-'; }
 inline constexpr std::string_view kAwsRe =
     "(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}";
 inline constexpr std::string_view kGoogleRe = "AIza[0-9A-Za-z_-]{35}";

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ascii.h"
 #include "pattern_texts.h"
 
 namespace scrubd::rules::internal {
@@ -66,9 +67,6 @@ Info One(ByteSet s) {
   return i;
 }
 
-bool IsAsciiAlnum(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
 
 // Recursive descent over the RE2 subset the catalog uses. Anything else sets ok = false and the
 // pattern gets no requirement.
@@ -252,7 +250,7 @@ class Parser {
       case 'A':
       case 'z': *zero_width = true; return !in_class;
       default:
-        if (IsAsciiAlnum(e) || static_cast<unsigned char>(e) >= 0x80) return false;
+        if (IsAlnum(e) || static_cast<unsigned char>(e) >= 0x80) return false;
         s->Add(static_cast<unsigned char>(e));  // escaped punctuation
         return true;
     }
@@ -377,9 +375,6 @@ PatternRequirement AnalyzePattern(std::string_view re) {
 namespace scrubd::rules::internal {
 namespace {
 
-bool Dig(char c) { return c >= '0' && c <= '9'; }
-bool Up(char c) { return c >= 'A' && c <= 'Z'; }
-bool Letter(char c) { return Up(c) || (c >= 'a' && c <= 'z'); }
 
 // Greedy `(?:[ -]?UNIT){0,max_reps}` from `i`: returns the end and sets `reps`. The separator
 // class and UNIT are disjoint, so each repetition has at most one viable choice.
@@ -405,9 +400,9 @@ inline size_t SeparatedRun(std::string_view t, size_t i, int max_reps, Unit unit
 bool LocateCard(std::string_view t, size_t pos, size_t* b, size_t* e) {
   const size_t n = t.size();
   for (size_t s = pos; s < n; ++s) {
-    if (!Dig(t[s])) continue;
+    if (!IsDigit(t[s])) continue;
     int reps = 0;
-    size_t i = SeparatedRun(t, s + 1, 18, Dig, &reps);
+    size_t i = SeparatedRun(t, s + 1, 18, IsDigit, &reps);
     if (reps >= 11) {
       *b = s;
       *e = i;
@@ -419,13 +414,13 @@ bool LocateCard(std::string_view t, size_t pos, size_t* b, size_t* e) {
   return false;
 }
 
-bool IbanUnit(char c) { return Up(c) || Dig(c); }
+bool IbanUnit(char c) { return IsUpper(c) || IsDigit(c); }
 
 // [A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]){11,30}: same disjoint-choice argument as the card.
 bool LocateIban(std::string_view t, size_t pos, size_t* b, size_t* e) {
   const size_t n = t.size();
   for (size_t s = pos; s + 4 <= n; ++s) {
-    if (!Up(t[s]) || !Up(t[s + 1]) || !Dig(t[s + 2]) || !Dig(t[s + 3])) continue;
+    if (!IsUpper(t[s]) || !IsUpper(t[s + 1]) || !IsDigit(t[s + 2]) || !IsDigit(t[s + 3])) continue;
     int reps = 0;
     size_t i = SeparatedRun(t, s + 4, 30, IbanUnit, &reps);
     if (reps >= 11) {
@@ -438,9 +433,9 @@ bool LocateIban(std::string_view t, size_t pos, size_t* b, size_t* e) {
 }
 
 bool EmailLocal(char c) {
-  return Letter(c) || Dig(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
+  return IsAlpha(c) || IsDigit(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
-bool EmailLabel(char c) { return Letter(c) || Dig(c) || c == '-'; }
+bool EmailLabel(char c) { return IsAlpha(c) || IsDigit(c) || c == '-'; }
 
 // The local part cannot contain '@', so a match's '@' is the first one after its start and the
 // leftmost start is the beginning of the local-character run before it. The domain is
@@ -468,7 +463,7 @@ bool LocateEmail(std::string_view t, size_t pos, size_t* b, size_t* e) {
       }
       for (size_t q = ends.size(); q-- > 0;) {
         size_t l = ends[q];
-        while (l < n && l - ends[q] < 24 && Letter(t[l])) ++l;
+        while (l < n && l - ends[q] < 24 && IsAlpha(t[l])) ++l;
         if (l - ends[q] >= 2) {
           *b = r;
           *e = l;
@@ -481,20 +476,19 @@ bool LocateEmail(std::string_view t, size_t pos, size_t* b, size_t* e) {
   return false;
 }
 
-bool Sep3(char c) { return c == ' ' || c == '.' || c == '-'; }
 bool D29(char c) { return c >= '2' && c <= '9'; }
 
 // One (?:[ .-]?\(?[0-9]{1,5}\)?) repetition at x, options in priority order; npos if none.
 size_t E164Rep(std::string_view t, size_t x) {
   const size_t n = t.size();
   for (int sep = 1; sep >= 0; --sep) {
-    if (sep && !(x < n && Sep3(t[x]))) continue;
+    if (sep && !(x < n && IsNanpSeparator(t[x]))) continue;
     const size_t y = x + static_cast<size_t>(sep);
     for (int par = 1; par >= 0; --par) {
       if (par && !(y < n && t[y] == '(')) continue;
       const size_t z = y + static_cast<size_t>(par);
       size_t w = z;
-      while (w < n && w - z < 5 && Dig(t[w])) ++w;
+      while (w < n && w - z < 5 && IsDigit(t[w])) ++w;
       if (w == z) continue;
       if (w < n && t[w] == ')') ++w;
       return w;
@@ -514,7 +508,7 @@ bool LocatePhoneE164(std::string_view t, size_t pos, size_t* b, size_t* e) {
     if (!hit) return false;
     s = static_cast<size_t>(static_cast<const char*>(hit) - t.data());
     size_t d = 0;
-    while (s + 1 + d < n && d < 3 && Dig(t[s + 1 + d])) ++d;
+    while (s + 1 + d < n && d < 3 && IsDigit(t[s + 1 + d])) ++d;
     for (size_t k = d; k >= 1; --k) {
       size_t x = E164Rep(t, s + 1 + k);
       if (x == std::string_view::npos) continue;
@@ -534,8 +528,8 @@ bool LocatePhoneE164(std::string_view t, size_t pos, size_t* b, size_t* e) {
 
 // [2-9][0-9]{2}[ .-][0-9]{4} at r.
 bool NanpTail(std::string_view t, size_t r) {
-  return r + 8 <= t.size() && D29(t[r]) && Dig(t[r + 1]) && Dig(t[r + 2]) && Sep3(t[r + 3]) &&
-         Dig(t[r + 4]) && Dig(t[r + 5]) && Dig(t[r + 6]) && Dig(t[r + 7]);
+  return r + 8 <= t.size() && D29(t[r]) && IsDigit(t[r + 1]) && IsDigit(t[r + 2]) && IsNanpSeparator(t[r + 3]) &&
+         IsDigit(t[r + 4]) && IsDigit(t[r + 5]) && IsDigit(t[r + 6]) && IsDigit(t[r + 7]);
 }
 
 // Anchored at s: every alternative path in RE2's priority order; the first that completes.
@@ -544,18 +538,18 @@ size_t NanpAt(std::string_view t, size_t s) {
   size_t prefixes[3];
   int np = 0;
   if (s < n && t[s] == '1') {
-    if (s + 1 < n && Sep3(t[s + 1])) prefixes[np++] = s + 2;
+    if (s + 1 < n && IsNanpSeparator(t[s + 1])) prefixes[np++] = s + 2;
     prefixes[np++] = s + 1;
   }
   prefixes[np++] = s;
   for (int i = 0; i < np; ++i) {
     const size_t q = prefixes[i];
-    if (q + 5 <= n && t[q] == '(' && D29(t[q + 1]) && Dig(t[q + 2]) && Dig(t[q + 3]) &&
+    if (q + 5 <= n && t[q] == '(' && D29(t[q + 1]) && IsDigit(t[q + 2]) && IsDigit(t[q + 3]) &&
         t[q + 4] == ')') {
-      if (q + 5 < n && Sep3(t[q + 5]) && NanpTail(t, q + 6)) return q + 14;
+      if (q + 5 < n && IsNanpSeparator(t[q + 5]) && NanpTail(t, q + 6)) return q + 14;
       if (NanpTail(t, q + 5)) return q + 13;
     }
-    if (q + 4 <= n && D29(t[q]) && Dig(t[q + 1]) && Dig(t[q + 2]) && Sep3(t[q + 3]) &&
+    if (q + 4 <= n && D29(t[q]) && IsDigit(t[q + 1]) && IsDigit(t[q + 2]) && IsNanpSeparator(t[q + 3]) &&
         NanpTail(t, q + 4))
       return q + 12;
   }
@@ -576,18 +570,17 @@ bool LocatePhoneNanp(std::string_view t, size_t pos, size_t* b, size_t* e) {
   return false;
 }
 
-bool Hex(char c) { return Dig(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 // [0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}: ':' is not a hex digit, so taking fewer hex
 // digits anywhere leaves a hex digit where ':' is needed; the greedy path is the only one.
 size_t Ipv6At(std::string_view t, size_t s) {
   const size_t n = t.size();
   size_t i = s;
-  while (i < n && i - s < 4 && Hex(t[i])) ++i;
+  while (i < n && i - s < 4 && IsHex(t[i])) ++i;
   int reps = 0;
   while (reps < 7 && i < n && t[i] == ':') {
     size_t j = i + 1;
-    while (j < n && j - (i + 1) < 4 && Hex(t[j])) ++j;
+    while (j < n && j - (i + 1) < 4 && IsHex(t[j])) ++j;
     i = j;
     ++reps;
   }
@@ -597,7 +590,7 @@ size_t Ipv6At(std::string_view t, size_t s) {
 bool LocateIpv6(std::string_view t, size_t pos, size_t* b, size_t* e) {
   for (size_t s = pos; s < t.size(); ++s) {
     const char c = t[s];
-    if (c != ':' && !Hex(c)) continue;
+    if (c != ':' && !IsHex(c)) continue;
     const size_t end = Ipv6At(t, s);
     if (end != std::string_view::npos) {
       *b = s;
@@ -612,7 +605,7 @@ bool Sep4(char c) { return c == ' ' || c == '.' || c == '/' || c == '-'; }
 
 size_t DigitRun(std::string_view t, size_t i, size_t cap) {
   size_t k = 0;
-  while (i + k < t.size() && k < cap && Dig(t[i + k])) ++k;
+  while (i + k < t.size() && k < cap && IsDigit(t[i + k])) ++k;
   return k;
 }
 
@@ -734,15 +727,10 @@ bool LocateIpv4(std::string_view t, size_t pos, size_t* b, size_t* e) {
 }
 // The UK NINO: each " ?" takes the space when there is one (without it the next byte would
 // have to be a digit or A-D, not a space), so there is one candidate per start.
-bool NinoFirst(char c) {
-  return c >= 'A' && c <= 'Z' && c != 'D' && c != 'F' && c != 'I' && c != 'Q' && c != 'U' &&
-         c != 'V';
-}
-bool NinoSecond(char c) { return NinoFirst(c) && c != 'O'; }
 bool LocateNino(std::string_view t, size_t pos, size_t* b, size_t* e) {
   const size_t n = t.size();
   for (size_t i = pos; i + 9 <= n; ++i) {
-    if (!NinoFirst(t[i]) || !NinoSecond(t[i + 1])) continue;
+    if (!NinoFirstLetter(t[i]) || !NinoSecondLetter(t[i + 1])) continue;
     size_t j = i + 2;
     bool ok = true;
     for (int g = 0; g < 3 && ok; ++g) {

@@ -8,14 +8,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "ascii.h"
 #include "validators.h"
 
 namespace scrubd::rules::internal {
-namespace {
-bool IsAsciiAlnum(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-}  // namespace
 
 bool MaskAsciiInPlace(char* v, size_t n, int keep_last) {
   uint64_t high = 0;  // any byte >= 0x80, eight at a time
@@ -31,7 +27,7 @@ bool MaskAsciiInPlace(char* v, size_t n, int keep_last) {
   if (keep_last > 0) {
     int seen = 0;
     for (size_t j = n; j-- > 0;) {
-      if (IsAsciiAlnum(static_cast<unsigned char>(v[j]))) {
+      if (IsAlnum(v[j])) {
         keep_from = j;
         if (++seen == keep_last) break;
       }
@@ -40,7 +36,7 @@ bool MaskAsciiInPlace(char* v, size_t n, int keep_last) {
   static const std::array<char, 128> kMaskAscii = [] {
     std::array<char, 128> m{};
     for (unsigned c = 0; c < 128; ++c)
-      m[c] = IsAsciiAlnum(static_cast<unsigned char>(c)) ? '*' : static_cast<char>(c);
+      m[c] = IsAlnum(c) ? '*' : static_cast<char>(c);
     return m;
   }();
   for (size_t j = 0; j < keep_from; ++j) v[j] = kMaskAscii[static_cast<unsigned char>(v[j])];
@@ -52,7 +48,7 @@ void AppendMask(std::string* out, std::string_view v, int keep_last) {
   if (keep_last > 0) {
     int seen = 0;
     for (size_t i = v.size(); i-- > 0;) {
-      if (IsAsciiAlnum(static_cast<unsigned char>(v[i]))) {
+      if (IsAlnum(v[i])) {
         keep_from = i;
         if (++seen == keep_last) break;
       }
@@ -71,7 +67,7 @@ void AppendMask(std::string* out, std::string_view v, int keep_last) {
   static const MaskTable kMask = [] {
     MaskTable t{};
     for (unsigned c = 0; c < 256; ++c) {
-      const bool mask = c >= 0x80 || IsAsciiAlnum(static_cast<unsigned char>(c));
+      const bool mask = c >= 0x80 || IsAlnum(c);
       t.out[c] = mask ? '*' : static_cast<char>(c);
       t.keep[c] = (c & 0xC0) == 0x80 ? 0 : 1;
     }

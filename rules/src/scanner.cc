@@ -11,6 +11,7 @@
 #include <cstring>
 #include <set>
 
+#include "ascii.h"
 #include "catalog.h"
 #include "prefilter.h"
 #include "redact.h"
@@ -47,9 +48,9 @@ namespace {
 using internal::Boundary;
 using internal::DetectorSpec;
 
-char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+using internal::IsAlnum;
+using internal::IsDigit;
+using internal::LowerAscii;
 
 // a[0..n) == b[0..n) for short keys, with fixed-size (inlined) loads instead of a memcmp call.
 bool SameBytes(const char* a, const char* b, size_t n) {

@@ -7,14 +7,11 @@
 #include <array>
 #include <cstring>
 
+#include "ascii.h"
 #include "pattern_texts.h"
 
 namespace scrubd::rules::internal {
 namespace {
-
-bool Dig(char c) { return c >= '0' && c <= '9'; }
-bool Up(char c) { return c >= 'A' && c <= 'Z'; }
-char Lower(char c) { return Up(c) ? static_cast<char>(c + 32) : c; }
 
 // What the shape pass does at a byte.
 enum Kind : uint8_t {
@@ -53,9 +50,8 @@ constexpr std::array<uint8_t, 256> MakeKinds() {
 }
 constexpr std::array<uint8_t, 256> kKinds = MakeKinds();
 
-bool Hex(char c) { return Dig(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
 bool Hex4(std::string_view t, size_t i) {
-  return Hex(t[i]) && Hex(t[i + 1]) && Hex(t[i + 2]) && Hex(t[i + 3]);
+  return IsHex(t[i]) && IsHex(t[i + 1]) && IsHex(t[i + 2]) && IsHex(t[i + 3]);
 }
 
 bool At(std::string_view t, size_t i, std::string_view lit) {
@@ -97,14 +93,9 @@ bool BearerAt(std::string_view t, size_t i) {
   if (t.size() - i < 7 || t[i + 6] != ' ') return false;
   static constexpr char kWord[] = "bearer";
   for (size_t k = 1; k < 6; ++k)
-    if (Lower(t[i + k]) != kWord[k]) return false;
+    if (LowerAscii(t[i + k]) != kWord[k]) return false;
   return true;
 }
-
-bool NinoFirst(char c) {
-  return Up(c) && c != 'D' && c != 'F' && c != 'I' && c != 'Q' && c != 'U' && c != 'V';
-}
-bool Sep3(char c) { return c == ' ' || c == '.' || c == '-'; }
 
 size_t Len(const Shape::Run& r) { return r.e - r.b; }
 // The single byte between runs i and i+1, or 0 when the gap is longer (runs are maximal, so a
@@ -129,7 +120,7 @@ void ComputeShape(std::string_view t, Shape* s) {
       case kNone: break;
       case kDigit: {
         size_t j = i + 1;
-        while (j < n && Dig(t[j])) ++j;
+        while (j < n && IsDigit(t[j])) ++j;
         if (s->nruns == Shape::kMaxRuns) {
           s->overflow = true;
         } else {
@@ -189,9 +180,9 @@ uint32_t Features(std::string_view t, const Shape& s) {
       const char c = t[r.b - 1];
       if (c == '+') f |= kFeatE164;
       if (len >= 2) {
-        if (r.b >= 2 && Up(c) && Up(t[r.b - 2])) f |= kFeatIban;
+        if (r.b >= 2 && IsUpper(c) && IsUpper(t[r.b - 2])) f |= kFeatIban;
         const size_t b = c == ' ' ? r.b - 1 : r.b;
-        if (b >= 2 && NinoFirst(t[b - 2]) && NinoFirst(t[b - 1]) && t[b - 1] != 'O') f |= kFeatNino;
+        if (b >= 2 && NinoFirstLetter(t[b - 2]) && NinoSecondLetter(t[b - 1])) f |= kFeatNino;
       }
     }
     // Trunk-prefix phone: '0' then a non-zero digit in this run, then two more digits in it, or
@@ -205,11 +196,13 @@ uint32_t Features(std::string_view t, const Shape& s) {
     // NANP: this run is the exchange. It follows a separator or ')', so it is a whole run of
     // exactly 3 digits from 2-9, then [ .-] and the 4+ digit line run; before it the area code
     // is a 3+ run one separator away, or a run closed by ')' and maybe a separator.
-    if (i >= 1 && i + 1 < n && len == 3 && t[r.b] >= '2' && Sep3(g) && Len(s.runs[i + 1]) >= 4) {
+    if (i >= 1 && i + 1 < n && len == 3 && t[r.b] >= '2' && IsNanpSeparator(g) &&
+        Len(s.runs[i + 1]) >= 4) {
       const Shape::Run& a = s.runs[i - 1];
       const size_t gap = r.b - a.e;
-      if (Len(a) >= 3 && ((gap == 1 && Sep3(t[a.e])) ||
-                          (t[a.e] == ')' && (gap == 1 || (gap == 2 && Sep3(t[a.e + 1]))))))
+      if (Len(a) >= 3 &&
+          ((gap == 1 && IsNanpSeparator(t[a.e])) ||
+           (t[a.e] == ')' && (gap == 1 || (gap == 2 && IsNanpSeparator(t[a.e + 1]))))))
         f |= kFeatNanp;
     }
     // SSN with separators: this run is the 2-digit middle group.

@@ -1,5 +1,7 @@
 #include "validators.h"
 
+#include "ascii.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -9,11 +11,6 @@
 namespace scrubd::rules::internal {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsAlnum(char c) { return IsDigit(c) || IsAlpha(c); }
-bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Copies the digits of `s` into `buf` (at most cap); returns the count, or cap+1 on overflow.
 size_t Digits(std::string_view s, char* buf, size_t cap) {
@@ -33,7 +30,7 @@ bool PrecededBy(std::string_view text, size_t pos, size_t width, std::string_vie
   if (w.size() < word.size()) return false;
   for (size_t i = 0; i + word.size() <= w.size(); ++i) {
     size_t j = 0;
-    while (j < word.size() && Lower(w[i + j]) == word[j]) ++j;
+    while (j < word.size() && LowerAscii(w[i + j]) == word[j]) ++j;
     if (j == word.size()) return true;
   }
   return false;
@@ -64,7 +61,7 @@ bool ValidateEmail(std::string_view text, size_t* b, size_t* e) {
   size_t dot = domain.rfind('.');
   if (dot == domain.npos) return false;
   std::string tld;
-  for (char c : domain.substr(dot + 1)) tld.push_back(Lower(c));
+  for (char c : domain.substr(dot + 1)) tld.push_back(LowerAscii(c));
   static constexpr std::string_view kAssetExt[] = {
       "png",  "jpg",  "jpeg",  "gif", "svg", "webp", "avif", "ico", "css", "js",  "mjs",  "map",
       "json", "woff", "woff2", "ttf", "otf", "bmp",  "tsx",  "jsx", "ts",  "min", "html", "txt"};
@@ -323,7 +320,7 @@ bool ValidateQueryValue(std::string_view text, size_t* b, size_t* e) {
   std::string_view v = text.substr(*b, *e - *b);
   if (v.size() < 3) return false;
   std::string low;
-  for (char c : v.substr(0, 12)) low.push_back(Lower(c));
+  for (char c : v.substr(0, 12)) low.push_back(LowerAscii(c));
   for (std::string_view w : {"true", "false", "null", "undefined", "none", "[redacted]"})
     if (low == w) return false;
   return true;
@@ -613,7 +610,7 @@ bool ParseIpv6(std::string_view s, uint16_t out[8]) {
     uint32_t v = 0;
     while (i < s.size() && IsHex(s[i]) && i - start < 4) {
       char c = s[i++];
-      v = v * 16 + (IsDigit(c) ? c - '0' : (Lower(c) - 'a' + 10));
+      v = v * 16 + (IsDigit(c) ? c - '0' : (LowerAscii(c) - 'a' + 10));
     }
     if (i == start) return false;
     if (gap) {
