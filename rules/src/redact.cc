@@ -13,6 +13,43 @@
 
 namespace scrubd::rules::internal {
 
+namespace {
+
+// Where the kept tail starts: at the keep_last-th letter/digit from the end (the value's end
+// when keep_last is 0).
+size_t KeepFrom(std::string_view v, int keep_last) {
+  size_t keep_from = v.size();
+  int seen = 0;
+  for (size_t i = v.size(); keep_last > 0 && i-- > 0;) {
+    if (IsAlnum(v[i])) {
+      keep_from = i;
+      if (++seen == keep_last) break;
+    }
+  }
+  return keep_from;
+}
+
+// Per byte: the output byte (itself, or '*' for a letter/digit/UTF-8 lead byte) and whether
+// it is written (a UTF-8 continuation byte is dropped: one '*' per code point).
+struct MaskTable {
+  std::array<char, 256> out;
+  std::array<uint8_t, 256> keep;
+};
+const MaskTable& Mask() {
+  static const MaskTable kMask = [] {
+    MaskTable t{};
+    for (unsigned c = 0; c < 256; ++c) {
+      const bool mask = c >= 0x80 || IsAlnum(static_cast<char>(c));
+      t.out[c] = mask ? '*' : static_cast<char>(c);
+      t.keep[c] = (c & 0xC0) == 0x80 ? 0 : 1;
+    }
+    return t;
+  }();
+  return kMask;
+}
+
+}  // namespace
+
 bool MaskAsciiInPlace(char* v, size_t n, int keep_last) {
   uint64_t high = 0;  // any byte >= 0x80, eight at a time
   size_t i = 0;
@@ -23,61 +60,23 @@ bool MaskAsciiInPlace(char* v, size_t n, int keep_last) {
   }
   for (; i < n; ++i) high |= static_cast<unsigned char>(v[i]);
   if (high & 0x8080808080808080ull) return false;
-  size_t keep_from = n;
-  if (keep_last > 0) {
-    int seen = 0;
-    for (size_t j = n; j-- > 0;) {
-      if (IsAlnum(v[j])) {
-        keep_from = j;
-        if (++seen == keep_last) break;
-      }
-    }
-  }
-  static const std::array<char, 128> kMaskAscii = [] {
-    std::array<char, 128> m{};
-    for (unsigned c = 0; c < 128; ++c)
-      m[c] = IsAlnum(c) ? '*' : static_cast<char>(c);
-    return m;
-  }();
-  for (size_t j = 0; j < keep_from; ++j) v[j] = kMaskAscii[static_cast<unsigned char>(v[j])];
+  const size_t keep_from = KeepFrom(std::string_view(v, n), keep_last);
+  const MaskTable& mask = Mask();
+  for (size_t j = 0; j < keep_from; ++j) v[j] = mask.out[static_cast<unsigned char>(v[j])];
   return true;
 }
 
 void AppendMask(std::string* out, std::string_view v, int keep_last) {
-  size_t keep_from = v.size();
-  if (keep_last > 0) {
-    int seen = 0;
-    for (size_t i = v.size(); i-- > 0;) {
-      if (IsAlnum(v[i])) {
-        keep_from = i;
-        if (++seen == keep_last) break;
-      }
-    }
-  }
+  const size_t masked = KeepFrom(v, keep_last);
   // Append, then rewrite in place (the result is never longer than the value).
   const size_t base = out->size();
   out->append(v);
   char* w = out->data() + base;
-  // Per byte: the output byte (itself, or '*' for a letter/digit/UTF-8 lead byte) and whether
-  // it is written (a UTF-8 continuation byte is dropped: one '*' per code point).
-  struct MaskTable {
-    std::array<char, 256> out;
-    std::array<uint8_t, 256> keep;
-  };
-  static const MaskTable kMask = [] {
-    MaskTable t{};
-    for (unsigned c = 0; c < 256; ++c) {
-      const bool mask = c >= 0x80 || IsAlnum(c);
-      t.out[c] = mask ? '*' : static_cast<char>(c);
-      t.keep[c] = (c & 0xC0) == 0x80 ? 0 : 1;
-    }
-    return t;
-  }();
-  const size_t masked = std::min(keep_from, v.size());
+  const MaskTable& mask = Mask();
   for (size_t i = 0; i < masked; ++i) {
     const unsigned char c = static_cast<unsigned char>(v[i]);
-    *w = kMask.out[c];
-    w += kMask.keep[c];
+    *w = mask.out[c];
+    w += mask.keep[c];
   }
   // The kept tail is already in place unless a continuation byte was dropped.
   if (w != out->data() + base + masked) {
