@@ -132,14 +132,14 @@ struct ContextWords {
     int detector;
   };
   std::vector<Word> words;  // sorted by first byte: words[begin[c] .. end[c]) start with c
-  std::array<uint16_t, 256> begin{}, end{};
+  std::array<uint32_t, 256> begin{}, end{};
   // Bit (b0 << 8 | b1) of `pair`: raw bytes b0 b1 (either case) start some word; a one-byte
   // word sets every b1, and `last` holds its byte for the final position of a string.
   std::vector<uint64_t> pair = std::vector<uint64_t>(65536 / 64);
   std::array<bool, 256> last{};
 
   void Add(const std::string& w, int detector) {
-    if (!w.empty() && words.size() < 65535) words.push_back({w, detector});
+    if (!w.empty()) words.push_back({w, detector});
   }
   void Build() {
     std::stable_sort(words.begin(), words.end(),
@@ -158,8 +158,8 @@ struct ContextWords {
     }
     for (size_t k = words.size(); k-- > 0;) {
       const unsigned char c = static_cast<unsigned char>(words[k].text[0]);
-      begin[c] = static_cast<uint16_t>(k);
-      if (end[c] == 0) end[c] = static_cast<uint16_t>(k + 1);
+      begin[c] = static_cast<uint32_t>(k);
+      if (end[c] == 0) end[c] = static_cast<uint32_t>(k + 1);
     }
   }
   // DetectorBit of each detector with a word in `hay` (ASCII case-insensitive); stops once
@@ -172,7 +172,7 @@ struct ContextWords {
     // True once every `want` bit is found.
     auto words_at = [&](size_t i) {
       const unsigned char c = static_cast<unsigned char>(LowerAscii(hay[i]));
-      for (uint16_t k = begin[c]; k < end[c]; ++k) {
+      for (uint32_t k = begin[c]; k < end[c]; ++k) {
         const Word& w = words[k];
         const uint64_t bit = DetectorBit(w.detector);
         if ((found & bit) || n - i < w.text.size()) continue;
@@ -660,17 +660,16 @@ void ScannerImpl::LocateIfPossible(int pi, Call* call, Precheck precheck,
   if (p.context_required && precheck != Precheck::kNone && !(call->key_info.context & bit)) {
     // Cheap precheck: no context word in the key or anywhere in the text means no located
     // value can have one. A text without any word's rarest letter has none (one prefilter
-    // class per detector); otherwise one pass finds the words of every context detector.
+    // class per detector). On the Set path one pass then finds the words of every context
+    // detector; the shape path leaves the rest to HasContext on each located value.
     if (!(call->present & d.letter_class)) return;
-    if (precheck == Precheck::kLetters) {
-      Locate(pi, *call, spans);
-      return;
+    if (precheck == Precheck::kWholeText) {
+      if (call->text_context == kUnknownContext)
+        call->text_context =
+            call->key_info.context |
+            context_words_.Find(call->text, context_detectors_ & ~call->key_info.context);
+      if (!(call->text_context & bit)) return;
     }
-    if (call->text_context == kUnknownContext)
-      call->text_context =
-          call->key_info.context |
-          context_words_.Find(call->text, context_detectors_ & ~call->key_info.context);
-    if (!(call->text_context & bit)) return;
   }
   Locate(pi, *call, spans);
 }
