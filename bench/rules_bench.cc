@@ -214,8 +214,10 @@ int main(int argc, char** argv) {
     differ += a != b;
   }
   std::printf("shape path vs Set path: %zu of %zu outputs differ\n", differ, items.size());
-  std::printf("full detector set (%zu detectors): %zu strings altered, %llu redactions\n",
-              sc.DetectorIds().size(), altered, (unsigned long long)counts.Total());
+  std::printf("full detector set (%zu detectors): %zu strings altered, %llu redactions, "
+              "%llu strings through the RE2::Set\n",
+              sc.DetectorIds().size(), altered, (unsigned long long)counts.Total(),
+              (unsigned long long)counts.set_scans);
   for (const auto& [rule, n] : counts.by_rule)
     std::printf("  %-22s %llu\n", rule.c_str(), (unsigned long long)n);
 

@@ -24,6 +24,7 @@ void RedactionCounts::Add(const RedactionCounts& o) {
   for (const auto& [k, v] : o.by_rule) by_rule[k] += v;
   for (const auto& [k, v] : o.by_method) by_method[k] += v;
   errors += o.errors;
+  set_scans += o.set_scans;
 }
 
 uint64_t RedactionCounts::Total() const {
@@ -270,9 +271,10 @@ class ScannerImpl final : public Scanner {
   struct Call {
     std::string_view text, key;
     const KeyInfo& key_info;
-    bool gated;             // the gated Set applies (no context word of any detector in key)
-    uint64_t present;       // prefilter byte classes present in text
-    uint64_t text_context;  // DetectorBit: context word in key or text (kUnknownContext: not yet)
+    bool gated;               // the gated Set applies (no context word of any detector in key)
+    uint64_t present;         // prefilter byte classes present in text
+    uint64_t text_context;    // DetectorBit: context word in key or text (kUnknownContext: not yet)
+    RedactionCounts* counts;  // may be null
   };
   void LocateIfPossible(int pattern, Call* call, Precheck precheck, std::vector<Span>* spans) const;
   // Last index + 1 of a byte of every class in `req` (0 when one is missing): no match of a
@@ -801,6 +803,7 @@ bool ScannerImpl::FindSpans(Call* call, uint64_t cand, std::vector<Span>* spans)
     bool proven = true;
     for (const Span& sp : *spans) proven &= sp.proven;
     if (proven) return true;
+    if (call->counts) ++call->counts->set_scans;
     if (!set.Match(text, &hits, &info) && info.kind != RE2::Set::kNoError) return false;
     std::sort(hits.begin(), hits.end());
     spans->erase(std::remove_if(spans->begin(), spans->end(),
@@ -811,6 +814,7 @@ bool ScannerImpl::FindSpans(Call* call, uint64_t cand, std::vector<Span>* spans)
     return true;
   }
   // One RE2::Set pass says which patterns may fire.
+  if (call->counts) ++call->counts->set_scans;
   if (!set.Match(text, &hits, &info)) return info.kind == RE2::Set::kNoError;
   std::sort(hits.begin(), hits.end());
   // A gated-Set hit already proves a context word before a match: no precheck.
@@ -923,7 +927,7 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
   spans.clear();
   // Without a context word in the key, the gated Set also settles the context precheck.
   const bool gated = gated_set_ && (key_info.context & context_detectors_) == 0;
-  Call call{text, key, key_info, gated, present, kUnknownContext};
+  Call call{text, key, key_info, gated, present, kUnknownContext, counts};
   if (!FindSpans(&call, cand, &spans)) {
     FailClosed(text, counts);
     return true;

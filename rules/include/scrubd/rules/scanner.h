@@ -25,17 +25,17 @@ struct DetectorOverride {
   bool enabled = true;
   bool has_method = false;
   Method method = Method::kMask;
-  int keep_last = -1;      // mask: keep the last N chars (-1: detector default)
-  std::string label;       // replace: label such as "[EMAIL]" (empty: detector default)
+  int keep_last = -1;  // mask: keep the last N chars (-1: detector default)
+  std::string label;   // replace: label such as "[EMAIL]" (empty: detector default)
 };
 
 // What a policy says about detectors. Defaults: every catalog detector on, catalog methods.
 struct ScannerConfig {
-  std::vector<std::string> disabled;                   // detector ids turned off
-  std::map<std::string, DetectorOverride> overrides;   // by detector id
-  std::vector<std::string> extra_sensitive_keys;       // added to the built-in key list
-  std::string hmac_key;                                // raw key bytes for Method::kHash
-  int64_t max_mem_bytes = 64 << 20;                    // RE2::Set / RE2 budget
+  std::vector<std::string> disabled;                  // detector ids turned off
+  std::map<std::string, DetectorOverride> overrides;  // by detector id
+  std::vector<std::string> extra_sensitive_keys;      // added to the built-in key list
+  std::string hmac_key;                               // raw key bytes for Method::kHash
+  int64_t max_mem_bytes = 64 << 20;                   // RE2::Set / RE2 budget
   // Strings whose candidate patterns all have a shape feature skip the RE2::Set (same output;
   // rules/README.md "Scanner"). False (policy `detectors.shape_pass`) sends every candidate
   // string through the Set; tests and benchmarks compare the two.
@@ -53,6 +53,7 @@ struct RedactionCounts {
   std::map<std::string, uint64_t> by_rule;    // detector id or "key:<name>" -> count
   std::map<std::string, uint64_t> by_method;  // "mask", "replace", ...
   uint64_t errors = 0;                        // fail-closed events (e.g. RE2 out of memory)
+  uint64_t set_scans = 0;  // strings that needed an RE2::Set pass (the shape pass could not decide)
   void Add(const RedactionCounts& o);
   uint64_t Total() const;
 };
