@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <array>
+#include <cmath>
 #include <span>
 #include <vector>
 
@@ -31,6 +32,28 @@ std::string_view StringField(const json::object& o, std::string_view key) {
   return {};
 }
 
+// JavaScript (and so rrweb-player) reads 2, 2.0 and 2E0 as one number. Every number with an
+// exact int64 value becomes that int64, so later integer checks see a single form; -0.0
+// becomes 0. Fractions, NaN and values outside int64 stay doubles (rrweb checks drop them).
+void NormalizeNumbers(json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_: {
+      const double d = v.get_double();
+      constexpr double kTwo63 = 9223372036854775808.0;
+      if (d >= -kTwo63 && d < kTwo63 && std::trunc(d) == d) v = static_cast<int64_t>(d);
+      break;
+    }
+    case json::kind::array:
+      for (json::value& e : v.get_array()) NormalizeNumbers(e);
+      break;
+    case json::kind::object:
+      for (auto& kv : v.get_object()) NormalizeNumbers(kv.value());
+      break;
+    default:
+      break;
+  }
+}
+
 Result<json::value> ParseJson(std::string_view text, int max_depth) {
   json::parse_options opts;
   opts.max_depth = static_cast<std::size_t>(max_depth);
@@ -45,6 +68,7 @@ Result<json::value> ParseJson(std::string_view text, int max_depth) {
       return Status::InvalidInput("malformed JSON (" + ec.message() + ")");
     return Status::InvalidInput("invalid JSON or UTF-8 (" + ec.message() + ")");
   }
+  NormalizeNumbers(v);  // the body, and each cv field as it is expanded
   return v;
 }
 
@@ -120,6 +144,17 @@ bool ValidSessionId(std::string_view id) {
     if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
           c == '-'))
       return false;
+  return true;
+}
+
+bool ValidUuid(std::string_view id) {
+  if (id.size() != 36) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    char c = id[i];
+    bool hyphen = i == 8 || i == 13 || i == 18 || i == 23;
+    bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    if (hyphen ? c != '-' : !hex) return false;
+  }
   return true;
 }
 
@@ -235,7 +270,9 @@ Result<std::string> DecodeBodyText(const RequestView& req, const DecodeLimits& l
   // 3. gzip by magic bytes (the query parameter is optional in newer clients)
   if (LooksGzip(body) || compression == "gzip-js" || compression == "gzip") {
     if (!LooksGzip(body)) return Status::InvalidInput("compression=gzip but body is not gzip");
-    Result<std::string> raw = Gunzip(body, limits.inflate);
+    InflateLimits il = limits.inflate;
+    il.max_output = RequestInflateCap(limits.inflate, req.body.size());
+    Result<std::string> raw = Gunzip(body, il);
     if (!raw.ok()) return raw.status();
     return std::move(raw).value();
   }
@@ -337,6 +374,112 @@ Status CompressNested(json::object& ev) {
   return Status::Ok();
 }
 
+namespace {
+
+// A routing field scrubd validates and stores as it is (the scrubber skips it): absent, null
+// or "" means none; anything else must be a string of the shape `valid` accepts. Objects,
+// arrays, numbers and strings of another shape reject the request.
+Status RoutingField(const json::object& o, std::string_view key, bool (*valid)(std::string_view),
+                    std::string* out) {
+  out->clear();
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) return Status::Ok();
+  if (!v->is_string()) return Status::InvalidInput("'" + std::string(key) + "' must be a string");
+  std::string_view id = v->get_string();
+  if (!id.empty() && !valid(id)) return Status::InvalidInput("invalid '" + std::string(key) + "'");
+  out->assign(id);
+  return Status::Ok();
+}
+
+// The project token of a batch object (`api_key`, else `token`); both are validated.
+Status BatchToken(const json::object& o, std::string* token) {
+  std::string other;
+  if (Status s = RoutingField(o, "api_key", ValidToken, token); !s.ok()) return s;
+  if (Status s = RoutingField(o, "token", ValidToken, &other); !s.ok()) return s;
+  if (token->empty()) *token = std::move(other);
+  return Status::Ok();
+}
+
+// Validates every routing field of one event and copies the ids out for admission. The
+// resolved token is written to `properties.token` when the event has none there, so the
+// sink derives every index column from the (scrubbed) event alone.
+Status ReadRouting(std::string_view batch_token, Endpoint endpoint, const DecodeLimits& limits,
+                   Event* ev) {
+  json::object& props = ev->json["properties"].get_object();
+  std::string props_token, api_key, event_token, uuid;
+  Status s = RoutingField(props, "token", ValidToken, &props_token);
+  if (s.ok()) s = RoutingField(ev->json, "api_key", ValidToken, &api_key);
+  if (s.ok()) s = RoutingField(ev->json, "token", ValidToken, &event_token);
+  if (s.ok()) s = RoutingField(ev->json, "uuid", ValidUuid, &uuid);
+  if (s.ok()) s = RoutingField(props, "$session_id", ValidSessionId, &ev->session_id);
+  if (s.ok()) s = RoutingField(props, "$window_id", ValidSessionId, &ev->window_id);
+  if (!s.ok()) return s;
+  for (const std::string* t : {&props_token, &api_key, &event_token})
+    if (ev->token.empty()) ev->token = *t;
+  if (ev->token.empty()) ev->token = std::string(batch_token);
+  if (!ValidToken(ev->token)) return Status::InvalidInput("missing or invalid project token");
+  if (props_token.empty()) props["token"] = ev->token;
+  ev->distinct_id = std::string(StringField(props, "distinct_id"));
+  if (ev->distinct_id.empty()) ev->distinct_id = std::string(StringField(ev->json, "distinct_id"));
+  bool need_session = endpoint == Endpoint::kRecording || ev->is_snapshot ||
+                      limits.events_require_session_id;
+  if (need_session && ev->session_id.empty())
+    return Status::InvalidInput("event without a valid $session_id");
+  return Status::Ok();
+}
+
+// Normalises `$snapshot_data` / `$snapshot_items` to an array and expands the cv fields of
+// its rrweb events; an event that does not decode is dropped and counted.
+Status ExpandSnapshot(const DecodeLimits& limits, size_t* budget, Event* ev) {
+  json::object& props = ev->json["properties"].get_object();
+  if (ev->window_id.empty()) ev->window_id = ev->session_id;
+  json::value* items = props.if_contains("$snapshot_data");
+  if (!items) items = props.if_contains("$snapshot_items");
+  if (!items) return Status::InvalidInput("$snapshot without $snapshot_data");
+  if (items->is_object()) {  // a single rrweb event
+    json::array one;
+    one.emplace_back(std::move(*items));
+    *items = std::move(one);
+  }
+  if (!items->is_array()) return Status::InvalidInput("$snapshot_data must be an array");
+  json::array& arr = items->get_array();
+  json::array kept;
+  kept.reserve(arr.size());
+  for (json::value& r : arr) {
+    if (!r.is_object()) {
+      ++ev->undecodable;
+      continue;
+    }
+    Status s = ExpandNested(r.get_object(), limits, budget);
+    if (s.code() == Code::kTooLarge) return s;  // bomb: reject the whole request
+    if (!s.ok()) {
+      ++ev->undecodable;  // fail closed: an event we cannot read is never stored
+      continue;
+    }
+    kept.emplace_back(std::move(r));
+  }
+  *items = std::move(kept);
+  return Status::Ok();
+}
+
+// The event list of a parsed body (array, {batch:[...]}, {data:[...]} or one event) and the
+// batch-level token.
+Result<json::array*> EventList(json::value& root, json::array& single, std::string* token) {
+  if (root.is_array()) return &root.get_array();
+  if (!root.is_object()) return Status::InvalidInput("body must be a JSON object or array");
+  json::object& o = root.get_object();
+  if (Status s = BatchToken(o, token); !s.ok()) return s;
+  if (auto* b = o.if_contains("batch")) {
+    if (!b->is_array()) return Status::InvalidInput("'batch' must be an array");
+    return &b->get_array();
+  }
+  if (auto* d = o.if_contains("data"); d && d->is_array()) return &d->get_array();
+  single.emplace_back(std::move(o));
+  return &single;
+}
+
+}  // namespace
+
 Result<Batch> DecodeBatch(Endpoint endpoint, const RequestView& req, const DecodeLimits& limits) {
   Batch batch;
   batch.endpoint = endpoint;
@@ -348,34 +491,18 @@ Result<Batch> DecodeBatch(Endpoint endpoint, const RequestView& req, const Decod
   if (!root.ok()) return root.status();
 
   std::string batch_token;
-  json::array* list = nullptr;
   json::array single;
-  if (root->is_array()) {
-    list = &root->get_array();
-  } else if (root->is_object()) {
-    json::object& o = root->get_object();
-    batch_token = std::string(StringField(o, "api_key"));
-    if (batch_token.empty()) batch_token = std::string(StringField(o, "token"));
-    if (auto* b = o.if_contains("batch")) {
-      if (!b->is_array()) return Status::InvalidInput("'batch' must be an array");
-      list = &b->get_array();
-    } else if (auto* d = o.if_contains("data"); d && d->is_array()) {
-      list = &d->get_array();
-    } else {
-      single.emplace_back(std::move(o));
-      list = &single;
-    }
-  } else {
-    return Status::InvalidInput("body must be a JSON object or array");
-  }
+  Result<json::array*> listed = EventList(*root, single, &batch_token);
+  if (!listed.ok()) return listed.status();
+  json::array* list = *listed;
   if (list->empty()) return Status::InvalidInput("empty batch");
   if (list->size() > limits.max_events)
     return Status::TooLarge("batch holds more than " + std::to_string(limits.max_events) +
                             " events");
 
-  size_t budget = limits.inflate.max_output > batch.decoded_bytes
-                      ? limits.inflate.max_output - batch.decoded_bytes
-                      : 0;
+  // One allowance for the whole request: the decoded body and every nested cv field.
+  const size_t cap = RequestInflateCap(limits.inflate, batch.wire_bytes);
+  size_t budget = cap > batch.decoded_bytes ? cap - batch.decoded_bytes : 0;
   batch.events.reserve(list->size());
   for (json::value& v : *list) {
     if (!v.is_object()) return Status::InvalidInput("every event must be a JSON object");
@@ -386,52 +513,10 @@ Result<Batch> DecodeBatch(Endpoint endpoint, const RequestView& req, const Decod
     json::value* props_v = ev.json.if_contains("properties");
     if (!props_v) props_v = &(ev.json["properties"] = json::object());
     if (!props_v->is_object()) return Status::InvalidInput("'properties' must be an object");
-    json::object& props = props_v->get_object();
-    ev.token = std::string(StringField(props, "token"));
-    if (ev.token.empty()) ev.token = std::string(StringField(ev.json, "api_key"));
-    if (ev.token.empty()) ev.token = batch_token;
-    if (!ValidToken(ev.token)) return Status::InvalidInput("missing or invalid project token");
-    ev.session_id = std::string(StringField(props, "$session_id"));
-    ev.window_id = std::string(StringField(props, "$window_id"));
-    ev.distinct_id = std::string(StringField(props, "distinct_id"));
-    if (ev.distinct_id.empty()) ev.distinct_id = std::string(StringField(ev.json, "distinct_id"));
     ev.is_snapshot = ev.name == "$snapshot";
-    bool need_session = endpoint == Endpoint::kRecording || ev.is_snapshot ||
-                        limits.events_require_session_id;
-    if (need_session && !ValidSessionId(ev.session_id))
-      return Status::InvalidInput("event without a valid $session_id");
-    if (!ev.session_id.empty() && !ValidSessionId(ev.session_id))
-      return Status::InvalidInput("invalid $session_id");
-    if (!ev.window_id.empty() && !ValidSessionId(ev.window_id))
-      return Status::InvalidInput("invalid $window_id");
+    if (Status s = ReadRouting(batch_token, endpoint, limits, &ev); !s.ok()) return s;
     if (ev.is_snapshot) {
-      if (ev.window_id.empty()) ev.window_id = ev.session_id;
-      json::value* items = props.if_contains("$snapshot_data");
-      if (!items) items = props.if_contains("$snapshot_items");
-      if (!items) return Status::InvalidInput("$snapshot without $snapshot_data");
-      if (items->is_object()) {  // a single rrweb event
-        json::array one;
-        one.emplace_back(std::move(*items));
-        *items = std::move(one);
-      }
-      if (!items->is_array()) return Status::InvalidInput("$snapshot_data must be an array");
-      json::array& arr = items->get_array();
-      json::array kept;
-      kept.reserve(arr.size());
-      for (json::value& r : arr) {
-        if (!r.is_object()) {
-          ++ev.undecodable;
-          continue;
-        }
-        Status s = ExpandNested(r.get_object(), limits, &budget);
-        if (s.code() == Code::kTooLarge) return s;  // bomb: reject the whole request
-        if (!s.ok()) {
-          ++ev.undecodable;  // fail closed: an event we cannot read is never stored
-          continue;
-        }
-        kept.emplace_back(std::move(r));
-      }
-      *items = std::move(kept);
+      if (Status s = ExpandSnapshot(limits, &budget, &ev); !s.ok()) return s;
     } else if (endpoint == Endpoint::kRecording) {
       return Status::InvalidInput("only $snapshot events are accepted on /s/");
     }

@@ -25,7 +25,11 @@ struct DecodeLimits {
   bool events_require_session_id = true;  // /e/ events must carry $session_id
 };
 
-// One decoded posthog event. `json` owns the event object; ids are copied out for routing.
+// One decoded posthog event. `json` owns the event object. The ids are copied out for
+// routing and admission decisions only: nothing is ever written from them (the sinks derive
+// every stored id and index column from the scrubbed `json`). DecodeBatch has validated each
+// routing field (properties `token`, `$session_id`, `$window_id`; event `uuid`, `api_key`,
+// `token`; batch `api_key`, `token`): a string of the expected shape or absent.
 struct Event {
   boost::json::object json;
   std::string name;
@@ -59,6 +63,8 @@ Result<std::string> DecodeBodyText(const RequestView& req, const DecodeLimits& l
 
 // Full decode: transport encodings, JSON parse with depth and UTF-8 checks, batch shapes
 // (array, single event, {batch:[...]}), id extraction and validation, nested cv expansion.
+// Every number with an exact integer value is normalised to an int64 (body and cv fields).
+// The inflate caps apply to the request as a whole (RequestInflateCap).
 Result<Batch> DecodeBatch(Endpoint endpoint, const RequestView& req, const DecodeLimits& limits);
 
 // Expands the cv-compressed fields of one rrweb event in place and drops its `cv` marker.
@@ -85,6 +91,7 @@ std::string BytesToLatin1(std::string_view bytes);
 
 bool ValidSessionId(std::string_view id);
 bool ValidToken(std::string_view token);
+bool ValidUuid(std::string_view id);  // 8-4-4-4-12 hex digits, either case
 
 // Percent-decodes application/x-www-form-urlencoded text ('+' is a space).
 std::string FormUrlDecode(std::string_view in);

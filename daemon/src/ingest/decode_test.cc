@@ -239,3 +239,127 @@ TEST(NestedCodecTest, CompressThenExpandIsLosslessOnTheRealFixture) {
 
 }  // namespace
 }  // namespace scrubd::ingest
+
+namespace scrubd::ingest {
+namespace {
+
+// A /s/ body with one $snapshot carrying `rrweb` (JSON text), routing fields filled in.
+std::string SnapshotBody(const std::string& rrweb, const std::string& extra_props = "") {
+  return R"([{"event":"$snapshot","properties":{"token":"phc_t","$session_id":"s-1",)" +
+         extra_props + R"("$snapshot_data":[)" + rrweb + "]}}]";
+}
+
+TEST(NumberNormaliseTest, ExactIntegersBecomeInt64EverywhereOthersStay) {
+  std::string body = SnapshotBody(
+      R"({"type":2.0,"data":{"source":2E0,"neg":-0.0,"big":-3E2,"half":2.5,"huge":1E300,)"
+      R"("u":18446744073709551615},"timestamp":1.795352239383E12})");
+  Result<Batch> b = DecodeBatch(Endpoint::kRecording, View(body, "application/json"), {});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  const json::object& r = SnapshotItems(b->events[0].json)->at(0).as_object();
+  EXPECT_TRUE(r.at("type").is_int64());
+  EXPECT_EQ(r.at("type").as_int64(), 2);
+  EXPECT_EQ(r.at("timestamp").as_int64(), 1795352239383);
+  const json::object& d = r.at("data").as_object();
+  EXPECT_EQ(d.at("source").as_int64(), 2);
+  EXPECT_EQ(d.at("neg").as_int64(), 0);
+  EXPECT_EQ(d.at("big").as_int64(), -300);
+  EXPECT_TRUE(d.at("half").is_double());  // a fraction is not an integer: rrweb checks drop it
+  EXPECT_TRUE(d.at("huge").is_double());  // outside int64
+  EXPECT_TRUE(d.at("u").is_uint64());
+}
+
+TEST(NumberNormaliseTest, InsideACvFieldToo) {
+  Result<std::string> gz = Gzip(R"({"node":{"type":0.0,"id":1E0,"childNodes":[]},)"
+                                R"("initialOffset":{"top":0.0,"left":0}})");
+  ASSERT_TRUE(gz.ok());
+  std::string field = json::serialize(json::value(BytesToLatin1(*gz)));
+  std::string body = SnapshotBody(R"({"type":2E0,"cv":"2024-10","timestamp":1,"data":)" + field +
+                                  "}");
+  Result<Batch> b = DecodeBatch(Endpoint::kRecording, View(body, "application/json"), {});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  const json::object& r = SnapshotItems(b->events[0].json)->at(0).as_object();
+  EXPECT_FALSE(r.contains("cv"));  // expanded although `type` was written 2E0
+  const json::object& node = r.at("data").at("node").as_object();
+  EXPECT_TRUE(node.at("type").is_int64());
+  EXPECT_TRUE(node.at("id").is_int64());
+  EXPECT_TRUE(r.at("data").at("initialOffset").at("top").is_int64());
+}
+
+TEST(RoutingFieldTest, WrongTypeOrShapeIsRejected) {
+  const std::string ok_props = R"("$session_id":"s-1","$window_id":"w-1",)";
+  struct Case {
+    const char* what;
+    std::string body;
+  } cases[] = {
+      {"token object", R"([{"event":"e","properties":{"token":{"a":"x"},"$session_id":"s"}}])"},
+      {"token array", R"([{"event":"e","properties":{"token":["phc_t"],"$session_id":"s"}}])"},
+      {"token number", R"([{"event":"e","properties":{"token":12,"$session_id":"s"}}])"},
+      {"token shape", R"([{"event":"e","properties":{"token":"a@b.c","$session_id":"s"}}])"},
+      {"window object",
+       R"([{"event":"e","properties":{"token":"t","$session_id":"s","$window_id":{"x":1}}}])"},
+      {"window array",
+       R"([{"event":"e","properties":{"token":"t","$session_id":"s","$window_id":["w"]}}])"},
+      {"session number", R"([{"event":"e","properties":{"token":"t","$session_id":7}}])"},
+      {"session shape",
+       R"([{"event":"e","properties":{"token":"t","$session_id":"jane@example.com"}}])"},
+      {"uuid shape", R"([{"event":"e","uuid":"jane@example.com","properties":{"token":"t",)" +
+                         ok_props + R"("x":1}}])"},
+      {"uuid number", R"([{"event":"e","uuid":5,"properties":{"token":"t",)" + ok_props +
+                          R"("x":1}}])"},
+      {"event api_key", R"([{"event":"e","api_key":"jane@example.com","properties":{"token":"t",)" +
+                            ok_props + R"("x":1}}])"},
+      {"event token", R"([{"event":"e","token":{"t":1},"properties":{"token":"t",)" + ok_props +
+                          R"("x":1}}])"},
+      {"batch api_key",
+       R"({"api_key":["t"],"batch":[{"event":"e","properties":{"token":"t","$session_id":"s"}}]})"},
+      {"batch token",
+       R"({"token":"a b","batch":[{"event":"e","properties":{"token":"t","$session_id":"s"}}]})"},
+  };
+  for (const auto& c : cases) {
+    Result<Batch> b = DecodeBatch(Endpoint::kEvents, View(c.body, "application/json"), {});
+    EXPECT_EQ(b.status().code(), Code::kInvalidInput) << c.what;
+  }
+  std::string good = R"({"api_key":"phc_b","batch":[{"event":"e",)"
+                     R"("uuid":"01A20355-1c3b-7e32-8005-5c936b66d610","properties":{)" +
+                     ok_props + R"("$window_id":null}}]})";
+  Result<Batch> b = DecodeBatch(Endpoint::kEvents, View(good, "application/json"), {});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  // The batch-level token is written into the event, where the sink reads it.
+  EXPECT_EQ(b->events[0].json.at("properties").at("token").as_string(), "phc_b");
+}
+
+// Sixty nested fields of 1 MB each in a small request: each is under the per-field ratio
+// floor, the whole is a bomb.
+TEST(GzipBombTest, SplitBombIsRejectedAsAWhole) {
+  std::string mutation = "[" + std::string(1000000 - 2, ' ') + "]";
+  Result<std::string> gz = Gzip(mutation, 9);
+  ASSERT_TRUE(gz.ok());
+  std::string field = json::serialize(json::value(BytesToLatin1(*gz)));
+  std::string items;
+  for (int i = 0; i < 60; ++i) {
+    if (i) items += ",";
+    items += R"({"type":3,"cv":"2024-10","timestamp":1,"data":{"source":0,"adds":)" + field +
+             "}}";
+  }
+  Result<std::string> body = Gzip(SnapshotBody(items), 9);
+  ASSERT_TRUE(body.ok());
+  ASSERT_LT(body->size(), 20000u);
+  Result<Batch> b = DecodeBatch(Endpoint::kRecording, View(*body), {});
+  EXPECT_EQ(b.status().code(), Code::kTooLarge);
+  // One such field alone is within the caps.
+  Result<std::string> one = Gzip(SnapshotBody(items.substr(0, items.find("}},") + 2)), 9);
+  ASSERT_TRUE(one.ok());
+  EXPECT_TRUE(DecodeBatch(Endpoint::kRecording, View(*one), {}).ok());
+}
+
+TEST(GzipBombTest, RequestCapIsAbsoluteAndRatioWithAFloor) {
+  InflateLimits lim;
+  lim.max_output = 64u << 20;
+  lim.max_ratio = 1000;
+  EXPECT_EQ(RequestInflateCap(lim, 10), kRatioFloorBytes);
+  EXPECT_EQ(RequestInflateCap(lim, 2000), 2000000u);
+  EXPECT_EQ(RequestInflateCap(lim, 1u << 20), lim.max_output);
+}
+
+}  // namespace
+}  // namespace scrubd::ingest

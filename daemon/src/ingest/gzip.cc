@@ -8,6 +8,14 @@
 
 namespace scrubd::ingest {
 
+size_t RequestInflateCap(const InflateLimits& limits, size_t wire_bytes) {
+  double by_ratio = limits.max_ratio * static_cast<double>(wire_bytes);
+  size_t ratio_cap = by_ratio >= static_cast<double>(limits.max_output)
+                         ? limits.max_output
+                         : std::max(kRatioFloorBytes, static_cast<size_t>(by_ratio));
+  return std::min(limits.max_output, ratio_cap);
+}
+
 Result<std::string> Gunzip(std::string_view in, const InflateLimits& limits) {
   z_stream zs{};
   if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return Status::Internal("inflateInit2 failed");
@@ -30,7 +38,7 @@ Result<std::string> Gunzip(std::string_view in, const InflateLimits& limits) {
     zs.avail_out = static_cast<uInt>(out.size() - produced);
     int rc = inflate(&zs, Z_NO_FLUSH);
     produced = out.size() - zs.avail_out;
-    if (produced > (1u << 20) &&
+    if (produced > kRatioFloorBytes &&
         static_cast<double>(produced) > limits.max_ratio * static_cast<double>(in.size())) {
       status = Status::TooLarge("decompression ratio exceeds the cap (gzip bomb?)");
       break;

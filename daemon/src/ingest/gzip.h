@@ -16,6 +16,14 @@ struct InflateLimits {
   double max_ratio = 1100.0;      // output/input cap, checked once output passes 1 MiB
 };
 
+// Output below this many bytes is never refused by a ratio cap (small bodies compress well).
+inline constexpr size_t kRatioFloorBytes = size_t{1} << 20;
+
+// The decompressed-byte cap of one whole request, the body and every nested field together:
+// the absolute cap, and the ratio cap against the `wire_bytes` the client sent (never below
+// kRatioFloorBytes). A split bomb (many small fields) is refused as a whole.
+size_t RequestInflateCap(const InflateLimits& limits, size_t wire_bytes);
+
 inline bool LooksGzip(std::string_view data) {
   return data.size() >= 2 && static_cast<unsigned char>(data[0]) == 0x1f &&
          static_cast<unsigned char>(data[1]) == 0x8b;

@@ -5,6 +5,10 @@
 
 #include <boost/json.hpp>
 
+#include <set>
+#include <utility>
+#include <vector>
+
 #include "dom/dom_masker.h"
 
 namespace scrubd::scrub {
@@ -22,7 +26,7 @@ namespace {
 // Routing ids scrubd validated itself; skipped only where posthog puts them (a `token` key
 // anywhere else is a sensitive key and is redacted).
 bool IsRoutingKey(std::string_view key, bool top_level) {
-  if (top_level) return key == "uuid" || key == "api_key";
+  if (top_level) return key == "uuid" || key == "api_key" || key == "token";
   return key == "token" || key == "$session_id" || key == "$window_id";
 }
 
@@ -31,8 +35,68 @@ bool IsStyleNode(const json::object& o) {
   return s && s->is_bool() && s->get_bool();
 }
 
+// A value under a sensitive key is redacted whole, whatever its type: a number, boolean,
+// object or array becomes the string the key's method makes of its JSON text (strings take
+// the scanner's own path; null carries nothing). Returns true when `v` was replaced.
+bool RedactWhole(json::value& v, std::string_view key, const rules::Scanner& scanner,
+                 rules::RedactionCounts* counts, std::string& scratch) {
+  if (v.is_string() || v.is_null() || key.empty() || !scanner.IsSensitiveKey(key)) return false;
+  scratch = json::serialize(v);
+  if (!scanner.Redact(scratch, key, counts)) scratch = rules::kFailClosedText;
+  v = json::string(scratch);
+  return true;
+}
+
+// `name`, or `name#2`, `name#3`, ... : the first not in `taken`, which then holds it.
+std::string UniqueKey(std::string name, std::set<std::string>& taken) {
+  if (taken.insert(name).second) return name;
+  for (int n = 2;; ++n) {
+    std::string next = name + "#" + std::to_string(n);
+    if (taken.insert(next).second) return next;
+  }
+}
+
+// Object keys are scanned like values (with the parent's key as context). A detected key is
+// renamed to its redaction. Two keys that redact alike, or a redacted key that meets a kept
+// one, stay distinct ("[EMAIL]", "[EMAIL]#2"): no value is lost and no key repeats. Kept keys
+// are never renamed; order is preserved.
+void ScrubKeys(json::object& o, std::string_view parent, const rules::Scanner& scanner,
+               rules::RedactionCounts* counts, std::string& scratch) {
+  std::vector<std::pair<size_t, std::string>> renamed;  // (position, redacted key)
+  size_t i = 0;
+  for (const auto& kv : o) {
+    scratch.assign(kv.key().data(), kv.key().size());
+    if (scanner.Redact(scratch, parent, counts)) renamed.emplace_back(i, scratch);
+    ++i;
+  }
+  if (renamed.empty()) return;
+  std::set<std::string> taken;
+  i = 0;
+  for (size_t r = 0; const auto& kv : o) {
+    if (r < renamed.size() && renamed[r].first == i) {
+      ++r;
+    } else {
+      taken.emplace(kv.key());
+    }
+    ++i;
+  }
+  json::object out(o.storage());
+  out.reserve(o.size());
+  i = 0;
+  for (size_t r = 0; auto& kv : o) {
+    if (r < renamed.size() && renamed[r].first == i) {
+      out.emplace(UniqueKey(std::move(renamed[r++].second), taken), std::move(kv.value()));
+    } else {
+      out.emplace(kv.key(), std::move(kv.value()));
+    }
+    ++i;
+  }
+  o = std::move(out);
+}
+
 void Walk(json::value& v, std::string_view key, const rules::Scanner& scanner,
           rules::RedactionCounts* counts, std::string& scratch) {
+  if (RedactWhole(v, key, scanner, counts, scratch)) return;
   switch (v.kind()) {
     case json::kind::string: {
       json::string& s = v.get_string();
@@ -52,11 +116,25 @@ void Walk(json::value& v, std::string_view key, const rules::Scanner& scanner,
         if (style && k == "textContent") continue;  // CSS: never rewritten by detectors
         Walk(kv.value(), k, scanner, counts, scratch);
       }
+      ScrubKeys(o, key, scanner, counts, scratch);
       break;
     }
     default:
-      break;  // numbers, booleans and null are never rewritten
+      break;  // numbers, booleans and null: rewritten only under a sensitive key (above)
   }
+}
+
+// An rrweb Input event (incremental source 5) whose `text` is not a string: the masker only
+// rewrites strings, so such an event is dropped rather than stored unmasked.
+bool InputTextNotString(const json::value& r) {
+  const json::object& o = r.get_object();
+  const json::value* t = o.if_contains("type");
+  const json::value* d = o.if_contains("data");
+  if (!t || !t->is_int64() || t->get_int64() != 3 || !d || !d->is_object()) return false;
+  const json::value* src = d->get_object().if_contains("source");
+  if (!src || !src->is_int64() || src->get_int64() != 5) return false;
+  const json::value* text = d->get_object().if_contains("text");
+  return text && !text->is_string();
 }
 
 
@@ -94,6 +172,10 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
     json::array kept;
     kept.reserve(arr.size());
     for (json::value& r : arr) {
+      if (InputTextNotString(r)) {
+        report->dropped["input_text_type"]++;
+        continue;
+      }
       dom::Verdict verdict = dom::MaskEvent(r.get_object(), policy.masking, lease.state(), &counts);
       if (verdict == dom::Verdict::kDrop) {
         report->dropped["dom_policy"]++;
@@ -112,7 +194,8 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
   for (auto& kv : ev.json) {
     if (IsRoutingKey(kv.key(), true)) continue;
     if (kv.key() == "properties" && kv.value().is_object()) {
-      for (auto& p : kv.value().get_object()) {
+      json::object& props = kv.value().get_object();
+      for (auto& p : props) {
         if (IsRoutingKey(p.key(), false)) continue;
         if (ev.is_snapshot && (p.key() == "$snapshot_data" || p.key() == "$snapshot_items") &&
             p.value().is_array()) {
@@ -122,10 +205,12 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
         }
         Walk(p.value(), p.key(), *policy.scanner, &counts, scratch);
       }
+      ScrubKeys(props, kv.key(), *policy.scanner, &counts, scratch);
       continue;
     }
     Walk(kv.value(), kv.key(), *policy.scanner, &counts, scratch);
   }
+  ScrubKeys(ev.json, "", *policy.scanner, &counts, scratch);
   return true;
 }
 

@@ -293,25 +293,6 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
   return HttpResponse{200, "application/json", R"({"status":1})", {}};
 }
 
-namespace {
-
-std::string StringAt(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-// An analytics event as a store row. Ids are read after scrubbing: an email used as
-// distinct_id is redacted by policy like any other string.
-sink::StoredEvent ToStoredEvent(const ingest::Event& ev) {
-  const json::object& props = ev.json.at("properties").get_object();
-  return sink::StoredEvent{ev.token,         ev.session_id,
-                           StringAt(props, "distinct_id"), StringAt(ev.json, "uuid"),
-                           ev.name,          StringAt(ev.json, "timestamp"),
-                           json::serialize(ev.json)};
-}
-
-}  // namespace
-
 Status App::Sink(std::string_view path, bool recording, const std::string& batch_id,
                  const std::vector<ingest::Event*>& recordings,
                  const std::vector<ingest::Event*>& events, uint64_t* stored) {
@@ -330,16 +311,20 @@ Status App::Sink(std::string_view path, bool recording, const std::string& batch
       return Status::Ok();
     }
   }
-  for (ingest::Event* ev : recordings) {
-    sink::RecordingChunk chunk{ev->token, ev->session_id, ev->window_id,
-                               StringAt(ev->json.at("properties").get_object(), "distinct_id"),
-                               ingest::SnapshotItems(ev->json)};
-    if (Status s = store_->WriteRecording(chunk); !s.ok()) return s;
+  // Index columns and paths come from the scrubbed JSON only (sink::ChunkOf, StoredEventOf).
+  for (const ingest::Event* ev : recordings) {
+    Result<sink::RecordingChunk> chunk = sink::ChunkOf(ev->json);
+    if (!chunk.ok()) return chunk.status();
+    if (Status s = store_->WriteRecording(*chunk); !s.ok()) return s;
   }
   if (!events.empty()) {
     std::vector<sink::StoredEvent> rows;
     rows.reserve(events.size());
-    for (const ingest::Event* ev : events) rows.push_back(ToStoredEvent(*ev));
+    for (const ingest::Event* ev : events) {
+      Result<sink::StoredEvent> row = sink::StoredEventOf(ev->json);
+      if (!row.ok()) return row.status();
+      rows.push_back(std::move(row).value());
+    }
     if (Status s = store_->WriteEvents(rows); !s.ok()) return s;
   }
   *stored = count;

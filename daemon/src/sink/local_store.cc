@@ -16,6 +16,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "ingest/decode.h"
+
 namespace scrubd::sink {
 namespace json = boost::json;
 namespace fs = std::filesystem;
@@ -89,7 +91,43 @@ Status SqlError(sqlite3* db, const char* what) {
   return Status::Io(std::string("sqlite: ") + what + ": " + sqlite3_errmsg(db));
 }
 
+std::string StringAt(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+const json::object* PropertiesOf(const json::object& ev) {
+  const json::value* p = ev.if_contains("properties");
+  return p && p->is_object() ? &p->get_object() : nullptr;
+}
+
 }  // namespace
+
+Result<RecordingChunk> ChunkOf(const json::object& ev) {
+  const json::object* props = PropertiesOf(ev);
+  const json::array* items = ingest::SnapshotItems(ev);
+  if (!props || !items) return Status::Internal("snapshot event without properties or items");
+  RecordingChunk c{StringAt(*props, "token"), StringAt(*props, "$session_id"),
+                   StringAt(*props, "$window_id"), StringAt(*props, "distinct_id"), items};
+  if (c.window_id.empty()) c.window_id = c.session_id;
+  if (c.distinct_id.empty()) c.distinct_id = StringAt(ev, "distinct_id");
+  if (!ingest::ValidToken(c.token) || !ingest::ValidSessionId(c.session_id) ||
+      !ingest::ValidSessionId(c.window_id))
+    return Status::Internal("scrubbed snapshot event has no valid routing ids");
+  return c;
+}
+
+Result<StoredEvent> StoredEventOf(const json::object& ev) {
+  const json::object* props = PropertiesOf(ev);
+  if (!props) return Status::Internal("scrubbed event without properties");
+  StoredEvent e{StringAt(*props, "token"), StringAt(*props, "$session_id"),
+                StringAt(*props, "distinct_id"), StringAt(ev, "uuid"),
+                StringAt(ev, "event"),       StringAt(ev, "timestamp"),
+                json::serialize(ev)};
+  if (e.distinct_id.empty()) e.distinct_id = StringAt(ev, "distinct_id");
+  if (!ingest::ValidToken(e.token)) return Status::Internal("scrubbed event has no valid token");
+  return e;
+}
 
 Status WriteFileDurably(const fs::path& path, std::string_view data, int mode) {
   static std::atomic<uint64_t> counter{0};

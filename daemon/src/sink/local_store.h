@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -36,6 +37,16 @@ struct StoredEvent {
   std::string timestamp;
   std::string body;  // the cleaned event as JSON text
 };
+
+// Index derivation. Every stored id and index column is read here, from the scrubbed posthog
+// event itself, never from copies taken at decode time (those held raw text): token
+// (`properties.token`, which DecodeBatch fills in), `$session_id`, `$window_id` (a snapshot
+// without one uses its session id), `distinct_id` (properties, else top level), `uuid`,
+// `event` and `timestamp`. Ids that become path components are checked again; an id of another
+// shape is kInternal (decode validated them and the scrubber never rewrites them).
+// The chunk points into `snapshot_event`, which must outlive it.
+Result<RecordingChunk> ChunkOf(const boost::json::object& snapshot_event);
+Result<StoredEvent> StoredEventOf(const boost::json::object& event);
 
 struct SessionInfo {
   std::string token;
