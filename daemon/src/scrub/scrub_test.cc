@@ -104,3 +104,108 @@ TEST(ScrubEventTest, StyleSheetRuleEventsAreNeverRewritten) {
 
 }  // namespace
 }  // namespace scrubd::scrub
+
+namespace scrubd::scrub {
+namespace {
+
+ingest::Event AnalyticsEvent(const std::string& json_text) {
+  ingest::Event ev;
+  ev.json = json::parse(json_text).as_object();
+  ev.token = "phc_t";
+  ev.name = "e";
+  return ev;
+}
+
+TEST(ScrubKeysTest, KeysAreScannedAndCollidingRedactionsStayDistinct) {
+  policies::Policy policy;
+  policy.scanner = MakeScanner();
+  ingest::Event ev = AnalyticsEvent(R"({"event": "e", "jane@example.com": "top",
+    "properties": {"token": "phc_t", "jane@example.com": 1, "joe@example.com": 2,
+                   "nested": {"deep": [{"ann@example.com": {"bob@example.com": "v"}}]}}})");
+  Scrubber scrubber(nullptr);
+  Report report;
+  ASSERT_TRUE(scrubber.ScrubEvent(ev, policy, &report));
+  std::string out = json::serialize(ev.json);
+  EXPECT_EQ(out.find("example.com"), std::string::npos) << out;
+  const json::object& p = ev.json.at("properties").as_object();
+  // Two keys that redact to the same text keep both values under distinct keys.
+  ASSERT_EQ(p.size(), 4u) << out;
+  int64_t sum = 0;
+  for (const auto& kv : p)
+    if (kv.value().is_int64()) sum += kv.value().as_int64();
+  EXPECT_EQ(sum, 3);
+  EXPECT_EQ(ev.json.size(), 3u);  // the top-level key is renamed, not lost
+  EXPECT_GE(report.counts.by_rule["email"], 5u);
+}
+
+TEST(ScrubKeysTest, ARedactedKeyNeverTakesAKeptKeysName) {
+  auto scanner = MakeScanner();
+  json::value probe = json::parse(R"({"jane@example.com": 0})");
+  rules::RedactionCounts counts;
+  ScrubStrings(probe, "", *scanner, &counts);
+  const std::string label(probe.as_object().begin()->key());  // what an email key becomes
+  json::value v = json::parse(R"({"a": {"jane@example.com": 1}})");
+  v.as_object()["a"].as_object()[label] = 2;  // a kept key that already has that name
+  v.as_object()["a"].as_object()[label + "#2"] = 3;
+  ScrubStrings(v, "", *scanner, &counts);
+  const json::object& a = v.at("a").as_object();
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_EQ(a.at(label).as_int64(), 2);        // the kept keys are untouched
+  EXPECT_EQ(a.at(label + "#2").as_int64(), 3);
+  EXPECT_EQ(a.at(label + "#3").as_int64(), 1);  // the redacted one moves aside
+}
+
+TEST(SensitiveKeyTest, WholeValueIsRedactedWhateverItsType) {
+  policies::Policy policy;
+  policy.scanner = MakeScanner();
+  ingest::Event ev = AnalyticsEvent(R"({"event": "e", "properties": {"token": "phc_t",
+    "password": 123456, "card": 4111111111111111, "cvv": 7.5, "secret": true,
+    "credentials": {"pass": "hunter2", "pin": 9876}, "auth": ["tok-a", 31337],
+    "nested": {"api_key": {"k": [424242]}}, "password_hint": null, "count": 424243}})");
+  Scrubber scrubber(nullptr);
+  Report report;
+  ASSERT_TRUE(scrubber.ScrubEvent(ev, policy, &report));
+  std::string out = json::serialize(ev.json);
+  for (const char* raw : {"123456", "4111111111111111", "7.5", "hunter2", "9876", "tok-a",
+                          "31337", "424242", "true"})
+    EXPECT_EQ(out.find(raw), std::string::npos) << raw << " in " << out;
+  const json::object& p = ev.json.at("properties").as_object();
+  for (const char* k : {"password", "card", "cvv", "secret", "credentials", "auth"})
+    EXPECT_TRUE(p.at(k).is_string()) << k;
+  EXPECT_TRUE(p.at("password_hint").is_null());
+  EXPECT_EQ(p.at("count").as_int64(), 424243);  // an ordinary key keeps its number
+}
+
+TEST(InputEventTest, NonStringTextIsDroppedAndCounted) {
+  policies::Policy policy;
+  policy.scanner = MakeScanner();
+  policy.masking = policies::MaskingPolicy::Defaults();
+  scrubd::testing::TempDir dir;
+  dom::StateStore::Options so;
+  so.dir = dir.path();
+  auto state = dom::StateStore::Open(so);
+  ASSERT_TRUE(state.ok());
+  ingest::Event ev;
+  ev.is_snapshot = true;
+  ev.token = "t";
+  ev.session_id = "s-1";
+  ev.window_id = "w-1";
+  ev.json = json::parse(R"({"event": "$snapshot", "properties": {"token": "t",
+    "$snapshot_data": [
+      {"type": 3, "timestamp": 1, "data": {"source": 5, "id": 9, "text": ["Jane Q Canary"]}},
+      {"type": 3, "timestamp": 2, "data": {"source": 5, "id": 9, "text": {"v": "Jane Q Canary"}}},
+      {"type": 3, "timestamp": 3, "data": {"source": 5, "id": 9, "text": "typed", "isChecked": false}}
+    ]}})")
+                .as_object();
+  Scrubber scrubber(state->get());
+  Report report;
+  ASSERT_TRUE(scrubber.ScrubEvent(ev, policy, &report));
+  const json::array& items = *ingest::SnapshotItems(ev.json);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].at("timestamp").as_int64(), 3);
+  EXPECT_EQ(json::serialize(ev.json).find("Canary"), std::string::npos);
+  EXPECT_EQ(report.dropped["input_text_type"], 2u);
+}
+
+}  // namespace
+}  // namespace scrubd::scrub
