@@ -94,6 +94,8 @@ struct Position {
   unsigned status;     // expected response
 };
 
+void PrintTo(const Position& p, std::ostream* os) { *os << p.name; }
+
 std::vector<Position> Positions() {
   auto e = [](std::string top, std::string props) {
     return [=](const std::string&) { return EventBody(top, props); };
