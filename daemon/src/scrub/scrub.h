@@ -28,9 +28,12 @@ struct Report {
   void Add(const Report& o);
 };
 
-// Applies `scanner` to every string under `value`, except CSS (`_cssText`, text nodes with
-// isStyle). ScrubEvent additionally skips the routing ids scrubd validated itself (event
-// `uuid`, properties `token`, `$session_id`, `$window_id`) at the level posthog puts them.
+// Applies `scanner` to every string and every object key under `value`, except CSS
+// (`_cssText`, text nodes with isStyle). A detected key is renamed to its redaction (kept
+// distinct: "[EMAIL]", "[EMAIL]#2"); a value of any type under a sensitive key is redacted
+// whole. ScrubEvent additionally skips the routing ids DecodeBatch validated (event `uuid`,
+// `api_key`, `token`; properties `token`, `$session_id`, `$window_id`) at the level posthog
+// puts them, and drops rrweb Input events whose `text` is not a string (docs/ingest.md).
 // `key` is the object key `value` sits under.
 void ScrubStrings(boost::json::value& value, std::string_view key, const rules::Scanner& scanner,
                   rules::RedactionCounts* counts);
