@@ -303,8 +303,10 @@ Status App::Sink(std::string_view path, bool recording, const std::string& batch
     out.path = std::string(path);
     out.recording = recording;
     out.batch_id = batch_id;
-    for (const ingest::Event* ev : recordings) out.events.push_back({ev->token, &ev->json});
-    for (const ingest::Event* ev : events) out.events.push_back({ev->token, &ev->json});
+    for (const ingest::Event* ev : recordings)
+      out.events.push_back({sink::TokenOf(ev->json), &ev->json});
+    for (const ingest::Event* ev : events)
+      out.events.push_back({sink::TokenOf(ev->json), &ev->json});
     if (Status s = upstream_->Enqueue(out); !s.ok()) return s;
     if (!config_.upstream_and_store) {
       *stored = count;  // durable in the spool; the local store is not used

@@ -103,6 +103,11 @@ const json::object* PropertiesOf(const json::object& ev) {
 
 }  // namespace
 
+std::string TokenOf(const json::object& ev) {
+  const json::object* props = PropertiesOf(ev);
+  return props ? StringAt(*props, "token") : std::string();
+}
+
 Result<RecordingChunk> ChunkOf(const json::object& ev) {
   const json::object* props = PropertiesOf(ev);
   const json::array* items = ingest::SnapshotItems(ev);

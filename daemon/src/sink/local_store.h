@@ -46,6 +46,8 @@ struct StoredEvent {
 // shape is kInternal (decode validated them and the scrubber never rewrites them).
 // The chunk points into `snapshot_event`, which must outlive it.
 Result<RecordingChunk> ChunkOf(const boost::json::object& snapshot_event);
+// The project token of a scrubbed event (`properties.token`); empty when missing.
+std::string TokenOf(const boost::json::object& event);
 Result<StoredEvent> StoredEventOf(const boost::json::object& event);
 
 struct SessionInfo {

@@ -78,3 +78,46 @@ TEST(LocalStoreTest, UnwritableDirectoryIsAnIoErrorNotACrash) {
 
 }  // namespace
 }  // namespace scrubd::sink
+
+namespace scrubd::sink {
+namespace {
+namespace json = boost::json;
+
+TEST(IndexDerivationTest, ColumnsComeFromTheEventJson) {
+  json::object ev = json::parse(R"({"event": "[EMAIL] signed up", "uuid": "u-1",
+    "timestamp": "2026-11-22T12:57:19Z", "distinct_id": "top-d",
+    "properties": {"token": "phc_t", "$session_id": "s-1"}})").as_object();
+  Result<StoredEvent> row = StoredEventOf(ev);
+  ASSERT_TRUE(row.ok()) << row.status().ToString();
+  EXPECT_EQ(row->name, "[EMAIL] signed up");
+  EXPECT_EQ(row->token, "phc_t");
+  EXPECT_EQ(row->session_id, "s-1");
+  EXPECT_EQ(row->distinct_id, "top-d");  // properties first, else the event's
+  EXPECT_EQ(row->uuid, "u-1");
+  EXPECT_EQ(row->timestamp, "2026-11-22T12:57:19Z");
+  EXPECT_EQ(json::parse(row->body), json::value(ev));
+
+  json::object snap = json::parse(R"({"event": "$snapshot", "properties": {"token": "phc_t",
+    "$session_id": "s-1", "distinct_id": "d", "$snapshot_data": [{"type": 3}]}})").as_object();
+  Result<RecordingChunk> chunk = ChunkOf(snap);
+  ASSERT_TRUE(chunk.ok()) << chunk.status().ToString();
+  EXPECT_EQ(chunk->window_id, "s-1");  // no $window_id: the session's
+  EXPECT_EQ(chunk->distinct_id, "d");
+  EXPECT_EQ(chunk->events->size(), 1u);
+}
+
+TEST(IndexDerivationTest, IdsThatBecomePathsAreCheckedAgain) {
+  for (const char* props : {R"({"token": "a/../b", "$session_id": "s", "$snapshot_data": []})",
+                            R"({"token": "t", "$session_id": "[EMAIL]", "$snapshot_data": []})",
+                            R"({"token": "t", "$session_id": "s", "$window_id": "..",
+                                "$snapshot_data": []})",
+                            R"({"$session_id": "s", "$snapshot_data": []})"}) {
+    json::object ev{{"event", "$snapshot"}, {"properties", json::parse(props)}};
+    EXPECT_EQ(ChunkOf(ev).status().code(), Code::kInternal) << props;
+  }
+  json::object no_token{{"event", "e"}, {"properties", json::object{}}};
+  EXPECT_EQ(StoredEventOf(no_token).status().code(), Code::kInternal);
+}
+
+}  // namespace
+}  // namespace scrubd::sink
