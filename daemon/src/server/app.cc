@@ -313,22 +313,24 @@ Status App::Sink(std::string_view path, bool recording, const std::string& batch
       return Status::Ok();
     }
   }
-  // Index columns and paths come from the scrubbed JSON only (sink::ChunkOf, StoredEventOf).
+  // Index columns and paths come from the scrubbed JSON only (sink::ChunkOf, StoredEventOf),
+  // all derived before anything is written.
+  std::vector<sink::RecordingChunk> chunks;
+  std::vector<sink::StoredEvent> rows;
   for (const ingest::Event* ev : recordings) {
     Result<sink::RecordingChunk> chunk = sink::ChunkOf(ev->json);
     if (!chunk.ok()) return chunk.status();
-    if (Status s = store_->WriteRecording(*chunk); !s.ok()) return s;
+    chunks.push_back(std::move(chunk).value());
   }
-  if (!events.empty()) {
-    std::vector<sink::StoredEvent> rows;
-    rows.reserve(events.size());
-    for (const ingest::Event* ev : events) {
-      Result<sink::StoredEvent> row = sink::StoredEventOf(ev->json);
-      if (!row.ok()) return row.status();
-      rows.push_back(std::move(row).value());
-    }
+  for (const ingest::Event* ev : events) {
+    Result<sink::StoredEvent> row = sink::StoredEventOf(ev->json);
+    if (!row.ok()) return row.status();
+    rows.push_back(std::move(row).value());
+  }
+  for (const sink::RecordingChunk& chunk : chunks)
+    if (Status s = store_->WriteRecording(chunk); !s.ok()) return s;
+  if (!rows.empty())
     if (Status s = store_->WriteEvents(rows); !s.ok()) return s;
-  }
   *stored = count;
   return Status::Ok();
 }
