@@ -1,7 +1,8 @@
 // Issue 9 section 1: a canary planted in every field position of a synthetic /e/ and /s/ event
 // must be absent from every byte of the data dir (chunks, SQLite db and -wal, audit log, DOM
 // state) after App::Handle, while valid requests are stored (200) and bad routing fields are
-// refused (400). Table-driven: add a row per new position (Positions() below).
+// refused (400); and absent from what is spooled for the upstream, decoded (gunzip and cv
+// expansion). Table-driven: add a row per new position (Positions() below).
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -16,6 +17,7 @@
 #include "scrubd/audit/log.h"
 #include "server/app.h"
 #include "sink/local_store.h"
+#include "sink/upstream.h"
 #include "support/fixtures.h"
 
 namespace scrubd::server {
@@ -210,15 +212,49 @@ std::vector<Position> Positions() {
   };
 }
 
-class CanaryTest : public ::testing::TestWithParam<Position> {};
+// An upstream that is never reached: the forwarder is not started, so what would go upstream
+// stays in DATA_DIR/spool.
+class UnusedClient : public sink::UpstreamClient {
+ public:
+  Result<sink::UpstreamResponse> Exchange(const sink::UpstreamRequest&) override {
+    return Status::Unavailable("not started");
+  }
+};
 
-TEST_P(CanaryTest, AbsentFromEveryByteOfTheDataDir) {
-  const Position& p = GetParam();
+// Every spooled body, decoded as the upstream would read it: gunzipped, with every nested cv
+// field of its rrweb events expanded.
+std::string SpooledText(const std::filesystem::path& spool) {
+  std::string all;
+  if (!std::filesystem::exists(spool)) return all;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(spool)) {
+    if (!e.is_regular_file() || !e.path().string().ends_with(".req")) continue;
+    std::string file = scrubd::testing::ReadFile(e.path());
+    size_t at = file.find("\n\n");
+    EXPECT_NE(at, std::string::npos);
+    Result<std::string> text = ingest::Gunzip(file.substr(at + 2), {});
+    EXPECT_TRUE(text.ok());
+    json::value v = json::parse(*text);
+    json::array* list = v.is_array() ? &v.as_array() : &v.as_object()["batch"].as_array();
+    for (json::value& ev : *list) {
+      json::array* items = ingest::SnapshotItems(ev.as_object());
+      for (json::value& r : items ? *items : json::array()) {
+        size_t budget = 64u << 20;
+        EXPECT_TRUE(ingest::ExpandNested(r.as_object(), {}, &budget).ok());
+      }
+    }
+    all += json::serialize(v);
+  }
+  return all;
+}
+
+// Runs one row against a fresh data dir: the local store, or (upstream) the upstream spool.
+void RunRow(const Position& p, bool upstream) {
   TempDir dir;
   std::string body = Fill(p.body(p.canary), p.canary);
   if (body.find("\"cv\"") == std::string::npos) {
     ASSERT_NE(body.find(p.canary), std::string::npos) << "the row plants nothing";
   }
+  std::string spooled;
   {
     auto set = policies::LoadPolicySet({}, {"0123456789abcdef0123456789abcdef"});
     ASSERT_TRUE(set.ok()) << set.status().ToString();
@@ -230,9 +266,19 @@ TEST_P(CanaryTest, AbsentFromEveryByteOfTheDataDir) {
     ASSERT_TRUE(state.ok()) << state.status().ToString();
     auto log = audit::Log::Open(dir.path() / "audit", {});
     ASSERT_TRUE(log.ok()) << log.status().ToString();
+    UnusedClient client;
+    std::unique_ptr<sink::Upstream> up;
+    if (upstream) {
+      sink::UpstreamOptions uo;
+      uo.url = "http://127.0.0.1:9";
+      uo.spool_dir = dir.path() / "spool";
+      auto u = sink::Upstream::Open(uo, &client);
+      ASSERT_TRUE(u.ok()) << u.status().ToString();
+      up = std::move(u).value();
+    }
     AppConfig cfg;
     cfg.pseudonym_key = "pseudonym-key-for-tests";
-    App app(cfg, *set, store->get(), state->get(), log->get());
+    App app(cfg, *set, store->get(), state->get(), log->get(), up.get());
     HttpRequest req;
     req.method = "POST";
     req.target = p.path;
@@ -242,10 +288,19 @@ TEST_P(CanaryTest, AbsentFromEveryByteOfTheDataDir) {
     EXPECT_EQ(r.status, p.status) << r.body;
     EXPECT_EQ(r.body.find(p.canary), std::string::npos) << "response echoes the canary";
     (void)(*log)->Close();
+    spooled = SpooledText(dir.path() / "spool");
   }  // everything flushed and closed: the state store persists its windows here
   EXPECT_FALSE(AnyFileContains(dir.path(), p.canary)) << p.name;
-  EXPECT_EQ(AnyFileContains(dir.path(), kMarker), p.status == 200) << p.name;
+  EXPECT_EQ(spooled.find(p.canary), std::string::npos) << p.name << " goes upstream";
+  bool stored = AnyFileContains(dir.path(), kMarker) || spooled.find(kMarker) != std::string::npos;
+  EXPECT_EQ(stored, p.status == 200) << p.name;
 }
+
+class CanaryTest : public ::testing::TestWithParam<Position> {};
+
+TEST_P(CanaryTest, AbsentFromEveryByteOfTheDataDir) { RunRow(GetParam(), false); }
+
+TEST_P(CanaryTest, AbsentFromWhatGoesUpstream) { RunRow(GetParam(), true); }
 
 std::string RowName(const ::testing::TestParamInfo<Position>& info) {
   std::string n;
