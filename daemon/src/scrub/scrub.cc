@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "dom/dom_masker.h"
+#include "scrub/identity.h"
 
 namespace scrubd::scrub {
 namespace json = boost::json;
@@ -108,6 +109,7 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
     report->events_in++;
     report->events_out++;
   }
+  if (!ApplyIdentity(ev, policy, &counts)) return false;  // before the string pass (identity.h)
   std::string scratch;
   for (auto& kv : ev.json) {
     if (IsRoutingKey(kv.key(), true)) continue;
