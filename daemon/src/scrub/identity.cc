@@ -70,11 +70,8 @@ class Pass {
     if (!identity_.master_key.empty()) key_ = ProjectKey(identity_.master_key, token);
   }
 
-  bool CanRun() const {
-    bool needs_key = identity_.identifiers == IdentifierMode::kPseudonymize ||
-                     identity_.person_properties.method == PersonPropertyMethod::kPseudonymize;
-    return !needs_key || !key_.empty();
-  }
+  // False once a value needed pseudonymising and there was no key (the caller drops).
+  bool ok() const { return ok_; }
 
   // Rewrites the identifier under `key` of `o`, if present (null stays null).
   void Identifier(json::object& o, std::string_view key) {
@@ -85,6 +82,7 @@ class Pass {
       Count("identifier", "redact");
       return;
     }
+    if (!HasKey()) return;
     *v = Letters(kPseudonymPrefix, Hmac(key_, ValueText(*v)));
     Count("identifier", "pseudonymize");
   }
@@ -137,11 +135,16 @@ class Pass {
       for (auto& kv : v.get_object()) Property(kv.value());
     } else if (v.is_array()) {
       for (json::value& e : v.get_array()) Property(e);
-    } else {
+    } else if (HasKey()) {
       v = Letters(kPropertyPrefix,
                   Hmac(key_, std::string_view("person_property\0", 16), ValueText(v)));
       Count("person_properties", "pseudonymize");
     }
+  }
+
+  bool HasKey() {
+    if (key_.empty()) ok_ = false;
+    return ok_;
   }
 
   void Count(const char* rule, const char* method) {
@@ -153,6 +156,7 @@ class Pass {
   const policies::IdentityPolicy& identity_;
   rules::RedactionCounts* counts_;
   std::string key_;
+  bool ok_ = true;
 };
 
 std::string_view EventName(const json::object& ev) {
@@ -178,7 +182,6 @@ bool IsIdentifierPseudonym(std::string_view s) {
 bool ApplyIdentity(ingest::Event& event, const policies::Policy& policy,
                    rules::RedactionCounts* counts) {
   Pass pass(policy, event.token, counts);
-  if (!pass.CanRun()) return false;
   json::object& ev = event.json;
   const std::string_view name = EventName(ev);
   const bool alias_event = name == "$create_alias" || name == "$merge_dangerously";
@@ -199,6 +202,7 @@ bool ApplyIdentity(ingest::Event& event, const policies::Policy& policy,
       distinct_id = d->get_string();
   }
   if (alias_event) pass.Identifier(ev, "alias");
+  if (!pass.ok()) return false;
   event.distinct_id = std::move(distinct_id);  // never the decode-time raw copy
   return true;
 }
@@ -206,11 +210,10 @@ bool ApplyIdentity(ingest::Event& event, const policies::Policy& policy,
 bool ApplyIdentityToFlags(json::object& body, std::string_view token,
                           const policies::Policy& policy, rules::RedactionCounts* counts) {
   Pass pass(policy, token, counts);
-  if (!pass.CanRun()) return false;
   pass.Identifiers(body);
   pass.PersonProperties(body, "person_properties");
   pass.Ip(body, "$ip");
-  return true;
+  return pass.ok();
 }
 
 std::string TruncateIp(std::string_view text) {

@@ -30,8 +30,8 @@ bool IsIdentifierPseudonym(std::string_view s);
 inline constexpr const char* kRedactedIdentifier = "[REDACTED]";
 
 // Applies `policy.identity` to one posthog event in place (identifiers, $set / $set_once,
-// $set in properties, $ip). Also rewrites `event.distinct_id`. Returns false, changing
-// nothing that would be stored, when the event must be dropped: pseudonymisation with no key.
+// $set in properties, $ip). Also rewrites `event.distinct_id`. Returns false when the event
+// must be dropped (fail closed): a value needed pseudonymising and the policy has no key.
 bool ApplyIdentity(ingest::Event& event, const policies::Policy& policy,
                    rules::RedactionCounts* counts);
 

@@ -109,7 +109,10 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
     report->events_in++;
     report->events_out++;
   }
-  if (!ApplyIdentity(ev, policy, &counts)) return false;  // before the string pass (identity.h)
+  if (!ApplyIdentity(ev, policy, &counts)) {  // before the string pass (identity.h)
+    report->dropped["no_identity_key"]++;
+    return false;
+  }
   std::string scratch;
   for (auto& kv : ev.json) {
     if (IsRoutingKey(kv.key(), true)) continue;

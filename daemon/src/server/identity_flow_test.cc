@@ -24,8 +24,8 @@ constexpr char kMaster[] = "identity-master-key-for-tests-01";
 constexpr char kToken[] = "phc_identity1";
 constexpr char kCanary[] = "canary.zq@example.com";
 // Pieces that must not survive anywhere, not even partly masked.
-constexpr const char* kCanaryParts[] = {"canary.zq", "canary%2Ezq", "zq@example", "203.0.113.77",
-                                        "6.6.6.6"};
+constexpr const char* kCanaryParts[] = {"canary.zq",  "Canary Zq",    "canary%2Ezq",
+                                        "zq@example", "203.0.113.77", "6.6.6.6"};
 
 // Records every exchange; answers 200 with a small flags reply.
 class RecordingClient : public sink::UpstreamClient {
@@ -319,7 +319,8 @@ TEST_F(IdentityFlowTest, Base64FormFlagsBodyIsScrubbedToo) {
     b64 += i + 2 < in.size() ? kB64[n & 63] : '=';
   }
   std::string form = "data=";
-  for (char c : b64) form += c == '+' ? "%2B" : c == '/' ? "%2F" : c == '=' ? "%3D" : std::string(1, c);
+  for (char c : b64)
+    form += c == '+' ? "%2B" : c == '/' ? "%2F" : c == '=' ? "%3D" : std::string(1, c);
   ASSERT_EQ(Post("/decide/?v=3&compression=base64", form, "application/x-www-form-urlencoded")
                 .status,
             200u);
