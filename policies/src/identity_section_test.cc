@@ -31,6 +31,16 @@ TEST(IdentitySectionTest, DefaultsPseudonymiseTruncateAndKeepAutomaticProperties
   EXPECT_EQ((*fallback)->identity.master_key, "hash-key");
 }
 
+TEST(IdentitySectionTest, ShippedDefaultMatchesTheBuiltInDefault) {
+  auto set = LoadPolicySet({}, {"hash-key"});
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  const IdentityPolicy& id = (*set)->ForToken("phc_any")->identity;
+  EXPECT_EQ(id.person_properties.keep, kDefaultPersonPropertyKeep);
+  EXPECT_EQ(id.person_properties.method, PersonPropertyMethod::kRedact);
+  EXPECT_EQ(id.identifiers, IdentifierMode::kPseudonymize);
+  EXPECT_EQ(id.client_ip, ClientIpMode::kTruncate);
+}
+
 TEST(IdentitySectionTest, ParsesEveryChoice) {
   auto p = Parse(
       "identifiers: keep\nclient_ip: drop\n"
