@@ -203,7 +203,10 @@ bool ApplyIdentity(ingest::Event& event, const policies::Policy& policy,
   }
   if (alias_event) pass.Identifier(ev, "alias");
   if (!pass.ok()) return false;
-  event.distinct_id = std::move(distinct_id);  // never the decode-time raw copy
+  // Never the decode-time raw copy. Under `keep` the detectors have not run yet: read the id
+  // from the scrubbed event instead.
+  const bool final_id = policy.identity.identifiers != IdentifierMode::kKeep;
+  event.distinct_id = final_id ? std::move(distinct_id) : std::string();
   return true;
 }
 

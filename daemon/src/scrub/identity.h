@@ -30,7 +30,8 @@ bool IsIdentifierPseudonym(std::string_view s);
 inline constexpr const char* kRedactedIdentifier = "[REDACTED]";
 
 // Applies `policy.identity` to one posthog event in place (identifiers, $set / $set_once,
-// $set in properties, $ip). Also rewrites `event.distinct_id`. Returns false when the event
+// $set in properties, $ip). Also rewrites `event.distinct_id` (cleared under `keep`, where the
+// detectors still have to run: read it from the scrubbed event). Returns false when the event
 // must be dropped (fail closed): a value needed pseudonymising and the policy has no key.
 bool ApplyIdentity(ingest::Event& event, const policies::Policy& policy,
                    rules::RedactionCounts* counts);
