@@ -20,7 +20,8 @@ namespace scrubd::scrub {
 // it and the string pass leaves it as it is. The project key is
 // HMAC-SHA256(master key, "scrubd/identifiers/v1" "\0" token). The raw id is taken byte for
 // byte (no case folding: PostHog treats "A" and "a" as two persons). Subject requests call
-// this to find a subject's pseudonym from (token, raw id).
+// this to find a subject's pseudonym from (token, raw id). "" if `master_key` is empty or
+// OpenSSL fails.
 std::string IdentifierPseudonym(std::string_view master_key, std::string_view token,
                                 std::string_view raw_id);
 // True when `s` has the exact shape IdentifierPseudonym returns.

@@ -258,7 +258,9 @@ TEST_F(IdentityFlowTest, UpstreamGetsJoinablePseudonymsAndTruncatedAddress) {
         EXPECT_EQ(v, "203.0.113.0");
         ++forwarded;
       }
-      if (name == "content-type" && r == &f) EXPECT_EQ(v, "application/json");
+      if (name == "content-type" && r == &f) {
+        EXPECT_EQ(v, "application/json");
+      }
     }
     EXPECT_EQ(forwarded, 1) << r->target;
   }
