@@ -101,7 +101,8 @@ TEST(CliTest, ServeDrainsOnSigtermAndLeavesAVerifiableAuditLog) {
   EXPECT_EQ(v.exit_code, 0) << v.out;
   EXPECT_NE(v.out.find("OK"), std::string::npos) << v.out;
   // Key and token files are private.
-  for (const char* f : {"keys/hash.key", "keys/pseudonym.key", "keys/admin.token"}) {
+  for (const char* f :
+       {"keys/hash.key", "keys/pseudonym.key", "keys/identity.key", "keys/admin.token"}) {
     struct stat s {};
     ASSERT_EQ(stat((d.path() / "data" / f).c_str(), &s), 0) << f;
     EXPECT_EQ(s.st_mode & 0777, 0600u) << f;

@@ -38,7 +38,7 @@ using testing::TempDir;
 constexpr const char* kPii[] = {"jane.doe@example.com", "078-05-1120"};
 
 struct Seen {
-  std::string method, target, body, cookie, content_type;
+  std::string method, target, body, cookie, content_type, forwarded_for;
   unsigned answered = 0;
 };
 
@@ -78,7 +78,8 @@ class FakeUpstream {
     if (ec) return;
     auto req = parser.release();
     Seen seen{std::string(req.method_string()), std::string(req.target()), req.body(),
-              std::string(req[http::field::cookie]), std::string(req[http::field::content_type])};
+              std::string(req[http::field::cookie]), std::string(req[http::field::content_type]),
+              std::string(req["X-Forwarded-For"])};
     unsigned st = fail_status.load();
     http::response<http::string_body> res{static_cast<http::status>(st ? st : 200), 11};
     std::string path = seen.target.substr(0, seen.target.find('?'));
@@ -335,11 +336,48 @@ TEST_F(UpstreamTest, FlagsConfigAndStaticAreProxied) {
   ASSERT_EQ(seen.size(), 3u);
   EXPECT_EQ(seen[0].method, "POST");
   EXPECT_EQ(seen[0].target, "/flags/?v=2");
-  EXPECT_EQ(seen[0].body, flags_body);  // bytes passed through
+  // Scrubbed by policy and re-encoded as plain JSON, shape kept (docs/identifiers.md).
+  json::object sent = json::parse(*ingest::Gunzip(flags_body, {})).as_object();
+  json::object got = json::parse(seen[0].body).as_object();
+  EXPECT_EQ(seen[0].content_type, "application/json");
+  EXPECT_EQ(got.size(), sent.size());
+  for (const auto& kv : sent) EXPECT_TRUE(got.contains(kv.key())) << kv.key();
+  EXPECT_EQ(got.at("token"), sent.at("token"));
+  EXPECT_TRUE(got.at("distinct_id").as_string().starts_with("pid_"));
+  EXPECT_EQ(seen[0].body.find(std::string(sent.at("distinct_id").as_string())), std::string::npos);
+  EXPECT_EQ(seen[0].forwarded_for, "127.0.0.0");  // the loopback client, truncated
   EXPECT_TRUE(seen[0].cookie.empty());
   EXPECT_EQ(seen[1].method, "GET");
   EXPECT_EQ(seen[1].target, "/array/phc_testkey123/config.js");
   EXPECT_EQ(seen[2].target, "/static/recorder.js?v=1.449.2");
+}
+
+// Through real sockets: ids, $set and $ip of an identify event arrive pseudonymised or
+// truncated, and the client address behind a local proxy arrives as a /24.
+TEST_F(UpstreamTest, IdentifyReachesTheUpstreamPseudonymisedWithATruncatedAddress) {
+  StartScrubd();
+  const std::string body = R"({"api_key":"phc_testkey123","batch":[{"event":"$identify",
+    "uuid":"01a20355-1c58-723a-837c-2bcc756c7601",
+    "$set":{"email":"canary.zq@example.com","plan":"pro-plan"},
+    "properties":{"distinct_id":"canary.zq@example.com","$anon_distinct_id":"anon-canary-zq",
+      "$device_id":"device-canary-zq","$ip":"203.0.113.77","token":"phc_testkey123",
+      "$session_id":"01a20355-1c58-723a-837c-2bcc756c76c4"}}]})";
+  Reply r = Send("POST", "/e/", body,
+                 json::object{{"Content-Type", "application/json"},
+                              {"X-Forwarded-For", "6.6.6.6, 203.0.113.77"},
+                              {"X-Real-IP", "6.6.6.6"}});
+  ASSERT_EQ(r.status, 200u);
+  ASSERT_TRUE(WaitFor([](const std::vector<Seen>& s) { return Delivered(s, "/e/") == 1; }));
+  Seen e = fake_.seen().front();
+  EXPECT_EQ(e.forwarded_for, "203.0.113.0");
+  std::string text = *ingest::Gunzip(e.body, {});
+  for (const char* raw : {"canary", "zq@", "203.0.113.77", "6.6.6.6"})
+    EXPECT_EQ(text.find(raw), std::string::npos) << raw;
+  json::object ev = json::parse(text).at("batch").at(0).as_object();
+  EXPECT_TRUE(ev.at("properties").at("distinct_id").as_string().starts_with("pid_"));
+  EXPECT_EQ(ev.at("properties").at("$ip").as_string(), "203.0.113.0");
+  EXPECT_EQ(ev.at("$set").at("plan").as_string(), "pro-plan");
+  EXPECT_FALSE(testing::AnyFileContains(dir_.path(), "canary"));
 }
 
 TEST(UpstreamUnreachableTest, ProxyAnswers502WhenNothingListens) {
@@ -359,7 +397,8 @@ TEST(UpstreamUnreachableTest, ProxyAnswers502WhenNothingListens) {
   auto store = sink::LocalStore::Open(dir.path());
   ASSERT_TRUE(store.ok());
   server::App app({}, *set, store->get(), nullptr, nullptr, up->get());
-  server::HttpRequest req{"POST", "/flags/?v=2", {}, "{}", "127.0.0.1"};
+  server::HttpRequest req{"POST", "/flags/?v=2", {}, R"({"token":"phc_x","distinct_id":"d"})",
+                          "127.0.0.1"};
   server::HttpResponse r = app.Handle(req);
   EXPECT_EQ(r.status, 502u);
 }

@@ -115,7 +115,10 @@ Result<std::shared_ptr<const Policy>> Compile(const std::string& file, const YAM
        {"blocking", Type::kMap, "blocked events and pages"},
        {"consent", Type::kMap, "consent enforcement"},
        {"sampling", Type::kMap, "session sampling"},
-       {"retention", Type::kMap, "retention period"}});
+       {"retention", Type::kMap, "retention period"},
+       {"identifiers", Type::kString, "pseudonymize | keep | redact the distinct ids"},
+       {"person_properties", Type::kMap, "$set / $set_once allowlist and method"},
+       {"client_ip", Type::kString, "drop | truncate | pass the client address"}});
   if (!s.ok()) return s;
   auto p = std::make_shared<Policy>();
   p->file = file;
@@ -151,6 +154,7 @@ Result<std::shared_ptr<const Policy>> Compile(const std::string& file, const YAM
   if (s = ParseBlocking(file, root["blocking"], &p->blocking); !s.ok()) return s;
   if (s = ParseSampling(file, root["sampling"], &p->sampling); !s.ok()) return s;
   if (s = ParseRetention(file, root["retention"], &p->retention); !s.ok()) return s;
+  if (s = ParseIdentitySection(file, root, opts, &p->identity); !s.ok()) return s;
   return std::shared_ptr<const Policy>(std::move(p));
 }
 

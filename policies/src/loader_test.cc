@@ -41,9 +41,11 @@ TEST(PolicyLoaderTest, EveryShippedPolicyIsValid) {
 }
 
 TEST(PolicyLoaderTest, ErrorsCarryFileLineColumn) {
-  EXPECT_EQ(ErrorOf("version: 1\nbogus: 3\n"),
-            "p.yaml:2:1: policy: unknown key 'bogus' (known: version, name, description, "
-            "applies_to, masking, detectors, blocking, consent, sampling, retention)");
+  // Prefix only: sections are added to the key table by several changes at once.
+  EXPECT_TRUE(ErrorOf("version: 1\nbogus: 3\n")
+                  .starts_with("p.yaml:2:1: policy: unknown key 'bogus' (known: version, name, "
+                               "description, applies_to, masking, detectors, blocking, consent, "
+                               "sampling, retention"));
   EXPECT_EQ(ErrorOf("version: 2\n"), "p.yaml:1:10: policy.version 2 is not supported (1)");
   EXPECT_EQ(ErrorOf("name: x\n"), "p.yaml:1:1: policy: missing required key 'version'");
   EXPECT_EQ(ErrorOf("version: 1\nsampling:\n  session_rate: lots\n"),

@@ -204,12 +204,15 @@ int Serve(int argc, char** argv) {
   if (!hash_key.ok()) return fail(hash_key.status());
   Result<std::string> pseudo_key = server::LoadOrCreateKey(data / "keys" / "pseudonym.key", 32);
   if (!pseudo_key.ok()) return fail(pseudo_key.status());
+  // Master key of the per-project identifier pseudonyms (docs/identifiers.md).
+  Result<std::string> identity_key = server::LoadOrCreateKey(data / "keys" / "identity.key", 32);
+  if (!identity_key.ok()) return fail(identity_key.status());
   fs::path token_file =
       cfg.admin_token_file.empty() ? data / "keys" / "admin.token" : fs::path(cfg.admin_token_file);
   Result<std::string> admin_token = server::LoadOrCreateToken(token_file);
   if (!admin_token.ok()) return fail(admin_token.status());
 
-  policies::LoadOptions popts{*hash_key};
+  policies::LoadOptions popts{*hash_key, *identity_key};
   Result<std::shared_ptr<const policies::PolicySet>> set =
       policies::LoadPolicySet(cfg.policy_files, popts);
   if (!set.ok()) return fail(set.status());

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dom/dom_masker.h"
+#include "scrub/identity.h"
 
 namespace scrubd::scrub {
 namespace json = boost::json;
@@ -189,6 +190,10 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
   } else {
     report->events_in++;
     report->events_out++;
+  }
+  if (!ApplyIdentity(ev, policy, &counts)) {  // before the string pass (identity.h)
+    report->dropped["no_identity_key"]++;
+    return false;
   }
   std::string scratch;
   for (auto& kv : ev.json) {

@@ -10,6 +10,8 @@
 #include "admit/admit.h"
 #include "scrub/scrub.h"
 #include "scrubd/audit/log.h"
+#include "scrub/identity.h"
+#include "server/flags_proxy.h"
 #include "server/keys.h"
 #include "sink/local_store.h"
 #include "sink/upstream.h"
@@ -244,6 +246,7 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
   scrub::Report report;
   std::vector<ingest::Event*> recordings;
   std::vector<ingest::Event*> events;  // analytics events
+  policies::ClientIpMode ip_mode = policies::ClientIpMode::kPass;  // strictest admitted policy
   for (ingest::Event& ev : batch.events) {
     metrics_.events_in++;
     const policies::Policy* policy = set->ForToken(ev.token);
@@ -254,6 +257,7 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
       continue;
     }
     if (!scrubber.ScrubEvent(ev, *policy, &report)) continue;
+    ip_mode = std::min(ip_mode, policy->identity.client_ip);
     (ev.is_snapshot ? recordings : events).push_back(&ev);
   }
 
@@ -261,8 +265,10 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
   const std::string token = batch.events.empty() ? "" : batch.events.front().token;
   const std::string pseudonym = session.empty() ? "" : Pseudonym(config_.pseudonym_key, session);
   uint64_t stored = 0;
+  const std::string client_ip = scrub::ForwardedClientAddress(
+      ip_mode, req.peer, Header(req, "x-forwarded-for"), Header(req, "x-real-ip"));
   Status sink_status = Sink(target.substr(0, q), endpoint == ingest::Endpoint::kRecording,
-                            pseudonym, recordings, events, &stored);
+                            pseudonym, client_ip, recordings, events, &stored);
 
   uint64_t dropped = 0;
   for (const auto& [k, n] : report.dropped) dropped += n;
@@ -294,6 +300,7 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
 }
 
 Status App::Sink(std::string_view path, bool recording, const std::string& batch_id,
+                 const std::string& client_ip,
                  const std::vector<ingest::Event*>& recordings,
                  const std::vector<ingest::Event*>& events, uint64_t* stored) {
   uint64_t count = events.size();
@@ -303,6 +310,7 @@ Status App::Sink(std::string_view path, bool recording, const std::string& batch
     out.path = std::string(path);
     out.recording = recording;
     out.batch_id = batch_id;
+    out.client_ip = client_ip;
     for (const ingest::Event* ev : recordings)
       out.events.push_back({sink::TokenOf(ev->json), &ev->json});
     for (const ingest::Event* ev : events)
@@ -336,12 +344,13 @@ Status App::Sink(std::string_view path, bool recording, const std::string& batch
 }
 
 HttpResponse App::Proxy(const HttpRequest& req) {
-  sink::UpstreamRequest up;
-  up.method = req.method;
-  up.target = req.target;
-  up.body = req.body;
-  for (const auto& [k, v] : req.headers) up.headers.emplace_back(k, v);  // filtered by Proxy
-  Result<sink::UpstreamResponse> resp = upstream_->Proxy(up);
+  rules::RedactionCounts counts;  // flags bodies: same policy as events (flags_proxy.h)
+  Result<sink::UpstreamRequest> up = BuildProxyRequest(req, *policies(), config_.limits, &counts);
+  if (!up.ok())
+    return ErrorResponse(HttpStatusFor(up.status()), CodeName(up.status().code()),
+                         up.status().message());
+  metrics_.redactions += counts.Total();
+  Result<sink::UpstreamResponse> resp = upstream_->Proxy(*up);
   if (!resp.ok()) return ErrorResponse(502, "unavailable", "upstream unreachable");
   HttpResponse r;
   r.status = resp->status;

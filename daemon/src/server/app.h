@@ -84,8 +84,10 @@ class App {
  private:
   HttpResponse Ingest(const HttpRequest& req, ingest::Endpoint endpoint);
   // Makes the cleaned batch durable: the upstream spool and/or the local store. `stored` is
-  // the number of events (rrweb and analytics) written; set only on success.
+  // the number of events (rrweb and analytics) written; set only on success. `client_ip` is
+  // the already scrubbed client address spooled with the batch for the upstream.
   Status Sink(std::string_view path, bool recording, const std::string& batch_id,
+              const std::string& client_ip,
               const std::vector<ingest::Event*>& recordings,
               const std::vector<ingest::Event*>& events, uint64_t* stored);
   HttpResponse RemoteConfig(const HttpRequest& req, ingest::Endpoint endpoint);

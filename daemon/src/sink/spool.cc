@@ -73,6 +73,7 @@ std::string Spool::Encode(const SpoolRecord& r) {
   out += "\ncontent-type " + r.content_type;
   out += "\ntoken " + r.token;
   out += "\nbatch " + r.batch_id;
+  if (!r.client_ip.empty()) out += "\nclient-ip " + r.client_ip;
   out += "\nevents " + std::to_string(r.events);
   out += "\ncreated-ms " + std::to_string(r.created_ms);
   out += "\nbody-bytes " + std::to_string(r.body.size());
@@ -117,6 +118,8 @@ Result<SpoolRecord> Spool::Decode(std::string_view file) {
       r.token = value;
     } else if (key == "batch") {
       r.batch_id = value;
+    } else if (key == "client-ip") {
+      r.client_ip = value;
     } else if (key == "events") {
       Result<uint64_t> n = number("events");
       if (!n.ok()) return n.status();
@@ -193,7 +196,7 @@ fs::path Spool::PathFor(uint64_t seq) const { return opts_.dir / (NameFor(seq) +
 
 Result<uint64_t> Spool::Append(SpoolRecord record) {
   if (HasNewline(record.target) || HasNewline(record.content_type) || HasNewline(record.token) ||
-      HasNewline(record.batch_id) || record.target.empty() || record.target[0] != '/')
+      HasNewline(record.batch_id) || HasNewline(record.client_ip) || record.target.empty() || record.target[0] != '/')
     return Status::Internal("spool record with an invalid header value");
   record.created_ms = opts_.now_ms();
   std::string text = Encode(record);

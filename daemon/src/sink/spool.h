@@ -23,6 +23,7 @@ struct SpoolRecord {
   std::string content_type;  // e.g. "text/plain"
   std::string token;         // project token (an id)
   std::string batch_id;      // pseudonymous id for logs
+  std::string client_ip;     // already scrubbed client address, sent as X-Forwarded-For; "" none
   uint64_t events = 0;
   int64_t created_ms = 0;    // set by Append
   std::string body;

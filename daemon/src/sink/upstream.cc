@@ -264,6 +264,7 @@ Result<std::vector<SpoolRecord>> EncodeBatch(const OutgoingBatch& batch,
     r.content_type = "text/plain";
     r.token = batch.events.front().token;
     r.batch_id = batch.batch_id;
+    r.client_ip = batch.client_ip;
     r.events = batch.events.size();
     r.body = std::move(gz).value();
     out.push_back(std::move(r));
@@ -281,6 +282,7 @@ Result<std::vector<SpoolRecord>> EncodeBatch(const OutgoingBatch& batch,
     r.content_type = "text/plain";
     r.token = token;
     r.batch_id = batch.batch_id;
+    r.client_ip = batch.client_ip;
     r.events = n;
     r.body = std::move(gz).value();
     out.push_back(std::move(r));
@@ -337,6 +339,7 @@ Forwarder::Step Forwarder::RunOnce() {
   req.method = "POST";
   req.target = rec->target;
   req.headers = {{"Content-Type", rec->content_type}};
+  if (!rec->client_ip.empty()) req.headers.emplace_back("X-Forwarded-For", rec->client_ip);
   req.body = std::move(rec->body);
   Result<UpstreamResponse> resp = client_->Exchange(req);
   if (!resp.ok()) {
@@ -478,6 +481,8 @@ Result<UpstreamResponse> Upstream::Proxy(const UpstreamRequest& in) {
     for (const char* allowed : kRequestHeaders)
       if (name == allowed) req.headers.emplace_back(name, v);
   }
+  // The only client address sent: the one the policy scrubbed (never a client-supplied one).
+  if (!in.client_ip.empty()) req.headers.emplace_back("x-forwarded-for", in.client_ip);
   Result<UpstreamResponse> resp = client_->Exchange(req);
   if (!resp.ok()) {
     proxy_errors_++;

@@ -38,6 +38,9 @@ struct UpstreamRequest {
   std::string target;  // path and query, without the URL's prefix
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // The already scrubbed client address (policy `client_ip`), sent as X-Forwarded-For by
+  // Proxy; "" sends none. A client's own forwarding headers are never passed.
+  std::string client_ip;
 };
 
 struct UpstreamResponse {
@@ -84,6 +87,7 @@ struct OutgoingBatch {
   };
   std::vector<Event> events;
   std::string batch_id;   // pseudonymous id for logs
+  std::string client_ip;  // already scrubbed (policy `client_ip`); "" forwards none
 };
 
 struct EncodeOptions {

@@ -43,6 +43,34 @@ struct RetentionPolicy {
   int64_t days = 30;
 };
 
+// `identifiers:`, `person_properties:` and `client_ip:` (docs/identifiers.md): what identifies
+// a person in posthog traffic, and what scrubd does with it before the string pass.
+enum class IdentifierMode { kPseudonymize, kKeep, kRedact };
+enum class PersonPropertyMethod { kRedact, kPseudonymize };
+// Ordered from strictest to loosest: a batch mixing policies uses the smallest.
+enum class ClientIpMode { kDrop = 0, kTruncate = 1, kPass = 2 };
+
+struct PersonPropertiesPolicy {
+  // $set / $set_once keys kept as they are (the detectors still run on them); an entry ending
+  // in '*' is a prefix ("$initial_*").
+  std::vector<std::string> keep;
+  PersonPropertyMethod method = PersonPropertyMethod::kRedact;  // for every other key
+  bool Keeps(std::string_view key) const;
+};
+
+struct IdentityPolicy {
+  IdentifierMode identifiers = IdentifierMode::kPseudonymize;
+  PersonPropertiesPolicy person_properties;  // `keep` defaults to kDefaultPersonPropertyKeep
+  ClientIpMode client_ip = ClientIpMode::kTruncate;
+  // Master key of the per-project pseudonym keys (LoadOptions::identity_key, else hmac_key).
+  // Secret: never logged. Empty: pseudonymisation fails closed (the event is dropped).
+  std::string master_key;
+};
+
+// posthog-js's automatic person properties (device, browser, campaign, first page): kept by
+// default, since PostHog's person views and flag targeting rely on them and they name no one.
+extern const std::vector<std::string> kDefaultPersonPropertyKeep;
+
 struct Policy {
   int version = 1;
   std::string name;
@@ -55,6 +83,7 @@ struct Policy {
   BlockingPolicy blocking;
   SamplingPolicy sampling;
   RetentionPolicy retention;
+  IdentityPolicy identity;
 
   bool AppliesTo(std::string_view token) const;
 };
@@ -73,8 +102,14 @@ class PolicySet {
 };
 
 struct LoadOptions {
-  std::string hmac_key;  // key for the `hash` redaction method (from a 0600 key file)
+  std::string hmac_key;      // key for the `hash` redaction method (from a 0600 key file)
+  std::string identity_key;  // master key for identifier pseudonyms (keys/identity.key)
 };
+
+// Parses the top-level `identifiers`, `person_properties` and `client_ip` keys of `root`
+// (policies/src/identity_section.cc). Errors carry file:line:col.
+Status ParseIdentitySection(const std::string& file, const YAML::Node& root,
+                            const LoadOptions& opts, IdentityPolicy* out);
 
 // Parses and compiles one policy document. `file` is used in error locations only.
 Result<std::shared_ptr<const Policy>> ParsePolicy(const std::string& file, std::string_view text,

@@ -1,0 +1,32 @@
+// What App::Proxy sends upstream: /flags/ and /decide/ bodies decoded, put through the token's
+// policy (identifiers, person_properties, $ip, then the detectors) and re-encoded as plain
+// JSON; every proxied request gets the policy's client address and never the client's own
+// forwarding headers. Pure functions; thread-safe.
+#pragma once
+
+#include <string_view>
+
+#include "ingest/decode.h"
+#include "scrubd/policies/policy.h"
+#include "server/app.h"
+#include "sink/upstream.h"
+
+namespace scrubd::server {
+
+// The upstream request for a proxied `req` (/flags, /decide, /array/<token>/config[.js],
+// /static/*). A /flags or /decide body that does not decode, is not a JSON object, names no
+// valid token or a token no policy covers is kInvalidInput (answer 4xx, forward nothing). A
+// body is re-encoded as plain JSON with `Content-Type: application/json` and the target loses
+// its `compression` parameter. Only /flags and /decide carry a client address (the token's
+// `client_ip`); other paths carry none. `counts` (may be null) receives the redaction counts.
+Result<sink::UpstreamRequest> BuildProxyRequest(const HttpRequest& req,
+                                                const policies::PolicySet& policies,
+                                                const ingest::DecodeLimits& limits,
+                                                rules::RedactionCounts* counts);
+
+// The flags body alone: decoded JSON text of project `*token` in, scrubbed JSON text out.
+Result<std::string> ScrubFlagsBody(std::string_view json_text, const policies::PolicySet& policies,
+                                   int max_depth, std::string* token,
+                                   rules::RedactionCounts* counts);
+
+}  // namespace scrubd::server
