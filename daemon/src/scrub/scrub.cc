@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "dom/dom_masker.h"
+#include "scrub/urls.h"
 
 namespace scrubd::scrub {
 namespace json = boost::json;
@@ -108,6 +109,8 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
     report->events_in++;
     report->events_out++;
   }
+  // masking.urls first, so the detectors see the rewritten URLs (scrub/urls.h).
+  for (auto& kv : ev.json) RewriteUrls(kv.value(), kv.key(), policy.masking.urls, &counts);
   std::string scratch;
   for (auto& kv : ev.json) {
     if (IsRoutingKey(kv.key(), true)) continue;
