@@ -37,6 +37,7 @@ std::string DecodeLower(std::string_view s, bool plus_is_space) {
     if (c == '%' && i + 2 < s.size() && IsHex(s[i + 1]) && IsHex(s[i + 2])) {
       c = static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
       i += 2;
+      if (c == '\t' || c == '\r' || c == '\n') continue;  // encoded ones too (fail closed)
     } else if (c == '+' && plus_is_space) {
       c = ' ';
     }
