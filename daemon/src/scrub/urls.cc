@@ -288,17 +288,20 @@ bool IsUrlKey(std::string_view key) {
       "$prev_pageview_url", "$pathname", "$initial_pathname", "$session_entry_pathname",
       "$prev_pageview_pathname", "$pageview_url", "attr__href", "attr__src", "attr__action",
       "attr__formaction", "attr__poster"};
-  if (key.size() > 24) return false;
-  std::string lower;
-  for (char c : key) lower.push_back(LowerChar(c));
+  if (key.empty() || key.size() > 24) return false;
+  char buf[24];
+  for (size_t i = 0; i < key.size(); ++i) buf[i] = LowerChar(key[i]);
+  std::string_view lower(buf, key.size());
   return std::find(kKeys.begin(), kKeys.end(), lower) != kKeys.end();
 }
 
 namespace {
 
 bool IsSrcsetKey(std::string_view key) {
-  std::string lower;
-  for (char c : key.substr(0, 16)) lower.push_back(LowerChar(c));
+  if (key.size() < 6 || key.size() > 12) return false;
+  char buf[12];
+  for (size_t i = 0; i < key.size(); ++i) buf[i] = LowerChar(key[i]);
+  std::string_view lower(buf, key.size());
   return lower == "srcset" || lower == "imagesrcset" || lower == "attr__srcset";
 }
 
