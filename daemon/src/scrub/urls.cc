@@ -82,11 +82,14 @@ bool NestedDenied(std::string_view value, const UrlPolicy& p) {
 bool KeepParam(std::string_view part, const UrlPolicy& p) {
   size_t eq = part.find('=');
   std::string name = DecodeLower(part.substr(0, eq), true);
+  name.resize(std::min(name.size(), name.find('=')));  // an encoded '=' ends it too
   while (!name.empty() && name.back() == ' ') name.pop_back();
-  while (!name.empty() && name.front() == ' ') name.erase(0, 1);
+  // "??token=", "##token=": stray delimiters before a name do not hide it (fail closed).
+  while (!name.empty() && std::string_view(" ?#&;").find(name.front()) != std::string::npos)
+    name.erase(0, 1);
   if (p.query_mode == UrlPolicy::QueryMode::kAllow) return Listed(p, name);
   if (Listed(p, name)) return false;
-  return eq == std::string_view::npos || !NestedDenied(part.substr(eq + 1), p);
+  return !NestedDenied(part, p);  // encoded in the name or the value
 }
 
 // A query string without its '?'. '&' and ';' both separate parameters (servers differ).
@@ -176,6 +179,38 @@ bool RewritePath(std::string& path, const UrlPolicy& p, rules::RedactionCounts* 
   return changed;
 }
 
+// Path parameters (`/a;jsessionid=X/b`): each segment's `;...` tail gets the query rules. In
+// deny mode a segment that decodes to a denied parameter (`%3Ftoken%3Dx`) becomes ":redacted".
+bool RewritePathParams(std::string& path, const UrlPolicy& p, rules::RedactionCounts* counts) {
+  if (p.query_mode == UrlPolicy::QueryMode::kKeepAll ||
+      path.find_first_of(";%") == std::string::npos)
+    return false;
+  bool changed = false;
+  std::string out;
+  for (size_t i = 0; i <= path.size();) {
+    size_t j = path.find_first_of("/\\", i);
+    if (j == std::string::npos) j = path.size();
+    std::string_view seg = std::string_view(path).substr(i, j - i);
+    size_t semi = seg.find(';');
+    if (p.query_mode == UrlPolicy::QueryMode::kDeny &&
+        seg.find('%') != std::string_view::npos && NestedDenied(seg, p)) {
+      out += ":redacted";
+      changed = true;
+      Count(counts, "url.param", "remove");
+    } else if (semi == std::string_view::npos) {
+      out.append(seg);
+    } else {
+      out.append(seg.substr(0, semi));
+      std::string params = RewriteQuery(seg.substr(semi + 1), p, counts, &changed);
+      if (!params.empty() || semi + 1 == seg.size()) out += ";" + params;
+    }
+    if (j < path.size()) out.push_back(path[j]);
+    i = j + 1;
+  }
+  if (changed) path = std::move(out);
+  return changed;
+}
+
 // Where the path starts: after "scheme:" and a "//authority" (either slash may be '\').
 size_t PathStart(std::string_view s) {
   size_t i = 0;
@@ -201,15 +236,16 @@ std::string RewriteFragment(std::string_view f, const UrlPolicy& p,
                             rules::RedactionCounts* counts, bool* changed) {
   size_t q = f.find('?');
   std::string path(f.substr(0, q));
-  std::string out;
-  if (q != std::string_view::npos) {
-    if (!path.empty() && (path[0] == '/' || path[0] == '!')) *changed |= RewritePath(path, p, counts);
-    std::string query = RewriteQuery(f.substr(q + 1), p, counts, changed);
-    return query.empty() && q + 1 < f.size() ? path : path + "?" + query;
+  if (!path.empty() && (path[0] == '/' || path[0] == '!')) {
+    *changed |= RewritePathParams(path, p, counts);
+    *changed |= RewritePath(path, p, counts);
+  } else if (path.find('=') != std::string::npos ||
+             (p.query_mode == UrlPolicy::QueryMode::kDeny && path.find('%') != std::string::npos)) {
+    path = RewriteQuery(path, p, counts, changed);  // a query-like fragment, maybe encoded
   }
-  if (f.find('=') != std::string_view::npos) return RewriteQuery(f, p, counts, changed);
-  if (!path.empty() && (path[0] == '/' || path[0] == '!')) *changed |= RewritePath(path, p, counts);
-  return path;
+  if (q == std::string_view::npos) return path;
+  std::string query = RewriteQuery(f.substr(q + 1), p, counts, changed);
+  return query.empty() && q + 1 < f.size() ? path : path + "?" + query;
 }
 
 bool StartsWithDataScheme(std::string_view s) {
@@ -233,7 +269,17 @@ bool RewriteUrl(std::string& url, const UrlPolicy& p, rules::RedactionCounts* co
   size_t path_start = PathStart(head);
   std::string out(head.substr(0, path_start));
   std::string path(head.substr(path_start));
-  changed |= RewritePath(path, p, counts);
+  // A bare query component ("a=1&token=x", e.g. location.search without its '?'):
+  // Its first segment holds a '=' (values may hold '/': "token=a/b").
+  size_t lead = 0;  // leading spaces and controls, which browsers strip
+  while (lead < head.size() && static_cast<unsigned char>(head[lead]) <= 0x20) ++lead;
+  bool bare_query = path_start == lead && head.find('=') < head.find_first_of("/\\");
+  if (bare_query) {
+    path = RewriteQuery(head.substr(path_start), p, counts, &changed);
+  } else {
+    changed |= RewritePathParams(path, p, counts);
+    changed |= RewritePath(path, p, counts);
+  }
   out += path;
   if (q != std::string_view::npos) {
     std::string_view query = before.substr(q + 1);
