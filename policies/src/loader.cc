@@ -70,7 +70,7 @@ Status ParseBlocking(const std::string& file, const YAML::Node& n, BlockingPolic
   Status s = yamlcheck::CheckKeys(
       file, n, "blocking",
       {{"events", Type::kStringList, "event names that are never stored"},
-       {"urls", Type::kStringList, "RE2 patterns over $current_url / recording href"},
+       {"urls", Type::kStringList, "RE2 patterns over the page a window shows"},
        {"unknown_url", Type::kString, "window whose page is unknown: drop | allow"}});
   if (!s.ok()) return s;
   out->events = yamlcheck::GetStringList(n, "events");

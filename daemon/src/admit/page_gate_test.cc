@@ -6,6 +6,7 @@
 
 #include "dom/page_state.h"
 #include "dom/state_store.h"
+#include "support/fixtures.h"
 
 namespace scrubd::admit {
 namespace {
@@ -112,6 +113,32 @@ TEST(PageGateTest, UnknownPageFollowsThePolicyAndRulesChangeForgetsVerdicts) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("p.yaml:2:25"), std::string::npos)
       << bad.status().message();
+}
+
+TEST(PageGateTest, VerdictSurvivesEvictionAndIsPersistedWithoutTheUrl) {
+  // unknown_url: allow, so only the persisted verdict can keep the window blocked.
+  auto p = MakePolicy("blocking: {urls: ['/account'], unknown_url: allow}\n");
+  scrubd::testing::TempDir dir;
+  dom::StateStore::Clock::time_point now{};
+  dom::StateStore::Options o;
+  o.dir = dir.path();
+  o.now = [&] { return now; };
+  auto store = dom::StateStore::Open(o).value();
+  PageGate gate(store.get());
+  std::map<std::string, uint64_t> dropped;
+  uint64_t in = 0;
+  ingest::Event a = Recording(Meta("https://x.test/account/czqe1"));
+  EXPECT_FALSE(gate.Apply(a, *p, &dropped, &in));
+  now += std::chrono::hours(1);
+  ASSERT_EQ(store->EvictIdle(), 1u);
+  EXPECT_EQ(store->stats().windows, 0u);
+  EXPECT_FALSE(scrubd::testing::AnyFileContains(dir.path(), "czqe1"));
+  EXPECT_FALSE(scrubd::testing::AnyFileContains(dir.path(), "x.test"));
+  ingest::Event b = Recording(kMutation);
+  EXPECT_FALSE(gate.Apply(b, *p, &dropped, &in));  // reloaded from the .dpg file
+  ASSERT_TRUE(store->ForgetSession("phc_t", "s-1").ok());
+  ingest::Event c = Recording(kMutation);
+  EXPECT_TRUE(gate.Apply(c, *p, &dropped, &in));  // erased: unknown, and unknown_url: allow
 }
 
 TEST(PageStateTest, EncodingRoundTripsAndDamageIsCorruption) {
