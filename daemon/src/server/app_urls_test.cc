@@ -165,6 +165,15 @@ TEST_F(AppUrlsTest, CanaryInEveryUrlPositionIsGone) {
   EXPECT_EQ(info->first_url, "https://shop.test/users/:id?page=2");
 }
 
+TEST_F(AppUrlsTest, FixtureQueryParameterIsRemoved) {
+  Build("masking:\n  urls: {deny_params: [email]}\n");
+  // 0011: a real posthog-js $pageview of index.html?email=jane.doe%40example.com
+  ASSERT_EQ(Post("/e/", scrubd::testing::Fixture("0011.body")), 200u);
+  EXPECT_FALSE(OnDisk("email="));
+  EXPECT_FALSE(OnDisk("jane.doe"));
+  EXPECT_TRUE(OnDisk(":18931/index.html\""));  // the URL itself is kept, query gone
+}
+
 TEST_F(AppUrlsTest, AllowListRemovesEveryOtherParameter) {
   Build("masking:\n  urls: {allow_params: [utm_source]}\n");
   ASSERT_EQ(Post("/s/", Snap(Meta("https://shop.test/?utm_source=news&q=czqa1&czqa2=1") + "," +
