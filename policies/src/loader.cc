@@ -56,14 +56,28 @@ Status ParseConsent(const std::string& file, const YAML::Node& n, ConsentPolicy*
   return Status::Ok();
 }
 
+uint64_t Fnv1a(std::string_view s, uint64_t h) {
+  if (h == 0) h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
 Status ParseBlocking(const std::string& file, const YAML::Node& n, BlockingPolicy* out) {
   if (!n || n.IsNull()) return Status::Ok();
   Status s = yamlcheck::CheckKeys(
       file, n, "blocking",
       {{"events", Type::kStringList, "event names that are never stored"},
-       {"urls", Type::kStringList, "RE2 patterns over $current_url / recording href"}});
+       {"urls", Type::kStringList, "RE2 patterns over the page a window shows"},
+       {"unknown_url", Type::kString, "window whose page is unknown: drop | allow"}});
   if (!s.ok()) return s;
   out->events = yamlcheck::GetStringList(n, "events");
+  std::string unknown = yamlcheck::GetString(n, "unknown_url", "drop");
+  if (unknown != "drop" && unknown != "allow")
+    return Error(file, n["unknown_url"], "blocking.unknown_url must be 'drop' or 'allow'");
+  out->unknown_url_drop = unknown == "drop";
   if (YAML::Node urls = n["urls"]; urls && urls.IsSequence()) {
     for (const auto& e : urls) {
       RE2::Options o;
@@ -74,6 +88,7 @@ Status ParseBlocking(const std::string& file, const YAML::Node& n, BlockingPolic
         return Error(file, e, "blocking.urls: bad RE2 pattern: " + re->error());
       out->urls.push_back(std::move(re));
       out->url_patterns.push_back(e.Scalar());
+      out->urls_fingerprint = Fnv1a(e.Scalar() + '\n', out->urls_fingerprint);
     }
   }
   return Status::Ok();
@@ -83,8 +98,13 @@ Status ParseSampling(const std::string& file, const YAML::Node& n, SamplingPolic
   if (!n || n.IsNull()) return Status::Ok();
   Status s = yamlcheck::CheckKeys(
       file, n, "sampling",
-      {{"session_rate", Type::kDouble, "fraction of sessions recorded, 0..1"}});
+      {{"session_rate", Type::kDouble, "fraction of sessions recorded, 0..1"},
+       {"applies_to", Type::kString, "what sampling thins: recordings | all"}});
   if (!s.ok()) return s;
+  std::string applies = yamlcheck::GetString(n, "applies_to", "recordings");
+  if (applies != "recordings" && applies != "all")
+    return Error(file, n["applies_to"], "sampling.applies_to must be 'recordings' or 'all'");
+  out->recordings_only = applies == "recordings";
   out->session_rate = yamlcheck::GetDouble(n, "session_rate", 1.0);
   if (out->session_rate < 0 || out->session_rate > 1)
     return Error(file, n["session_rate"], "sampling.session_rate must be within 0..1");

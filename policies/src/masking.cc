@@ -134,6 +134,7 @@ Result<MaskingPolicy> ParseMaskingSection(const std::string& file, const YAML::N
           {"network_bodies", yc::Type::kString, "network request/response bodies: scrub | drop"},
           {"redact_headers", yc::Type::kStringList,
            "extra header names always redacted in network events"},
+          {"urls", yc::Type::kMap, "URL rules: query parameters, path ids, fragments"},
       });
   if (!st.ok()) return st;
 
@@ -186,6 +187,9 @@ Result<MaskingPolicy> ParseMaskingSection(const std::string& file, const YAML::N
      : key == std::string_view("network") ? p.network
                                           : p.network_bodies) = a.value();
   }
+  auto urls = ParseUrlsSection(file, node["urls"]);
+  if (!urls.ok()) return urls.status();
+  p.urls = std::move(urls).value();
   st = p.Compile();
   if (!st.ok()) return yc::Error(file, node, "masking: " + st.message());
   return p;

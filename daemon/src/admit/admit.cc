@@ -1,5 +1,6 @@
 // Admission rules. Order matters only for the reason recorded: tombstones first (a subject's
-// erasure outranks everything), then policy presence, consent, blocking, sampling.
+// erasure outranks everything), then policy presence, consent, blocked event names, sampling
+// (recordings only unless `sampling.applies_to: all`).
 #include "admit/admit.h"
 
 #include <boost/json.hpp>
@@ -64,37 +65,6 @@ bool TcfGrants(std::string_view tc, const std::vector<int>& purposes) {
 
 namespace {
 
-std::string_view UrlOf(const ingest::Event& ev) {
-  if (auto* p = ev.json.if_contains("properties"); p && p->is_object())
-    if (auto* u = p->get_object().if_contains("$current_url"); u && u->is_string())
-      return u->get_string();
-  return {};
-}
-
-bool Matches(const policies::BlockingPolicy& b, std::string_view url) {
-  if (url.empty()) return false;
-  for (const auto& re : b.urls)
-    if (RE2::PartialMatch(url, *re)) return true;
-  return false;
-}
-
-// A recording batch is blocked when any page it shows (Meta href) is blocked.
-bool SnapshotShowsBlockedPage(const ingest::Event& ev, const policies::BlockingPolicy& b) {
-  if (b.urls.empty()) return false;
-  const json::array* items = ingest::SnapshotItems(ev.json);
-  if (!items) return false;
-  for (const json::value& r : *items) {
-    if (!r.is_object()) continue;
-    const json::object& o = r.get_object();
-    const json::value* t = o.if_contains("type");
-    const json::value* d = o.if_contains("data");
-    if (t && t->is_int64() && t->get_int64() == 4 && d && d->is_object())
-      if (auto* href = d->get_object().if_contains("href"); href && href->is_string())
-        if (Matches(b, href->get_string())) return true;
-  }
-  return false;
-}
-
 bool PropertyIs(const ingest::Event& ev, std::string_view key, bool value) {
   if (auto* p = ev.json.if_contains("properties"); p && p->is_object())
     if (auto* v = p->get_object().if_contains(key); v && v->is_bool())
@@ -129,9 +99,10 @@ Verdict Admit(const ingest::Event& ev, const policies::Policy* policy,
   const policies::BlockingPolicy& b = policy->blocking;
   for (const auto& name : b.events)
     if (name == ev.name) return Verdict::kBlocked;
-  if (Matches(b, UrlOf(ev))) return Verdict::kBlocked;
-  if (ev.is_snapshot && SnapshotShowsBlockedPage(ev, b)) return Verdict::kBlocked;
-  if (!ev.session_id.empty() && !InSample(ev.session_id, policy->sampling.session_rate))
+  // blocking.urls needs the window's page: PageGate (admit/page_gate.h).
+  const policies::SamplingPolicy& smp = policy->sampling;
+  if (!ev.session_id.empty() && (ev.is_snapshot || !smp.recordings_only) &&
+      !InSample(ev.session_id, smp.session_rate))
     return Verdict::kSampled;
   return Verdict::kAdmit;
 }

@@ -1,6 +1,7 @@
 // Admission: decides per event whether it may enter the scrub stage at all, from consent
-// signals (opt-out, GPC, DNT, TCF), blocking rules, sampling and erasure tombstones.
-// Pure functions of (event, policy, request signals, tombstones); thread-safe.
+// signals (opt-out, GPC, DNT, TCF), blocked event names, sampling and erasure tombstones.
+// Pure functions of (event, policy, request signals, tombstones); thread-safe. URL blocking
+// is stateful (the window's page) and lives in admit/page_gate.h.
 #pragma once
 
 #include <functional>
@@ -16,7 +17,7 @@ enum class Verdict {
   kAdmit,
   kNoPolicy,   // no policy covers the token: fail closed
   kConsent,    // opt-out, GPC, DNT, missing opt-in or TCF purpose
-  kBlocked,    // blocking.events / blocking.urls
+  kBlocked,    // blocking.events (blocking.urls: PageGate)
   kSampled,    // outside sampling.session_rate
   kTombstone,  // the subject asked for erasure
 };

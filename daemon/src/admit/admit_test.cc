@@ -90,15 +90,28 @@ TEST(AdmitTest, TcfPurposesFromPropertyOrCookie) {
   EXPECT_EQ(Admit(MakeEvent("{}"), p.get(), {}, nullptr), Verdict::kConsent);  // no TC string
 }
 
-TEST(AdmitTest, BlockingByEventNameAndUrl) {
+TEST(AdmitTest, BlockingByEventName) {
   auto p = MakePolicy("blocking: {events: [$autocapture], urls: ['/admin(/|$)']}\n");
   EXPECT_EQ(Admit(MakeEvent("{}", "$autocapture"), p.get(), {}, nullptr), Verdict::kBlocked);
+  // URLs are the PageGate's (page_gate_test.cc): Admit has no window state.
   EXPECT_EQ(Admit(MakeEvent(R"({"$current_url": "https://x.test/admin/users"})"), p.get(), {},
                   nullptr),
-            Verdict::kBlocked);
-  EXPECT_EQ(Admit(MakeEvent(R"({"$current_url": "https://x.test/administrator"})"), p.get(), {},
-                  nullptr),
             Verdict::kAdmit);
+}
+
+TEST(AdmitTest, SamplingThinsRecordingsOnlyUnlessAll) {
+  auto rec = MakePolicy("sampling: {session_rate: 0.0}\n");
+  auto all = MakePolicy("sampling: {session_rate: 0.0, applies_to: all}\n");
+  ingest::Event ev = MakeEvent("{}");
+  ev.session_id = "s1";
+  EXPECT_EQ(Admit(ev, rec.get(), {}, nullptr), Verdict::kAdmit);
+  EXPECT_EQ(Admit(ev, all.get(), {}, nullptr), Verdict::kSampled);
+  ev.is_snapshot = true;
+  EXPECT_EQ(Admit(ev, rec.get(), {}, nullptr), Verdict::kSampled);
+  auto bad = policies::ParsePolicy("p.yaml", "version: 1\nsampling: {applies_to: some}\n", {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("p.yaml:2:24"), std::string::npos)
+      << bad.status().message();
 }
 
 TEST(AdmitTest, SamplingIsDeterministicAndNearTheRate) {

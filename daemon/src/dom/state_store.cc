@@ -80,6 +80,11 @@ fs::path StateStore::WindowFile(std::string_view token, std::string_view session
   return SessionDir(token, session) / (Hex128(window, "w") + ".dws");
 }
 
+fs::path StateStore::PageFile(std::string_view token, std::string_view session,
+                              std::string_view window) const {
+  return SessionDir(token, session) / (Hex128(window, "w") + ".dpg");
+}
+
 // ---------- Lease ----------
 
 StateStore::Lease::Lease(StateStore* store, std::shared_ptr<Slot> slot)
@@ -137,6 +142,7 @@ StateStore::Lease StateStore::Acquire(std::string_view token, std::string_view s
           ++stats_.load_errors;  // empty state: every id unknown, so everything masks
         }
       }
+      LoadPage(*slot);
     }
   }
   return Lease(this, std::move(slot));
@@ -155,8 +161,48 @@ void StateStore::Release(const std::shared_ptr<Slot>& slot) {
   EnforceBudgetLocked(lock);
 }
 
+// The window's PageState (.dpg beside the .dws). Damage leaves the page unknown (fail closed:
+// `blocking.unknown_url` decides) and counts a load error.
+void StateStore::LoadPage(Slot& slot) {
+  std::ifstream in(PageFile(slot.token, slot.session, slot.window), std::ios::binary);
+  if (!in) return;
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  auto decoded = PageState::Decode(buf.str(), slot.key);
+  if (decoded.ok()) {
+    slot.state.page() = *decoded;
+  } else if (decoded.status().code() != Code::kNotFound) {
+    std::lock_guard lock(mu_);
+    ++stats_.load_errors;
+  }
+}
+
+Status StateStore::PersistPage(Slot& slot) {
+  PageState& page = slot.state.page();
+  if (!page.dirty) return Status::Ok();
+  fs::path file = PageFile(slot.token, slot.session, slot.window);
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  if (ec) return Status::Io("page state: " + ec.message());
+  std::string bytes = page.Encode(slot.key);
+  fs::path tmp = file;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) return Status::Io("page state: cannot write a window file");
+  }
+  fs::rename(tmp, file, ec);
+  if (ec) return Status::Io("page state: rename: " + ec.message());
+  page.dirty = false;
+  return Status::Ok();
+}
+
 Status StateStore::PersistSlot(Slot& slot) {
-  if (opts_.dir.empty() || !slot.state.dirty()) return Status::Ok();
+  if (opts_.dir.empty()) return Status::Ok();
+  if (Status s = PersistPage(slot); !s.ok()) return s;
+  if (!slot.state.dirty()) return Status::Ok();
   fs::path file = WindowFile(slot.token, slot.session, slot.window);
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);

@@ -74,9 +74,13 @@ class StateStore {
   void Release(const std::shared_ptr<Slot>& slot);
   void EnforceBudgetLocked(std::unique_lock<std::mutex>& lock);
   Status PersistSlot(Slot& slot);
+  void LoadPage(Slot& slot);
+  Status PersistPage(Slot& slot);
   std::filesystem::path SessionDir(std::string_view token, std::string_view session) const;
   std::filesystem::path WindowFile(std::string_view token, std::string_view session,
                                    std::string_view window) const;
+  std::filesystem::path PageFile(std::string_view token, std::string_view session,
+                                 std::string_view window) const;
   Clock::time_point Now() const;
 
   Options opts_;

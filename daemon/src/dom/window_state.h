@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "dom/page_state.h"
 #include "scrubd/common/status.h"
 
 namespace scrubd::dom {
@@ -101,6 +102,10 @@ class WindowState {
   bool dirty() const { return dirty_; }
   void set_dirty(bool v) { dirty_ = v; }
 
+  // The page the window shows for blocking.urls (admit/page_gate.h). Persisted in its own
+  // .dpg file by StateStore; not part of Encode / Decode and kept across Clear().
+  PageState& page() { return page_; }
+
   // Binary encoding (docs/masking-state.md); `key` is stored and checked on decode.
   std::string Encode(std::string_view key) const;
   static Result<WindowState> Decode(std::string_view bytes, std::string_view key);
@@ -125,6 +130,7 @@ class WindowState {
   bool has_snapshot_ = false;
   bool dirty_ = false;
   size_t garbage_ = 0;
+  PageState page_;
 };
 
 template <typename F>

@@ -11,6 +11,7 @@
 
 #include "dom/dom_masker.h"
 #include "scrub/identity.h"
+#include "scrub/urls.h"
 
 namespace scrubd::scrub {
 namespace json = boost::json;
@@ -195,6 +196,8 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
     report->dropped["no_identity_key"]++;
     return false;
   }
+  // masking.urls first, so the detectors see the rewritten URLs (scrub/urls.h).
+  for (auto& kv : ev.json) RewriteUrls(kv.value(), kv.key(), policy.masking.urls, &counts);
   std::string scratch;
   for (auto& kv : ev.json) {
     if (IsRoutingKey(kv.key(), true)) continue;

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include "admit/admit.h"
+#include "admit/page_gate.h"
 #include "scrub/scrub.h"
 #include "scrubd/audit/log.h"
 #include "scrub/identity.h"
@@ -242,6 +243,7 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
   signals.tcf_consent = CookieValue(Header(req, "cookie"), "euconsent-v2");
   admit::TombstoneCheck no_tombstones;  // erasure tombstones arrive with the subjects module
 
+  admit::PageGate page_gate(state_);  // blocking.urls, per window (docs/blocking.md)
   scrub::Scrubber scrubber(state_);
   scrub::Report report;
   std::vector<ingest::Event*> recordings;
@@ -256,6 +258,7 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
       report.events_in++;
       continue;
     }
+    if (!page_gate.Apply(ev, *policy, &report.dropped, &report.events_in)) continue;
     if (!scrubber.ScrubEvent(ev, *policy, &report)) continue;
     ip_mode = std::min(ip_mode, policy->identity.client_ip);
     (ev.is_snapshot ? recordings : events).push_back(&ev);

@@ -11,6 +11,7 @@
 
 #include "scrubd/common/status.h"
 #include "scrubd/policies/selector.h"
+#include "scrubd/policies/url_policy.h"
 
 namespace YAML {
 class Node;
@@ -42,6 +43,7 @@ struct MaskingPolicy {
   std::vector<std::string> redact_headers;  // extra header names (lower case) always redacted,
                                             // on top of authorization, cookie, set-cookie,
                                             // x-api-key, proxy-authorization
+  UrlPolicy urls;  // `masking.urls`: query / path / fragment rules for every URL
 
   // Atom table over {block, mask_text, unmask_text}; built by ParseMaskingSection / Compile.
   std::shared_ptr<const CompiledSelectors> compiled;

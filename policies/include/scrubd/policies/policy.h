@@ -31,11 +31,14 @@ struct BlockingPolicy {
   std::vector<std::string> events;                 // exact event names ("$autocapture")
   std::vector<std::shared_ptr<const RE2>> urls;    // RE2 over $current_url / Meta href
   std::vector<std::string> url_patterns;           // source text, for reporting
+  bool unknown_url_drop = true;   // `unknown_url: drop | allow`: a window whose page is unknown
+  uint64_t urls_fingerprint = 0;  // hash of url_patterns; per-window verdicts are made under it
 };
 
 // `sampling:` deterministic by session id, so a session is all in or all out.
 struct SamplingPolicy {
   double session_rate = 1.0;
+  bool recordings_only = true;  // `applies_to: recordings | all`: also thin analytics events?
 };
 
 // `retention:` how long stored recordings and events are kept.
