@@ -333,6 +333,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep_alive_ && !server_->stopping);
     res->prepare_payload();
     if (r.status == 204) res->body().clear();
+    stream_.expires_after(server_->opts.read_timeout);  // a client that stops reading
     http::async_write(stream_, *res,
                       Fence("write", [res](Session* s, beast::error_code ec, size_t) {
                         s->OnWrite(ec, res->keep_alive());
@@ -464,7 +465,7 @@ void HttpServer::Impl::DoAccept() {
   });
 }
 
-// Re-arms accept, after a timer when descriptors (or memory) ran out: retrying at once
+// Re-arms accept, after a timer when accept failed (EMFILE above all): retrying at once
 // would spin, as the pending connection stays in the backlog.
 void HttpServer::Impl::AfterAccept(bool backoff) {
   if (stopping) return;
@@ -515,7 +516,7 @@ bool HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   if (ec) {
     LogAcceptError(ec);
     if (OutOfDescriptors(ec)) ShedIdle(4);  // idle sockets give their descriptors back
-    return OutOfDescriptors(ec);
+    return true;  // any failure: retrying at once could spin
   }
   accepted++;
   beast::error_code pec;
