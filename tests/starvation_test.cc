@@ -163,6 +163,8 @@ class StarvationTest : public ::testing::Test {
   std::unique_ptr<audit::Log> log_;
   std::unique_ptr<server::App> app_;
   std::unique_ptr<server::HttpServer> server_;
+  std::mutex fault_mu_;
+  std::string fault_at_;  // the io handler that throws next (once); guarded by fault_mu_
   asio::io_context ioc_;  // before attackers_: sockets must not outlive it
   std::vector<std::unique_ptr<tcp::socket>> attackers_;
   uint16_t port_ = 0;
@@ -379,6 +381,34 @@ TEST_F(StarvationTest, DeniedAdminFloodIsAggregatedWithoutThePath) {
   EXPECT_FALSE(AnyFileContains(dir_.path(), std::string(1000, 'a')));
   EXPECT_TRUE(AnyFileContains(dir_.path() / "audit", "\"count\":199"));
   EXPECT_TRUE(AnyFileContains(dir_.path() / "audit", "\"route\":\"unknown\""));
+}
+
+// A throw inside an io-thread handler (accept, body read, response write) is caught: only
+// that connection closes, nothing it held leaks, and the server keeps serving.
+TEST_F(StarvationTest, AThrowInAnIoHandlerClosesOnlyItsConnection) {
+  server::ServerOptions opts;
+  opts.fault_injection = [this](const char* where) {
+    std::lock_guard<std::mutex> lock(fault_mu_);
+    if (fault_at_ != where) return;
+    fault_at_.clear();
+    throw std::runtime_error("injected");
+  };
+  Start(opts);
+  std::string good = ReadFile(testing::FixtureDir() / "0008.body");
+  for (const char* where : {"accept", "read body", "write", "read header"}) {
+    ASSERT_TRUE(WaitFor([&] { return server_->stats().connections == 0; }));  // the last one
+    {
+      std::lock_guard<std::mutex> lock(fault_mu_);
+      fault_at_ = where;
+    }
+    EXPECT_EQ(testing::HttpSend(port_, "POST", "/s/", good).status, 0u) << where;
+    EXPECT_EQ(testing::HttpSend(port_, "POST", "/s/", good).status, 200u) << where;
+  }
+  EXPECT_EQ(server_->stats().handler_exceptions, 4u);
+  EXPECT_TRUE(WaitFor([&] { return server_->stats().body_bytes == 0; }));
+  auto t = Clock::now();
+  server_->Stop();  // nothing left in flight: no wait for the 20 s drain deadline
+  EXPECT_LT(MsSince(t), 2000.0);
 }
 
 TEST(HandlerGuardTest, ThrowsAreLoggedAndContained) {

@@ -139,7 +139,10 @@ class Session : public std::enable_shared_from_this<Session> {
   template <class F>
   auto Fence(const char* where, F f) {
     return [self = shared_from_this(), where, f = std::move(f)](auto&&... args) mutable {
-      if (!RunGuarded(where, [&] { f(self.get(), std::forward<decltype(args)>(args)...); }))
+      if (!RunGuarded(where, [&] {
+            if (self->server_->opts.fault_injection) self->server_->opts.fault_injection(where);
+            f(self.get(), std::forward<decltype(args)>(args)...);
+          }))
         self->Abort();
     };
   }
@@ -459,7 +462,10 @@ void HttpServer::Impl::DoAccept() {
   acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
     if (ec == asio::error::operation_aborted || stopping) return;
     bool backoff = true;
-    if (!RunGuarded("accept", [&] { backoff = OnAccept(ec, std::move(s)); }))
+    if (!RunGuarded("accept", [&] {
+          if (opts.fault_injection) opts.fault_injection("accept");
+          backoff = OnAccept(ec, std::move(s));
+        }))
       handler_exceptions++;
     AfterAccept(backoff);
   });

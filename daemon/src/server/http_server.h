@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,8 @@ struct ServerOptions {
   size_t max_inflight_body_bytes = 256u << 20;  // body bytes received and not yet answered
   size_t max_peer_inflight_body_bytes = 0;      // 0: max(max_body, max_inflight / 4)
   std::string admin_origin;  // the one Origin given CORS headers on /admin*; empty: none
+  // Tests only: runs first inside every io-thread handler (named), and may throw.
+  std::function<void(const char* handler)> fault_injection;
 };
 
 // Counters for tests and operators; read with HttpServer::stats().
