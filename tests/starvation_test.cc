@@ -210,6 +210,25 @@ TEST_F(StarvationTest, IdleConnectionsAreShedFirstNearTheCap) {
               static_cast<unsigned long long>(s.refused));
 }
 
+// At 3/4 of the connection cap a new connection gets the short header wait.
+TEST_F(StarvationTest, UnderPressureTheHeaderWaitIsShorter) {
+  server::ServerOptions opts;
+  opts.max_connections = 100;
+  opts.max_connections_per_peer = 1000;
+  opts.pressure_idle_timeout = std::chrono::seconds(1);
+  Start(opts);
+  for (int i = 0; i < 80; ++i) attackers_.push_back(ConnectFrom(ioc_, "127.0.0.2", port_));
+  ASSERT_TRUE(WaitFor([&] { return server_->stats().idle == 80; }));
+  auto late = ConnectFrom(ioc_, "127.0.0.2", port_);
+  auto t = Clock::now();
+  char byte;
+  beast::error_code ec;
+  late->read_some(asio::buffer(&byte, 1), ec);  // closed by the server, not by SO_RCVTIMEO
+  EXPECT_TRUE(ec == asio::error::eof || ec == asio::error::connection_reset) << ec.message();
+  EXPECT_LT(MsSince(t), 2500.0);  // the normal idle timeout is 30 s
+  EXPECT_GE(MsSince(t), 500.0);
+}
+
 TEST_F(StarvationTest, ChunkedUploadChargesOnlyTheBytesReceived) {
   Start({});
   asio::io_context ioc;
