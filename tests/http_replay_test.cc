@@ -124,21 +124,22 @@ TEST_F(HttpReplayTest, HostileTrafficGetsJson4xxAndAcceptedDataSurvives) {
 }
 
 TEST_F(HttpReplayTest, BodyBudgetTurnsAwayUploadsBeyondIt) {
-  // Connection A announces a 200 KB body and stalls: its reservation is held.
+  // Connection A announces a 250 KB body, sends 200 KB of it and stalls: the bytes that
+  // arrived are charged (an announced Content-Length alone holds nothing).
   asio::io_context ioc;
   beast::tcp_stream a(ioc);
   a.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
-  std::string head = "POST /s/ HTTP/1.1\r\nHost: x\r\nContent-Length: 204800\r\n\r\n";
-  asio::write(a, asio::buffer(head));
+  std::string head = "POST /s/ HTTP/1.1\r\nHost: x\r\nContent-Length: 256000\r\n\r\n";
+  asio::write(a, asio::buffer(head + std::string(200000, 'x')));
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   // B's 250 KB (under the 256 KiB per-request cap) does not fit in the 300 KiB budget beside
-  // A's 200 KB reservation: refused with 503 and a JSON body.
+  // A's 200 KB: refused with 503 and a JSON body once its bytes pass the budget.
   testing::HttpReply b = Send("POST", "/s/", std::string(250u << 10, 'x'));
   EXPECT_EQ(b.status, 503u) << b.body;
   EXPECT_NE(b.body.find("unavailable"), std::string::npos);
   a.close();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  // Once A is gone its reservation is released and uploads are accepted again.
+  // Once A is gone its bytes are released and uploads are accepted again.
   std::string good = ReadFile(testing::FixtureDir() / "0008.body");
   EXPECT_EQ(Send("POST", "/s/", good).status, 200u);
 }

@@ -20,7 +20,8 @@ struct HttpReply {
 };
 
 // `headers` is a JSON object of name -> value (the shape of a fixture's meta.json), so that
-// captured requests replay with their original headers. Transport errors give status 0.
+// captured requests replay with their original headers. Transport errors (connect or reading
+// the response) give status 0.
 inline HttpReply HttpSend(uint16_t port, const std::string& method, const std::string& target,
                           const std::string& body, const boost::json::object& headers = {}) {
   namespace asio = boost::asio;
@@ -44,6 +45,7 @@ inline HttpReply HttpSend(uint16_t port, const std::string& method, const std::s
   beast::flat_buffer buf;
   http::response<http::string_body> res;
   http::read(stream, buf, res, ec);
+  if (ec) return {};  // a default response reads as 200: never report a lost reply as one
   HttpReply r;
   r.status = res.result_int();
   r.body = res.body();

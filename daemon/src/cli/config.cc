@@ -42,7 +42,12 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
        {"upstream_and_store", Type::kBool, "with an upstream, also write the local store"},
        {"upstream_reencode_cv", Type::kBool, "re-compress nested rrweb fields for upstream"},
        {"upstream_insecure", Type::kBool, "skip upstream TLS verification (tests/dev)"},
-       {"spool_max_bytes", Type::kInt, "cap on bytes waiting for the upstream"}});
+       {"spool_max_bytes", Type::kInt, "cap on bytes waiting for the upstream"},
+       {"max_connections", Type::kInt, "open connections (0: from RLIMIT_NOFILE)"},
+       {"max_connections_per_peer", Type::kInt, "open connections per client address"},
+       {"max_peer_inflight_body_bytes", Type::kInt, "body bytes in flight per client address"},
+       {"idle_timeout_seconds", Type::kInt, "wait for request headers (keep-alive)"},
+       {"admin_origin", Type::kString, "the one Origin given CORS headers on /admin"}});
   if (!s.ok()) return s;
   c->listen = yamlcheck::GetString(root, "listen", c->listen);
   c->policy_files = yamlcheck::GetStringList(root, "policy", c->policy_files);
@@ -71,6 +76,14 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
   c->upstream_insecure = yamlcheck::GetBool(root, "upstream_insecure", c->upstream_insecure);
   c->spool_max_bytes = static_cast<size_t>(
       yamlcheck::GetInt(root, "spool_max_bytes", static_cast<int64_t>(c->spool_max_bytes)));
+  auto size_key = [&](const char* key, size_t* v) {
+    *v = static_cast<size_t>(yamlcheck::GetInt(root, key, static_cast<int64_t>(*v)));
+  };
+  size_key("max_connections", &c->max_connections);
+  size_key("max_connections_per_peer", &c->max_connections_per_peer);
+  size_key("max_peer_inflight_body_bytes", &c->max_peer_inflight_body_bytes);
+  c->idle_timeout_s = yamlcheck::GetInt(root, "idle_timeout_seconds", c->idle_timeout_s);
+  c->admin_origin = yamlcheck::GetString(root, "admin_origin", c->admin_origin);
   return Status::Ok();
 }
 
@@ -126,6 +139,16 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
       c.upstream = *v;
     } else if (a == "--log-level") {
       c.log_level = *v;
+    } else if (a == "--admin-origin") {
+      c.admin_origin = *v;
+    } else if (a == "--max-connections" || a == "--max-connections-per-peer" ||
+               a == "--max-peer-inflight-body-bytes" || a == "--idle-timeout-seconds") {
+      Result<size_t> n = ParseSize(a, *v);
+      if (!n.ok()) return n.status();
+      if (a == "--max-connections") c.max_connections = *n;
+      else if (a == "--max-connections-per-peer") c.max_connections_per_peer = *n;
+      else if (a == "--max-peer-inflight-body-bytes") c.max_peer_inflight_body_bytes = *n;
+      else c.idle_timeout_s = static_cast<int64_t>(std::min<size_t>(*n, 86400));
     } else if (a == "--max-body-bytes" || a == "--max-decompressed-bytes" ||
                a == "--max-inflight-body-bytes" || a == "--workers" ||
                a == "--spool-max-bytes") {

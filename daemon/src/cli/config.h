@@ -29,6 +29,12 @@ struct ServeConfig {
   bool upstream_reencode_cv = true;   // re-compress nested rrweb fields (cv 2024-10)
   bool upstream_insecure = false;     // skip TLS verification (tests/dev only)
   size_t spool_max_bytes = size_t{1} << 30;
+  // HTTP-layer limits (docs/limits.md); 0 means derived at start.
+  size_t max_connections = 0;               // from RLIMIT_NOFILE
+  size_t max_connections_per_peer = 0;      // max(64, max_connections / 4)
+  size_t max_peer_inflight_body_bytes = 0;  // max(max_body, max_inflight / 4)
+  int64_t idle_timeout_s = 30;              // waiting for request headers
+  std::string admin_origin;                 // the one Origin given CORS on /admin*
 };
 
 // Errors: kInvalidInput for bad flags (usage), kInvalidConfig for a bad config file

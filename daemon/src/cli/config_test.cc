@@ -72,5 +72,26 @@ TEST(ServeConfigTest, UpstreamKeysFromFileAndFlags) {
   EXPECT_EQ(Parse({"--upstream"}).status().code(), Code::kInvalidInput);
 }
 
+TEST(ServeConfigTest, HttpLimitsAndAdminOriginFromFileAndFlags) {
+  scrubd::testing::TempDir d;
+  std::ofstream(d.path() / "s.yaml")
+      << "max_connections: 500\nmax_connections_per_peer: 20\nmax_peer_inflight_body_bytes: "
+         "1000\nidle_timeout_seconds: 7\nadmin_origin: https://ops.test\n";
+  std::string cfg = (d.path() / "s.yaml").string();
+  auto c = Parse({"--config", cfg});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->max_connections, 500u);
+  EXPECT_EQ(c->max_connections_per_peer, 20u);
+  EXPECT_EQ(c->max_peer_inflight_body_bytes, 1000u);
+  EXPECT_EQ(c->idle_timeout_s, 7);
+  EXPECT_EQ(c->admin_origin, "https://ops.test");
+  c = Parse({"--config", cfg, "--max-connections", "9", "--admin-origin", "https://b.test"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->max_connections, 9u);
+  EXPECT_EQ(c->admin_origin, "https://b.test");
+  EXPECT_EQ(Parse({}).value().max_connections, 0u);  // derived from RLIMIT_NOFILE at start
+  EXPECT_EQ(Parse({"--max-connections-per-peer", "0"}).status().code(), Code::kInvalidInput);
+}
+
 }  // namespace
 }  // namespace scrubd::cli

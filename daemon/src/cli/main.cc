@@ -2,6 +2,7 @@
 // command ran and found a failure (invalid policy, missing session), 2 usage error,
 // 78 (EX_CONFIG) serve refused to start on a bad configuration.
 #include <signal.h>
+#include <sys/resource.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -52,7 +53,16 @@ const char* kServeUsage = R"(usage: scrubd serve [options]
   --config FILE            scrubd.yaml; every flag can be set there, flags win
   --max-body-bytes N       request body cap (default 26214400, 413 above)
   --max-decompressed-bytes N  cap on inflated bytes per request (default 67108864)
-  --max-inflight-body-bytes N all request bodies held at once (default 268435456; 503 above)
+  --max-inflight-body-bytes N body bytes received and not yet answered (default 268435456;
+                           503 above); charged as bytes arrive, never from Content-Length
+  --max-peer-inflight-body-bytes N  the same per client address (default: max(max body,
+                           a quarter of the global budget); 503 above)
+  --max-connections N      open connections (default: RLIMIT_NOFILE minus a quarter, 64..512,
+                           of headroom for files); idle ones are shed first near the cap
+  --max-connections-per-peer N  per client address (default max(64, cap/4); 503 + close)
+  --idle-timeout-seconds N wait for a request's headers, keep-alive too (default 30; 3 when
+                           the server is at 3/4 of its connection cap)
+  --admin-origin ORIGIN    the one Origin given CORS headers on /admin/* (default: none)
   --admin-token-file FILE  bearer token for /admin/* (default DIR/keys/admin.token, created)
   --no-remote-config       do not answer /flags, /decide, /array/<token>/config locally
   --workers N              scrub worker threads (default 2)
@@ -178,6 +188,19 @@ int Export(int argc, char** argv) {
 }
 
 
+// Descriptors bound the connection cap (derived from this limit): take the hard limit.
+void RaiseNofileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rlim_t before = rl.rlim_cur;
+  if (rl.rlim_cur != rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) rl.rlim_cur = before;
+  }
+  spdlog::info("RLIMIT_NOFILE {} (was {})", static_cast<uint64_t>(rl.rlim_cur),
+               static_cast<uint64_t>(before));
+}
+
 int Serve(int argc, char** argv) {
   if (WantsHelp(argc, argv)) {
     std::fputs(kServeUsage, stdout);
@@ -190,6 +213,7 @@ int Serve(int argc, char** argv) {
   }
   cli::ServeConfig cfg = std::move(parsed).value();
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  RaiseNofileLimit();
   namespace fs = std::filesystem;
   fs::path data(cfg.data_dir);
   std::error_code ec;
@@ -275,6 +299,11 @@ int Serve(int argc, char** argv) {
   sopt.max_body_bytes = cfg.max_body_bytes;
   sopt.max_inflight_body_bytes = cfg.max_inflight_body_bytes;
   sopt.worker_threads = cfg.workers;
+  sopt.max_connections = cfg.max_connections;
+  sopt.max_connections_per_peer = cfg.max_connections_per_peer;
+  sopt.max_peer_inflight_body_bytes = cfg.max_peer_inflight_body_bytes;
+  sopt.idle_timeout = std::chrono::seconds(std::max<int64_t>(1, cfg.idle_timeout_s));
+  sopt.admin_origin = cfg.admin_origin;
   server::HttpServer http(&app, sopt);
   if (upstream) upstream->Start();  // resumes any spool left by the last run
   Result<uint16_t> port = http.Start();
@@ -297,8 +326,10 @@ int Serve(int argc, char** argv) {
       break;
     }
     if (size_t n = (*state)->EvictIdle(); n > 0) spdlog::info("evicted {} idle windows", n);
+    app.FlushAuditAggregates();
   }
   http.Stop();
+  app.FlushAuditAggregates(/*all=*/true);
   if (upstream) upstream->Stop();  // after the in-flight send; the spool keeps the rest
   if (Status s = (*state)->PersistAll(); !s.ok())
     spdlog::error("persisting DOM state failed: {}", s.ToString());

@@ -95,7 +95,8 @@ App::App(AppConfig config, std::shared_ptr<const policies::PolicySet> policies,
       store_(store),
       state_(state),
       audit_(audit),
-      upstream_(upstream) {}
+      upstream_(upstream),
+      aggregator_(config_.audit_aggregate_window, 4096) {}
 
 std::shared_ptr<const policies::PolicySet> App::policies() const {
   std::lock_guard<std::mutex> lock(policy_mu_);
@@ -160,6 +161,7 @@ HttpResponse App::Handle(const HttpRequest& req) {
     line("events_dropped_total", metrics_.events_dropped);
     line("redactions_total", metrics_.redactions);
     line("sink_errors_total", metrics_.sink_errors);
+    r.body += TransportMetricsText();
     if (upstream_) r.body += upstream_->MetricsText();
     return r;
   }
@@ -374,7 +376,7 @@ HttpResponse App::Admin(const HttpRequest& req, std::string_view path) {
             CRYPTO_memcmp(auth.data(), expected.data(), expected.size()) == 0;
   std::string caller = "admin@" + req.peer;
   if (!ok) {
-    AuditAppend("admin_denied", json::serialize(json::object{{"path", path}, {"peer", req.peer}}));
+    AuditAdminDenied(req, path);
     return ErrorResponse(401, "unauthorized", "admin endpoints need Authorization: Bearer <token>");
   }
   AuditAppend("admin_call", json::serialize(json::object{

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,7 @@
 
 #include "ingest/decode.h"
 #include "scrubd/policies/policy.h"
+#include "server/audit_aggregate.h"
 
 namespace scrubd::dom {
 class StateStore;
@@ -52,6 +54,7 @@ struct AppConfig {
   policies::LoadOptions policy_options;
   std::string pseudonym_key;         // HMAC key for session ids in logs and the audit log
   bool upstream_and_store = false;   // with an upstream: also write the local store
+  std::chrono::seconds audit_aggregate_window{60};  // admin denials, transport rejections
 };
 
 // Counters exposed on /metrics (Prometheus text).
@@ -78,6 +81,13 @@ class App {
   void AuditPolicies(std::string_view type, const std::string& caller);
   // Reloads config.policy_files; keeps the old snapshot on error and says why.
   Status Reload(const std::string& caller);
+  // A 400/413/503 the HTTP layer answered before Handle (or a refused connection): counted
+  // on /metrics by status and reason, audited once per peer+reason per window with a count.
+  // `reason` is a fixed token from http_server.cc; the peer is audited as a pseudonym.
+  void RecordTransportRejection(unsigned status, std::string_view reason,
+                                const std::string& peer);
+  // Writes the summaries of aggregation windows that ended (all of them when `all`).
+  void FlushAuditAggregates(bool all = false);
   const Metrics& metrics() const { return metrics_; }
   const AppConfig& config() const { return config_; }
 
@@ -94,6 +104,10 @@ class App {
   HttpResponse Admin(const HttpRequest& req, std::string_view path);
   HttpResponse Proxy(const HttpRequest& req);
   void AuditAppend(std::string_view type, const std::string& payload_json);
+  void AuditAggregated(const std::string& key, std::string_view type,
+                       const boost::json::object& fields);
+  void AuditAdminDenied(const HttpRequest& req, std::string_view path);
+  std::string TransportMetricsText() const;
 
   AppConfig config_;
   std::shared_ptr<const policies::PolicySet> policies_;  // guarded by policy_mu_
@@ -103,6 +117,9 @@ class App {
   audit::Log* audit_;
   sink::Upstream* upstream_;  // null: local store only
   Metrics metrics_;
+  AuditAggregator aggregator_;
+  mutable std::mutex transport_mu_;
+  std::map<std::pair<unsigned, std::string>, uint64_t> transport_;  // guarded by transport_mu_
 };
 
 // {"error": code, "message": msg} with the matching 4xx/5xx status.
