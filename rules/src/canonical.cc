@@ -2,10 +2,12 @@
 
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
+#include <unicode/uniset.h>
 #include <unicode/unistr.h>
 #include <unicode/utf8.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "ascii.h"
 
@@ -141,6 +143,71 @@ const icu::Normalizer2* Nfkc() {
   return nfkc;
 }
 
+// Default-ignorable code points (invisible: U+200B-U+200D, U+2060, U+FEFF, U+00AD, ...).
+const icu::UnicodeSet* Ignorables() {
+  static const icu::UnicodeSet* set = [] {
+    UErrorCode status = U_ZERO_ERROR;
+    auto* s = new icu::UnicodeSet(u"[:Default_Ignorable_Code_Point:]", status);
+    if (U_FAILURE(status)) {
+      delete s;
+      s = new icu::UnicodeSet(0x200B, 0x200D);  // never: the pattern is static
+    }
+    s->freeze();
+    return s;
+  }();
+  return set;
+}
+
+// BMP code points the NFKC layer keeps as they are whatever surrounds them: NFKC quick check
+// Yes, combining class 0 (so never reordered or composed with a neighbour), not invisible.
+const std::vector<uint64_t>& InertBmp() {
+  static const std::vector<uint64_t> bits = [] {
+    std::vector<uint64_t> b(0x10000 / 64);
+    const icu::UnicodeSet* ignorable = Ignorables();
+    for (UChar32 c = 0; c < 0x10000; ++c) {
+      if (u_getIntPropertyValue(c, UCHAR_NFKC_QUICK_CHECK) == UNORM_YES &&
+          u_getCombiningClass(c) == 0 && !ignorable->contains(c))
+        b[c >> 6] |= uint64_t{1} << (c & 63);
+    }
+    return b;
+  }();
+  return bits;
+}
+
+// True when the NFKC layer would give `s` back unchanged: every code point is inert (above),
+// which is a sound quick check (a string of NFKC_QC=Yes starters is NFKC). Supplementary and
+// ill-formed code points answer false, and the layer is built.
+bool NfkcLayerIsIdentity(std::string_view s) {
+  const std::vector<uint64_t>& inert = InertBmp();
+  const unsigned char* t = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned c = t[i];
+    if (c < 0x80) {
+      uint64_t w;  // eight ASCII bytes at a time
+      if (i + 8 <= n && (std::memcpy(&w, t + i, 8), (w & 0x8080808080808080ULL) == 0)) {
+        i += 8;
+      } else {
+        ++i;
+      }
+      continue;
+    }
+    uint32_t cp;
+    if ((c >> 5) == 6 && i + 1 < n && (t[i + 1] >> 6) == 2 && c >= 0xC2) {
+      cp = (c & 0x1F) << 6 | (t[i + 1] & 0x3F);
+      i += 2;
+    } else if ((c >> 4) == 14 && i + 2 < n && (t[i + 1] >> 6) == 2 && (t[i + 2] >> 6) == 2) {
+      cp = (c & 0x0F) << 12 | (t[i + 1] & 0x3F) << 6 | (t[i + 2] & 0x3F);
+      if (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+      i += 3;
+    } else {
+      return false;
+    }
+    if (!((inert[cp >> 6] >> (cp & 63)) & 1)) return false;
+  }
+  return true;
+}
+
 bool Foldable(UChar32 cp) {
   return cp >= 0x80 && (U_GET_GC_MASK(cp) & (U_GC_L_MASK | U_GC_M_MASK | U_GC_ND_MASK)) != 0;
 }
@@ -170,7 +237,7 @@ class NfkcLayer {
         for (int32_t k = s; k < i; ++k) out_->Put(in_[k], k, k + 1);
         continue;
       }
-      if (u_hasBinaryProperty(cp, UCHAR_DEFAULT_IGNORABLE_CODE_POINT)) {
+      if (Ignorables()->contains(cp)) {
         changed_ = true;
         continue;
       }
@@ -241,6 +308,16 @@ void Compose(const Layer& l, CanonicalView* v) {
 }  // namespace
 
 void BuildCanonicalView(std::string_view in, bool fold_letters, CanonicalView* v) {
+  v->decoded = v->folded = false;
+  v->text.clear();
+  v->begin.clear();
+  v->end.clear();
+  const bool escapes =
+      in.find('&') != std::string_view::npos || in.find('%') != std::string_view::npos;
+  // Text in another script with nothing to decode: the quick checks settle it, no view built.
+  if (!escapes && !(fold_letters && in.find('@') != std::string_view::npos) &&
+      NfkcLayerIsIdentity(in))
+    return;
   v->text.assign(in);
   v->begin.resize(in.size());
   v->end.resize(in.size());
@@ -248,11 +325,10 @@ void BuildCanonicalView(std::string_view in, bool fold_letters, CanonicalView* v
     v->begin[i] = static_cast<uint32_t>(i);
     v->end[i] = static_cast<uint32_t>(i + 1);
   }
-  v->decoded = v->folded = false;
   thread_local Layer layer;
   // Entities inside percent-escapes and double encoding (%2540): a few rounds while a layer
   // still changes something; each round only shortens the text.
-  for (int round = 0; round < 3; ++round) {
+  for (int round = 0; round < 3 && escapes; ++round) {
     bool changed = false;
     if (v->text.find('&') != std::string::npos) {
       layer.Clear();
@@ -274,8 +350,11 @@ void BuildCanonicalView(std::string_view in, bool fold_letters, CanonicalView* v
   const bool non_ascii = std::any_of(v->text.begin(), v->text.end(),
                                      [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
   if (!non_ascii) return;
+  // Folding only matters to the email pattern, which needs an '@'.
+  const bool fold = fold_letters && v->text.find('@') != std::string::npos;
+  if (!fold && NfkcLayerIsIdentity(v->text)) return;
   layer.Clear();
-  NfkcLayer nfkc(v->text, fold_letters, &layer);
+  NfkcLayer nfkc(v->text, fold, &layer);
   nfkc.Run();
   if (!nfkc.changed() && !nfkc.folded()) return;
   Compose(layer, v);
@@ -283,10 +362,15 @@ void BuildCanonicalView(std::string_view in, bool fold_letters, CanonicalView* v
   v->folded = nfkc.folded();
 }
 
+void PrepareCanonical() {
+  Nfkc();
+  InertBmp();
+}
+
 std::string CanonicalText(std::string_view in) {
   CanonicalView v;
   BuildCanonicalView(in, false, &v);
-  return v.text;
+  return v.decoded ? v.text : std::string(in);
 }
 
 bool HasPercentEscape(std::string_view s) {

@@ -25,10 +25,15 @@ struct CanonicalView {
 // without one never build a view.
 inline bool MayNeedCanonical(unsigned char c) { return c == '%' || c == '&' || c >= 0x80; }
 
-// Builds the view of `in`. With `fold_letters`, every non-ASCII letter, mark or digit of the
+// Builds the view of `in`; when neither `decoded` nor `folded` is set the view is `in` itself
+// and text / begin / end may be left empty (nothing to scan again). With `fold_letters`, every non-ASCII letter, mark or digit of the
 // NFKC result becomes one 'a', so the ASCII-only patterns see an internationalised address
 // (jane@例え.jp reads jane@aa.jp) while its span still maps back to the original code points.
 void BuildCanonicalView(std::string_view in, bool fold_letters, CanonicalView* out);
+
+// Builds the shared tables (ICU's NFKC instance, the inert-code-point bitmap, ~65k property
+// lookups) now rather than in the first string that needs them. Scanner::Create calls it.
+void PrepareCanonical();
 
 // The view's text without folding: the value a hash, mask or truncation of a match works on.
 std::string CanonicalText(std::string_view in);

@@ -83,10 +83,15 @@ TEST(CanonicalView, DecodesNfkcCompatibilityForms) {
 TEST(CanonicalView, KeepsIllFormedBytesAndUnknownEntities) {
   EXPECT_EQ(internal::CanonicalText("a\xFF" "b&unknown;c%zz%4"), "a\xFF" "b&unknown;c%zz%4");
   internal::CanonicalView v;
-  internal::BuildCanonicalView("M\xC3\xBCller", true, &v);  // Müller: NFKC leaves it as it is
+  internal::BuildCanonicalView("M\xC3\xBCller", true, &v);  // NFKC leaves Müller as it is
+  EXPECT_FALSE(v.decoded);
+  EXPECT_FALSE(v.folded);  // no '@': folding could not matter
+  internal::BuildCanonicalView("M\xC3\xBCller@x.de", true, &v);
   EXPECT_FALSE(v.decoded);
   EXPECT_TRUE(v.folded);
-  EXPECT_EQ(v.text, "Maller");
+  EXPECT_EQ(v.text, "Maller@x.de");
+  EXPECT_EQ(v.begin[1], 1u);  // 'a' from the two bytes of U+00FC
+  EXPECT_EQ(v.end[1], 3u);
 }
 
 TEST(CanonicalRedact, PercentEncodedEmailInAnotherQueryKey) {

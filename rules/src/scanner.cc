@@ -295,9 +295,12 @@ class ScannerImpl final : public Scanner {
   void FailClosed(std::string& text, RedactionCounts* counts) const;
   // The validated spans of `text` (prefilter classes `present`) into `spans`. False when the
   // string must fail closed.
-  bool Scan(std::string_view text, std::string_view key, const KeyInfo& key_info,
-            uint64_t present, RedactionCounts* counts, std::vector<Span>* spans) const;
-  uint64_t PresentClasses(std::string_view text) const;
+  // (Both inlined: they run once per string on the hot path.)
+  __attribute__((always_inline)) inline bool Scan(std::string_view text, std::string_view key,
+                                                  const KeyInfo& key_info, uint64_t present,
+                                                  RedactionCounts* counts,
+                                                  std::vector<Span>* spans) const;
+  __attribute__((always_inline)) inline uint64_t PresentClasses(std::string_view text) const;
   // Redact for a string with '%', '&' or non-ASCII bytes: the spans of the string itself plus
   // those of its canonical view, mapped back to original bytes.
   bool RedactWithView(std::string& text, std::string_view key, const KeyInfo& key_info,
@@ -406,6 +409,7 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
   // Distinct prefilter classes, at most 63: bit 63 marks the bytes that may need a canonical
   // view (canonical.h).
   std::vector<internal::ByteSet> classes;
+  internal::PrepareCanonical();
   for (unsigned c = 0; c < 256; ++c)
     if (internal::MayNeedCanonical(static_cast<unsigned char>(c)))
       impl->byte_classes_[c] |= kCanonicalClass;
@@ -942,7 +946,7 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
   return true;
 }
 
-uint64_t ScannerImpl::PresentClasses(std::string_view text) const {
+inline uint64_t ScannerImpl::PresentClasses(std::string_view text) const {
   // Unrolled with two accumulators: this loop touches every byte of every string.
   const unsigned char* t = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
@@ -956,7 +960,7 @@ uint64_t ScannerImpl::PresentClasses(std::string_view text) const {
   return p0 | p1;
 }
 
-bool ScannerImpl::Scan(std::string_view text, std::string_view key, const KeyInfo& key_info,
+inline bool ScannerImpl::Scan(std::string_view text, std::string_view key, const KeyInfo& key_info,
                        uint64_t present, RedactionCounts* counts, std::vector<Span>* spans) const {
   if (!PossiblyCandidate(present, text.size())) return true;
   // The candidate patterns as a bit mask (catalogs of up to 64 patterns; larger ones take the
