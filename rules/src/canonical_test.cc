@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <random>
+
 #include <unicode/utf8.h>
 
 #include "scrubd/rules/scanner.h"
@@ -191,6 +194,40 @@ TEST(CanonicalRedact, LookAlikesStayUntouched) {
     const std::string before = t;
     EXPECT_FALSE(s->Redact(t, "", nullptr)) << before << " -> " << t;
     EXPECT_EQ(t, before);
+  }
+}
+
+// Random mixes of escapes, entities, compatibility forms, invisibles, marks, ill-formed bytes
+// and planted addresses: no crash, well-formed input stays well-formed, and no planted local
+// part survives.
+TEST(CanonicalRedact, RandomMixesStayWellFormedAndLoseTheirAddresses) {
+  auto s = Make();
+  ASSERT_TRUE(s);
+  const std::string frag[] = {"%40", "%2", "%", "&#64;", "&#x40", "&amp;", "&", "&commat;",
+                              "\xEF\xBC\xA0", "\xE2\x80\x8B", "\xC2\xAD", "\xCC\x81", "e",
+                              "\xC3\xA9", "\xE4\xBE\x8B", "\xEF\xAC\x81", ".", " ", "/", "?q=",
+                              "://", "1", "\xF0\x9F\x91\xA8", "\xE2\x80\x8D", "\xFF", "\xC3"};
+  std::mt19937 rng(9);
+  for (int iter = 0; iter < 3000; ++iter) {
+    std::string t, planted;
+    const int parts = 1 + static_cast<int>(rng() % 12);
+    for (int k = 0; k < parts; ++k) t += frag[rng() % std::size(frag)];
+    const bool plant = rng() % 2;
+    if (plant) {
+      planted = "qz" + std::to_string(iter) + "x";
+      const char* at[] = {"%40", "&#64;", "\xEF\xBC\xA0", "@", "\xE2\x80\x8B@"};
+      t += " " + planted + at[rng() % std::size(at)] + "example.com ";
+      for (int k = 0; k < 3; ++k) t += frag[rng() % std::size(frag)];
+    }
+    const bool valid = ValidUtf8(t);
+    std::string out = t;
+    s->Redact(out, "", nullptr);
+    if (valid) {
+      EXPECT_TRUE(ValidUtf8(out)) << t << " -> " << out;
+    }
+    if (plant) {
+      EXPECT_EQ(out.find(planted), std::string::npos) << t << " -> " << out;
+    }
   }
 }
 
