@@ -292,8 +292,19 @@ class NfkcLayer {
 
 // Maps the view's bytes through one more layer: view byte j now came from the original bytes
 // of the layer-input bytes [l.b[j], l.e[j]).
+// Per-thread scratch of the layers, reused across strings.
+struct Scratch {
+  Layer layer;
+  std::vector<uint32_t> b, e;
+};
+Scratch& ThreadScratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
 void Compose(const Layer& l, CanonicalView* v) {
-  thread_local std::vector<uint32_t> b, e;
+  std::vector<uint32_t>& b = ThreadScratch().b;
+  std::vector<uint32_t>& e = ThreadScratch().e;
   b.resize(l.out.size());
   e.resize(l.out.size());
   for (size_t j = 0; j < l.out.size(); ++j) {
@@ -325,7 +336,7 @@ void BuildCanonicalView(std::string_view in, bool fold_letters, CanonicalView* v
     v->begin[i] = static_cast<uint32_t>(i);
     v->end[i] = static_cast<uint32_t>(i + 1);
   }
-  thread_local Layer layer;
+  Layer& layer = ThreadScratch().layer;
   // Entities inside percent-escapes and double encoding (%2540): a few rounds while a layer
   // still changes something; each round only shortens the text.
   for (int round = 0; round < 3 && escapes; ++round) {
@@ -360,6 +371,13 @@ void BuildCanonicalView(std::string_view in, bool fold_letters, CanonicalView* v
   Compose(layer, v);
   v->decoded |= nfkc.changed();
   v->folded = nfkc.folded();
+}
+
+void ReleaseLargeBuffers(CanonicalView* v) {
+  constexpr size_t kKeep = 1 << 20;  // bytes of text kept between strings
+  if (v->text.capacity() > kKeep) *v = CanonicalView();
+  Scratch& s = ThreadScratch();
+  if (s.layer.out.capacity() > kKeep || s.b.capacity() > kKeep) s = Scratch();
 }
 
 void PrepareCanonical() {

@@ -31,6 +31,10 @@ inline bool MayNeedCanonical(unsigned char c) { return c == '%' || c == '&' || c
 // (jane@例え.jp reads jane@aa.jp) while its span still maps back to the original code points.
 void BuildCanonicalView(std::string_view in, bool fold_letters, CanonicalView* out);
 
+// Frees the view's and this thread's layer buffers when a huge string grew them (a view keeps
+// 9 bytes per text byte), so one big value does not stay resident per thread.
+void ReleaseLargeBuffers(CanonicalView* v);
+
 // Builds the shared tables (ICU's NFKC instance, the inert-code-point bitmap, ~65k property
 // lookups) now rather than in the first string that needs them. Scanner::Create calls it.
 void PrepareCanonical();

@@ -231,6 +231,20 @@ TEST(CanonicalRedact, RandomMixesStayWellFormedAndLoseTheirAddresses) {
   }
 }
 
+TEST(CanonicalRedact, LargeStringThenSmallOne) {
+  auto s = Make();
+  ASSERT_TRUE(s);
+  std::string big;
+  for (int i = 0; i < 200000; ++i) big += "a%20b&amp;\xC3\xA9 ";
+  big += "jane%40example.com";
+  EXPECT_TRUE(s->Redact(big, "", nullptr));
+  EXPECT_EQ(big.find("jane"), std::string::npos);
+  EXPECT_TRUE(ValidUtf8(big));
+  std::string small = "to=jane%40example.com";
+  EXPECT_TRUE(s->Redact(small, "", nullptr));
+  EXPECT_EQ(small, "to=%5BEMAIL%5D");
+}
+
 TEST(Ipv4UrlHost, HostOfAUrlIsLeftAValueIsTruncated) {
   auto s = Make();
   const std::string hosts[] = {"http://127.0.0.1/", "https://10.1.2.3:8080/x", "//192.168.0.1/",

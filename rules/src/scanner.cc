@@ -1005,6 +1005,7 @@ bool ScannerImpl::RedactWithView(std::string& text, std::string_view key,
       spans.push_back(s);
     }
   }
+  internal::ReleaseLargeBuffers(&view);
   if (spans.empty()) return false;
   ResolveOverlaps(&spans);
   Rewrite(text, spans, counts);
