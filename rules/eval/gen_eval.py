@@ -11,6 +11,7 @@ import base64
 import json
 import random
 import string
+import urllib.parse
 import uuid
 
 R = random.Random(20240611)
@@ -254,7 +255,7 @@ def positives():
             add("pii", ["phone"], t, R.choice(["", "value", "text"]))
     for _ in range(40):
         v = ipv4()
-        t = R.choice([v, f"client ip {v} blocked", f"X-Forwarded-For: {v}", f"http://{v}:8080/admin",
+        t = R.choice([v, f"client ip {v} blocked", f"X-Forwarded-For: {v}", f"GET /admin from {v}:8080",
                       f'{{"ip":"{v}"}}'])
         add("pii", ["ipv4"], t, R.choice(["", "ip", "remote_addr"]))
     for _ in range(30):
@@ -296,7 +297,7 @@ def positives():
         u, p = R.choice(["admin", "app", "crm", "jane", "deploy"]), rnd(R.randint(6, 14))
         host = R.choice(["db.internal:5432/crm", "example.com/", "cache:6379", "10.0.0.5/x"])
         scheme = R.choice(["https", "postgres", "redis", "mysql", "ftp"])
-        labels = ["url_credentials", "ipv4"] if host.startswith("10.") else ["url_credentials"]
+        labels = ["url_credentials"]  # an IP host of a URL is a server address, not PII
         add("pii", labels, R.choice([f"{scheme}://{u}:{p}@{host}",
                                                   f'connect("{scheme}://{u}:{p}@{host}") failed']), "")
     for _ in range(40):
@@ -402,8 +403,108 @@ def negatives():
         add("misc", [], R.choice(misc), R.choice(["", "text", "$el_text"]))
 
 
+# ------------------------------------------------ canonical forms (rules/README.md "Canonical view")
+# Their own generator, so the rows above stay what they were.
+C = random.Random(20261201)
+ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u2063", "\u034f"]
+
+
+def c_email():
+    f, l = C.choice(FIRST).lower(), C.choice(LAST).lower()
+    l = l.replace("ü", "ue").replace("í", "i").replace("'", "")
+    return C.choice([f"{f}.{l}", f"{f}{C.randint(1, 99)}", f"{f[0]}{l}"]) + "@" + C.choice(DOMAINS)
+
+
+def pct(s, every=False):
+    """Percent-encodes '@' and '+' (every=True: every byte but letters, digits and -._~)."""
+    return urllib.parse.quote(s, safe="") if every else s.replace("@", "%40").replace("+", "%2B")
+
+
+def fullwidth(s, share):
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" and C.random() < share else c for c in s)
+
+
+def canonical_positives():
+    for _ in range(70):
+        e = c_email()
+        p = pct(e) if C.random() < 0.8 else pct(e, every=True)
+        t = C.choice([f"https://crm.example.com/search?q={p}&page=2",
+                      f"https://app.example.com/users/{p}/edit", f"/api/v1/people/{p}",
+                      f"https://app.example.com/#/invite/{p}", f"https://app.example.com/#{p}",
+                      f"mailto:{p}?subject=Hello", f"mailto:{p}", p,
+                      f"https://x.example/cb?next=" + pct("https://y.example/?u=" + pct(e), every=True),
+                      f"https://shop.example/?ref=nl&utm_content={p}&utm_source=mail"])
+        add("canon_pct", ["email"], t, C.choice(["href", "$current_url", "", "src", "$referrer"]))
+    for _ in range(50):
+        e = c_email()
+        local, dom = e.split("@")
+        at = C.choice(["&#64;", "&#x40;", "&#X40;", "&commat;", "&#064;"])
+        dot = C.choice([".", ".", "&period;", "&#46;", "&#x2E;"])
+        v = local + at + dom.replace(".", dot)
+        t = C.choice([f"mailto:{v}", v, f"Contact {v} today", f"/?a=1&amp;u={pct(e)}&amp;b=2",
+                      f'<a href="mailto:{v}">write</a>'])
+        add("canon_entity", ["email"], t, C.choice(["href", "title", "", "alt", "data-email"]))
+    for _ in range(60):
+        e = c_email()
+        local, dom = e.split("@")
+        form = C.randrange(5)
+        if form == 0:
+            v = local + "\uff20" + dom
+        elif form == 1:
+            v = local + "@" + dom.replace(".", "\uff0e")
+        elif form == 2:
+            v = fullwidth(e, 0.6)
+        elif form == 3:
+            v = local + "\ufe6b" + dom  # small commercial at
+        else:
+            bold = "".join(chr(0x1D41A + ord(c) - 97) if "a" <= c <= "z" else c for c in local)
+            v = bold + "@" + dom
+        add("canon_nfkc", ["email"], C.choice([v, f"Signed in as {v}", f"Thanks ({v})"]),
+            C.choice(["", "textContent", "value"]))
+    for _ in range(20):
+        c = card(*C.choice([("4", 16), ("51", 16), ("37", 15)]))
+        add("canon_nfkc", ["card"], C.choice([fullwidth(c, 1.0), "Card " + fullwidth(c, 1.0)]), "")
+    for _ in range(70):
+        e = c_email()
+        z = C.choice(ZERO_WIDTH)
+        i = C.randrange(1, len(e) - 1)
+        v = e[:i] + z + e[i:] if C.random() < 0.6 else z.join(e)
+        add("canon_invisible", ["email"], C.choice([v, f"Contact: {v}", f"[info] invite sent to {v}"]),
+            C.choice(["", "textContent", "value"]))
+    idn_domains = ["tëst.org", "例え.jp", "münchen.de", "пример.рф", "bücher.example",
+                   "xn--tst-jma.org", "café.fr", "δοκιμή.gr", "例子.中国"]
+    idn_locals = ["jane", "jürgen.müller", "иван", "θεός", "用户", "françois", "marie"]
+    for _ in range(60):
+        v = C.choice(idn_locals) + "@" + C.choice(idn_domains)
+        add("canon_idn", ["email"], C.choice([v, f"write to {v} please", f"mailto:{v}", f"<{v}>"]),
+            C.choice(["", "textContent", "href"]))
+    for _ in range(30):
+        v = ipv4()
+        t = C.choice([f"https://a.example/track?ip={v}&x=1", f"X-Forwarded-For: {v}, 10.1.2.{C.randint(1, 254)}",
+                      f"ip: {v}", f"https://a.example/?client=" + pct(f"ip={v}", every=True)])
+        add("canon_ip", ["ipv4"], t, C.choice(["", "$ip", "header"]))
+
+
+def canonical_negatives():
+    neg = ["width: calc(100% - 415px); height: 50%", "progress 100%25 done", "10% off, 20%-30% more",
+           "https://example.com/?a=1&amp;b=2&amp;sort=desc", "Tom &amp; Jerry &lt;3 &copy; 2024",
+           "/search?q=caf%C3%A9&lang=fr", "https://example.com/path%20with%20spaces/file.pdf",
+           "👨\u200d👩\u200d👧 family", "🏳️\u200d🌈 pride", "👍🏽 ok", "Straße München Köln",
+           "東京都渋谷区", "Привет, мир", "icon\uff202x.png", "ｈｅｌｌｏ　ｗｏｒｌｄ", "ﬁnal ﬂow",
+           "lodash\uff204.17.21", "@media (max-width: 600px){.x{content:'\u200b'}}",
+           "soft\u00adhyphen\u00adated text", "&#8203;&nbsp;&ensp;", "M\u00fcller@localhost",
+           "rrweb\uff202.0.0-alpha.17", "a%40b", "&#64;posthog/js", "%7B%22a%22%3A1%7D",
+           "http://127.0.0.1/", "https://10.1.2.3:8080/x", "//192.168.0.1/", "ws://10.0.0.7:9000/socket",
+           "http://[2001:db8::1]:8080/status", "http%3A%2F%2F10.1.2.3%2Fadmin",
+           "https://cdn.example.com/img/logo%402x.png", "€ 1.234,56 – 12 × 3"]
+    for _ in range(120):
+        add("canon_neg", [], C.choice(neg), C.choice(["", "text", "href", "style", "_cssText"]))
+
+
 positives()
 negatives()
+canonical_positives()
+canonical_negatives()
 R.shuffle(rows)
 
 

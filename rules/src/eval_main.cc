@@ -1,7 +1,9 @@
 // rules_eval: runs the full scanner over the labelled set (rules/eval/pii_eval.tsv) and prints
 // per-detector precision / recall and the hard-negative alteration rate per category.
 // Usage: rules_eval <pii_eval.tsv> [--assert] [--verbose]. With --assert it exits 1 when a
-// target from issue 3 is missed (this is the ctest rules_eval_quality).
+// target from issue 3 is missed (this is the ctest rules_eval_quality), or, for the
+// canonical-view categories (canon_*, issue 9), a row's recall (every label found, output valid
+// UTF-8) is below 0.99 or any hard negative is altered.
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -43,6 +45,25 @@ struct Tally {
   double R() const { return tp + fn ? double(tp) / double(tp + fn) : 1.0; }
 };
 
+// Well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
+bool ValidUtf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    uint32_t cp = n == 1 ? c : c & (0x7F >> n);
+    for (size_t k = 1; k < n; ++k) {
+      const unsigned char d = static_cast<unsigned char>(s[i + k]);
+      if ((d >> 6) != 2) return false;
+      cp = cp << 6 | (d & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n;
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,6 +93,7 @@ int main(int argc, char** argv) {
   for (const auto& id : (*scanner)->DetectorIds()) by_detector[id];
   std::map<std::string, std::pair<uint64_t, uint64_t>> neg;  // category -> (altered, total)
   uint64_t rows = 0, pii_rows = 0, pii_changed = 0;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> canon;  // category -> (recalled, total)
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
@@ -100,6 +122,12 @@ int main(int argc, char** argv) {
     }
     for (const auto& f : found)
       if (!labels.count(f)) ++by_detector[f].fp;
+    if (cat.rfind("canon_", 0) == 0 && !labels.empty()) {
+      bool all = ValidUtf8(text);
+      for (const auto& l : labels) all &= found.count(l) > 0;
+      canon[cat].first += all;
+      ++canon[cat].second;
+    }
     if (labels.empty()) {
       auto& [alt, tot] = neg[cat];
       ++tot;
@@ -152,6 +180,17 @@ int main(int argc, char** argv) {
   ok &= rate < 0.01;
   ok &= neg["timestamp13"].first == 0 && neg["uuid"].first == 0;
   ok &= rows >= 1500;
+  std::printf("\n%-16s %8s %7s %7s  (every label found, output valid UTF-8; target >= 0.99)\n",
+              "canonical form", "recalled", "total", "recall");
+  for (const auto& [cat, rt] : canon) {
+    const double recall = rt.second ? double(rt.first) / double(rt.second) : 0.0;
+    ok &= recall >= 0.99;
+    std::printf("%-16s %8llu %7llu %7.4f %s\n", cat.c_str(), (unsigned long long)rt.first,
+                (unsigned long long)rt.second, recall, recall >= 0.99 ? "ok" : "MISSED");
+  }
+  ok &= canon.size() >= 6;  // pct, entity, nfkc, invisible, idn, ip
+  for (const auto& [cat, at] : neg)
+    if (cat.rfind("canon_", 0) == 0) ok &= at.first == 0;  // new paths: no alteration at all
   std::printf("\nquality targets: %s\n", ok ? "MET" : "MISSED");
   return assert_targets && !ok ? 1 : 0;
 }

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "ascii.h"
+#include "canonical.h"
 #include "catalog.h"
 #include "prefilter.h"
 #include "redact.h"
@@ -125,6 +126,9 @@ struct Detector {
 
 uint64_t DetectorBit(int di) { return uint64_t{1} << std::min(di, 63); }
 
+// Prefilter class bit of '%', '&' and non-ASCII bytes: the string may need a canonical view.
+constexpr uint64_t kCanonicalClass = uint64_t{1} << 63;
+
 // The context words of every detector with context-required patterns, bucketed by first byte,
 // so one pass over a string (or key) finds which of those detectors have a word in it.
 struct ContextWords {
@@ -222,6 +226,9 @@ struct Span {
   int pattern;
   // The RE2::Set would report `pattern` for this text: the value's match proves it (shape path).
   bool proven;
+  // Found in the canonical view (canonical.h) and mapped back to original bytes: redacted from
+  // its canonical text.
+  bool canonical = false;
 };
 
 // Never reused, so a cache entry can never answer for a different (or destroyed) scanner.
@@ -282,7 +289,22 @@ class ScannerImpl final : public Scanner {
   size_t RequiredLimit(std::string_view text, uint64_t req) const;
   void Apply(std::string* out, std::string_view value, Method m, int keep_last,
              std::string_view label, std::string_view id, std::string_view prefix) const;
+  // Redacts a span found in the canonical view: the method works on its canonical text, and a
+  // span that held percent-escapes gets a percent-encoded result, so a URL stays a URL.
+  void ApplyCanonical(std::string* out, std::string_view original, const Detector& d) const;
   void FailClosed(std::string& text, RedactionCounts* counts) const;
+  // The validated spans of `text` (prefilter classes `present`) into `spans`. False when the
+  // string must fail closed.
+  // (Both inlined: they run once per string on the hot path.)
+  __attribute__((always_inline)) inline bool Scan(std::string_view text, std::string_view key,
+                                                  const KeyInfo& key_info, uint64_t present,
+                                                  RedactionCounts* counts,
+                                                  std::vector<Span>* spans) const;
+  __attribute__((always_inline)) inline uint64_t PresentClasses(std::string_view text) const;
+  // Redact for a string with '%', '&' or non-ASCII bytes: the spans of the string itself plus
+  // those of its canonical view, mapped back to original bytes.
+  bool RedactWithView(std::string& text, std::string_view key, const KeyInfo& key_info,
+                      uint64_t present, RedactionCounts* counts) const;
   bool FindSpans(Call* call, uint64_t cand, std::vector<Span>* spans) const;
   // Replaces each (non-overlapping, sorted) span by its detector's redaction.
   void Rewrite(std::string& text, const std::vector<Span>& spans, RedactionCounts* counts) const;
@@ -384,7 +406,13 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
   impl->set_ = std::make_unique<RE2::Set>(SetOptions(config.max_mem_bytes), RE2::UNANCHORED);
   impl->gated_set_ = std::make_unique<RE2::Set>(SetOptions(config.max_mem_bytes), RE2::UNANCHORED);
   bool any_context_required = false;
-  std::vector<internal::ByteSet> classes;  // distinct prefilter classes, at most 64
+  // Distinct prefilter classes, at most 63: bit 63 marks the bytes that may need a canonical
+  // view (canonical.h).
+  std::vector<internal::ByteSet> classes;
+  internal::PrepareCanonical();
+  for (unsigned c = 0; c < 256; ++c)
+    if (internal::MayNeedCanonical(static_cast<unsigned char>(c)))
+      impl->byte_classes_[c] |= kCanonicalClass;
   for (auto& spec : catalog.value()) {
     if (std::find(config.disabled.begin(), config.disabled.end(), spec.id) != config.disabled.end())
       continue;
@@ -425,7 +453,7 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       for (const auto& bs : pr.sets) {
         size_t k = std::find(classes.begin(), classes.end(), bs) - classes.begin();
         if (k == classes.size()) {
-          if (classes.size() == 64) continue;  // dropping a requirement stays sound
+          if (classes.size() == 63) continue;  // dropping a requirement stays sound
           classes.push_back(bs);
           for (unsigned c = 0; c < 256; ++c)
             if (bs.Has(c)) impl->byte_classes_[c] |= uint64_t{1} << k;
@@ -527,7 +555,7 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
         letters.Add(static_cast<unsigned char>(kRarestFirst[best] - 'a' + 'A'));
       }
     }
-    if (!every_word || classes.size() == 64) continue;
+    if (!every_word || classes.size() == 63) continue;
     const size_t k = classes.size();
     classes.push_back(letters);
     for (unsigned c = 0; c < 256; ++c)
@@ -823,13 +851,15 @@ bool ScannerImpl::FindSpans(Call* call, uint64_t cand, std::vector<Span>* spans)
   return true;
 }
 
-// Overlaps: the longer validated span wins; ties go to the earlier start, then catalog order.
+// Overlaps: the longer validated span wins; ties go to a span of the string itself (not of its
+// canonical view), then the earlier start, then catalog order.
 // Leaves the kept spans sorted by start.
 void ResolveOverlaps(std::vector<Span>* spans) {
   if (spans->size() < 2) return;
   std::sort(spans->begin(), spans->end(), [](const Span& a, const Span& b) {
     size_t la = a.end - a.begin, lb = b.end - b.begin;
     if (la != lb) return la > lb;
+    if (a.canonical != b.canonical) return b.canonical;  // the string's own match first
     if (a.begin != b.begin) return a.begin < b.begin;
     return a.detector < b.detector;
   });
@@ -849,7 +879,8 @@ void ScannerImpl::Rewrite(std::string& text, const std::vector<Span>& spans,
                           RedactionCounts* counts) const {
   // Only ASCII masks: rewrite in place (same length), no output buffer.
   bool in_place = true;
-  for (const Span& s : spans) in_place &= detectors_[s.detector].method == Method::kMask;
+  for (const Span& s : spans)
+    in_place &= detectors_[s.detector].method == Method::kMask && !s.canonical;
   if (in_place) {
     size_t done = 0;
     for (; done < spans.size(); ++done) {
@@ -871,8 +902,12 @@ void ScannerImpl::Rewrite(std::string& text, const std::vector<Span>& spans,
   for (const Span& s : spans) {
     const Detector& d = detectors_[s.detector];
     out.append(text, pos, s.begin - pos);
-    Apply(&out, std::string_view(text).substr(s.begin, s.end - s.begin), d.method, d.keep_last,
-          d.label, d.spec.id, d.spec.hash_prefix);
+    const std::string_view value = std::string_view(text).substr(s.begin, s.end - s.begin);
+    if (s.canonical) {
+      ApplyCanonical(&out, value, d);
+    } else {
+      Apply(&out, value, d.method, d.keep_last, d.label, d.spec.id, d.spec.hash_prefix);
+    }
     pos = s.end;
     Count(d, counts);
   }
@@ -897,21 +932,37 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
   if (!set_) return false;
   // Prefilter: one pass over the bytes; a string that misses every pattern's required byte
   // classes (or is too short for all of them) cannot match, and never reaches RE2.
-  uint64_t present = 0;
-  {
-    // Unrolled with two accumulators: this loop touches every byte of every string.
-    const unsigned char* t = reinterpret_cast<const unsigned char*>(text.data());
-    const size_t n = text.size();
-    uint64_t p0 = 0, p1 = 0;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-      p0 |= byte_classes_[t[i]] | byte_classes_[t[i + 1]];
-      p1 |= byte_classes_[t[i + 2]] | byte_classes_[t[i + 3]];
-    }
-    for (; i < n; ++i) p0 |= byte_classes_[t[i]];
-    present = p0 | p1;
+  const uint64_t present = PresentClasses(text);
+  if (present & kCanonicalClass) return RedactWithView(text, key, key_info, present, counts);
+  thread_local std::vector<Span> spans;
+  spans.clear();
+  if (!Scan(text, key, key_info, present, counts, &spans)) {
+    FailClosed(text, counts);
+    return true;
   }
-  if (!PossiblyCandidate(present, text.size())) return false;
+  if (spans.empty()) return false;
+  ResolveOverlaps(&spans);
+  Rewrite(text, spans, counts);
+  return true;
+}
+
+inline uint64_t ScannerImpl::PresentClasses(std::string_view text) const {
+  // Unrolled with two accumulators: this loop touches every byte of every string.
+  const unsigned char* t = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  uint64_t p0 = 0, p1 = 0;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    p0 |= byte_classes_[t[i]] | byte_classes_[t[i + 1]];
+    p1 |= byte_classes_[t[i + 2]] | byte_classes_[t[i + 3]];
+  }
+  for (; i < n; ++i) p0 |= byte_classes_[t[i]];
+  return p0 | p1;
+}
+
+inline bool ScannerImpl::Scan(std::string_view text, std::string_view key, const KeyInfo& key_info,
+                       uint64_t present, RedactionCounts* counts, std::vector<Span>* spans) const {
+  if (!PossiblyCandidate(present, text.size())) return true;
   // The candidate patterns as a bit mask (catalogs of up to 64 patterns; larger ones take the
   // Set path): those long enough, less the ones that need a byte class the string lacks,
   // looked up 8 classes at a time.
@@ -921,21 +972,56 @@ bool ScannerImpl::Redact(std::string& text, std::string_view key, RedactionCount
     cand = n < 64 ? len_ok_[n] : LongLenOk(n);
     for (size_t j = 0; j < excluded_by_.size() && cand; ++j)
       cand &= ~excluded_by_[j][(present >> (8 * j)) & 0xFF];
-    if (!cand) return false;
+    if (!cand) return true;
   }
-  thread_local std::vector<Span> spans;
-  spans.clear();
   // Without a context word in the key, the gated Set also settles the context precheck.
   const bool gated = gated_set_ && (key_info.context & context_detectors_) == 0;
   Call call{text, key, key_info, gated, present, kUnknownContext, counts};
-  if (!FindSpans(&call, cand, &spans)) {
+  return FindSpans(&call, cand, spans);
+}
+
+bool ScannerImpl::RedactWithView(std::string& text, std::string_view key,
+                                 const KeyInfo& key_info, uint64_t present,
+                                 RedactionCounts* counts) const {
+  thread_local std::vector<Span> spans, view_spans;
+  thread_local internal::CanonicalView view;
+  spans.clear();
+  view_spans.clear();
+  if (!Scan(text, key, key_info, present, counts, &spans)) {
     FailClosed(text, counts);
     return true;
   }
+  internal::BuildCanonicalView(text, /*fold_letters=*/true, &view);
+  // Folding alone matters only to the email pattern, which needs an '@'.
+  if (view.decoded || (view.folded && view.text.find('@') != std::string::npos)) {
+    if (!Scan(view.text, key, key_info, PresentClasses(view.text), counts, &view_spans)) {
+      FailClosed(text, counts);
+      return true;
+    }
+    for (Span s : view_spans) {
+      s.begin = view.begin[s.begin];
+      s.end = view.end[s.end - 1];
+      s.canonical = true;
+      spans.push_back(s);
+    }
+  }
+  internal::ReleaseLargeBuffers(&view);
   if (spans.empty()) return false;
   ResolveOverlaps(&spans);
   Rewrite(text, spans, counts);
   return true;
+}
+
+void ScannerImpl::ApplyCanonical(std::string* out, std::string_view original,
+                                 const Detector& d) const {
+  const std::string value = internal::CanonicalText(original);
+  if (!internal::HasPercentEscape(original)) {
+    Apply(out, value, d.method, d.keep_last, d.label, d.spec.id, d.spec.hash_prefix);
+    return;
+  }
+  std::string redacted;
+  Apply(&redacted, value, d.method, d.keep_last, d.label, d.spec.id, d.spec.hash_prefix);
+  internal::AppendPercentEncoded(out, redacted);
 }
 
 }  // namespace

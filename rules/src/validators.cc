@@ -231,7 +231,21 @@ bool VersionContext(std::string_view text, size_t b) {
   return false;
 }
 
+// The host of a URL (scheme://1.2.3.4, //1.2.3.4, scheme://user:pass@1.2.3.4, //[::1]) is a
+// server's address, not a visitor's: the IP rules leave it, so the URL keeps working.
+bool IsUrlHost(std::string_view text, size_t b) {
+  size_t i = b;
+  if (i > 0 && text[i - 1] == '[') --i;
+  if (i > 0 && text[i - 1] == '@') {
+    --i;
+    static constexpr std::string_view kUserinfo = "-._~!$&'()*+,;=:%";
+    while (i > 0 && (IsAlnum(text[i - 1]) || kUserinfo.find(text[i - 1]) != kUserinfo.npos)) --i;
+  }
+  return i >= 2 && text[i - 1] == '/' && text[i - 2] == '/';
+}
+
 bool ValidateIpv4(std::string_view text, size_t* b, size_t* e) {
+  if (IsUrlHost(text, *b)) return false;
   if (*b > 0 && (text[*b - 1] == '.' || IsAlnum(text[*b - 1]))) return false;
   if (*e < text.size() &&
       (IsAlnum(text[*e]) || (text[*e] == '.' && *e + 1 < text.size() && IsDigit(text[*e + 1]))))
@@ -244,6 +258,7 @@ bool ValidateIpv4(std::string_view text, size_t* b, size_t* e) {
 }
 
 bool ValidateIpv6(std::string_view text, size_t* b, size_t* e) {
+  if (IsUrlHost(text, *b)) return false;
   // Trim one trailing ':' that is not part of '::'.
   if (*e - *b >= 2 && text[*e - 1] == ':' && text[*e - 2] != ':') --*e;
   if (*b > 0 && (IsAlnum(text[*b - 1]) || text[*b - 1] == ':' || text[*b - 1] == '.')) return false;

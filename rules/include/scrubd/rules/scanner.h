@@ -67,7 +67,10 @@ class Scanner {
   // Redacts detected PII in `text` in place; `key` is the JSON key / header / field name the
   // string sits under (empty if none). A sensitive key redacts the whole value. Returns true
   // when `text` changed. Fail closed: if scanning cannot complete, the whole string is
-  // replaced and counts->errors is incremented.
+  // replaced and counts->errors is incremented. A string with '%', '&' or non-ASCII bytes is
+  // also scanned through its canonical view (entities and percent-escapes decoded, NFKC,
+  // invisibles removed); such a match redacts the original bytes it came from, keeping the
+  // output valid UTF-8 (rules/README.md "Canonical view").
   virtual bool Redact(std::string& text, std::string_view key, RedactionCounts* counts) const = 0;
 
   // True when values under `key` are redacted whatever their content (password, token, ...).
