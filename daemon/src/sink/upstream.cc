@@ -438,6 +438,7 @@ Result<std::unique_ptr<Upstream>> Upstream::Open(UpstreamOptions opts, UpstreamC
   Spool::Options so;
   so.dir = opts.spool_dir;
   so.max_bytes = opts.spool_max_bytes;
+  so.env = opts.env;
   Result<std::unique_ptr<Spool>> spool = Spool::Open(so);
   if (!spool.ok()) return spool.status();
   up->opts_ = std::move(opts);
