@@ -216,10 +216,13 @@ int Serve(int argc, char** argv) {
   audit::Options aopts;
   Result<std::unique_ptr<audit::Log>> log = audit::Log::Open(data / "audit", aopts);
   if (!log.ok()) return fail(log.status());
-  (void)(*log)->Append("startup",
-                       json::serialize(json::object{{"version", SCRUBD_VERSION},
-                                                    {"listen", cfg.listen},
-                                                    {"policies", cfg.policy_files.size()}}));
+  // Fail closed: a daemon whose audit log cannot take its first entry does not serve.
+  if (Result<uint64_t> r = (*log)->Append(
+          "startup", json::serialize(json::object{{"version", SCRUBD_VERSION},
+                                                  {"listen", cfg.listen},
+                                                  {"policies", cfg.policy_files.size()}}));
+      !r.ok())
+    return fail(r.status());
 
   Result<std::unique_ptr<sink::LocalStore>> store = sink::LocalStore::Open(data);
   if (!store.ok()) return fail(store.status());
@@ -296,7 +299,8 @@ int Serve(int argc, char** argv) {
     timespec tick{30, 0};
     int sig = sigtimedwait(&sigs, nullptr, &tick);
     if (sig == SIGHUP) {
-      (void)app.Reload("sighup");
+      // A rejected reload keeps the old snapshot; Reload has logged and audited why.
+      if (Status r = app.Reload("sighup"); !r.ok()) continue;
       continue;
     }
     if (sig == SIGINT || sig == SIGTERM) {
@@ -312,10 +316,12 @@ int Serve(int argc, char** argv) {
   if (Status s = (*state)->PersistAll(); !s.ok())
     spdlog::error("persisting DOM state failed: {}", s.ToString());
   const server::Metrics& m = app.metrics();
-  (void)(*log)->Append("shutdown", json::serialize(json::object{
-                                       {"requests", m.requests.load()},
-                                       {"events_stored", m.events_stored.load()},
-                                       {"events_dropped", m.events_dropped.load()}}));
+  if (Result<uint64_t> r = (*log)->Append(
+          "shutdown", json::serialize(json::object{{"requests", m.requests.load()},
+                                                   {"events_stored", m.events_stored.load()},
+                                                   {"events_dropped", m.events_dropped.load()}}));
+      !r.ok())
+    spdlog::error("audit shutdown entry: {}", r.status().ToString());
   if (Status s = (*log)->Close(); !s.ok()) spdlog::error("audit close: {}", s.ToString());
   spdlog::info("stopped");
   return 0;
