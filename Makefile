@@ -25,6 +25,8 @@ CXX_DIRS := common rules audit policies daemon tests bench
 
 ASAN_DIR ?= build-asan
 FUZZ_RUNS ?= 20000
+# A time guard per target, so CI stays inside its budget on a slow machine.
+FUZZ_MAX_S ?= 300
 FUZZERS := decode cv dom scanner
 FIXTURES := $(wildcard ../shared/fixtures/posthog-js-*)
 CCACHE := $(shell command -v ccache 2>/dev/null)
@@ -97,7 +99,8 @@ fuzz:
 	  mkdir -p $(ASAN_DIR)/fuzz-corpus/$$f; \
 	  echo "== $${f}_fuzzer: $(FUZZ_RUNS) runs"; start=$$(date +%s); \
 	  ASAN_OPTIONS=detect_leaks=1 $(ASAN_DIR)/tests/$${f}_fuzzer -runs=$(FUZZ_RUNS) \
-	    -max_len=262144 -rss_limit_mb=2048 -timeout=25 -print_final_stats=1 \
+	    -max_len=262144 -rss_limit_mb=2048 -timeout=25 -max_total_time=$(FUZZ_MAX_S) \
+	    -print_final_stats=1 \
 	    $(ASAN_DIR)/fuzz-corpus/$$f $(ASAN_DIR)/fuzz-seeds/$$f 2>&1 | tail -n 12; \
 	  test $${PIPESTATUS[0]} -eq 0; \
 	  echo "== $${f}_fuzzer: $$(( $$(date +%s) - start )) s"; \

@@ -1,11 +1,10 @@
 // libFuzzer target for the DOM masker: the input is a JSON array of decoded rrweb events (a
 // recording), masked in order against one WindowState under the default masking policy and
 // under one with block / mask_text selectors. Seeds: the fixture recordings (make fuzz-seeds).
+#include <boost/json.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string>
-
-#include <boost/json.hpp>
 
 #include "dom/dom_masker.h"
 #include "dom/window_state.h"

@@ -5,7 +5,6 @@
 //   OUT/scanner/  "key\nvalue" for the string values of the decoded events
 // Usage: fuzz_seeds FIXTURE_DIR... OUT. Test tool; not built into scrubd.
 #include <boost/json.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -41,8 +40,8 @@ void CvFields(const json::value& ev, std::vector<std::string>* out) {
 }
 
 void Strings(const json::value& v, std::string_view key, std::set<std::string>* out) {
-  if (v.is_string() && out->size() < 400) out->insert(std::string(key) + "\n" +
-                                                      std::string(v.get_string()));
+  if (v.is_string() && out->size() < 400)
+    out->insert(std::string(key) + "\n" + std::string(v.get_string()));
   if (v.is_array())
     for (const auto& e : v.get_array()) Strings(e, key, out);
   if (v.is_object())
@@ -73,16 +72,16 @@ int main(int argc, char** argv) {
       if (!ec) {
         json::array events = body.is_array() ? body.get_array() : json::array{body};
         for (const auto& ev : events) {
-          const json::value* p = ev.is_object() ? ev.get_object().if_contains("properties")
-                                                : nullptr;
-          const json::value* sd = p && p->is_object()
-                                      ? p->get_object().if_contains("$snapshot_data")
-                                      : nullptr;
+          const json::value* p =
+              ev.is_object() ? ev.get_object().if_contains("properties") : nullptr;
+          const json::value* sd =
+              p && p->is_object() ? p->get_object().if_contains("$snapshot_data") : nullptr;
           if (sd && sd->is_array())
             for (const auto& item : sd->get_array()) CvFields(item, &cv);
         }
       }
-      for (size_t i = 0; i < cv.size(); ++i) Write(out / "cv", stem + "-" + std::to_string(i), cv[i]);
+      for (size_t i = 0; i < cv.size(); ++i)
+        Write(out / "cv", stem + "-" + std::to_string(i), cv[i]);
       auto rec = scrubd::dom::testing::LoadSnapshotEvents(e.path().string());
       if (rec.ok() && !rec->empty()) {
         json::array arr(rec->begin(), rec->end());
@@ -94,7 +93,6 @@ int main(int argc, char** argv) {
   }
   int i = 0;
   for (const auto& s : strings) Write(out / "scanner", std::to_string(i++), s);
-  std::printf("fuzz_seeds: %d bodies, %zu scanner strings -> %s\n", n, strings.size(),
-              out.c_str());
+  std::printf("fuzz_seeds: %d bodies, %zu scanner strings -> %s\n", n, strings.size(), out.c_str());
   return n > 0 ? 0 : 1;
 }

@@ -49,12 +49,15 @@ Result<std::string> ExportViaDaemon(const ExportRequest& req) {
   Env* env = Env::Default();
   Result<std::string> addr = env->ReadFile(ServeAddrFile(req.data_dir));
   if (!addr.ok())
-    return Status::Unavailable("the audit log is held by another process that publishes no "
-                               "address (" + ServeAddrFile(req.data_dir).string() + ")");
-  fs::path token_file = req.admin_token_file.empty() ? req.data_dir / "keys" / "admin.token"
-                                                     : req.admin_token_file;
+    return Status::Unavailable(
+        "the audit log is held by another process that publishes no "
+        "address (" +
+        ServeAddrFile(req.data_dir).string() + ")");
+  fs::path token_file =
+      req.admin_token_file.empty() ? req.data_dir / "keys" / "admin.token" : req.admin_token_file;
   Result<std::string> admin = env->ReadFile(token_file);
-  if (!admin.ok()) return Status::Unavailable("cannot read the admin token: " + token_file.string());
+  if (!admin.ok())
+    return Status::Unavailable("cannot read the admin token: " + token_file.string());
   std::string hostport = Trim(*addr);
   size_t colon = hostport.rfind(':');
   if (colon == std::string::npos) return Status::Corruption("bad serve.addr");

@@ -8,9 +8,8 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
-#include <sstream>
-
 #include <boost/json.hpp>
+#include <sstream>
 
 #include "dom/state_store.h"
 #include "scrubd/audit/log.h"
@@ -86,8 +85,8 @@ class FaultTest : public ::testing::Test {
     AppConfig cfg;
     cfg.admin_token = "s3cret-admin";
     cfg.pseudonym_key = "pseudonym-key-for-tests";
-    app_ = std::make_unique<App>(cfg, *set, store_.get(), state_.get(), log_.get(),
-                                 upstream_.get());
+    app_ =
+        std::make_unique<App>(cfg, *set, store_.get(), state_.get(), log_.get(), upstream_.get());
   }
 
   HttpResponse Post(const std::string& body) {
@@ -175,8 +174,8 @@ const FaultKind kWriteKinds[] = {FaultKind::kEnospc, FaultKind::kEio, FaultKind:
 
 TEST_F(FaultTest, StoreChunkWriteFaultsAnswer503AndKeepOldData) {
   Build(false);
-  for (FaultKind k : kWriteKinds) ExpectFailClosed({FaultOp::kAppend, k, "recordings"},
-                                                   "sink_errors_total");
+  for (FaultKind k : kWriteKinds)
+    ExpectFailClosed({FaultOp::kAppend, k, "recordings"}, "sink_errors_total");
   ExpectFailClosed({FaultOp::kOpen, FaultKind::kEnospc, "recordings"}, "sink_errors_total");
   ExpectFailClosed({FaultOp::kSync, FaultKind::kEio, "recordings"}, "sink_errors_total");
   ExpectFailClosed({FaultOp::kRename, FaultKind::kEio, "recordings"}, "sink_errors_total");
@@ -190,8 +189,8 @@ TEST_F(FaultTest, AuditWriteFaultsAnswer503AndStoreNothing) {
   ExpectFailClosed({FaultOp::kSync, FaultKind::kEio, "audit"}, "audit_errors_total");
   // The log stays verifiable: failed frames were rolled back, not left torn.
   ASSERT_TRUE(log_->Close().ok());
-  audit::VerifyReport rep = audit::Verify(dir_.path() / "audit",
-                                          dir_.path() / "audit" / "public.pem", std::nullopt);
+  audit::VerifyReport rep =
+      audit::Verify(dir_.path() / "audit", dir_.path() / "audit" / "public.pem", std::nullopt);
   EXPECT_TRUE(rep.ok) << audit::FormatReport(rep);
 }
 
@@ -282,8 +281,8 @@ TEST_F(FaultTest, SinkFailureLogCarriesNoRawIdOrPath) {
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
   auto previous = spdlog::default_logger();
   spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
-  for (FaultOp op : {FaultOp::kOpen, FaultOp::kAppend, FaultOp::kSync, FaultOp::kRename,
-                     FaultOp::kMkdir}) {
+  for (FaultOp op :
+       {FaultOp::kOpen, FaultOp::kAppend, FaultOp::kSync, FaultOp::kRename, FaultOp::kMkdir}) {
     env_.Arm({op, FaultKind::kEio, "recordings"});
     EXPECT_EQ(Post(Fixture("0008.body")).status, 503u);
     env_.Clear();
