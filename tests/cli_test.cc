@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "support/fixtures.h"
+#include "support/http_client.h"
 
 namespace {
 using scrubd::testing::TempDir;
@@ -107,6 +108,67 @@ TEST(CliTest, ServeDrainsOnSigtermAndLeavesAVerifiableAuditLog) {
     ASSERT_EQ(stat((d.path() / "data" / f).c_str(), &s), 0) << f;
     EXPECT_EQ(s.st_mode & 0777, 0600u) << f;
   }
+}
+
+// Every byte of every file under `dir`, concatenated (audit segments are binary frames with
+// the entry type and payload as text).
+std::string AllBytes(const std::filesystem::path& dir) {
+  std::string all;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) all += scrubd::testing::ReadFile(e.path());
+  return all;
+}
+
+size_t Count(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// `scrubd export` while the daemon runs goes through the daemon (it owns the audit log), and
+// is audited; with the daemon stopped the CLI audits it itself. Nothing is exported unaudited.
+TEST(CliTest, ExportIsAuditedWhileTheDaemonRunsAndAfter) {
+  TempDir d;
+  std::string data = (d.path() / "data").string();
+  std::string log = (d.path() / "serve.log").string();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    freopen(log.c_str(), "w", stdout);
+    freopen(log.c_str(), "a", stderr);
+    execl(SCRUBD_BIN, SCRUBD_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir",
+          data.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string out;
+  for (int i = 0; i < 100 && out.find("listening on") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    out = scrubd::testing::ReadFile(log);
+  }
+  size_t at = out.find("http://127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << out;
+  uint16_t port = static_cast<uint16_t>(std::stoi(out.substr(at + 17)));
+  auto posted = scrubd::testing::HttpSend(port, "POST", "/s/",
+                                          scrubd::testing::Fixture("0008.body"),
+                                          {{"Content-Type", "text/plain"}});
+  ASSERT_EQ(posted.status, 200u) << posted.body;
+  const std::string session = "01a20355-1c58-723a-837c-2bcc756c76c4";
+  const std::string entry = std::string("export") + "{\"session\":";
+  CliRun live = Scrubd("export --data-dir " + data + " --session " + session);
+  EXPECT_EQ(live.exit_code, 0) << live.out;
+  EXPECT_EQ(live.out.rfind("[", 0), 0u) << live.out.substr(0, 300);
+  EXPECT_EQ(Count(AllBytes(d.path() / "data" / "audit"), entry), 1u);
+  kill(pid, SIGTERM);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << scrubd::testing::ReadFile(log);
+  EXPECT_FALSE(std::filesystem::exists(d.path() / "data" / "run" / "serve.addr"));
+  CliRun offline = Scrubd("export --data-dir " + data + " --session " + session);
+  EXPECT_EQ(offline.exit_code, 0) << offline.out;
+  EXPECT_EQ(offline.out, live.out);
+  EXPECT_EQ(Count(AllBytes(d.path() / "data" / "audit"), entry), 2u);
+  CliRun v = Scrubd("audit verify --data-dir " + data);
+  EXPECT_EQ(v.exit_code, 0) << v.out;
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "crypto.h"
+#include "scrubd/common/env.h"
 #include "format.h"
 
 namespace scrubd::audit {
@@ -24,12 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
-
-uint64_t SystemNowUs() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
-}
 
 Status Errno(const std::string& what) { return Status::Io(what + ": " + std::strerror(errno)); }
 
@@ -46,9 +41,15 @@ Status WriteAll(int fd, std::string_view data, const std::string& what) {
   return Status::Ok();
 }
 
-Status SyncFd(int fd, const std::string& what) {
-  if (::fdatasync(fd) != 0) return Errno(what + ": fdatasync");
-  return Status::Ok();
+// A write-path error from the Env, named by the file it hit (audit file names hold no ids).
+Status Named(const std::string& what, const Status& s) {
+  return s.ok() ? s : Status::Io(what + ": " + s.message());
+}
+
+// Directory fsync after a create or rename. Best effort: the file's own data is already
+// durable; a lost directory entry shows up as a missing file that Open or verify reports.
+void FsyncDirBestEffort(Env* env, const fs::path& dir) {
+  if (Status s = env->SyncDir(dir); !s.ok()) return;
 }
 
 void FsyncDir(const fs::path& dir) {
@@ -102,9 +103,11 @@ struct Log::State {
   std::unique_ptr<Ed25519Key> key;
   std::string key_id;  // signed-note key id (4 bytes)
   uint64_t key_index = 0;
-  int seg_fd = -1;
+  Env* env = nullptr;
+  // Shared so a sync can run outside `mu` on the file while a segment switch drops it.
+  std::shared_ptr<WritableFile> seg;
   uint64_t seg_size = 0;
-  int ckp_fd = -1;
+  std::shared_ptr<WritableFile> ckp;
   uint64_t ckp_size = 0;
   CompactRange range;
   Hash prev{};
@@ -135,12 +138,11 @@ struct Log::State {
   bool stop = false;
 
   ~State() {
-    if (seg_fd >= 0) ::close(seg_fd);
-    if (ckp_fd >= 0) ::close(ckp_fd);
     if (lock_fd >= 0) ::close(lock_fd);
   }
 
-  uint64_t Now() const { return opts.now_us ? opts.now_us() : SystemNowUs(); }
+  uint64_t Now() const { return opts.now_us ? opts.now_us() : env->NowMicros(); }
+  Result<std::shared_ptr<WritableFile>> OpenFile(const fs::path& p, bool create, bool trunc);
   fs::path KeysDir() const { return dir / format::kKeysDir; }
 
   Status StartSegmentLocked(uint64_t first_seq);
@@ -148,6 +150,7 @@ struct Log::State {
                                 bool allow_checkpoint);
   void ScheduleCheckpointLocked();
   Status FlushPendingLocked(std::unique_lock<std::mutex>& lk);
+  void WriteLatestNote(const std::string& note);
   Status CheckpointLocked(std::unique_lock<std::mutex>& lk);
   Status InitFresh(std::unique_lock<std::mutex>& lk);
   Status Recover(const std::vector<std::pair<uint64_t, fs::path>>& segments,
@@ -156,26 +159,33 @@ struct Log::State {
   void StopBackground(std::unique_lock<std::mutex>& lk);
 };
 
+Result<std::shared_ptr<WritableFile>> Log::State::OpenFile(const fs::path& p, bool create,
+                                                           bool trunc) {
+  OpenOptions o;
+  o.append = true;
+  o.truncate = trunc;
+  o.exclusive = create && !trunc;
+  Result<std::unique_ptr<WritableFile>> f = env->NewWritableFile(p, o);
+  if (!f.ok()) return Named(p.filename().string(), f.status());
+  return std::shared_ptr<WritableFile>(std::move(f).value());
+}
+
 Status Log::State::StartSegmentLocked(uint64_t first_seq) {
-  if (seg_fd >= 0) {
-    Status s = SyncFd(seg_fd, "segment");
+  if (seg) {
+    Status s = Named("segment", seg->Sync());
     if (!s.ok()) return s;
     synced_size = size.load();
-    ::close(seg_fd);
-    seg_fd = -1;
+    seg.reset();  // closed when a sync running outside the lock lets go of it
   }
   fs::path path = dir / format::SegmentName(first_seq);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno(path.string() + ": create");
+  auto f = OpenFile(path, true, false);
+  if (!f.ok()) return f.status();
   std::string header = format::FileHeader(format::kSegmentMagic, first_seq);
-  Status s = WriteAll(fd, header, path.string());
-  if (s.ok()) s = SyncFd(fd, path.string());
-  if (!s.ok()) {
-    ::close(fd);
-    return s;
-  }
-  FsyncDir(dir);
-  seg_fd = fd;
+  Status s = Named(path.filename().string(), (*f)->Append(header));
+  if (s.ok()) s = Named(path.filename().string(), (*f)->Sync());
+  if (!s.ok()) return s;
+  FsyncDirBestEffort(env, dir);
+  seg = std::move(f).value();
   seg_size = header.size();
   return Status::Ok();
 }
@@ -187,10 +197,10 @@ Result<uint64_t> Log::State::AppendLocked(std::string_view type, std::string_vie
   std::string body = format::EncodeBody(seq, Now(), prev, type, payload);
   scratch.clear();
   Hash leaf = format::AppendRecord(scratch, body);
-  Status s = WriteAll(seg_fd, scratch, "audit segment");
+  Status s = Named("audit segment", seg->Append(scratch));
   if (!s.ok()) {
     // Roll back a partial frame so the segment never holds a torn record mid-file.
-    if (::ftruncate(seg_fd, static_cast<off_t>(seg_size)) != 0) {
+    if (!seg->Truncate(seg_size).ok()) {
       broken = true;
       broken_status = Status::Io("audit segment left with a partial record: " + s.message());
     }
@@ -201,7 +211,7 @@ Result<uint64_t> Log::State::AppendLocked(std::string_view type, std::string_vie
   prev = leaf;
   size.store(seq + 1);
   if (opts.sync == SyncMode::kEveryAppend) {
-    s = SyncFd(seg_fd, "audit segment");
+    s = Named("audit segment", seg->Sync());
     if (!s.ok()) return s;
     synced_size = seq + 1;
   }
@@ -237,17 +247,16 @@ Status Log::State::FlushPendingLocked(std::unique_lock<std::mutex>& lk) {
   // 1. The entries must be durable before any checkpoint over them is.
   const uint64_t target = pending.back().size;
   if (synced_size < target) {
-    int fd = ::dup(seg_fd);
+    std::shared_ptr<WritableFile> f = seg;
     const uint64_t written = size.load();
     lk.unlock();
-    bool ok = fd >= 0 && ::fdatasync(fd) == 0;
-    if (fd >= 0) ::close(fd);
+    Status synced = f->Sync();
     lk.lock();
-    if (ok) {
+    if (synced.ok()) {
       synced_size = std::max(synced_size, written);
       last_sync_time = Now();
     } else {
-      s = Errno("audit segment: fdatasync");
+      s = Named("audit segment", synced);
     }
   }
   // 2. Sign and append every pending checkpoint, then one fdatasync for all of them.
@@ -269,17 +278,16 @@ Status Log::State::FlushPendingLocked(std::unique_lock<std::mutex>& lk) {
     }
   }
   if (s.ok() && taken > 0) {
-    s = WriteAll(ckp_fd, rec, "checkpoints.log");
+    s = Named("checkpoints.log", ckp->Append(rec));
     if (s.ok()) {
-      int fd = ::dup(ckp_fd);
+      std::shared_ptr<WritableFile> f = ckp;
       lk.unlock();
-      bool ok = fd >= 0 && ::fdatasync(fd) == 0;
-      if (fd >= 0) ::close(fd);
+      Status synced = f->Sync();
       lk.lock();
-      if (!ok) s = Errno("checkpoints.log: fdatasync");
+      s = Named("checkpoints.log", synced);
     }
     if (!s.ok()) {
-      if (::ftruncate(ckp_fd, static_cast<off_t>(ckp_size)) != 0) {
+      if (!ckp->Truncate(ckp_size).ok()) {
         broken = true;
         broken_status = Status::Io("checkpoints.log left with a partial record: " + s.message());
       }
@@ -289,21 +297,27 @@ Status Log::State::FlushPendingLocked(std::unique_lock<std::mutex>& lk) {
       last_cp_time = Now();
       pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(taken));
       // Convenience copy of the newest note; checkpoints.log is authoritative (no fsync).
-      fs::path latest = dir / format::kLatestCheckpointFile;
-      fs::path tmp = latest;
-      tmp += ".tmp";
-      int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd >= 0) {
-        bool ok = WriteAll(fd, last_note, tmp.string()).ok();
-        ::close(fd);
-        if (ok) ::rename(tmp.c_str(), latest.c_str());
-      }
+      WriteLatestNote(last_note);
     }
   }
   cp_in_flight = false;
   cp_done.notify_all();
   bg_error = s;
   return s;
+}
+
+void Log::State::WriteLatestNote(const std::string& note) {
+  fs::path latest = dir / format::kLatestCheckpointFile;
+  fs::path tmp = latest;
+  tmp += ".tmp";
+  OpenOptions o;
+  o.mode = 0644;
+  auto f = env->NewWritableFile(tmp, o);
+  if (!f.ok()) return;  // a convenience copy: its failure never fails a checkpoint
+  bool ok = (*f)->Append(note).ok();
+  ok = (*f)->Close().ok() && ok;
+  if (ok && env->RenameFile(tmp, latest).ok()) return;
+  if (Status r = env->RemoveFile(tmp); !r.ok()) return;  // removed at the next Open
 }
 
 Status Log::State::CheckpointLocked(std::unique_lock<std::mutex>& lk) {
@@ -320,20 +334,21 @@ Status Log::State::InitFresh(std::unique_lock<std::mutex>& lk) {
   key_index = 0;
   auto pem = key->PrivatePem();
   if (!pem.ok()) return pem.status();
-  Status s = WriteFileAtomic(KeysDir() / format::kSigningKeyFile, pem.value(), 0600);
+  Status s = WriteFileDurably(env, KeysDir() / format::kSigningKeyFile, pem.value(), 0600);
   if (!s.ok()) return s;
   const std::string pub = key->PublicPem();
-  s = WriteFileAtomic(KeysDir() / KeyPubFileName(0), pub, 0644);
+  s = WriteFileDurably(env, KeysDir() / KeyPubFileName(0), pub, 0644);
   if (!s.ok()) return s;
-  s = WriteFileAtomic(dir / format::kPublicKeyFile, pub, 0644);
+  s = WriteFileDurably(env, dir / format::kPublicKeyFile, pub, 0644);
   if (!s.ok()) return s;
 
   fs::path ckp_path = dir / format::kCheckpointsFile;
-  ckp_fd = ::open(ckp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-  if (ckp_fd < 0) return Errno(ckp_path.string());
+  auto cf = OpenFile(ckp_path, true, true);
+  if (!cf.ok()) return cf.status();
+  ckp = std::move(cf).value();
   std::string header = format::FileHeader(format::kCheckpointMagic, 0);
-  s = WriteAll(ckp_fd, header, ckp_path.string());
-  if (s.ok()) s = SyncFd(ckp_fd, ckp_path.string());
+  s = Named("checkpoints.log", ckp->Append(header));
+  if (s.ok()) s = Named("checkpoints.log", ckp->Sync());
   if (!s.ok()) return s;
   ckp_size = header.size();
 
@@ -382,11 +397,12 @@ Status Log::State::Recover(const std::vector<std::pair<uint64_t, fs::path>>& seg
     pos += 4 + len;
   }
   const uint64_t torn_ckp_bytes = cdata.size() - pos;
-  ckp_fd = ::open(ckp_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (ckp_fd < 0) return Errno(ckp_path.string());
+  auto cf = OpenFile(ckp_path, false, false);
+  if (!cf.ok()) return cf.status();
+  this->ckp = std::move(cf).value();
   if (torn_ckp_bytes > 0) {
-    if (::ftruncate(ckp_fd, static_cast<off_t>(pos)) != 0) return Errno("checkpoints.log");
-    SyncFd(ckp_fd, "checkpoints.log");
+    if (Status t = this->ckp->Truncate(pos); !t.ok()) return Named("checkpoints.log", t);
+    if (Status t = this->ckp->Sync(); !t.ok()) return Named("checkpoints.log", t);
   }
   ckp_size = pos;
   last_cp_size = last_note ? last_note->size : 0;
@@ -521,16 +537,17 @@ Status Log::State::Recover(const std::vector<std::pair<uint64_t, fs::path>>& seg
   const std::string pub = key->PublicPem();
   auto cur_pub = ReadFile(dir / format::kPublicKeyFile);
   if (!cur_pub.ok() || cur_pub.value() != pub) {
-    Status s = WriteFileAtomic(dir / format::kPublicKeyFile, pub, 0644);
+    Status s = WriteFileDurably(env, dir / format::kPublicKeyFile, pub, 0644);
     if (!s.ok()) return s;
-    s = WriteFileAtomic(KeysDir() / KeyPubFileName(key_index), pub, 0644);
+    s = WriteFileDurably(env, KeysDir() / KeyPubFileName(key_index), pub, 0644);
     if (!s.ok()) return s;
   }
 
   // 4. Reopen the newest segment for append, seal what survived, record the recovery.
   const fs::path& last_path = segments.back().second;
-  seg_fd = ::open(last_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (seg_fd < 0) return Errno(last_path.string());
+  auto sf = OpenFile(last_path, false, false);
+  if (!sf.ok()) return sf.status();
+  seg = std::move(sf).value();
   seg_size = last_seg_size;
   Status s = CheckpointLocked(lk);
   if (!s.ok()) return s;
@@ -573,18 +590,18 @@ void Log::State::BackgroundLoop() {
     if (opts.sync == SyncMode::kGroupCommit && synced_size < n &&
         now - last_sync_time >= static_cast<uint64_t>(opts.sync_interval.count()) * 1000) {
       // fdatasync outside the lock on a dup so appenders are not blocked.
-      int fd = ::dup(seg_fd);
+      std::shared_ptr<WritableFile> f = seg;
       last_sync_time = now;
       lk.unlock();
-      bool ok = fd >= 0 && ::fdatasync(fd) == 0;
-      if (fd >= 0) ::close(fd);
+      bool ok = f->Sync().ok();  // a failure is retried next tick and by every checkpoint
       lk.lock();
       if (ok) synced_size = std::max(synced_size, n);
     }
-    if (!stop && !pending.empty()) FlushPendingLocked(lk);  // errors land in bg_error
+    // Checkpoint errors land in bg_error, which the next Append returns.
+    if (!stop && !pending.empty()) bg_error = FlushPendingLocked(lk);
     if (!stop && size.load() > scheduled_cp_size &&
         Now() - last_cp_time >= static_cast<uint64_t>(opts.checkpoint_every.count()) * 1000000) {
-      CheckpointLocked(lk);
+      bg_error = CheckpointLocked(lk);
     }
   }
 }
@@ -605,7 +622,8 @@ Log::~Log() {
   if (!state_->closed) {
     state_->closed = true;
     state_->StopBackground(lk);
-    if (state_->seg_fd >= 0) ::fdatasync(state_->seg_fd);
+    // No close record; a failed sync here is what the next Open's recovery handles.
+    if (state_->seg && !state_->seg->Sync().ok()) return;
   }
 }
 
@@ -626,6 +644,7 @@ Result<std::unique_ptr<Log>> Log::Open(const fs::path& dir, const Options& opts)
   auto st = std::make_unique<State>();
   st->dir = dir;
   st->opts = opts;
+  st->env = opts.env ? opts.env : Env::Default();
   Status s = MakeDirs(dir, 0700);
   if (!s.ok()) return s;
   s = MakeDir(st->KeysDir(), 0700);
@@ -636,6 +655,9 @@ Result<std::unique_ptr<Log>> Log::Open(const fs::path& dir, const Options& opts)
   if (::flock(st->lock_fd, LOCK_EX | LOCK_NB) != 0) {
     return Status::Unavailable(dir.string() + " is in use by another audit writer");
   }
+  // Temp files of interrupted key or latest-checkpoint writes: never part of the log.
+  if (Result<uint64_t> temps = RemoveTempFiles(st->env, dir); !temps.ok())
+    return Status::Io("audit temp cleanup: " + temps.status().message());
 
   std::vector<std::pair<uint64_t, fs::path>> segments;
   std::error_code ec;
@@ -714,7 +736,7 @@ Status Log::RotateKey() {
   const fs::path key_path = s.KeysDir() / format::kSigningKeyFile;
   fs::path new_key_path = key_path;
   new_key_path += ".new";
-  st = WriteFileAtomic(new_key_path, pem.value(), 0600);
+  st = WriteFileDurably(s.env, new_key_path, pem.value(), 0600);
   if (!st.ok()) return st;
 
   const uint64_t seq = s.size.load();
@@ -735,7 +757,7 @@ Status Log::RotateKey() {
   auto r = s.AppendLocked(format::kTypeKeyRotation, Serialize(p), false);
   if (!r.ok()) return r.status();
   if (s.synced_size < s.size.load()) {
-    st = SyncFd(s.seg_fd, "audit segment");
+    st = Named("audit segment", s.seg->Sync());
     if (!st.ok()) return st;
     s.synced_size = s.size.load();
   }
@@ -745,8 +767,8 @@ Status Log::RotateKey() {
     struct stat sb{};
     if (::fstat(fd, &sb) == 0 && sb.st_size > 0) {
       std::string zeros(static_cast<size_t>(sb.st_size), '\0');
-      WriteAll(fd, zeros, "signing.key");
-      ::fsync(fd);
+      // Best effort: the key file is replaced by rename next either way.
+      if (WriteAll(fd, zeros, "signing.key").ok()) ::fsync(fd);
     }
     ::close(fd);
   }
@@ -756,9 +778,9 @@ Status Log::RotateKey() {
   s.key_id = new_id;
   s.key_index += 1;
   const std::string pub = s.key->PublicPem();
-  st = WriteFileAtomic(s.KeysDir() / KeyPubFileName(s.key_index), pub, 0644);
+  st = WriteFileDurably(s.env, s.KeysDir() / KeyPubFileName(s.key_index), pub, 0644);
   if (!st.ok()) return st;
-  st = WriteFileAtomic(s.dir / format::kPublicKeyFile, pub, 0644);
+  st = WriteFileDurably(s.env, s.dir / format::kPublicKeyFile, pub, 0644);
   if (!st.ok()) return st;
   return s.CheckpointLocked(lk);
 }
@@ -777,15 +799,11 @@ Status Log::Close() {
   if (result.ok() && !s.bg_error.ok()) result = s.bg_error;
   s.closed = true;
   s.StopBackground(lk);
-  if (s.seg_fd >= 0) {
-    ::fdatasync(s.seg_fd);
-    ::close(s.seg_fd);
-    s.seg_fd = -1;
+  if (s.seg) {
+    if (Status c = Named("audit segment", s.seg->Sync()); result.ok()) result = c;
+    s.seg.reset();
   }
-  if (s.ckp_fd >= 0) {
-    ::close(s.ckp_fd);
-    s.ckp_fd = -1;
-  }
+  s.ckp.reset();
   if (s.lock_fd >= 0) {
     ::close(s.lock_fd);
     s.lock_fd = -1;

@@ -14,7 +14,9 @@
 #include <sstream>
 
 #include "cli/config.h"
+#include "cli/export.h"
 #include "scrubd/audit/cli.h"
+#include "scrubd/common/env.h"
 #include "scrubd/audit/log.h"
 #include "scrubd/policies/policy.h"
 #include "server/app.h"
@@ -86,9 +88,13 @@ claimed twice). Exit 0 if all are valid, 1 otherwise.
 )";
 
 const char* kExportUsage = R"(usage: scrubd export --data-dir DIR --session ID [--token T] [--window W] [--out FILE]
+                     [--admin-token-file FILE]
 
 Writes the cleaned session as a JSON array of rrweb events (all windows merged by timestamp
-unless --window is given), loadable by rrweb-player. Exit 1 if the session is not stored.
+unless --window is given), loadable by rrweb-player. --token is required when several project
+tokens hold the session id. Every export is audited before it is written: while `scrubd serve`
+runs on DIR the export goes through its admin API (it owns the audit log), otherwise this
+process appends the entry. Exit 1 if the session is not stored or the export cannot be audited.
 )";
 
 bool WantsHelp(int argc, char** argv) {
@@ -137,7 +143,7 @@ int Export(int argc, char** argv) {
     std::fputs(kExportUsage, stdout);
     return 0;
   }
-  std::string dir, session, token, window, out;
+  std::string dir, session, token, window, out, admin_token_file;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -146,6 +152,7 @@ int Export(int argc, char** argv) {
     else if (a == "--token") token = next();
     else if (a == "--window") window = next();
     else if (a == "--out") out = next();
+    else if (a == "--admin-token-file") admin_token_file = next();
     else {
       std::fprintf(stderr, "scrubd export: unknown option '%s'\n%s", a.c_str(), kExportUsage);
       return kExitUsage;
@@ -155,24 +162,16 @@ int Export(int argc, char** argv) {
     std::fputs(kExportUsage, stderr);
     return kExitUsage;
   }
-  Result<std::unique_ptr<sink::LocalStore>> store = sink::LocalStore::Open(dir);
-  if (!store.ok()) {
-    std::fprintf(stderr, "scrubd export: %s\n", store.status().ToString().c_str());
-    return 1;
+  if (!ingest::ValidSessionId(session) || (!window.empty() && !ingest::ValidSessionId(window)) ||
+      (!token.empty() && !ingest::ValidToken(token))) {
+    std::fputs("scrubd export: invalid session, window or token id\n", stderr);
+    return kExitUsage;
   }
-  Result<std::string> body = (*store)->ExportSession(session, token, window);
+  Result<std::string> body =
+      cli::ExportAudited({dir, session, token, window, admin_token_file});
   if (!body.ok()) {
     std::fprintf(stderr, "scrubd export: %s\n", body.status().ToString().c_str());
     return 1;
-  }
-  // Exports are audited when the log is available (it is locked while a daemon runs; the
-  // daemon's /admin/sessions/<id>/export endpoint audits those).
-  if (auto log = audit::Log::Open(std::filesystem::path(dir) / "audit", {}); log.ok()) {
-    auto key = server::LoadOrCreateKey(std::filesystem::path(dir) / "keys" / "pseudonym.key", 32);
-    std::string pseudo = key.ok() ? server::Pseudonym(*key, session) : "";
-    (void)(*log)->Append("export", json::serialize(json::object{
-                                       {"session", pseudo}, {"caller", "cli"}}));
-    (void)(*log)->Close();
   }
   if (out.empty()) {
     std::fwrite(body->data(), 1, body->size(), stdout);
@@ -244,10 +243,13 @@ int Serve(int argc, char** argv) {
   audit::Options aopts;
   Result<std::unique_ptr<audit::Log>> log = audit::Log::Open(data / "audit", aopts);
   if (!log.ok()) return fail(log.status());
-  (void)(*log)->Append("startup",
-                       json::serialize(json::object{{"version", SCRUBD_VERSION},
-                                                    {"listen", cfg.listen},
-                                                    {"policies", cfg.policy_files.size()}}));
+  // Fail closed: a daemon whose audit log cannot take its first entry does not serve.
+  if (Result<uint64_t> r = (*log)->Append(
+          "startup", json::serialize(json::object{{"version", SCRUBD_VERSION},
+                                                  {"listen", cfg.listen},
+                                                  {"policies", cfg.policy_files.size()}}));
+      !r.ok())
+    return fail(r.status());
 
   Result<std::unique_ptr<sink::LocalStore>> store = sink::LocalStore::Open(data);
   if (!store.ok()) return fail(store.status());
@@ -259,6 +261,8 @@ int Serve(int argc, char** argv) {
   Result<std::unique_ptr<dom::StateStore>> state = dom::StateStore::Open(sopts);
   if (!state.ok()) return fail(state.status());
   state_ptr = state->get();
+  if (uint64_t n = (*state)->stats().temp_files_removed; n > 0)
+    spdlog::info("dom state: removed {} unfinished temp files", n);
 
   server::AppConfig acfg;
   acfg.limits.inflate.max_output = cfg.max_decompressed_bytes;
@@ -310,6 +314,15 @@ int Serve(int argc, char** argv) {
   if (!port.ok()) return fail(port.status());
   std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
   std::printf("scrubd listening on http://%s:%u\n", host.c_str(), *port);
+  // For `scrubd export` while we hold the audit log (cli/export.h).
+  const fs::path addr_file = cli::ServeAddrFile(data);
+  std::string connect_host = host == "0.0.0.0" || host.empty() ? "127.0.0.1" : host;
+  if (Status s = Env::Default()->CreateDirs(addr_file.parent_path(), 0700); !s.ok())
+    spdlog::warn("cannot publish the admin address for scrubd export: {}", s.message());
+  else if (Status w = sink::WriteFileDurably(addr_file, connect_host + ":" +
+                                                            std::to_string(*port) + "\n");
+           !w.ok())
+    spdlog::warn("cannot publish the admin address for scrubd export: {}", w.message());
   std::fflush(stdout);
   spdlog::info("listening on {}:{} data_dir={} policies={}", host, *port, cfg.data_dir,
                cfg.policy_files.empty() ? "<embedded>/default.yaml" : cfg.policy_files[0]);
@@ -318,7 +331,8 @@ int Serve(int argc, char** argv) {
     timespec tick{30, 0};
     int sig = sigtimedwait(&sigs, nullptr, &tick);
     if (sig == SIGHUP) {
-      (void)app.Reload("sighup");
+      // A rejected reload keeps the old snapshot; Reload has logged and audited why.
+      if (Status r = app.Reload("sighup"); !r.ok()) continue;
       continue;
     }
     if (sig == SIGINT || sig == SIGTERM) {
@@ -330,14 +344,18 @@ int Serve(int argc, char** argv) {
   }
   http.Stop();
   app.FlushAuditAggregates(/*all=*/true);
+  if (Status s = Env::Default()->RemoveFile(addr_file); !s.ok())
+    spdlog::warn("cannot remove {}: {}", addr_file.filename().string(), s.message());
   if (upstream) upstream->Stop();  // after the in-flight send; the spool keeps the rest
   if (Status s = (*state)->PersistAll(); !s.ok())
     spdlog::error("persisting DOM state failed: {}", s.ToString());
   const server::Metrics& m = app.metrics();
-  (void)(*log)->Append("shutdown", json::serialize(json::object{
-                                       {"requests", m.requests.load()},
-                                       {"events_stored", m.events_stored.load()},
-                                       {"events_dropped", m.events_dropped.load()}}));
+  if (Result<uint64_t> r = (*log)->Append(
+          "shutdown", json::serialize(json::object{{"requests", m.requests.load()},
+                                                   {"events_stored", m.events_stored.load()},
+                                                   {"events_dropped", m.events_dropped.load()}}));
+      !r.ok())
+    spdlog::error("audit shutdown entry: {}", r.status().ToString());
   if (Status s = (*log)->Close(); !s.ok()) spdlog::error("audit close: {}", s.ToString());
   spdlog::info("stopped");
   return 0;

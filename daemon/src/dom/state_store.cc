@@ -53,18 +53,24 @@ struct StateStore::Slot {
   size_t bytes = 0;
 };
 
-StateStore::StateStore(Options opts) : opts_(std::move(opts)) {}
+StateStore::StateStore(Options opts) : opts_(std::move(opts)) {
+  if (!opts_.env) opts_.env = Env::Default();
+}
 StateStore::~StateStore() = default;
 
 Result<std::unique_ptr<StateStore>> StateStore::Open(const Options& opts) {
+  std::unique_ptr<StateStore> store(new StateStore(opts));
   if (!opts.dir.empty()) {
+    Env* env = store->opts_.env;
+    if (Status s = env->CreateDirs(opts.dir, 0700); !s.ok())
+      return Status::Io("dom state dir: " + s.message());
     std::error_code ec;
-    fs::create_directories(opts.dir, ec);
-    if (ec) return Status::Io("dom state dir " + opts.dir.string() + ": " + ec.message());
-    if (!fs::is_directory(opts.dir, ec))
-      return Status::Io("dom state dir " + opts.dir.string() + " is not a directory");
+    if (!fs::is_directory(opts.dir, ec)) return Status::Io("dom state dir is not a directory");
+    Result<uint64_t> temps = RemoveTempFiles(env, opts.dir);  // interrupted persists
+    if (!temps.ok()) return Status::Io("dom state temp cleanup: " + temps.status().message());
+    store->stats_.temp_files_removed = *temps;  // the caller logs it
   }
-  return std::unique_ptr<StateStore>(new StateStore(opts));
+  return store;
 }
 
 StateStore::Clock::time_point StateStore::Now() const {
@@ -128,12 +134,9 @@ StateStore::Lease StateStore::Acquire(std::string_view token, std::string_view s
   if (!slot->loaded) {
     slot->loaded = true;
     if (!opts_.dir.empty()) {
-      fs::path file = WindowFile(token, session_id, window_id);
-      std::ifstream in(file, std::ios::binary);
-      if (in) {
-        std::ostringstream buf;
-        buf << in.rdbuf();
-        auto decoded = WindowState::Decode(buf.str(), key);
+      Result<std::string> bytes = opts_.env->ReadFile(WindowFile(token, session_id, window_id));
+      if (bytes.ok()) {
+        auto decoded = WindowState::Decode(*bytes, key);
         std::lock_guard lock(mu_);
         if (decoded.ok()) {
           slot->state = std::move(decoded).value();
@@ -204,20 +207,11 @@ Status StateStore::PersistSlot(Slot& slot) {
   if (Status s = PersistPage(slot); !s.ok()) return s;
   if (!slot.state.dirty()) return Status::Ok();
   fs::path file = WindowFile(slot.token, slot.session, slot.window);
-  std::error_code ec;
-  fs::create_directories(file.parent_path(), ec);
-  if (ec) return Status::Io("dom state: " + ec.message());
-  std::string bytes = slot.state.Encode(slot.key);
-  fs::path tmp = file;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) return Status::Io("dom state: cannot write " + tmp.string());
-  }
-  fs::rename(tmp, file, ec);
-  if (ec) return Status::Io("dom state: rename " + file.string() + ": " + ec.message());
+  if (Status s = opts_.env->CreateDirs(file.parent_path(), 0700); !s.ok())
+    return Status::Io("dom state: " + s.message());
+  // Old or new state, never torn: temp file, fsync, rename (WriteFileDurably).
+  if (Status s = WriteFileDurably(opts_.env, file, slot.state.Encode(slot.key)); !s.ok())
+    return Status::Io("dom state: " + s.message());
   slot.state.set_dirty(false);
   return Status::Ok();
 }

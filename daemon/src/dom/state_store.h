@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "dom/window_state.h"
+#include "scrubd/common/env.h"
 #include "scrubd/common/status.h"
 
 namespace scrubd::dom {
@@ -28,6 +29,7 @@ class StateStore {
     size_t max_bytes = 512u << 20;                // budget for in-memory states
     std::chrono::seconds idle_timeout{1800};
     std::function<Clock::time_point()> now;       // test seam; default steady_clock::now
+    Env* env = nullptr;  // file-system seam for state files; null: Env::Default(); outlives
   };
   struct Stats {
     size_t windows = 0;        // in memory
@@ -37,6 +39,7 @@ class StateStore {
     uint64_t persists = 0;
     uint64_t persist_errors = 0;
     uint64_t evictions = 0;    // idle + budget
+    uint64_t temp_files_removed = 0;  // by Open: interrupted persists (never read back)
   };
 
   static Result<std::unique_ptr<StateStore>> Open(const Options& opts);

@@ -48,6 +48,23 @@ json::object CountsJson(const std::map<std::string, uint64_t>& m) {
   return o;
 }
 
+// Raw value of `key` in the query of `target` (ids only: tokens are not percent-encoded).
+std::string QueryParam(std::string_view target, std::string_view key) {
+  size_t q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    size_t eq = part.find('=');
+    if (eq != std::string_view::npos && part.substr(0, eq) == key)
+      return std::string(part.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
 // Token from the path /array/<token>/config[.js].
 std::string TokenFromConfigPath(std::string_view path) {
   path.remove_prefix(std::string_view("/array/").size());
@@ -109,9 +126,42 @@ void App::SwapPolicies(std::shared_ptr<const policies::PolicySet> next) {
 }
 
 void App::AuditAppend(std::string_view type, const std::string& payload_json) {
-  if (!audit_) return;
+  // Best effort (rejections, admin calls, reloads): the failure is logged and counted.
+  if (Result<uint64_t> r = AuditRequired(type, payload_json); !r.ok()) return;
+}
+
+Result<uint64_t> App::AuditRequired(std::string_view type, const std::string& payload_json) {
+  if (!audit_) return uint64_t{0};
   Result<uint64_t> r = audit_->Append(type, payload_json);
-  if (!r.ok()) spdlog::error("audit append type={} failed: {}", type, r.status().ToString());
+  if (!r.ok()) {
+    metrics_.audit_errors++;
+    spdlog::error("audit append type={} failed: {}", type, r.status().ToString());
+  }
+  return r;
+}
+
+// Fail closed (docs/audit.md "Ordering"): the batch entry is appended first, with the count
+// about to be stored; only then is the batch written. No stored batch lacks its entry. If the
+// sink then fails, a `batch_not_stored` entry names the first one's seq, so the log may
+// over-report a 503 batch but never under-reports a stored one.
+Status App::AuditThenSink(std::string_view path, bool recording, const std::string& pseudonym,
+                          const std::string& client_ip,
+                          const std::vector<ingest::Event*>& recordings,
+                          const std::vector<ingest::Event*>& events, json::object entry,
+                          uint64_t* stored) {
+  uint64_t planned = events.size();
+  for (const ingest::Event* ev : recordings) planned += ingest::SnapshotItems(ev->json)->size();
+  entry["stored"] = planned;
+  Result<uint64_t> seq = AuditRequired("batch", json::serialize(entry));
+  if (!seq.ok()) return Status::Unavailable("audit log unavailable");
+  Status s = Sink(path, recording, pseudonym, client_ip, recordings, events, stored);
+  if (!s.ok()) {
+    AuditAppend("batch_not_stored",
+                json::serialize(json::object{{"batch_seq", *seq},
+                                             {"session", pseudonym},
+                                             {"sink_error", CodeName(s.code())}}));
+  }
+  return s;
 }
 
 void App::AuditPolicies(std::string_view type, const std::string& caller) {
@@ -162,6 +212,7 @@ HttpResponse App::Handle(const HttpRequest& req) {
     line("redactions_total", metrics_.redactions);
     line("sink_errors_total", metrics_.sink_errors);
     r.body += TransportMetricsText();
+    line("audit_errors_total", metrics_.audit_errors);
     if (upstream_) r.body += upstream_->MetricsText();
     return r;
   }
@@ -269,12 +320,8 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
   const std::string session = batch.events.empty() ? "" : batch.events.front().session_id;
   const std::string token = batch.events.empty() ? "" : batch.events.front().token;
   const std::string pseudonym = session.empty() ? "" : Pseudonym(config_.pseudonym_key, session);
-  uint64_t stored = 0;
   const std::string client_ip = scrub::ForwardedClientAddress(
       ip_mode, req.peer, Header(req, "x-forwarded-for"), Header(req, "x-real-ip"));
-  Status sink_status = Sink(target.substr(0, q), endpoint == ingest::Endpoint::kRecording,
-                            pseudonym, client_ip, recordings, events, &stored);
-
   uint64_t dropped = 0;
   for (const auto& [k, n] : report.dropped) dropped += n;
   json::object entry{{"endpoint", ep_name},
@@ -282,17 +329,20 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
                      {"session", pseudonym},
                      {"events_in", report.events_in},
                      {"events_out", report.events_out},
-                     {"stored", sink_status.ok() ? stored : 0},
                      {"redactions_by_rule", CountsJson(report.counts.by_rule)},
                      {"redactions_by_method", CountsJson(report.counts.by_method)},
                      {"scan_errors", report.counts.errors},
                      {"dropped", CountsJson(report.dropped)}};
-  if (!sink_status.ok()) entry["sink_error"] = CodeName(sink_status.code());
-  AuditAppend("batch", json::serialize(entry));
+  uint64_t stored = 0;
+  Status sink_status =
+      AuditThenSink(target.substr(0, q), endpoint == ingest::Endpoint::kRecording, pseudonym,
+                    client_ip, recordings, events, std::move(entry), &stored);
   metrics_.redactions += report.counts.Total();
   metrics_.events_dropped += dropped;
   if (!sink_status.ok()) {
+    metrics_.batches_rejected++;
     metrics_.sink_errors++;
+    // Store and audit messages name the failed step and errno, never a path or a raw id.
     spdlog::error("sink failed for token={} session={}: {}", token, pseudonym,
                   sink_status.ToString());
     return ErrorResponse(503, "unavailable", "storage is unavailable; retry later");
@@ -408,13 +458,23 @@ HttpResponse App::Admin(const HttpRequest& req, std::string_view path) {
     std::string id(path.substr(kExport.size(),
                                path.size() - kExport.size() - kExportSuffix.size()));
     if (!ingest::ValidSessionId(id)) return ErrorResponse(400, "invalid_input", "bad session id");
-    Result<std::string> body = store_->ExportSession(id, "");
+    std::string token = QueryParam(req.target, "token");
+    std::string window = QueryParam(req.target, "window");
+    if ((!token.empty() && !ingest::ValidToken(token)) ||
+        (!window.empty() && !ingest::ValidSessionId(window)))
+      return ErrorResponse(400, "invalid_input", "bad token or window id");
+    // Scoped by token; without one, kInvalidInput when several tokens hold the id.
+    Result<std::string> body = store_->ExportSession(id, token, window);
     if (!body.ok())
       return ErrorResponse(HttpStatusFor(body.status()), CodeName(body.status().code()),
                            body.status().message());
-    AuditAppend("export", json::serialize(json::object{
-                              {"session", Pseudonym(config_.pseudonym_key, id)},
-                              {"caller", caller}}));
+    // Fail closed: an export that cannot be audited is not handed out.
+    if (!AuditRequired("export", json::serialize(json::object{
+                                     {"session", Pseudonym(config_.pseudonym_key, id)},
+                                     {"token", token},
+                                     {"caller", caller}}))
+             .ok())
+      return ErrorResponse(503, "unavailable", "audit log unavailable; retry later");
     return HttpResponse{200, "application/json", std::move(body).value(), {}};
   }
   return ErrorResponse(404, "not_found", "unknown admin endpoint");

@@ -60,7 +60,8 @@ struct AppConfig {
 // Counters exposed on /metrics (Prometheus text).
 struct Metrics {
   std::atomic<uint64_t> requests{0}, batches_ok{0}, batches_rejected{0}, events_in{0},
-      events_stored{0}, events_dropped{0}, redactions{0}, sink_errors{0}, scrub_errors{0};
+      events_stored{0}, events_dropped{0}, redactions{0}, sink_errors{0}, scrub_errors{0},
+      audit_errors{0};  // audit appends that failed (a batch or export behind one: 503)
 };
 
 class App {
@@ -108,6 +109,14 @@ class App {
                        const boost::json::object& fields);
   void AuditAdminDenied(const HttpRequest& req, std::string_view path);
   std::string TransportMetricsText() const;
+  // Fail-closed append: the caller must not act (store, export) unless this is ok.
+  Result<uint64_t> AuditRequired(std::string_view type, const std::string& payload_json);
+  // Audits then sinks a cleaned batch (the order is in docs/audit.md): 503 when either fails.
+  Status AuditThenSink(std::string_view path, bool recording, const std::string& pseudonym,
+                       const std::string& client_ip,
+                       const std::vector<ingest::Event*>& recordings,
+                       const std::vector<ingest::Event*>& events, boost::json::object entry,
+                       uint64_t* stored);
 
   AppConfig config_;
   std::shared_ptr<const policies::PolicySet> policies_;  // guarded by policy_mu_

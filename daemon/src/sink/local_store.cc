@@ -13,8 +13,8 @@
 #include <cstring>
 #include <boost/json.hpp>
 #include <chrono>
-#include <fstream>
-#include <sstream>
+
+#include <spdlog/spdlog.h>
 
 #include "ingest/decode.h"
 
@@ -134,51 +134,15 @@ Result<StoredEvent> StoredEventOf(const json::object& ev) {
   return e;
 }
 
-Status WriteFileDurably(const fs::path& path, std::string_view data, int mode) {
-  static std::atomic<uint64_t> counter{0};
-  fs::path tmp = path;
-  tmp += ".tmp" + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return Status::Io("open " + tmp.string() + ": " + strerror(errno));
-  const char* p = data.data();
-  size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status::Io("write " + tmp.string() + ": " + strerror(e));
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return Status::Io("fsync " + tmp.string() + ": " + strerror(e));
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return Status::Io("rename " + path.string() + ": " + strerror(e));
-  }
-  int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
-}
-
-Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& data_dir) {
+Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& data_dir, Env* env) {
+  if (!env) env = Env::Default();
   fs::path root = data_dir / "store";
   std::error_code ec;
-  fs::create_directories(root / "recordings", ec);
-  if (ec) return Status::Io("create " + root.string() + ": " + ec.message());
+  if (Status s = env->CreateDirs(root / "recordings", 0700); !s.ok())
+    return Status::Io("create store directory: " + s.message());
+  Result<uint64_t> temps = RemoveTempFiles(env, root / "recordings");
+  if (!temps.ok()) return Status::Io("store temp cleanup: " + temps.status().message());
+  if (*temps > 0) spdlog::info("store: removed {} unacknowledged temp files", *temps);
   fs::permissions(data_dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   fs::permissions(root, fs::perms::owner_all, fs::perm_options::replace, ec);
   sqlite3* db = nullptr;
@@ -186,12 +150,12 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& data_dir) {
   if (sqlite3_open_v2(db_path.c_str(), &db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
-    Status s = Status::Io("sqlite open " + db_path + ": " + (db ? sqlite3_errmsg(db) : "?"));
+    Status s = Status::Io(std::string("sqlite open index: ") + (db ? sqlite3_errmsg(db) : "?"));
     sqlite3_close(db);
     return s;
   }
   ::chmod(db_path.c_str(), 0600);
-  std::unique_ptr<LocalStore> store(new LocalStore(root, db));
+  std::unique_ptr<LocalStore> store(new LocalStore(root, db, env));
   sqlite3_busy_timeout(db, 5000);
   static const char* kSchema = R"sql(
     PRAGMA journal_mode=WAL;
@@ -256,15 +220,30 @@ Status LocalStore::WriteRecording(const RecordingChunk& c) {
   static std::atomic<uint64_t> seq{0};
   int64_t now = NowMs();
   fs::path dir = root_ / "recordings" / c.token / c.session_id / c.window_id;
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Status::Io("create " + dir.string() + ": " + ec.message());
+  // Messages name the step, never the path: the path holds the token and session id.
+  if (Status s = env_->CreateDirs(dir, 0700); !s.ok())
+    return Status::Io("chunk directory: " + s.message());
   char name[64];
   snprintf(name, sizeof(name), "%013lld-%06llu.json", static_cast<long long>(now),
            static_cast<unsigned long long>(seq++ % 1000000));
   fs::path file = dir / name;
-  if (Status s = WriteFileDurably(file, text); !s.ok()) return s;
+  if (Status s = scrubd::WriteFileDurably(env_, file, text); !s.ok())
+    return Status::Io("chunk file: " + s.message());
+  std::string rel = fs::relative(file, root_).string();
+  Status s = IndexChunk(c, rel, static_cast<int64_t>(text.size()), first_ts, last_ts,
+                        first_url, now);
+  if (!s.ok()) {
+    // The chunk file is unreferenced: remove it so nothing unacknowledged stays on disk. If
+    // that fails too, the file is invisible to every reader (they go through the index).
+    if (Status r = env_->RemoveFile(file); !r.ok())
+      return Status::Io(s.message() + "; unindexed chunk left: " + r.message());
+  }
+  return s;
+}
 
+Status LocalStore::IndexChunk(const RecordingChunk& c, const std::string& rel, int64_t bytes,
+                              int64_t first_ts, int64_t last_ts, const std::string& first_url,
+                              int64_t now) {
   std::lock_guard<std::mutex> lock(mu_);
   if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   Stmt ins(db_,
@@ -281,36 +260,21 @@ Status LocalStore::WriteRecording(const RecordingChunk& c) {
           "distinct_id=CASE WHEN distinct_id='' THEN excluded.distinct_id ELSE distinct_id END,"
           "bytes=bytes+excluded.bytes, events=events+excluded.events,"
           "updated_at=excluded.updated_at");
-  std::string rel = fs::relative(file, root_).string();
+  const auto events = static_cast<int64_t>(c.events->size());
   bool ok = ins.ok() && up.ok();
   if (ok) {
     ins.Bind(1, c.token).Bind(2, c.session_id).Bind(3, c.window_id).Bind(4, rel);
-    ins.Bind(5, static_cast<int64_t>(text.size()))
-        .Bind(6, static_cast<int64_t>(c.events->size()))
-        .Bind(7, first_ts)
-        .Bind(8, last_ts)
-        .Bind(9, now);
+    ins.Bind(5, bytes).Bind(6, events).Bind(7, first_ts).Bind(8, last_ts).Bind(9, now);
     ok = ins.Step() == SQLITE_DONE;
   }
   if (ok) {
     up.Bind(1, c.token).Bind(2, c.session_id).Bind(3, c.distinct_id).Bind(4, first_ts);
-    up.Bind(5, last_ts).Bind(6, first_url).Bind(7, static_cast<int64_t>(text.size()));
-    up.Bind(8, static_cast<int64_t>(c.events->size())).Bind(9, now);
+    up.Bind(5, last_ts).Bind(6, first_url).Bind(7, bytes).Bind(8, events).Bind(9, now);
     ok = up.Step() == SQLITE_DONE;
   }
-  if (!ok) {
-    Status s = SqlError(db_, "index chunk");
-    Exec("ROLLBACK");
-    // The chunk file is unreferenced; remove it so nothing unacknowledged stays on disk.
-    fs::remove(file, ec);
-    return s;
-  }
-  if (Status s = Exec("COMMIT"); !s.ok()) {
-    Exec("ROLLBACK");
-    fs::remove(file, ec);
-    return s;
-  }
-  return Status::Ok();
+  Status s = ok ? Exec("COMMIT") : SqlError(db_, "index chunk");
+  if (!s.ok()) Rollback();
+  return s;
 }
 
 Status LocalStore::WriteEvents(const std::vector<StoredEvent>& events) {
@@ -329,25 +293,46 @@ Status LocalStore::WriteEvents(const std::vector<StoredEvent>& events) {
     ok = ins.Step() == SQLITE_DONE;
     ins.Reset();
   }
-  if (!ok) {
-    Status s = SqlError(db_, "insert events");
-    Exec("ROLLBACK");
-    return s;
-  }
-  return Exec("COMMIT");
+  Status s = ok ? Exec("COMMIT") : SqlError(db_, "insert events");
+  if (!s.ok()) Rollback();
+  return s;
+}
+
+void LocalStore::Rollback() {
+  // A failed statement or COMMIT may already have rolled the transaction back; then ROLLBACK
+  // reports "no transaction is active", which is the state we want.
+  if (sqlite3_get_autocommit(db_)) return;
+  if (Status r = Exec("ROLLBACK"); !r.ok()) spdlog::error("store: {}", r.message());
+}
+
+Result<std::string> LocalStore::ResolveToken(const std::string& session_id,
+                                             const std::string& token) {
+  if (!token.empty()) return token;
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_, "SELECT DISTINCT token FROM chunks WHERE session_id=?1 LIMIT 2");
+  if (!q.ok()) return SqlError(db_, "export query");
+  q.Bind(1, session_id);
+  std::vector<std::string> tokens;
+  while (q.Step() == SQLITE_ROW) tokens.push_back(q.Text(0));
+  if (tokens.size() > 1)
+    return Status::InvalidInput("that session id exists under several tokens; pass the token");
+  if (tokens.empty()) return Status::NotFound("no recording for that session");
+  return tokens.front();
 }
 
 Result<std::string> LocalStore::ExportSession(const std::string& session_id,
-                                              const std::string& token,
+                                              const std::string& given_token,
                                               const std::string& window_id) {
+  Result<std::string> token = ResolveToken(session_id, given_token);
+  if (!token.ok()) return token.status();
   std::vector<std::string> paths;
   {
     std::lock_guard<std::mutex> lock(mu_);
     Stmt q(db_,
-           "SELECT path FROM chunks WHERE session_id=?1 AND (?2='' OR token=?2) "
+           "SELECT path FROM chunks WHERE session_id=?1 AND token=?2 "
            "AND (?3='' OR window_id=?3) ORDER BY id");
     if (!q.ok()) return SqlError(db_, "export query");
-    q.Bind(1, session_id).Bind(2, token).Bind(3, window_id);
+    q.Bind(1, session_id).Bind(2, *token).Bind(3, window_id);
     int rc;
     while ((rc = q.Step()) == SQLITE_ROW) paths.push_back(q.Text(0));
     if (rc != SQLITE_DONE) return SqlError(db_, "export query");
@@ -355,13 +340,12 @@ Result<std::string> LocalStore::ExportSession(const std::string& session_id,
   if (paths.empty()) return Status::NotFound("no recording for that session");
   json::array all;
   for (const auto& rel : paths) {
-    std::ifstream in(root_ / rel, std::ios::binary);
-    if (!in) return Status::Corruption("indexed chunk missing: " + rel);
-    std::stringstream ss;
-    ss << in.rdbuf();
+    // Messages carry no path: it holds the token and session id.
+    Result<std::string> text = env_->ReadFile(root_ / rel);
+    if (!text.ok()) return Status::Corruption("indexed chunk unreadable: " + text.status().message());
     boost::system::error_code ec;
-    json::value v = json::parse(ss.str(), ec);
-    if (ec || !v.is_array()) return Status::Corruption("unreadable chunk: " + rel);
+    json::value v = json::parse(*text, ec);
+    if (ec || !v.is_array()) return Status::Corruption("indexed chunk is not a JSON array");
     for (auto& e : v.get_array()) all.emplace_back(std::move(e));
   }
   std::stable_sort(all.begin(), all.end(), [](const json::value& a, const json::value& b) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "scrubd/common/env.h"
 #include "scrubd/common/status.h"
 
 struct sqlite3;
@@ -63,8 +64,12 @@ struct SessionInfo {
 
 class LocalStore {
  public:
-  // Opens (creating if needed) DATA_DIR/store with 0700 permissions.
-  static Result<std::unique_ptr<LocalStore>> Open(const std::filesystem::path& data_dir);
+  // Opens (creating if needed) DATA_DIR/store with 0700 permissions and removes the temp
+  // files of interrupted chunk writes (never acknowledged). Chunk files and directories go
+  // through `env` (null: Env::Default(); must outlive the store). The SQLite index uses
+  // SQLite's own I/O: see STORE_FORMAT.md "Faults" for why that stays fail closed.
+  static Result<std::unique_ptr<LocalStore>> Open(const std::filesystem::path& data_dir,
+                                                  Env* env = nullptr);
   ~LocalStore();
 
   // Durably writes one chunk: the file is fsynced and renamed into place, then the index is
@@ -74,7 +79,8 @@ class LocalStore {
   Status WriteEvents(const std::vector<StoredEvent>& events);
 
   // All windows of a session merged and ordered by timestamp, as a JSON array text.
-  // `token` empty matches any token.
+  // `token` empty matches any token only while one token holds that session id; when several
+  // do, kInvalidInput asks for the token (exports never merge projects).
   Result<std::string> ExportSession(const std::string& session_id, const std::string& token,
                                     const std::string& window_id = "");
   Result<std::vector<SessionInfo>> ListSessions(int limit);
@@ -83,16 +89,24 @@ class LocalStore {
   const std::filesystem::path& root() const { return root_; }
 
  private:
-  LocalStore(std::filesystem::path root, sqlite3* db) : root_(std::move(root)), db_(db) {}
+  LocalStore(std::filesystem::path root, sqlite3* db, Env* env)
+      : root_(std::move(root)), db_(db), env_(env) {}
   Status Exec(const char* sql);
+  void Rollback();
+  Status IndexChunk(const RecordingChunk& c, const std::string& rel, int64_t bytes,
+                    int64_t first_ts, int64_t last_ts, const std::string& first_url,
+                    int64_t now);
+  Result<std::string> ResolveToken(const std::string& session_id, const std::string& token);
   std::filesystem::path root_;
   sqlite3* db_;
+  Env* env_;
   std::mutex mu_;
 };
 
-// Writes `data` to `path` atomically and durably (tmp file, fsync, rename, fsync dir), with
-// file mode `mode`.
-Status WriteFileDurably(const std::filesystem::path& path, std::string_view data,
-                        int mode = 0600);
+// scrubd::WriteFileDurably over Env::Default() (keys, CLI output).
+inline Status WriteFileDurably(const std::filesystem::path& path, std::string_view data,
+                               int mode = 0600) {
+  return scrubd::WriteFileDurably(Env::Default(), path, data, mode);
+}
 
 }  // namespace scrubd::sink

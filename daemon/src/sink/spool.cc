@@ -11,7 +11,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "sink/local_store.h"
 
 namespace scrubd::sink {
 namespace fs = std::filesystem;
@@ -53,15 +52,6 @@ std::string NameFor(uint64_t seq) {
 }
 
 bool HasNewline(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
-
-Result<std::string> ReadWhole(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return Status::Io("open " + p.filename().string() + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return Status::Io("read " + p.filename().string());
-  return ss.str();
-}
 
 }  // namespace
 
@@ -154,18 +144,21 @@ Result<std::unique_ptr<Spool>> Spool::Open(Options options) {
                  std::chrono::system_clock::now().time_since_epoch())
           .count();
     };
+  if (!options.env) options.env = Env::Default();
+  if (Status c = options.env->CreateDirs(options.dir / "dead", 0700); !c.ok())
+    return Status::Io("create spool directory: " + c.message());
   std::error_code ec;
-  fs::create_directories(options.dir / "dead", ec);
-  if (ec) return Status::Io("create spool directory: " + ec.message());
   fs::permissions(options.dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   std::unique_ptr<Spool> s(new Spool(std::move(options)));
   uint64_t max_seq = 0;
+  uint64_t temps = 0;
   for (const auto& e : fs::directory_iterator(s->opts_.dir, ec)) {
     std::string name = e.path().filename().string();
     if (!e.is_regular_file()) continue;
-    if (name.find(".tmp") != std::string::npos) {  // never acknowledged
-      fs::remove(e.path(), ec);
-      spdlog::info("spool: removed unacknowledged temp file {}", name);
+    if (IsTempFileName(name)) {  // never acknowledged
+      if (Status r = s->opts_.env->RemoveFile(e.path()); !r.ok())
+        return Status::Io("spool temp cleanup: " + r.message());
+      ++temps;
       continue;
     }
     std::optional<uint64_t> seq = SeqFromName(name);
@@ -186,6 +179,7 @@ Result<std::unique_ptr<Spool>> Spool::Open(Options options) {
     s->counters_.dead_files++;
   }
   s->next_seq_ = max_seq + 1;
+  if (temps > 0) spdlog::info("spool: removed {} unacknowledged temp files", temps);
   if (!s->pending_.empty())
     spdlog::info("spool: resuming {} pending batches ({} bytes)", s->pending_.size(),
                  s->pending_bytes_);
@@ -211,7 +205,7 @@ Result<uint64_t> Spool::Append(SpoolRecord record) {
     seq = next_seq_++;
     reserved_bytes_ += text.size();
   }
-  Status s = WriteFileDurably(PathFor(seq), text, 0600);
+  Status s = scrubd::WriteFileDurably(opts_.env, PathFor(seq), text, 0600);
   std::lock_guard<std::mutex> lock(mu_);
   reserved_bytes_ -= text.size();
   if (!s.ok()) return s;
@@ -228,15 +222,15 @@ std::optional<uint64_t> Spool::Oldest() const {
 }
 
 Result<SpoolRecord> Spool::Read(uint64_t seq) const {
-  Result<std::string> text = ReadWhole(PathFor(seq));
-  if (!text.ok()) return text.status();
+  Result<std::string> text = opts_.env->ReadFile(PathFor(seq));
+  if (!text.ok())
+    return Status::Io("read spool file " + NameFor(seq) + ": " + text.status().message());
   return Decode(*text);
 }
 
 Status Spool::Remove(uint64_t seq) {
-  std::error_code ec;
-  fs::remove(PathFor(seq), ec);
-  if (ec) return Status::Io("remove spool file " + NameFor(seq) + ": " + ec.message());
+  if (Status s = opts_.env->RemoveFile(PathFor(seq)); !s.ok())
+    return Status::Io("remove spool file " + NameFor(seq) + ": " + s.message());
   std::lock_guard<std::mutex> lock(mu_);
   auto it = pending_.find(seq);
   if (it != pending_.end()) {
@@ -248,11 +242,12 @@ Status Spool::Remove(uint64_t seq) {
 
 Status Spool::MoveToDead(uint64_t seq, const std::string& reason) {
   fs::path dead = opts_.dir / "dead";
-  if (Status s = WriteFileDurably(dead / (NameFor(seq) + ".reason"), reason + "\n", 0600);
+  if (Status s = scrubd::WriteFileDurably(opts_.env, dead / (NameFor(seq) + ".reason"),
+                                          reason + "\n", 0600);
       !s.ok())
     return s;
-  if (::rename(PathFor(seq).c_str(), (dead / (NameFor(seq) + ".req")).c_str()) != 0)
-    return Status::Io("move spool file " + NameFor(seq) + " to dead/: " + std::strerror(errno));
+  if (Status s = opts_.env->RenameFile(PathFor(seq), dead / (NameFor(seq) + ".req")); !s.ok())
+    return Status::Io("move spool file " + NameFor(seq) + " to dead/: " + s.message());
   std::lock_guard<std::mutex> lock(mu_);
   auto it = pending_.find(seq);
   if (it != pending_.end()) {

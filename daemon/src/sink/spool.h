@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "scrubd/common/env.h"
 #include "scrubd/common/status.h"
 
 namespace scrubd::sink {
@@ -43,6 +44,7 @@ class Spool {
     std::filesystem::path dir;                 // DATA_DIR/spool
     uint64_t max_bytes = uint64_t{1} << 30;    // pending bytes; Append fails above
     std::function<int64_t()> now_ms;           // wall clock (injectable); default system_clock
+    Env* env = nullptr;  // file-system seam; null: Env::Default(). Must outlive the spool.
   };
 
   // Creates the directory (0700), deletes unacknowledged temp files and indexes the pending

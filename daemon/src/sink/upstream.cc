@@ -254,7 +254,9 @@ Result<std::vector<SpoolRecord>> EncodeBatch(const OutgoingBatch& batch,
       json::object ev = *e.json;
       if (json::array* items = ingest::SnapshotItems(ev); items && opts.reencode_cv)
         for (json::value& item : *items)
-          if (item.is_object()) (void)ingest::CompressNested(item.get_object());
+          // All or nothing per event: on failure it is sent uncompressed, which the
+          // upstream accepts like any event without `cv`.
+          if (item.is_object() && !ingest::CompressNested(item.get_object()).ok()) continue;
       arr.push_back(std::move(ev));
     }
     Result<std::string> gz = ingest::Gzip(json::serialize(arr));
@@ -441,6 +443,7 @@ Result<std::unique_ptr<Upstream>> Upstream::Open(UpstreamOptions opts, UpstreamC
   Spool::Options so;
   so.dir = opts.spool_dir;
   so.max_bytes = opts.spool_max_bytes;
+  so.env = opts.env;
   Result<std::unique_ptr<Spool>> spool = Spool::Open(so);
   if (!spool.ok()) return spool.status();
   up->opts_ = std::move(opts);

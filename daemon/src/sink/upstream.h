@@ -146,6 +146,7 @@ struct UpstreamOptions {
   std::string url;
   std::filesystem::path spool_dir;            // DATA_DIR/spool
   uint64_t spool_max_bytes = uint64_t{1} << 30;
+  Env* env = nullptr;  // the spool's file-system seam (null: Env::Default()); outlives Upstream
   EncodeOptions encode;
   ClientOptions client;
   BackoffPolicy backoff;

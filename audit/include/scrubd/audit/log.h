@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "scrubd/common/env.h"
 #include "scrubd/common/status.h"
 
 namespace scrubd::audit {
@@ -37,8 +38,11 @@ struct Options {
   // are already pending. After a crash at most (1 + this) * checkpoint_every_entries entries
   // are unsealed; the verifier enforces that bound (recorded in the log).
   uint64_t max_pending_checkpoints = 3;
-  // Clock seam (Unix microseconds). Empty: the system clock.
+  // Clock seam (Unix microseconds). Empty: env->NowMicros().
   std::function<uint64_t()> now_us;
+  // File-system seam for every write (segments, checkpoints, keys). Null: Env::Default().
+  // Must outlive the Log.
+  Env* env = nullptr;
 };
 
 class Log {

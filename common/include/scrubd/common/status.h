@@ -26,7 +26,7 @@ enum class Code {
   kInternal,       // a bug; callers log loudly
 };
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
