@@ -550,33 +550,18 @@ bool Masker::ApplyAttributeState(uint32_t id, const json::object& attrs) {
 // marked dropped.
 void Masker::Reevaluate(const std::vector<uint32_t>& roots, json::array* removes) {
   if (roots.empty()) return;
-  std::vector<std::pair<uint32_t, uint32_t>> children;  // (parent, child)
-  children.reserve(st_.size());
-  st_.ForEach([&](uint32_t id, WindowState::Node& n) {
-    if (n.parent != 0) children.emplace_back(n.parent, id);
-  });
-  std::sort(children.begin(), children.end());
-  auto kids_of = [&](uint32_t parent) {
-    auto lo = std::lower_bound(children.begin(), children.end(), std::make_pair(parent, 0u));
-    auto hi = std::lower_bound(children.begin(), children.end(),
-                               std::make_pair(parent + 1, 0u));
-    if (parent == 0xFFFFFFFFu) hi = children.end();
-    return std::make_pair(lo, hi);
-  };
   auto drop_subtree = [&](uint32_t root) {
     std::vector<uint32_t> stack{root};
     while (!stack.empty()) {
       uint32_t cur = stack.back();
       stack.pop_back();
-      auto [lo, hi] = kids_of(cur);
-      for (auto it = lo; it != hi; ++it) {
-        if (WindowState::Node* c = st_.FindMutable(it->second)) {
-          if (c->flags & nf::kDropped) continue;
-          c->flags = nf::kDropped | nf::kPresent;
-          st_.SetAtoms(it->second, 0);
-          stack.push_back(it->second);
-        }
-      }
+      st_.ForEachChild(cur, [&](uint32_t kid) {
+        WindowState::Node* c = st_.FindMutable(kid);
+        if (c == nullptr || (c->flags & nf::kDropped)) return;
+        c->flags = nf::kDropped | nf::kPresent;
+        st_.SetAtoms(kid, 0);
+        stack.push_back(kid);
+      });
     }
   };
 
@@ -610,17 +595,14 @@ void Masker::Reevaluate(const std::vector<uint32_t>& roots, json::array* removes
         uint32_t f = DeriveElement(old, pf, parent_known, chain) | nf::kPresent;
         n->flags = f;
         if ((f & nf::kSelfBlock) && !(old & nf::kSelfBlock)) {
-          auto [lo, hi] = kids_of(fr.id);
-          for (auto it = lo; it != hi; ++it) {
-            const WindowState::Node* c = st_.Find(it->second);
-            if (c == nullptr || (c->flags & nf::kDropped)) continue;
-            if (removes != nullptr) {
-              json::object r;
-              r["parentId"] = static_cast<int64_t>(fr.id);
-              r["id"] = static_cast<int64_t>(it->second);
-              removes->push_back(std::move(r));
-            }
-          }
+          st_.ForEachChild(fr.id, [&](uint32_t kid) {
+            const WindowState::Node* c = st_.Find(kid);
+            if (c == nullptr || (c->flags & nf::kDropped) || removes == nullptr) return;
+            json::object r;
+            r["parentId"] = static_cast<int64_t>(fr.id);
+            r["id"] = static_cast<int64_t>(kid);
+            removes->push_back(std::move(r));
+          });
           drop_subtree(fr.id);
           Count("dom.block", "remove");
           continue;
@@ -633,8 +615,7 @@ void Masker::Reevaluate(const std::vector<uint32_t>& roots, json::array* removes
         n->flags = (old & (nf::kKindMask | nf::kPresent)) |
                    (n->parent == 0 ? RootFlags() : Inherit(pf, parent_known));
       }
-      auto [lo, hi] = kids_of(fr.id);
-      for (auto it = lo; it != hi; ++it) stack.push_back({it->second, chain.size()});
+      st_.ForEachChild(fr.id, [&](uint32_t kid) { stack.push_back({kid, chain.size()}); });
     }
   }
 }
