@@ -1,5 +1,7 @@
 #include "dom/dom_masker.h"
 
+#include "dom/css.h"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -240,6 +242,19 @@ class Masker {
     return (f & (nf::kMasked | nf::kInputMasked)) && !(f & nf::kStyleText);
   }
 
+  // CSS (style text, `_cssText`, rule events) inside a masked region: its strings, urls and
+  // comments are masked, its syntax and selectors kept.
+  static bool CssMasked(uint32_t f) { return f & (nf::kMasked | nf::kUnknownAncestry); }
+  void MaskCss(json::value& v) {
+    if (!v.is_string()) return;
+    std::string css(v.get_string());
+    if (MaskCssParts(css)) {
+      v = css;
+      Count("dom.mask_css", "mask");
+    }
+  }
+  Verdict CssRules(json::object& data);
+
   void MaskString(json::value& v, bool input, const char* rule) {
     if (!v.is_string()) return;
     json::string& s = v.as_string();
@@ -297,6 +312,7 @@ void Masker::MaskAttributes(json::object& attrs, uint32_t f, TagKind tag) {
       Count("dom.media", "remove");
       continue;
     }
+    if (name == "_cssText" && masked_region) MaskCss(v);
     if (v.is_string() && !IsStructuralAttribute(name)) {
       if (name == "value" && (f & nf::kInputMasked) &&
           (IsFormField(tag) || tag == TagKind::kOption || (f & nf::kUnknownAncestry))) {
@@ -417,6 +433,8 @@ void Masker::Walk(json::value& v, uint32_t parent_id, uint32_t pf, bool parent_k
     if (TextMasked(f)) {
       if (json::value* tc = node->if_contains("textContent"))
         MaskString(*tc, (f & nf::kInputMasked) && !(f & nf::kMasked), "dom.mask_text");
+    } else if ((f & nf::kStyleText) && CssMasked(f) && GetTag(pf) != TagKind::kScript) {
+      if (json::value* tc = node->if_contains("textContent")) MaskCss(*tc);
     }
     return;
   }
@@ -816,6 +834,7 @@ Verdict Masker::Mutation(json::object& data) {
         }
         for (auto& kv : attrs) {
           std::string_view name = kv.key();
+          if (name == "_cssText" && CssMasked(f)) MaskCss(kv.value());
           if (!kv.value().is_string() || IsStructuralAttribute(name)) continue;
           if (name == "value" && (f & nf::kInputMasked) &&
               (IsFormField(tag) || tag == TagKind::kOption)) {
@@ -845,6 +864,9 @@ Verdict Masker::Mutation(json::object& data) {
         if (val) MaskString(*val, false, "dom.mask_text");
       } else if (n->flags & nf::kDropped) {
         continue;
+      } else if ((n->flags & nf::kStyleText) && CssMasked(n->flags)) {
+        const WindowState::Node* parent = st_.Find(n->parent);
+        if (val && (parent == nullptr || GetTag(parent->flags) != TagKind::kScript)) MaskCss(*val);
       } else if (TextMasked(n->flags) || (n->flags & nf::kKindMask) == nf::kKindElement) {
         // texts on an element id (not what rrweb emits) are treated as masked content
         if (val && (TextMasked(n->flags) || (n->flags & nf::kKindMask) != nf::kKindText))
@@ -875,6 +897,25 @@ Verdict Masker::Input(json::object& data) {
   bool field = IsFormField(tag) && (n->flags & nf::kKindMask) == nf::kKindElement;
   if (text && (!field || (n->flags & (nf::kInputMasked | nf::kSelfBlock))))
     MaskString(*text, true, "dom.input");
+  return Verdict::kKeep;
+}
+
+// StyleSheetRule / StyleDeclaration / AdoptedStyleSheet: rule text of a sheet owned by node
+// `id` follows the owner's region. Without `id` (constructed sheets known by styleId only)
+// the owner is unknown to rrweb's own model and the text is left to the detector pass.
+Verdict Masker::CssRules(json::object& data) {
+  const json::value* idv = data.if_contains("id");
+  if (idv == nullptr) return Verdict::kKeep;
+  auto id = NodeId(idv);
+  const WindowState::Node* n = id ? Live(*id) : nullptr;
+  if (n != nullptr && (n->flags & nf::kDropped)) {
+    Count("dom.block", "drop");
+    return Verdict::kDrop;
+  }
+  if (n == nullptr) Count("dom.unknown_id", "mask");
+  if (n == nullptr || CssMasked(n->flags)) {
+    ForEachCssTextField(data, [&](json::value& v) { MaskCss(v); });
+  }
   return Verdict::kKeep;
 }
 
@@ -962,6 +1003,7 @@ Verdict Masker::Event(json::object& event) {
   switch (sv->get_int64()) {
     case 0: return Mutation(data);
     case 5: return Input(data);
+    case 8: case 13: case 15: return CssRules(data);
     case 9:
       if (p_.block_media) {
         Count("dom.media", "drop");
