@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "dom/dom_masker.h"
+#include "scrub/css.h"
 
 namespace scrubd::scrub {
 namespace json = boost::json;
@@ -26,11 +27,6 @@ bool IsRoutingKey(std::string_view key, bool top_level) {
   return key == "token" || key == "$session_id" || key == "$window_id";
 }
 
-bool IsStyleNode(const json::object& o) {
-  const json::value* s = o.if_contains("isStyle");
-  return s && s->is_bool() && s->get_bool();
-}
-
 void Walk(json::value& v, std::string_view key, const rules::Scanner& scanner,
           rules::RedactionCounts* counts, std::string& scratch) {
   switch (v.kind()) {
@@ -45,11 +41,9 @@ void Walk(json::value& v, std::string_view key, const rules::Scanner& scanner,
       break;
     case json::kind::object: {
       json::object& o = v.get_object();
-      bool style = IsStyleNode(o);
+      CssFieldsHold css(o, scanner, counts);  // CSS fields: strings and urls only (css.h)
       for (auto& kv : o) {
         std::string_view k = kv.key();
-        if (k == "_cssText") continue;  // CSS: its own handling in the DOM pass
-        if (style && k == "textContent") continue;  // CSS: never rewritten by detectors
         Walk(kv.value(), k, scanner, counts, scratch);
       }
       break;
@@ -117,7 +111,7 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
         if (ev.is_snapshot && (p.key() == "$snapshot_data" || p.key() == "$snapshot_items") &&
             p.value().is_array()) {
           for (json::value& r : p.value().get_array())
-            if (!IsCssEvent(r)) Walk(r, "", *policy.scanner, &counts, scratch);
+            Walk(r, "", *policy.scanner, &counts, scratch);  // CSS events: CssFieldsHold
           continue;
         }
         Walk(p.value(), p.key(), *policy.scanner, &counts, scratch);
