@@ -1,6 +1,7 @@
 #include "dom/dom_masker.h"
 
 #include "dom/css.h"
+#include "dom/schema.h"
 
 #include <boost/json.hpp>
 
@@ -1050,6 +1051,13 @@ Verdict MaskEvent(json::object& event, const MaskingPolicy& policy, WindowState&
       return Verdict::kDrop;
     }
     compiled = copy.compiled;
+  }
+  if (!HasValidIntegers(event, kMaxDepth)) {
+    if (counts) {
+      ++counts->by_rule["dom.bad_type"];
+      ++counts->by_method["drop"];
+    }
+    return Verdict::kInvalid;
   }
   Masker m(policy, *compiled, state, counts);
   return m.Event(event);

@@ -13,7 +13,9 @@
 
 namespace scrubd::dom {
 
-enum class Verdict { kKeep, kDrop };
+// kInvalid: the event breaks rrweb's integer schema (dom/schema.h), e.g. `type: "2"` or
+// `2.5`; it is dropped like kDrop and counted by the caller as `bad_type`.
+enum class Verdict { kKeep, kDrop, kInvalid };
 
 // Masks one decoded rrweb event (an element of `$snapshot_data`, with nested `cv` fields
 // already decoded to JSON) in place per `policy`, updating `state`. Never throws on hostile

@@ -89,8 +89,8 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
     kept.reserve(arr.size());
     for (json::value& r : arr) {
       dom::Verdict verdict = dom::MaskEvent(r.get_object(), policy.masking, lease.state(), &counts);
-      if (verdict == dom::Verdict::kDrop) {
-        report->dropped["dom_policy"]++;
+      if (verdict != dom::Verdict::kKeep) {
+        report->dropped[verdict == dom::Verdict::kInvalid ? "bad_type" : "dom_policy"]++;
         continue;
       }
       kept.emplace_back(std::move(r));
