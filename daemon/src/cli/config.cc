@@ -42,7 +42,8 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
        {"upstream_and_store", Type::kBool, "with an upstream, also write the local store"},
        {"upstream_reencode_cv", Type::kBool, "re-compress nested rrweb fields for upstream"},
        {"upstream_insecure", Type::kBool, "skip upstream TLS verification (tests/dev)"},
-       {"spool_max_bytes", Type::kInt, "cap on bytes waiting for the upstream"}});
+       {"spool_max_bytes", Type::kInt, "cap on bytes waiting for the upstream"},
+       {"request_deadline_ms", Type::kInt, "CPU ms per ingest request, 0: none"}});
   if (!s.ok()) return s;
   c->listen = yamlcheck::GetString(root, "listen", c->listen);
   c->policy_files = yamlcheck::GetStringList(root, "policy", c->policy_files);
@@ -71,6 +72,10 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
   c->upstream_insecure = yamlcheck::GetBool(root, "upstream_insecure", c->upstream_insecure);
   c->spool_max_bytes = static_cast<size_t>(
       yamlcheck::GetInt(root, "spool_max_bytes", static_cast<int64_t>(c->spool_max_bytes)));
+  c->request_deadline_ms =
+      yamlcheck::GetInt(root, "request_deadline_ms", c->request_deadline_ms);
+  if (c->request_deadline_ms < 0)
+    return Status::InvalidConfig(file + ": request_deadline_ms must be >= 0");
   return Status::Ok();
 }
 
@@ -128,13 +133,14 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
       c.log_level = *v;
     } else if (a == "--max-body-bytes" || a == "--max-decompressed-bytes" ||
                a == "--max-inflight-body-bytes" || a == "--workers" ||
-               a == "--spool-max-bytes") {
+               a == "--spool-max-bytes" || a == "--request-deadline-ms") {
       Result<size_t> n = ParseSize(a, *v);
       if (!n.ok()) return n.status();
       if (a == "--max-body-bytes") c.max_body_bytes = *n;
       else if (a == "--max-decompressed-bytes") c.max_decompressed_bytes = *n;
       else if (a == "--max-inflight-body-bytes") c.max_inflight_body_bytes = *n;
       else if (a == "--spool-max-bytes") c.spool_max_bytes = *n;
+      else if (a == "--request-deadline-ms") c.request_deadline_ms = static_cast<int64_t>(*n);
       else c.workers = static_cast<int>(std::min<size_t>(*n, 64));
     } else {
       return Status::InvalidInput("unknown option '" + a + "'");

@@ -29,6 +29,7 @@ struct ServeConfig {
   bool upstream_reencode_cv = true;   // re-compress nested rrweb fields (cv 2024-10)
   bool upstream_insecure = false;     // skip TLS verification (tests/dev only)
   size_t spool_max_bytes = size_t{1} << 30;
+  int64_t request_deadline_ms = 2000;  // CPU per ingest request; 0: none (config file only)
 };
 
 // Errors: kInvalidInput for bad flags (usage), kInvalidConfig for a bad config file

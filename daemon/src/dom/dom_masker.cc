@@ -160,8 +160,8 @@ std::optional<uint32_t> NodeId(const json::object& o, std::string_view key) {
 class Masker {
  public:
   Masker(const MaskingPolicy& policy, const CompiledSelectors& sel, WindowState& st,
-         rules::RedactionCounts* counts)
-      : p_(policy), sel_(sel), st_(st), counts_(counts) {}
+         rules::RedactionCounts* counts, Deadline* deadline)
+      : p_(policy), sel_(sel), st_(st), counts_(counts), deadline_(deadline) {}
 
   Verdict Event(json::object& event);
 
@@ -300,7 +300,10 @@ class Masker {
   const CompiledSelectors& sel_;
   WindowState& st_;
   rules::RedactionCounts* counts_;
+  Deadline* deadline_;  // null: unlimited
   std::vector<uint64_t> chain_;
+
+  bool OutOfTime() { return deadline_ != nullptr && deadline_->Expired(); }
 };
 
 void Masker::MaskAttributes(json::object& attrs, uint32_t f, TagKind tag) {
@@ -361,7 +364,7 @@ void Masker::BlockElement(json::object& node, uint32_t id) {
 void Masker::Walk(json::value& v, uint32_t parent_id, uint32_t pf, bool parent_known,
                   int depth) {
   json::object* node = v.if_object();
-  if (node == nullptr) return;
+  if (node == nullptr || OutOfTime()) return;
   if (depth > kMaxDepth) {  // too deep to walk safely: drop the subtree, keep the node
     if (json::array* kids =
             node->if_contains("childNodes") ? (*node)["childNodes"].if_array() : nullptr)
@@ -598,6 +601,7 @@ void Masker::Reevaluate(const std::vector<uint32_t>& roots, json::array* removes
     BuildChain(rn->parent, chain);
     std::vector<Frame> stack{{root, chain.size()}};
     while (!stack.empty()) {
+      if (OutOfTime()) return;
       Frame fr = stack.back();
       stack.pop_back();
       if (!visited.insert(fr.id).second) continue;
@@ -1042,7 +1046,8 @@ std::string MaskTextValue(std::string_view text) {
 std::string MaskInputValue(std::string_view text) { return std::string(Utf16Length(text), '*'); }
 
 Verdict MaskEvent(json::object& event, const MaskingPolicy& policy, WindowState& state,
-                  rules::RedactionCounts* counts) {
+                  rules::RedactionCounts* counts, Deadline* deadline) {
+  if (deadline != nullptr && deadline->Expired()) return Verdict::kDrop;
   std::shared_ptr<const CompiledSelectors> compiled = policy.compiled;
   if (compiled == nullptr) {  // a policy assembled in code without Compile(): compile here
     MaskingPolicy copy = policy;
@@ -1059,8 +1064,9 @@ Verdict MaskEvent(json::object& event, const MaskingPolicy& policy, WindowState&
     }
     return Verdict::kInvalid;
   }
-  Masker m(policy, *compiled, state, counts);
-  return m.Event(event);
+  Masker m(policy, *compiled, state, counts, deadline);
+  Verdict v = m.Event(event);
+  return deadline != nullptr && deadline->expired() ? Verdict::kDrop : v;
 }
 
 }  // namespace scrubd::dom

@@ -8,6 +8,7 @@
 
 #include "dom/state_store.h"
 #include "dom/window_state.h"
+#include "scrubd/common/deadline.h"
 #include "scrubd/policies/masking.h"
 #include "scrubd/rules/scanner.h"
 
@@ -24,8 +25,12 @@ enum class Verdict { kKeep, kDrop, kInvalid };
 // Counts (rule ids `dom.*`, methods mask/remove/drop) go to `counts` when non-null; no text.
 // Returns kDrop when the whole event must be removed from the batch (dropped plugins,
 // CanvasMutation under block_media, Input events of nodes inside blocked elements).
+// `deadline` (optional, per request) is polled per node and per re-evaluated node; once it
+// has expired the pass stops early and returns kDrop, with the state possibly half-updated:
+// the caller must then reject the whole batch (see docs/masking.md, "CPU deadline").
 Verdict MaskEvent(boost::json::object& event, const policies::MaskingPolicy& policy,
-                  WindowState& state, rules::RedactionCounts* counts);
+                  WindowState& state, rules::RedactionCounts* counts,
+                  Deadline* deadline = nullptr);
 
 // Length-preserving text mask: every non-whitespace UTF-16 code unit becomes '*' (so a
 // surrogate pair becomes "**", as rrweb's JS /\S/g does); JS whitespace is kept.

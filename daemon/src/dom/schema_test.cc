@@ -96,5 +96,33 @@ TEST(SchemaTest, IncrementalSourcesAndIdsWrittenAnotherWayDropTheEvent) {
             Verdict::kKeep);
 }
 
+// The CPU deadline is polled inside the pass: a snapshot too big for the budget stops
+// midway (kDrop, partial state), and an expired deadline stops every later event.
+TEST(DeadlineTest, ThePassStopsMidwayOnceTheDeadlineExpires) {
+  std::string kids;
+  for (int id = 3; id < 200000; ++id)
+    kids += (kids.empty() ? "" : ",") + std::string(R"({"type":3,"id":)") +
+            std::to_string(id) + R"(,"textContent":"t"})";
+  json::object ev = json::parse(R"({"type":2,"data":{"node":{"type":0,"id":1,"childNodes":[)"
+                                R"({"type":2,"tagName":"body","id":2,"childNodes":[)" +
+                                kids + "]}]}}}")
+                        .as_object();
+  json::object copy = ev;
+  WindowState state;
+  Deadline deadline(std::chrono::microseconds(200));
+  EXPECT_EQ(MaskEvent(ev, policies::MaskingPolicy::Defaults(), state, nullptr, &deadline),
+            Verdict::kDrop);
+  EXPECT_TRUE(deadline.expired());
+  EXPECT_LT(state.size(), 199999u);
+  json::object input = json::parse(R"({"type":3,"data":{"source":5,"id":3,"text":"x"}})")
+                           .as_object();
+  EXPECT_EQ(MaskEvent(input, policies::MaskingPolicy::Defaults(), state, nullptr, &deadline),
+            Verdict::kDrop);
+  WindowState unlimited;
+  EXPECT_EQ(MaskEvent(copy, policies::MaskingPolicy::Defaults(), unlimited, nullptr),
+            Verdict::kKeep);
+  EXPECT_EQ(unlimited.size(), 199999u);
+}
+
 }  // namespace
 }  // namespace scrubd::dom

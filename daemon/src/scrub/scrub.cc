@@ -16,6 +16,13 @@ void Report::Add(const Report& o) {
   for (const auto& [k, v] : o.dropped) dropped[k] += v;
   events_in += o.events_in;
   events_out += o.events_out;
+  deadline_exceeded = deadline_exceeded || o.deadline_exceeded;
+}
+
+bool Scrubber::OutOfTime(Report* report) const {
+  if (deadline_ == nullptr || !deadline_->ExpiredNow()) return false;
+  report->deadline_exceeded = true;
+  return true;
 }
 
 namespace {
@@ -79,6 +86,7 @@ void ScrubStrings(json::value& value, std::string_view key, const rules::Scanner
 bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
                           Report* report) const {
   rules::RedactionCounts& counts = report->counts;
+  if (OutOfTime(report)) return false;
   if (ev.undecodable) report->dropped["undecodable"] += ev.undecodable;
   if (ev.is_snapshot) {
     json::array& arr = *ingest::SnapshotItems(ev.json);  // DecodeBatch guarantees an array
@@ -88,7 +96,9 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
     json::array kept;
     kept.reserve(arr.size());
     for (json::value& r : arr) {
-      dom::Verdict verdict = dom::MaskEvent(r.get_object(), policy.masking, lease.state(), &counts);
+      dom::Verdict verdict =
+          dom::MaskEvent(r.get_object(), policy.masking, lease.state(), &counts, deadline_);
+      if (OutOfTime(report)) return false;
       if (verdict != dom::Verdict::kKeep) {
         report->dropped[verdict == dom::Verdict::kInvalid ? "bad_type" : "dom_policy"]++;
         continue;
@@ -110,10 +120,13 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
         if (IsRoutingKey(p.key(), false)) continue;
         if (ev.is_snapshot && (p.key() == "$snapshot_data" || p.key() == "$snapshot_items") &&
             p.value().is_array()) {
-          for (json::value& r : p.value().get_array())
+          for (json::value& r : p.value().get_array()) {
+            if (OutOfTime(report)) return false;
             Walk(r, "", *policy.scanner, &counts, scratch);  // CSS events: CssFieldsHold
+          }
           continue;
         }
+        if (OutOfTime(report)) return false;
         Walk(p.value(), p.key(), *policy.scanner, &counts, scratch);
       }
       continue;

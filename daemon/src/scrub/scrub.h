@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "ingest/decode.h"
+#include "scrubd/common/deadline.h"
 #include "scrubd/policies/policy.h"
 #include "scrubd/rules/scanner.h"
 
@@ -25,6 +26,7 @@ struct Report {
   std::map<std::string, uint64_t> dropped;     // rrweb / posthog events dropped, by reason
   uint64_t events_in = 0;
   uint64_t events_out = 0;
+  bool deadline_exceeded = false;  // the request's CPU deadline expired: reject the batch
   void Add(const Report& o);
 };
 
@@ -45,9 +47,15 @@ class Scrubber {
   explicit Scrubber(dom::StateStore* state) : state_(state) {}
   // Scrubs one admitted event in place. Returns false when the whole event must be dropped.
   bool ScrubEvent(ingest::Event& event, const policies::Policy& policy, Report* report) const;
+  // The request's CPU deadline (must outlive the Scrubber's use). Once it expires ScrubEvent
+  // stops, returns false and sets report->deadline_exceeded: the batch must not be stored.
+  void set_deadline(Deadline* deadline) { deadline_ = deadline; }
 
  private:
+  bool OutOfTime(Report* report) const;
+
   dom::StateStore* state_;
+  Deadline* deadline_ = nullptr;
 };
 
 }  // namespace scrubd::scrub
