@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "dom/dom_masker.h"
+#include "scrub/autocapture.h"
 #include "scrub/css.h"
 
 namespace scrubd::scrub {
@@ -111,6 +112,7 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
   } else {
     report->events_in++;
     report->events_out++;
+    ScrubAutocapture(ev.json, policy.masking, &counts);  // $elements_chain / $elements
   }
   std::string scratch;
   for (auto& kv : ev.json) {
