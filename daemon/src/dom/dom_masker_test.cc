@@ -175,8 +175,8 @@ TEST_F(DomMaskerTest, CssUnderAMaskedRegionHasItsStringsMasked) {
     "attributes":[],"removes":[],"adds":[{"parentId":3,"nextId":null,"node":{"type":2,
     "tagName":"div","id":20,"attributes":{"class":"ph-mask"},"childNodes":[{"type":2,
     "tagName":"style","id":21,"attributes":{"_cssText":"input[name=password]{content:'Jane'}"},
-    "childNodes":[{"type":3,"id":22,"isStyle":true,
-    "textContent":".password-field::after{content:\"Jane Doe\";background:url(/u/jane.png)}"}]}]}}]}})");
+    "childNodes":[{"type":3,"id":22,"isStyle":true,"textContent":
+      ".password-field::after{content:\"Jane Doe\";background:url(/u/jane.png)}"}]}]}}]}})");
   ASSERT_EQ(Run(add), Verdict::kKeep);
   json::object& div = add["data"].as_object()["adds"].as_array()[0].as_object()["node"].as_object();
   json::object& style = Child(div, 0);

@@ -67,7 +67,8 @@ TEST(ScrubCssTest, OnlyCssFieldsAreSparedAndOnlyTheirSyntax) {
     {"type":3,"data":{"source":13,"id":5,"styleId":"canary.zq@example.com","index":[0],
       "set":{"property":"background","value":"url(https://x.test/?e=canary.zq@example.com)"}}},
     {"type":3,"data":{"source":15,"id":5,"styleIds":[1],
-      "styles":[{"styleId":1,"rules":[{"rule":".password-field{content:'canary.zq@example.com'}"}]}]}}
+      "styles":[{"styleId":1,"rules":[
+        {"rule":".password-field{content:'canary.zq@example.com'}"}]}]}}
   ])J");
   rules::RedactionCounts counts;
   for (json::value& e : v.as_array()) ScrubStrings(e, "", *scanner, &counts);

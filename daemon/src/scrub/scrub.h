@@ -30,9 +30,10 @@ struct Report {
   void Add(const Report& o);
 };
 
-// Applies `scanner` to every string under `value`; CSS fields (style/link `_cssText`, text nodes with
-// isStyle, rule events) get the CSS-aware pass of scrub/css.h. ScrubEvent additionally skips the routing ids scrubd validated itself (event
-// `uuid`, properties `token`, `$session_id`, `$window_id`) at the level posthog puts them.
+// Applies `scanner` to every string under `value`; CSS fields (style/link `_cssText`, isStyle
+// text, rule text of CSS events) get the CSS-aware pass of scrub/css.h. ScrubEvent
+// additionally skips the routing ids scrubd validated itself (event `uuid`, properties
+// `token`, `$session_id`, `$window_id`) at the level posthog puts them.
 // `key` is the object key `value` sits under.
 void ScrubStrings(boost::json::value& value, std::string_view key, const rules::Scanner& scanner,
                   rules::RedactionCounts* counts);

@@ -91,8 +91,10 @@ constexpr char kRecording[] = R"J([{"event":"$snapshot","properties":{"token":"p
 
 constexpr char kAutocapture[] = R"J([{"event":"$autocapture","properties":{"token":"phc_t",
   "distinct_id":"d1","$session_id":"01a20355-1c58-723a-837c-2bcc756c76c4","$window_id":"w1",
-  "$el_text":"Zq9canary","$elements_chain":
-  "span:nth-child=\"1\"nth-of-type=\"1\"text=\"Zq9canary\";div.ph-no-capture:attr__class=\"ph-no-capture\"attr__title=\"Zq9canary\"nth-child=\"1\"nth-of-type=\"1\"",
+  "$el_text":"Zq9canary","$elements_chain":)J"
+    R"J("span:nth-child=\"1\"nth-of-type=\"1\"text=\"Zq9canary\";div.ph-no-capture:)J"
+    R"J(attr__class=\"ph-no-capture\"attr__title=\"Zq9canary\"nth-child=\"1\"nth-of-type=\"1\"",)J"
+    R"J(
   "$elements":[{"tag_name":"span","$el_text":"Zq9canary"},
                {"tag_name":"div","attr__class":"ph-mask","attr__title":"Zq9canary"}]}}])J";
 
