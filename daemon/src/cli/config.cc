@@ -47,7 +47,8 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
        {"max_connections_per_peer", Type::kInt, "open connections per client address"},
        {"max_peer_inflight_body_bytes", Type::kInt, "body bytes in flight per client address"},
        {"idle_timeout_seconds", Type::kInt, "wait for request headers (keep-alive)"},
-       {"admin_origin", Type::kString, "the one Origin given CORS headers on /admin"}});
+       {"admin_origin", Type::kString, "the one Origin given CORS headers on /admin"},
+       {"request_deadline_ms", Type::kInt, "CPU ms per ingest request, 0: none"}});
   if (!s.ok()) return s;
   c->listen = yamlcheck::GetString(root, "listen", c->listen);
   c->policy_files = yamlcheck::GetStringList(root, "policy", c->policy_files);
@@ -84,6 +85,10 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
   size_key("max_peer_inflight_body_bytes", &c->max_peer_inflight_body_bytes);
   c->idle_timeout_s = yamlcheck::GetInt(root, "idle_timeout_seconds", c->idle_timeout_s);
   c->admin_origin = yamlcheck::GetString(root, "admin_origin", c->admin_origin);
+  c->request_deadline_ms =
+      yamlcheck::GetInt(root, "request_deadline_ms", c->request_deadline_ms);
+  if (c->request_deadline_ms < 0)
+    return Status::InvalidConfig(file + ": request_deadline_ms must be >= 0");
   return Status::Ok();
 }
 
@@ -151,13 +156,14 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
       else c.idle_timeout_s = static_cast<int64_t>(std::min<size_t>(*n, 86400));
     } else if (a == "--max-body-bytes" || a == "--max-decompressed-bytes" ||
                a == "--max-inflight-body-bytes" || a == "--workers" ||
-               a == "--spool-max-bytes") {
+               a == "--spool-max-bytes" || a == "--request-deadline-ms") {
       Result<size_t> n = ParseSize(a, *v);
       if (!n.ok()) return n.status();
       if (a == "--max-body-bytes") c.max_body_bytes = *n;
       else if (a == "--max-decompressed-bytes") c.max_decompressed_bytes = *n;
       else if (a == "--max-inflight-body-bytes") c.max_inflight_body_bytes = *n;
       else if (a == "--spool-max-bytes") c.spool_max_bytes = *n;
+      else if (a == "--request-deadline-ms") c.request_deadline_ms = static_cast<int64_t>(*n);
       else c.workers = static_cast<int>(std::min<size_t>(*n, 64));
     } else {
       return Status::InvalidInput("unknown option '" + a + "'");

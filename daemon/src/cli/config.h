@@ -35,6 +35,7 @@ struct ServeConfig {
   size_t max_peer_inflight_body_bytes = 0;  // max(max_body, max_inflight / 4)
   int64_t idle_timeout_s = 30;              // waiting for request headers
   std::string admin_origin;                 // the one Origin given CORS on /admin*
+  int64_t request_deadline_ms = 2000;  // CPU per ingest request; 0: none (config file only)
 };
 
 // Errors: kInvalidInput for bad flags (usage), kInvalidConfig for a bad config file

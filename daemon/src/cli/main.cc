@@ -267,6 +267,7 @@ int Serve(int argc, char** argv) {
   server::AppConfig acfg;
   acfg.limits.inflate.max_output = cfg.max_decompressed_bytes;
   acfg.limits.events_require_session_id = cfg.events_require_session_id;
+  acfg.request_deadline = std::chrono::milliseconds(cfg.request_deadline_ms);
   acfg.admin_token = *admin_token;
   acfg.answer_remote_config = cfg.answer_remote_config;
   acfg.policy_files = cfg.policy_files;

@@ -1,5 +1,8 @@
 #include "dom/dom_masker.h"
 
+#include "dom/css.h"
+#include "dom/schema.h"
+
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -20,55 +23,6 @@ constexpr int kMaxDepth = 1000;        // deeper subtrees are masked as unknown,
 constexpr int kMaxAncestorWalk = 4096; // cycle guard for parent chains from hostile ids
 
 // ---------- text helpers ----------
-
-// Decodes one UTF-8 sequence at s[i]; returns its length (1 for invalid bytes) and the code
-// point (U+FFFD for invalid).
-size_t DecodeUtf8(std::string_view s, size_t i, uint32_t& cp) {
-  unsigned char c = s[i];
-  auto cont = [&](size_t k) { return i + k < s.size() && (uint8_t(s[i + k]) & 0xC0) == 0x80; };
-  if (c < 0x80) {
-    cp = c;
-    return 1;
-  }
-  if ((c & 0xE0) == 0xC0 && cont(1)) {
-    cp = ((c & 0x1F) << 6) | (s[i + 1] & 0x3F);
-    return 2;
-  }
-  if ((c & 0xF0) == 0xE0 && cont(1) && cont(2)) {
-    cp = ((c & 0x0F) << 12) | ((s[i + 1] & 0x3F) << 6) | (s[i + 2] & 0x3F);
-    return 3;
-  }
-  if ((c & 0xF8) == 0xF0 && cont(1) && cont(2) && cont(3)) {
-    cp = ((c & 0x07) << 18) | ((s[i + 1] & 0x3F) << 12) | ((s[i + 2] & 0x3F) << 6) |
-         (s[i + 3] & 0x3F);
-    return 4;
-  }
-  cp = 0xFFFD;
-  return 1;
-}
-
-// JavaScript's \s set (ECMA-262 WhiteSpace + LineTerminator).
-bool IsJsSpace(uint32_t cp) {
-  switch (cp) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
-    case 0xFEFF:
-      return true;
-    default:
-      return cp >= 0x2000 && cp <= 0x200A;
-  }
-}
-
-size_t Utf16Length(std::string_view s) {
-  size_t n = 0;
-  for (size_t i = 0; i < s.size();) {
-    uint32_t cp;
-    size_t len = DecodeUtf8(s, i, cp);
-    n += len == 4 ? 2 : 1;
-    i += len;
-  }
-  return n;
-}
 
 std::string ToLower(std::string_view s) {
   std::string out(s);
@@ -157,8 +111,8 @@ std::optional<uint32_t> NodeId(const json::object& o, std::string_view key) {
 class Masker {
  public:
   Masker(const MaskingPolicy& policy, const CompiledSelectors& sel, WindowState& st,
-         rules::RedactionCounts* counts)
-      : p_(policy), sel_(sel), st_(st), counts_(counts) {}
+         rules::RedactionCounts* counts, Deadline* deadline)
+      : p_(policy), sel_(sel), st_(st), counts_(counts), deadline_(deadline) {}
 
   Verdict Event(json::object& event);
 
@@ -240,6 +194,19 @@ class Masker {
     return (f & (nf::kMasked | nf::kInputMasked)) && !(f & nf::kStyleText);
   }
 
+  // CSS (style text, `_cssText`, rule events) inside a masked region: its strings, urls and
+  // comments are masked, its syntax and selectors kept.
+  static bool CssMasked(uint32_t f) { return f & (nf::kMasked | nf::kUnknownAncestry); }
+  void MaskCss(json::value& v) {
+    if (!v.is_string()) return;
+    std::string css(v.get_string());
+    if (MaskCssParts(css)) {
+      v = css;
+      Count("dom.mask_css", "mask");
+    }
+  }
+  Verdict CssRules(json::object& data);
+
   void MaskString(json::value& v, bool input, const char* rule) {
     if (!v.is_string()) return;
     json::string& s = v.as_string();
@@ -284,7 +251,10 @@ class Masker {
   const CompiledSelectors& sel_;
   WindowState& st_;
   rules::RedactionCounts* counts_;
+  Deadline* deadline_;  // null: unlimited
   std::vector<uint64_t> chain_;
+
+  bool OutOfTime() { return deadline_ != nullptr && deadline_->Expired(); }
 };
 
 void Masker::MaskAttributes(json::object& attrs, uint32_t f, TagKind tag) {
@@ -297,6 +267,7 @@ void Masker::MaskAttributes(json::object& attrs, uint32_t f, TagKind tag) {
       Count("dom.media", "remove");
       continue;
     }
+    if (name == "_cssText" && masked_region) MaskCss(v);
     if (v.is_string() && !IsStructuralAttribute(name)) {
       if (name == "value" && (f & nf::kInputMasked) &&
           (IsFormField(tag) || tag == TagKind::kOption || (f & nf::kUnknownAncestry))) {
@@ -344,7 +315,7 @@ void Masker::BlockElement(json::object& node, uint32_t id) {
 void Masker::Walk(json::value& v, uint32_t parent_id, uint32_t pf, bool parent_known,
                   int depth) {
   json::object* node = v.if_object();
-  if (node == nullptr) return;
+  if (node == nullptr || OutOfTime()) return;
   if (depth > kMaxDepth) {  // too deep to walk safely: drop the subtree, keep the node
     if (json::array* kids =
             node->if_contains("childNodes") ? (*node)["childNodes"].if_array() : nullptr)
@@ -417,6 +388,8 @@ void Masker::Walk(json::value& v, uint32_t parent_id, uint32_t pf, bool parent_k
     if (TextMasked(f)) {
       if (json::value* tc = node->if_contains("textContent"))
         MaskString(*tc, (f & nf::kInputMasked) && !(f & nf::kMasked), "dom.mask_text");
+    } else if ((f & nf::kStyleText) && CssMasked(f) && GetTag(pf) != TagKind::kScript) {
+      if (json::value* tc = node->if_contains("textContent")) MaskCss(*tc);
     }
     return;
   }
@@ -550,33 +523,18 @@ bool Masker::ApplyAttributeState(uint32_t id, const json::object& attrs) {
 // marked dropped.
 void Masker::Reevaluate(const std::vector<uint32_t>& roots, json::array* removes) {
   if (roots.empty()) return;
-  std::vector<std::pair<uint32_t, uint32_t>> children;  // (parent, child)
-  children.reserve(st_.size());
-  st_.ForEach([&](uint32_t id, WindowState::Node& n) {
-    if (n.parent != 0) children.emplace_back(n.parent, id);
-  });
-  std::sort(children.begin(), children.end());
-  auto kids_of = [&](uint32_t parent) {
-    auto lo = std::lower_bound(children.begin(), children.end(), std::make_pair(parent, 0u));
-    auto hi = std::lower_bound(children.begin(), children.end(),
-                               std::make_pair(parent + 1, 0u));
-    if (parent == 0xFFFFFFFFu) hi = children.end();
-    return std::make_pair(lo, hi);
-  };
   auto drop_subtree = [&](uint32_t root) {
     std::vector<uint32_t> stack{root};
     while (!stack.empty()) {
       uint32_t cur = stack.back();
       stack.pop_back();
-      auto [lo, hi] = kids_of(cur);
-      for (auto it = lo; it != hi; ++it) {
-        if (WindowState::Node* c = st_.FindMutable(it->second)) {
-          if (c->flags & nf::kDropped) continue;
-          c->flags = nf::kDropped | nf::kPresent;
-          st_.SetAtoms(it->second, 0);
-          stack.push_back(it->second);
-        }
-      }
+      st_.ForEachChild(cur, [&](uint32_t kid) {
+        WindowState::Node* c = st_.FindMutable(kid);
+        if (c == nullptr || (c->flags & nf::kDropped)) return;
+        c->flags = nf::kDropped | nf::kPresent;
+        st_.SetAtoms(kid, 0);
+        stack.push_back(kid);
+      });
     }
   };
 
@@ -594,6 +552,7 @@ void Masker::Reevaluate(const std::vector<uint32_t>& roots, json::array* removes
     BuildChain(rn->parent, chain);
     std::vector<Frame> stack{{root, chain.size()}};
     while (!stack.empty()) {
+      if (OutOfTime()) return;
       Frame fr = stack.back();
       stack.pop_back();
       if (!visited.insert(fr.id).second) continue;
@@ -610,17 +569,14 @@ void Masker::Reevaluate(const std::vector<uint32_t>& roots, json::array* removes
         uint32_t f = DeriveElement(old, pf, parent_known, chain) | nf::kPresent;
         n->flags = f;
         if ((f & nf::kSelfBlock) && !(old & nf::kSelfBlock)) {
-          auto [lo, hi] = kids_of(fr.id);
-          for (auto it = lo; it != hi; ++it) {
-            const WindowState::Node* c = st_.Find(it->second);
-            if (c == nullptr || (c->flags & nf::kDropped)) continue;
-            if (removes != nullptr) {
-              json::object r;
-              r["parentId"] = static_cast<int64_t>(fr.id);
-              r["id"] = static_cast<int64_t>(it->second);
-              removes->push_back(std::move(r));
-            }
-          }
+          st_.ForEachChild(fr.id, [&](uint32_t kid) {
+            const WindowState::Node* c = st_.Find(kid);
+            if (c == nullptr || (c->flags & nf::kDropped) || removes == nullptr) return;
+            json::object r;
+            r["parentId"] = static_cast<int64_t>(fr.id);
+            r["id"] = static_cast<int64_t>(kid);
+            removes->push_back(std::move(r));
+          });
           drop_subtree(fr.id);
           Count("dom.block", "remove");
           continue;
@@ -633,8 +589,7 @@ void Masker::Reevaluate(const std::vector<uint32_t>& roots, json::array* removes
         n->flags = (old & (nf::kKindMask | nf::kPresent)) |
                    (n->parent == 0 ? RootFlags() : Inherit(pf, parent_known));
       }
-      auto [lo, hi] = kids_of(fr.id);
-      for (auto it = lo; it != hi; ++it) stack.push_back({it->second, chain.size()});
+      st_.ForEachChild(fr.id, [&](uint32_t kid) { stack.push_back({kid, chain.size()}); });
     }
   }
 }
@@ -835,6 +790,7 @@ Verdict Masker::Mutation(json::object& data) {
         }
         for (auto& kv : attrs) {
           std::string_view name = kv.key();
+          if (name == "_cssText" && CssMasked(f)) MaskCss(kv.value());
           if (!kv.value().is_string() || IsStructuralAttribute(name)) continue;
           if (name == "value" && (f & nf::kInputMasked) &&
               (IsFormField(tag) || tag == TagKind::kOption)) {
@@ -864,6 +820,9 @@ Verdict Masker::Mutation(json::object& data) {
         if (val) MaskString(*val, false, "dom.mask_text");
       } else if (n->flags & nf::kDropped) {
         continue;
+      } else if ((n->flags & nf::kStyleText) && CssMasked(n->flags)) {
+        const WindowState::Node* parent = st_.Find(n->parent);
+        if (val && (parent == nullptr || GetTag(parent->flags) != TagKind::kScript)) MaskCss(*val);
       } else if (TextMasked(n->flags) || (n->flags & nf::kKindMask) == nf::kKindElement) {
         // texts on an element id (not what rrweb emits) are treated as masked content
         if (val && (TextMasked(n->flags) || (n->flags & nf::kKindMask) != nf::kKindText))
@@ -894,6 +853,25 @@ Verdict Masker::Input(json::object& data) {
   bool field = IsFormField(tag) && (n->flags & nf::kKindMask) == nf::kKindElement;
   if (text && (!field || (n->flags & (nf::kInputMasked | nf::kSelfBlock))))
     MaskString(*text, true, "dom.input");
+  return Verdict::kKeep;
+}
+
+// StyleSheetRule / StyleDeclaration / AdoptedStyleSheet: rule text of a sheet owned by node
+// `id` follows the owner's region. Without `id` (constructed sheets known by styleId only)
+// the owner is unknown to rrweb's own model and the text is left to the detector pass.
+Verdict Masker::CssRules(json::object& data) {
+  const json::value* idv = data.if_contains("id");
+  if (idv == nullptr) return Verdict::kKeep;
+  auto id = NodeId(idv);
+  const WindowState::Node* n = id ? Live(*id) : nullptr;
+  if (n != nullptr && (n->flags & nf::kDropped)) {
+    Count("dom.block", "drop");
+    return Verdict::kDrop;
+  }
+  if (n == nullptr) Count("dom.unknown_id", "mask");
+  if (n == nullptr || CssMasked(n->flags)) {
+    ForEachCssTextField(data, [&](json::value& v) { MaskCss(v); });
+  }
   return Verdict::kKeep;
 }
 
@@ -981,6 +959,7 @@ Verdict Masker::Event(json::object& event) {
   switch (sv->get_int64()) {
     case 0: return Mutation(data);
     case 5: return Input(data);
+    case 8: case 13: case 15: return CssRules(data);
     case 9:
       if (p_.block_media) {
         Count("dom.media", "drop");
@@ -999,26 +978,9 @@ Verdict Masker::Event(json::object& event) {
 
 }  // namespace
 
-std::string MaskTextValue(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size();) {
-    uint32_t cp;
-    size_t len = DecodeUtf8(text, i, cp);
-    if (IsJsSpace(cp)) {
-      out.append(text.substr(i, len));
-    } else {
-      out.append(len == 4 ? 2 : 1, '*');
-    }
-    i += len;
-  }
-  return out;
-}
-
-std::string MaskInputValue(std::string_view text) { return std::string(Utf16Length(text), '*'); }
-
 Verdict MaskEvent(json::object& event, const MaskingPolicy& policy, WindowState& state,
-                  rules::RedactionCounts* counts) {
+                  rules::RedactionCounts* counts, Deadline* deadline) {
+  if (deadline != nullptr && deadline->Expired()) return Verdict::kDrop;
   std::shared_ptr<const CompiledSelectors> compiled = policy.compiled;
   if (compiled == nullptr) {  // a policy assembled in code without Compile(): compile here
     MaskingPolicy copy = policy;
@@ -1028,8 +990,16 @@ Verdict MaskEvent(json::object& event, const MaskingPolicy& policy, WindowState&
     }
     compiled = copy.compiled;
   }
-  Masker m(policy, *compiled, state, counts);
-  return m.Event(event);
+  if (!HasValidIntegers(event, kMaxDepth)) {
+    if (counts) {
+      ++counts->by_rule["dom.bad_type"];
+      ++counts->by_method["drop"];
+    }
+    return Verdict::kInvalid;
+  }
+  Masker m(policy, *compiled, state, counts, deadline);
+  Verdict v = m.Event(event);
+  return deadline != nullptr && deadline->expired() ? Verdict::kDrop : v;
 }
 
 }  // namespace scrubd::dom

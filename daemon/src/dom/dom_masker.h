@@ -8,12 +8,15 @@
 
 #include "dom/state_store.h"
 #include "dom/window_state.h"
+#include "scrubd/common/deadline.h"
 #include "scrubd/policies/masking.h"
 #include "scrubd/rules/scanner.h"
 
 namespace scrubd::dom {
 
-enum class Verdict { kKeep, kDrop };
+// kInvalid: the event breaks rrweb's integer schema (dom/schema.h), e.g. `type: "2"` or
+// `2.5`; it is dropped like kDrop and counted by the caller as `bad_type`.
+enum class Verdict { kKeep, kDrop, kInvalid };
 
 // Masks one decoded rrweb event (an element of `$snapshot_data`, with nested `cv` fields
 // already decoded to JSON) in place per `policy`, updating `state`. Never throws on hostile
@@ -22,8 +25,12 @@ enum class Verdict { kKeep, kDrop };
 // Counts (rule ids `dom.*`, methods mask/remove/drop) go to `counts` when non-null; no text.
 // Returns kDrop when the whole event must be removed from the batch (dropped plugins,
 // CanvasMutation under block_media, Input events of nodes inside blocked elements).
+// `deadline` (optional, per request) is polled per node and per re-evaluated node; once it
+// has expired the pass stops early and returns kDrop, with the state possibly half-updated:
+// the caller must then reject the whole batch (see docs/masking.md, "CPU deadline").
 Verdict MaskEvent(boost::json::object& event, const policies::MaskingPolicy& policy,
-                  WindowState& state, rules::RedactionCounts* counts);
+                  WindowState& state, rules::RedactionCounts* counts,
+                  Deadline* deadline = nullptr);
 
 // Length-preserving text mask: every non-whitespace UTF-16 code unit becomes '*' (so a
 // surrogate pair becomes "**", as rrweb's JS /\S/g does); JS whitespace is kept.

@@ -168,6 +168,42 @@ TEST_F(DomMaskerTest, AddsWhoseParentComesLaterInTheSameList) {
   EXPECT_EQ(state_.Find(31)->parent, 30u);
 }
 
+TEST_F(DomMaskerTest, CssUnderAMaskedRegionHasItsStringsMasked) {
+  // 20 div.ph-mask > { 21 style[_cssText] > 22 isStyle text }, later a text mutation and a
+  // StyleSheetRule on the style element; outside the region CSS is left as it is.
+  json::object add = Obj(R"({"type":3,"timestamp":2,"data":{"source":0,"texts":[],
+    "attributes":[],"removes":[],"adds":[{"parentId":3,"nextId":null,"node":{"type":2,
+    "tagName":"div","id":20,"attributes":{"class":"ph-mask"},"childNodes":[{"type":2,
+    "tagName":"style","id":21,"attributes":{"_cssText":"input[name=password]{content:'Jane'}"},
+    "childNodes":[{"type":3,"id":22,"isStyle":true,"textContent":
+      ".password-field::after{content:\"Jane Doe\";background:url(/u/jane.png)}"}]}]}}]}})");
+  ASSERT_EQ(Run(add), Verdict::kKeep);
+  json::object& div = add["data"].as_object()["adds"].as_array()[0].as_object()["node"].as_object();
+  json::object& style = Child(div, 0);
+  EXPECT_EQ(style["attributes"].as_object()["_cssText"].as_string(),
+            "input[name=password]{content:'****'}");
+  EXPECT_EQ(Child(style, 0)["textContent"].as_string(),
+            ".password-field::after{content:\"**** ***\";background:url(***********)}");
+  json::object later = Obj(R"({"type":3,"timestamp":3,"data":{"source":0,
+    "texts":[{"id":22,"value":"[data-email]{content:'Jane'}"}],"attributes":[],"removes":[],
+    "adds":[]}})");
+  Run(later);
+  EXPECT_EQ(later["data"].as_object()["texts"].as_array()[0].as_object()["value"].as_string(),
+            "[data-email]{content:'****'}");
+  json::object rule = Obj(R"({"type":3,"timestamp":4,"data":{"source":8,"id":21,
+    "adds":[{"rule":"a::before{content:'Jane'}","index":0}]}})");
+  Run(rule);
+  EXPECT_EQ(rule["data"].as_object()["adds"].as_array()[0].as_object()["rule"].as_string(),
+            "a::before{content:'****'}");
+  // The snapshot's own style (13, not in a masked region) keeps its CSS.
+  EXPECT_EQ(Child(Child(Body(snapshot_), 4), 0)["textContent"].as_string(), ".a{color:red}");
+  json::object free_rule = Obj(R"({"type":3,"timestamp":5,"data":{"source":8,"id":12,
+    "adds":[{"rule":"a::before{content:'Jane'}","index":0}]}})");
+  Run(free_rule);
+  EXPECT_EQ(free_rule["data"].as_object()["adds"].as_array()[0].as_object()["rule"].as_string(),
+            "a::before{content:'Jane'}");
+}
+
 TEST_F(DomMaskerTest, ClassChangeRemasksAndUnmasksSubtree) {
   json::object add_class = Obj(R"({"type":3,"timestamp":2,"data":{"source":0,"texts":[],
     "attributes":[{"id":6,"attributes":{"class":"ph-mask"}}],"removes":[],"adds":[]}})");

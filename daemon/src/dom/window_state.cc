@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace scrubd::dom {
@@ -78,16 +79,73 @@ void WindowState::Put(uint32_t id, Node node) {
     } else if ((slot.flags & nf::kHasAtoms) && !(node.flags & nf::kHasAtoms)) {
       atoms_.erase(id);
     }
+    bool moved = !(slot.flags & nf::kPresent) || slot.parent != node.parent;
     slot = node;
+    if (has_child_index_ && moved) NoteParent(id, node.parent);
     return;
   }
   auto [it, inserted] = overflow_.try_emplace(id, node);
+  bool moved = inserted || it->second.parent != node.parent;
   if (inserted) {
     ++live_;
   } else {
     if ((it->second.flags & nf::kHasAtoms) && !(node.flags & nf::kHasAtoms)) atoms_.erase(id);
     it->second = node;
   }
+  if (has_child_index_ && moved) NoteParent(id, node.parent);
+}
+
+void WindowState::BuildChildIndex() {
+  DropChildIndex();
+  const size_t dense = pages_.size() << kPageBits;
+  child_offsets_.assign(dense + 2, 0);
+  size_t count = 0;
+  ForEach([&](uint32_t, Node& n) {
+    if (n.parent != 0 && n.parent < dense) {
+      ++child_offsets_[n.parent + 1];
+      ++count;
+    }
+  });
+  for (size_t i = 1; i < child_offsets_.size(); ++i) child_offsets_[i] += child_offsets_[i - 1];
+  child_ids_.assign(count, 0);
+  std::vector<uint32_t> fill(child_offsets_.begin(), child_offsets_.end() - 1);
+  ForEach([&](uint32_t id, Node& n) {
+    if (n.parent != 0 && n.parent < dense) {
+      child_ids_[fill[n.parent]++] = id;
+    } else if (n.parent >= dense && child_delta_pairs_.emplace((uint64_t(n.parent) << 32) | id, 0)
+                                        .second) {
+      child_delta_[n.parent].push_back(id);  // overflow parents: delta only, never dropped
+    }
+  });
+  has_child_index_ = true;
+  child_delta_built_ = child_delta_pairs_.size();
+}
+
+void WindowState::DropChildIndex() {
+  has_child_index_ = false;
+  child_offsets_.clear();
+  child_offsets_.shrink_to_fit();
+  child_ids_.clear();
+  child_ids_.shrink_to_fit();
+  child_delta_.clear();
+  child_delta_pairs_.clear();
+}
+
+bool WindowState::InBaseIndex(uint32_t parent, uint32_t child) const {
+  if (size_t(parent) + 1 >= child_offsets_.size()) return false;
+  auto lo = child_ids_.begin() + child_offsets_[parent];
+  auto hi = child_ids_.begin() + child_offsets_[parent + 1];
+  return std::binary_search(lo, hi, child);  // filled in id order, so sorted
+}
+
+void WindowState::NoteParent(uint32_t id, uint32_t parent) {
+  if (parent == 0 || InBaseIndex(parent, id)) return;
+  uint64_t key = (uint64_t(parent) << 32) | id;
+  if (!child_delta_pairs_.emplace(key, 0).second) return;
+  child_delta_[parent].push_back(id);
+  // Amortised: a rebuild costs O(nodes) and happens at most once per nodes/4 changes.
+  if (child_delta_pairs_.size() - child_delta_built_ > std::max<size_t>(4096, live_ / 4))
+    DropChildIndex();
 }
 
 void WindowState::Erase(uint32_t id) {
@@ -125,6 +183,7 @@ void WindowState::Clear() {
   has_snapshot_ = false;
   dirty_ = true;
   garbage_ = 0;
+  DropChildIndex();
 }
 
 uint64_t WindowState::Atoms(uint32_t id) const {
@@ -153,6 +212,8 @@ size_t WindowState::MemoryBytes() const {
   size_t bytes = page_count_ * sizeof(Page) + pages_.capacity() * sizeof(pages_[0]);
   bytes += overflow_.size() * 32 + overflow_.bucket_count() * sizeof(void*);
   bytes += atoms_.size() * 32 + atoms_.bucket_count() * sizeof(void*);
+  bytes += (child_offsets_.capacity() + child_ids_.capacity()) * sizeof(uint32_t);
+  bytes += child_delta_pairs_.size() * 64 + child_delta_pairs_.bucket_count() * sizeof(void*);
   return bytes;
 }
 

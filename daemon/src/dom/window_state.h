@@ -86,6 +86,13 @@ class WindowState {
   template <typename F>
   void ForEach(F&& f);
 
+  // Visits the live children of `parent`: f(uint32_t child). Each child is visited once; Put
+  // and Erase are allowed inside f. Backed by a child index built on first use in O(nodes)
+  // and kept current by Put (not persisted; dropped by Clear or when too many changes pile
+  // up), so re-evaluating a subtree costs the subtree, not the window.
+  template <typename F>
+  void ForEachChild(uint32_t parent, F&& f);
+
   size_t size() const { return live_; }
   // Heap bytes held by this state (pages, directory, overflow and atom tables).
   size_t MemoryBytes() const;
@@ -120,6 +127,20 @@ class WindowState {
   };
 
   const Node* FindOverflow(uint32_t id) const;
+  void BuildChildIndex();
+  void DropChildIndex();
+  bool InBaseIndex(uint32_t parent, uint32_t child) const;
+  void NoteParent(uint32_t id, uint32_t parent);  // Put hook while the index exists
+
+  // Child index (CSR over dense parent ids, children sorted by id; entries may be stale and
+  // are checked against the live parent) plus the (parent, child) pairs added since it was
+  // built. Overflow parents (ids >= 4 Mi) live in the delta only.
+  bool has_child_index_ = false;
+  std::vector<uint32_t> child_offsets_;
+  std::vector<uint32_t> child_ids_;
+  std::unordered_map<uint32_t, std::vector<uint32_t>> child_delta_;
+  std::unordered_map<uint64_t, char> child_delta_pairs_;
+  size_t child_delta_built_ = 0;  // pairs already in the delta when the index was built
 
   std::vector<std::unique_ptr<Page>> pages_;         // dense directory by id >> kPageBits
   std::unordered_map<uint32_t, Node> overflow_;      // huge ids (hostile or very long sessions)
@@ -144,6 +165,22 @@ void WindowState::ForEach(F&& f) {
     }
   }
   for (auto& [id, node] : overflow_) f(id, node);
+}
+
+template <typename F>
+void WindowState::ForEachChild(uint32_t parent, F&& f) {
+  if (!has_child_index_) BuildChildIndex();
+  // Copy the candidates first: f may Put, which may grow or drop the index.
+  std::vector<uint32_t> kids;
+  if (parent + 1 < child_offsets_.size())
+    kids.assign(child_ids_.begin() + child_offsets_[parent],
+                child_ids_.begin() + child_offsets_[parent + 1]);
+  if (auto it = child_delta_.find(parent); it != child_delta_.end())
+    kids.insert(kids.end(), it->second.begin(), it->second.end());
+  for (uint32_t c : kids) {
+    const Node* n = Find(c);
+    if (n != nullptr && n->parent == parent) f(c);
+  }
 }
 
 }  // namespace scrubd::dom

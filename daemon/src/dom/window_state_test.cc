@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 namespace scrubd::dom {
 namespace {
 
@@ -57,6 +60,38 @@ TEST(WindowStateTest, EncodeDecodeRoundTripAndCorruption) {
   bad[bad.size() / 2] ^= 1;
   EXPECT_EQ(WindowState::Decode(bad, "tok\0s\0w").status().code(), Code::kCorruption);
   EXPECT_FALSE(WindowState::Decode("SDWS", "k").ok());
+}
+
+std::vector<uint32_t> Kids(WindowState& s, uint32_t parent) {
+  std::vector<uint32_t> out;
+  s.ForEachChild(parent, [&](uint32_t c) { out.push_back(c); });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(WindowStateTest, ChildIndexFollowsPutEraseAndMoves) {
+  WindowState s;
+  s.Put(1, {0, nf::kKindElement});
+  for (uint32_t id = 2; id <= 10; ++id) s.Put(id, {1, nf::kKindElement});
+  s.Put(0x7FFFFFF0u, {0x7FFFFFF1u, nf::kKindText});  // overflow parent
+  s.Put(0x7FFFFFF1u, {2, nf::kKindElement});
+  EXPECT_EQ(Kids(s, 1), (std::vector<uint32_t>{2, 3, 4, 5, 6, 7, 8, 9, 10}));  // builds index
+  EXPECT_EQ(Kids(s, 0x7FFFFFF1u), std::vector<uint32_t>{0x7FFFFFF0u});
+  s.Put(3, {2, nf::kKindElement});  // moved under 2
+  s.Erase(4);
+  s.Put(11, {1, nf::kKindText});  // new child after the build
+  s.Put(5, {2, nf::kKindElement});
+  s.Put(5, {1, nf::kKindElement});  // and back: listed once
+  s.Erase(6);
+  s.Put(6, {1, nf::kKindElement});  // erased and re-added under the same parent: once
+  EXPECT_EQ(Kids(s, 1), (std::vector<uint32_t>{2, 5, 6, 7, 8, 9, 10, 11}));
+  EXPECT_EQ(Kids(s, 2), (std::vector<uint32_t>{3, 0x7FFFFFF1u}));
+  // Many changes drop and rebuild the index; results stay exact.
+  for (uint32_t id = 100; id < 6000; ++id) s.Put(id, {7, nf::kKindText});
+  EXPECT_EQ(Kids(s, 7).size(), 5900u);
+  EXPECT_EQ(Kids(s, 1), (std::vector<uint32_t>{2, 5, 6, 7, 8, 9, 10, 11}));
+  s.Clear();
+  EXPECT_TRUE(Kids(s, 1).empty());
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include "dom/dom_masker.h"
 #include "scrub/identity.h"
 #include "scrub/urls.h"
+#include "scrub/autocapture.h"
+#include "scrub/css.h"
 
 namespace scrubd::scrub {
 namespace json = boost::json;
@@ -21,6 +23,13 @@ void Report::Add(const Report& o) {
   for (const auto& [k, v] : o.dropped) dropped[k] += v;
   events_in += o.events_in;
   events_out += o.events_out;
+  deadline_exceeded = deadline_exceeded || o.deadline_exceeded;
+}
+
+bool Scrubber::OutOfTime(Report* report) const {
+  if (deadline_ == nullptr || !deadline_->ExpiredNow()) return false;
+  report->deadline_exceeded = true;
+  return true;
 }
 
 namespace {
@@ -30,11 +39,6 @@ namespace {
 bool IsRoutingKey(std::string_view key, bool top_level) {
   if (top_level) return key == "uuid" || key == "api_key" || key == "token";
   return key == "token" || key == "$session_id" || key == "$window_id";
-}
-
-bool IsStyleNode(const json::object& o) {
-  const json::value* s = o.if_contains("isStyle");
-  return s && s->is_bool() && s->get_bool();
 }
 
 // A value under a sensitive key is redacted whole, whatever its type: a number, boolean,
@@ -111,11 +115,9 @@ void Walk(json::value& v, std::string_view key, const rules::Scanner& scanner,
       break;
     case json::kind::object: {
       json::object& o = v.get_object();
-      bool style = IsStyleNode(o);
+      CssFieldsHold css(o, scanner, counts);  // CSS fields: strings and urls only (css.h)
       for (auto& kv : o) {
         std::string_view k = kv.key();
-        if (k == "_cssText") continue;  // CSS: its own handling in the DOM pass
-        if (style && k == "textContent") continue;  // CSS: never rewritten by detectors
         Walk(kv.value(), k, scanner, counts, scratch);
       }
       ScrubKeys(o, key, scanner, counts, scratch);
@@ -165,6 +167,7 @@ void ScrubStrings(json::value& value, std::string_view key, const rules::Scanner
 bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
                           Report* report) const {
   rules::RedactionCounts& counts = report->counts;
+  if (OutOfTime(report)) return false;
   if (ev.undecodable) report->dropped["undecodable"] += ev.undecodable;
   if (ev.is_snapshot) {
     json::array& arr = *ingest::SnapshotItems(ev.json);  // DecodeBatch guarantees an array
@@ -178,9 +181,11 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
         report->dropped["input_text_type"]++;
         continue;
       }
-      dom::Verdict verdict = dom::MaskEvent(r.get_object(), policy.masking, lease.state(), &counts);
-      if (verdict == dom::Verdict::kDrop) {
-        report->dropped["dom_policy"]++;
+      dom::Verdict verdict =
+          dom::MaskEvent(r.get_object(), policy.masking, lease.state(), &counts, deadline_);
+      if (OutOfTime(report)) return false;
+      if (verdict != dom::Verdict::kKeep) {
+        report->dropped[verdict == dom::Verdict::kInvalid ? "bad_type" : "dom_policy"]++;
         continue;
       }
       kept.emplace_back(std::move(r));
@@ -191,6 +196,7 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
   } else {
     report->events_in++;
     report->events_out++;
+    ScrubAutocapture(ev.json, policy.masking, &counts);  // $elements_chain / $elements
   }
   if (!ApplyIdentity(ev, policy, &counts)) {  // before the string pass (identity.h)
     report->dropped["no_identity_key"]++;
@@ -207,10 +213,13 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
         if (IsRoutingKey(p.key(), false)) continue;
         if (ev.is_snapshot && (p.key() == "$snapshot_data" || p.key() == "$snapshot_items") &&
             p.value().is_array()) {
-          for (json::value& r : p.value().get_array())
-            if (!IsCssEvent(r)) Walk(r, "", *policy.scanner, &counts, scratch);
+          for (json::value& r : p.value().get_array()) {
+            if (OutOfTime(report)) return false;
+            Walk(r, "", *policy.scanner, &counts, scratch);  // CSS events: CssFieldsHold
+          }
           continue;
         }
+        if (OutOfTime(report)) return false;
         Walk(p.value(), p.key(), *policy.scanner, &counts, scratch);
       }
       ScrubKeys(props, kv.key(), *policy.scanner, &counts, scratch);

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "ingest/decode.h"
+#include "scrubd/common/deadline.h"
 #include "scrubd/policies/policy.h"
 #include "scrubd/rules/scanner.h"
 
@@ -25,15 +26,17 @@ struct Report {
   std::map<std::string, uint64_t> dropped;     // rrweb / posthog events dropped, by reason
   uint64_t events_in = 0;
   uint64_t events_out = 0;
+  bool deadline_exceeded = false;  // the request's CPU deadline expired: reject the batch
   void Add(const Report& o);
 };
 
-// Applies `scanner` to every string and every object key under `value`, except CSS
-// (`_cssText`, text nodes with isStyle). A detected key is renamed to its redaction (kept
-// distinct: "[EMAIL]", "[EMAIL]#2"); a value of any type under a sensitive key is redacted
-// whole. ScrubEvent additionally skips the routing ids DecodeBatch validated (event `uuid`,
-// `api_key`, `token`; properties `token`, `$session_id`, `$window_id`) at the level posthog
-// puts them, and drops rrweb Input events whose `text` is not a string (docs/ingest.md).
+// Applies `scanner` to every string and every object key under `value`; CSS fields
+// (style/link `_cssText`, isStyle text, rule text of CSS events) get the CSS-aware pass of
+// scrub/css.h. A detected key is renamed to its redaction (kept distinct: "[EMAIL]",
+// "[EMAIL]#2"); a value of any type under a sensitive key is redacted whole. ScrubEvent
+// additionally skips the routing ids DecodeBatch validated (event `uuid`, `api_key`, `token`;
+// properties `token`, `$session_id`, `$window_id`) at the level posthog puts them, and drops
+// rrweb Input events whose `text` is not a string (docs/ingest.md).
 // `key` is the object key `value` sits under.
 void ScrubStrings(boost::json::value& value, std::string_view key, const rules::Scanner& scanner,
                   rules::RedactionCounts* counts);
@@ -48,9 +51,15 @@ class Scrubber {
   explicit Scrubber(dom::StateStore* state) : state_(state) {}
   // Scrubs one admitted event in place. Returns false when the whole event must be dropped.
   bool ScrubEvent(ingest::Event& event, const policies::Policy& policy, Report* report) const;
+  // The request's CPU deadline (must outlive the Scrubber's use). Once it expires ScrubEvent
+  // stops, returns false and sets report->deadline_exceeded: the batch must not be stored.
+  void set_deadline(Deadline* deadline) { deadline_ = deadline; }
 
  private:
+  bool OutOfTime(Report* report) const;
+
   dom::StateStore* state_;
+  Deadline* deadline_ = nullptr;
 };
 
 }  // namespace scrubd::scrub

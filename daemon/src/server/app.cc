@@ -213,6 +213,7 @@ HttpResponse App::Handle(const HttpRequest& req) {
     line("sink_errors_total", metrics_.sink_errors);
     r.body += TransportMetricsText();
     line("audit_errors_total", metrics_.audit_errors);
+    line("deadline_exceeded_total", metrics_.deadline_exceeded);
     if (upstream_) r.body += upstream_->MetricsText();
     return r;
   }
@@ -268,6 +269,7 @@ HttpResponse App::RemoteConfig(const HttpRequest& req, ingest::Endpoint ep) {
 }
 
 HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
+  Deadline deadline(config_.request_deadline);  // [deadline] this request's CPU budget
   std::string_view target = req.target;
   size_t q = target.find('?');
   ingest::RequestView view{req.body, Header(req, "content-type"),
@@ -298,6 +300,7 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
 
   admit::PageGate page_gate(state_);  // blocking.urls, per window (docs/blocking.md)
   scrub::Scrubber scrubber(state_);
+  scrubber.set_deadline(&deadline);  // [deadline]
   scrub::Report report;
   std::vector<ingest::Event*> recordings;
   std::vector<ingest::Event*> events;  // analytics events
@@ -315,6 +318,16 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
     if (!scrubber.ScrubEvent(ev, *policy, &report)) continue;
     ip_mode = std::min(ip_mode, policy->identity.client_ip);
     (ev.is_snapshot ? recordings : events).push_back(&ev);
+  }
+  if (report.deadline_exceeded || deadline.ExpiredNow()) {  // [deadline] nothing is stored
+    metrics_.batches_rejected++;
+    metrics_.deadline_exceeded++;
+    spdlog::warn("rejected {} batch: deadline_exceeded ({} bytes)", ep_name, req.body.size());
+    AuditAppend("batch_rejected", json::serialize(json::object{{"endpoint", ep_name},
+                                                               {"reason", "deadline_exceeded"},
+                                                               {"bytes", req.body.size()}}));
+    return ErrorResponse(503, "deadline_exceeded",
+                         "the batch exceeded the per-request CPU deadline; retry later");
   }
 
   const std::string session = batch.events.empty() ? "" : batch.events.front().session_id;

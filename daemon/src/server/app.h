@@ -55,13 +55,17 @@ struct AppConfig {
   std::string pseudonym_key;         // HMAC key for session ids in logs and the audit log
   bool upstream_and_store = false;   // with an upstream: also write the local store
   std::chrono::seconds audit_aggregate_window{60};  // admin denials, transport rejections
+  // CPU time one ingest request may spend decoding and scrubbing; past it the batch is
+  // rejected whole with 503 deadline_exceeded (docs/masking.md). 0: no deadline.
+  std::chrono::nanoseconds request_deadline{std::chrono::milliseconds(2000)};
 };
 
 // Counters exposed on /metrics (Prometheus text).
 struct Metrics {
   std::atomic<uint64_t> requests{0}, batches_ok{0}, batches_rejected{0}, events_in{0},
       events_stored{0}, events_dropped{0}, redactions{0}, sink_errors{0}, scrub_errors{0},
-      audit_errors{0};  // audit appends that failed (a batch or export behind one: 503)
+      audit_errors{0},  // audit appends that failed (a batch or export behind one: 503)
+      deadline_exceeded{0};
 };
 
 class App {
