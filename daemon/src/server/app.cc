@@ -437,13 +437,17 @@ HttpResponse App::Admin(const HttpRequest& req, std::string_view path) {
   std::string expected = "Bearer " + config_.admin_token;
   bool ok = !config_.admin_token.empty() && auth.size() == expected.size() &&
             CRYPTO_memcmp(auth.data(), expected.data(), expected.size()) == 0;
-  std::string caller = "admin@" + req.peer;
+  // Callers are named by a keyed pseudonym of their address, paths by route class and hash.
+  std::string caller = "admin@" + Pseudonym(config_.pseudonym_key, req.peer);
   if (!ok) {
     AuditAdminDenied(req, path);
     return ErrorResponse(401, "unauthorized", "admin endpoints need Authorization: Bearer <token>");
   }
-  AuditAppend("admin_call", json::serialize(json::object{
-                                {"path", path}, {"method", req.method}, {"caller", caller}}));
+  AuditAppend("admin_call",
+              json::serialize(json::object{{"route", AdminRouteClass(path)},
+                                           {"path_hash", Pseudonym(config_.pseudonym_key, path)},
+                                           {"method", req.method},
+                                           {"caller", caller}}));
   if (path == "/admin/reload" && req.method == "POST") {
     Status s = Reload(caller);
     if (!s.ok()) return ErrorResponse(422, "invalid_config", s.message());

@@ -135,6 +135,10 @@ class App {
   std::map<std::pair<unsigned, std::string>, uint64_t> transport_;  // guarded by transport_mu_
 };
 
+// The admin route class of an /admin path ("reload", "sessions", "export", ... or "unknown"):
+// what audit entries record instead of the raw path, which may carry ids or personal data.
+std::string_view AdminRouteClass(std::string_view path);
+
 // {"error": code, "message": msg} with the matching 4xx/5xx status.
 HttpResponse ErrorResponse(unsigned status, std::string_view code, std::string_view message);
 unsigned HttpStatusFor(const Status& s);

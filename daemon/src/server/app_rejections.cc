@@ -11,9 +11,7 @@
 namespace scrubd::server {
 namespace json = boost::json;
 
-namespace {
-
-// The admin route a path names, or "unknown": the only part of a denied path that is logged.
+// The admin route a path names, or "unknown": the only part of an admin path that is logged.
 std::string_view AdminRouteClass(std::string_view path) {
   static constexpr std::string_view kExport = "/admin/sessions/";
   if (path == "/admin/reload") return "reload";
@@ -22,6 +20,8 @@ std::string_view AdminRouteClass(std::string_view path) {
     return "export";
   return "unknown";
 }
+
+namespace {
 
 std::string_view MethodClass(std::string_view m) {
   for (std::string_view known : {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})
@@ -51,7 +51,7 @@ void App::AuditAdminDenied(const HttpRequest& req, std::string_view path) {
                       {"method", MethodClass(req.method)},
                       {"path_len", path.size()},
                       {"path_hash", Pseudonym(config_.pseudonym_key, path)},
-                      {"peer", req.peer}};
+                      {"peer", Pseudonym(config_.pseudonym_key, req.peer)}};
   AuditAggregated("admin_denied|" + req.peer + "|" + std::string(route), "admin_denied",
                   fields);
 }
