@@ -54,9 +54,10 @@ std::string Slurp(const fs::path& p) {
 
 void Row(const char* what, double n, double secs, double base_secs, double target) {
   const double rate = n / secs, base = n / base_secs;
-  std::printf("%-7s %12.0f entries/s | baseline raw SHA-256 same bytes %12.0f entries/s | "
-              "ratio %.3f | target >= %.0f: %s\n",
-              what, rate, base, rate / base, target, rate >= target ? "PASS" : "MISS");
+  std::printf(
+      "%-7s %12.0f entries/s | baseline raw SHA-256 same bytes %12.0f entries/s | "
+      "ratio %.3f | target >= %.0f: %s\n",
+      what, rate, base, rate / base, target, rate >= target ? "PASS" : "MISS");
 }
 
 }  // namespace
@@ -131,11 +132,12 @@ int main(int argc, char** argv) {
 
   uint64_t bytes = 0;
   for (const auto& f : files) bytes += f.size();
-  std::printf("audit_bench: %llu appended entries (%llu in log, %.1f MB, checkpoints every %llu, "
-              "%s), dir %s\n",
-              static_cast<unsigned long long>(n), static_cast<unsigned long long>(report.entries),
-              bytes / 1e6, static_cast<unsigned long long>(opts.checkpoint_every_entries),
-              "group commit", dir.string().c_str());
+  std::printf(
+      "audit_bench: %llu appended entries (%llu in log, %.1f MB, checkpoints every %llu, "
+      "%s), dir %s\n",
+      static_cast<unsigned long long>(n), static_cast<unsigned long long>(report.entries),
+      bytes / 1e6, static_cast<unsigned long long>(opts.checkpoint_every_entries), "group commit",
+      dir.string().c_str());
   Row("append", static_cast<double>(n), Seconds(t0, t1), append_base, 50000);
   Row("verify", static_cast<double>(report.entries), Seconds(t2, t3), verify_base, 500000);
   if (argc <= 2) fs::remove_all(dir.parent_path());

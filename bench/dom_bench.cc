@@ -3,7 +3,6 @@
 // state (bytes per tracked node; 10k sessions x 3k nodes). Single-threaded.
 //   dom_bench [--iterations N] [--sessions N] [--nodes N]
 #include <boost/json.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -22,8 +21,7 @@ using scrubd::dom::WindowState;
 namespace {
 
 double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 size_t RssBytes() {
@@ -134,8 +132,8 @@ int main(int argc, char** argv) {
   std::printf("parse+DOM pass+serialize   %8.1f MB/s\n", mb / dom);
   std::printf("DOM pass alone             %8.1f MB/s\n", mb / pass_only);
   std::printf("ratio (with DOM / without) %8.2f  (throughput; 1.00 = free)\n", base / dom);
-  std::printf("CRM window state: %zu nodes, %zu bytes, %.2f bytes/node\n", tracked,
-              state_bytes, double(state_bytes) / std::max<size_t>(tracked, 1));
+  std::printf("CRM window state: %zu nodes, %zu bytes, %.2f bytes/node\n", tracked, state_bytes,
+              double(state_bytes) / std::max<size_t>(tracked, 1));
 
   // Memory at scale: `sessions` windows of `nodes` nodes each, all live.
   json::value snap = Parse(SyntheticSnapshot(nodes));
@@ -151,11 +149,12 @@ int main(int argc, char** argv) {
   }
   double fill = Now() - t0;
   size_t rss1 = RssBytes();
-  std::printf("%d sessions x %zu nodes: %.1f MiB accounted (%.2f bytes/node), RSS +%.1f MiB "
-              "(%.2f bytes/node incl. allocator), %.1f s to build\n",
-              sessions, total_nodes / std::max(sessions, 1), total_state / 1048576.0,
-              double(total_state) / total_nodes, (rss1 - rss0) / 1048576.0,
-              double(rss1 - rss0) / total_nodes, fill);
+  std::printf(
+      "%d sessions x %zu nodes: %.1f MiB accounted (%.2f bytes/node), RSS +%.1f MiB "
+      "(%.2f bytes/node incl. allocator), %.1f s to build\n",
+      sessions, total_nodes / std::max(sessions, 1), total_state / 1048576.0,
+      double(total_state) / total_nodes, (rss1 - rss0) / 1048576.0,
+      double(rss1 - rss0) / total_nodes, fill);
   std::printf("counts: mask_text=%llu input=%llu block=%llu unknown_id=%llu (sink %zu)\n",
               (unsigned long long)counts.by_rule["dom.mask_text"],
               (unsigned long long)counts.by_rule["dom.input"],

@@ -4,9 +4,8 @@
 // Each toggle is one rrweb Mutation event flipping `ph-mask` on a row. Thread CPU time,
 // best of --rounds.
 //   dom_toggle_bench [--toggles N] [--small N] [--large N] [--rounds N]
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,11 +35,14 @@ std::string Snapshot(int nodes) {
     std::string i = std::to_string(id);
     kids += "{\"type\":2,\"tagName\":\"div\",\"id\":" + i +
             ",\"attributes\":{\"class\":\"row\"},\"childNodes\":[{\"type\":2,\"tagName\":"
-            "\"span\",\"id\":" + std::to_string(id + 1) +
+            "\"span\",\"id\":" +
+            std::to_string(id + 1) +
             ",\"attributes\":{},\"childNodes\":[{\"type\":3,\"id\":" + std::to_string(id + 2) +
-            ",\"textContent\":\"Customer " + std::to_string(row) + "\"}]},{\"type\":3,\"id\":" +
-            std::to_string(id + 3) + ",\"textContent\":\" \"},{\"type\":2,\"tagName\":\"input\","
-            "\"id\":" + std::to_string(id + 4) +
+            ",\"textContent\":\"Customer " + std::to_string(row) +
+            "\"}]},{\"type\":3,\"id\":" + std::to_string(id + 3) +
+            ",\"textContent\":\" \"},{\"type\":2,\"tagName\":\"input\","
+            "\"id\":" +
+            std::to_string(id + 4) +
             ",\"attributes\":{\"type\":\"text\",\"value\":\"v\"},\"childNodes\":[]}]}";
   }
   return "{\"type\":2,\"timestamp\":1,\"data\":{\"node\":{\"type\":0,\"id\":1,\"childNodes\":["
@@ -55,8 +57,10 @@ std::vector<json::object> Toggles(int count, int element) {
   for (int i = 0; i < count; ++i) {
     json::object attrs{{"class", i % 2 ? "row" : "row ph-mask"}};
     json::object change{{"id", element}, {"attributes", std::move(attrs)}};
-    json::object data{{"source", 0},          {"texts", json::array()},
-                      {"attributes", json::array{change}}, {"removes", json::array()},
+    json::object data{{"source", 0},
+                      {"texts", json::array()},
+                      {"attributes", json::array{change}},
+                      {"removes", json::array()},
                       {"adds", json::array()}};
     out.push_back(json::object{{"type", 3}, {"timestamp", 2 + i}, {"data", std::move(data)}});
   }
@@ -96,8 +100,7 @@ int main(int argc, char** argv) {
   size_t small_nodes = 0, large_nodes = 0;
   double s = Measure(small, toggles, rounds, &small_nodes);
   double l = Measure(large, toggles, rounds, &large_nodes);
-  std::printf("%d class toggles on one element, thread CPU, best of %d rounds\n", toggles,
-              rounds);
+  std::printf("%d class toggles on one element, thread CPU, best of %d rounds\n", toggles, rounds);
   std::printf("page %7zu nodes  %8.2f ms  (%.2f us/toggle)  baseline\n", small_nodes, s * 1e3,
               s * 1e6 / toggles);
   std::printf("page %7zu nodes  %8.2f ms  (%.2f us/toggle)\n", large_nodes, l * 1e3,

@@ -3,8 +3,8 @@
 // alone on the same events in the same run. The two alternate in short rounds and the best
 // round of each counts (the machine is shared). Prints events/s for both and their ratio.
 //   identity_bench [--seconds N]
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstring>

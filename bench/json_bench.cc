@@ -37,7 +37,8 @@ int main() {
   using scrubd::ingest::Batch;
   std::vector<std::string> docs;
   size_t bytes = 0;
-  for (const auto& e : fs::directory_iterator(scrubd::testing::FixtureDir("posthog-js-1.449.2-crm"))) {
+  for (const auto& e :
+       fs::directory_iterator(scrubd::testing::FixtureDir("posthog-js-1.449.2-crm"))) {
     if (e.path().extension() != ".body") continue;
     std::string body = scrubd::testing::ReadFile(e.path());
     scrubd::ingest::RequestView v{body, "text/plain", ""};
@@ -62,9 +63,8 @@ int main() {
   });
   std::printf("boost.json  parse %8.1f MB/s   serialize %8.1f MB/s\n", bj_parse, bj_ser);
 #ifdef HAVE_NLOHMANN
-  double nl_parse = MBps(docs, bytes, [&](const std::string& d) {
-    sink += nlohmann::json::parse(d).is_array();
-  });
+  double nl_parse =
+      MBps(docs, bytes, [&](const std::string& d) { sink += nlohmann::json::parse(d).is_array(); });
   std::vector<nlohmann::json> nparsed;
   for (const auto& d : docs) nparsed.push_back(nlohmann::json::parse(d));
   double nl_ser = MBps(docs, bytes, [&](const std::string&) {

@@ -1,8 +1,10 @@
 // pipeline_bench: the whole data plane on the CRM recording (decode with nested cv fields ->
 // admit -> DOM masking -> PII detectors -> serialize), against decode + serialize alone on the
 // same requests in the same run. Fresh session ids per iteration so DOM state starts cold,
-// as it does for a new visitor (eight visitors are prepared and cycled). Disk writes are left out (they are fsync-bound, not CPU).
+// as it does for a new visitor (eight visitors are prepared and cycled). Disk writes are left out
+// (they are fsync-bound, not CPU).
 //   pipeline_bench [--seconds N]
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
@@ -10,7 +12,6 @@
 #include <filesystem>
 #include <string>
 #include <vector>
-#include <algorithm>
 
 #include "admit/admit.h"
 #include "dom/dom_masker.h"
@@ -47,18 +48,19 @@ int main(int argc, char** argv) {
     if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
   std::vector<Request> reqs;
   size_t decoded_bytes = 0;
-  for (const auto& e : std::filesystem::directory_iterator(
-           testing::FixtureDir("posthog-js-1.449.2-crm"))) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(testing::FixtureDir("posthog-js-1.449.2-crm"))) {
     if (e.path().extension() != ".body") continue;
-    std::string meta = testing::ReadFile(e.path().string().substr(0, e.path().string().size() - 5) +
-                                         ".meta.json");
+    std::string meta =
+        testing::ReadFile(e.path().string().substr(0, e.path().string().size() - 5) + ".meta.json");
     bool rec = meta.find("\"/s/\"") != std::string::npos;
-    reqs.push_back({testing::ReadFile(e.path()), rec ? ingest::Endpoint::kRecording
-                                                     : ingest::Endpoint::kEvents});
+    reqs.push_back({testing::ReadFile(e.path()),
+                    rec ? ingest::Endpoint::kRecording : ingest::Endpoint::kEvents});
     auto b = ingest::DecodeBatch(reqs.back().endpoint, {reqs.back().body, "text/plain", ""}, {});
     for (auto& ev : b->events) decoded_bytes += json::serialize(ev.json).size();
   }
-  std::sort(reqs.begin(), reqs.end(), [](auto& a, auto& b) { return a.body.size() > b.body.size(); });
+  std::sort(reqs.begin(), reqs.end(),
+            [](auto& a, auto& b) { return a.body.size() > b.body.size(); });
   auto set = policies::LoadPolicySet({}, {"bench-key-0123456789"});
   const policies::Policy* policy = (*set)->ForToken("phc_any");
   std::filesystem::path dir = std::filesystem::temp_directory_path() / "scrubd-pipeline-bench";

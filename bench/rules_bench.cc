@@ -9,8 +9,8 @@
 #include <re2/re2.h>
 #include <zlib.h>
 
-#include <boost/json.hpp>
 #include <algorithm>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -71,8 +71,7 @@ bool Latin1Bytes(std::string_view utf8, std::string* out) {
 
 void Walk(const json::value& v, const std::string& key, std::vector<Item>* items, int* nested);
 
-void WalkString(std::string_view s, const std::string& key, std::vector<Item>* items,
-                int* nested) {
+void WalkString(std::string_view s, const std::string& key, std::vector<Item>* items, int* nested) {
   if (s.size() > 2 && s[0] == '\x1f' && static_cast<unsigned char>(s[1]) == 0xC2) {
     std::string bytes, plain;
     if (Latin1Bytes(s, &bytes) && Gunzip(bytes, &plain)) {
@@ -96,11 +95,8 @@ void Walk(const json::value& v, const std::string& key, std::vector<Item>* items
     case json::kind::array:
       for (const auto& e : v.get_array()) Walk(e, key, items, nested);
       break;
-    case json::kind::string:
-      WalkString(v.get_string(), key, items, nested);
-      break;
-    default:
-      break;
+    case json::kind::string: WalkString(v.get_string(), key, items, nested); break;
+    default: break;
   }
 }
 
@@ -138,12 +134,18 @@ int main(int argc, char** argv) {
   int rounds = 5;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--seconds" && i + 1 < argc) seconds = std::stod(argv[++i]);
-    else if (a == "--dump" && i + 1 < argc) dump = argv[++i];
-    else if (a == "--full-only") full_only = true;
-    else if (a == "--iters" && i + 1 < argc) g_iters = std::stoi(argv[++i]);
-    else if (a == "--rounds" && i + 1 < argc) rounds = std::max(1, std::stoi(argv[++i]));
-    else dir = a;
+    if (a == "--seconds" && i + 1 < argc)
+      seconds = std::stod(argv[++i]);
+    else if (a == "--dump" && i + 1 < argc)
+      dump = argv[++i];
+    else if (a == "--full-only")
+      full_only = true;
+    else if (a == "--iters" && i + 1 < argc)
+      g_iters = std::stoi(argv[++i]);
+    else if (a == "--rounds" && i + 1 < argc)
+      rounds = std::max(1, std::stoi(argv[++i]));
+    else
+      dir = a;
   }
   std::vector<Item> items;
   int nested = 0, bodies = 0;
@@ -198,9 +200,12 @@ int main(int argc, char** argv) {
     if (df) {
       std::fprintf(df, "%s\t", it.key.c_str());
       for (char c : t) {
-        if (c == '\n') std::fputs("\\n", df);
-        else if (c == '\\') std::fputs("\\\\", df);
-        else std::fputc(c, df);
+        if (c == '\n')
+          std::fputs("\\n", df);
+        else if (c == '\\')
+          std::fputs("\\\\", df);
+        else
+          std::fputc(c, df);
       }
       std::fputc('\n', df);
     }
@@ -214,10 +219,11 @@ int main(int argc, char** argv) {
     differ += a != b;
   }
   std::printf("shape path vs Set path: %zu of %zu outputs differ\n", differ, items.size());
-  std::printf("full detector set (%zu detectors): %zu strings altered, %llu redactions, "
-              "%llu strings through the RE2::Set\n",
-              sc.DetectorIds().size(), altered, (unsigned long long)counts.Total(),
-              (unsigned long long)counts.set_scans);
+  std::printf(
+      "full detector set (%zu detectors): %zu strings altered, %llu redactions, "
+      "%llu strings through the RE2::Set\n",
+      sc.DetectorIds().size(), altered, (unsigned long long)counts.Total(),
+      (unsigned long long)counts.set_scans);
   for (const auto& [rule, n] : counts.by_rule)
     std::printf("  %-22s %llu\n", rule.c_str(), (unsigned long long)n);
 
@@ -242,9 +248,8 @@ int main(int argc, char** argv) {
   RE2 email("[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,24}", o);
   size_t sink = 0;
   auto run_single = [&](double secs) {
-    return MBps(items, bytes, secs, [&](const Item& it) {
-      sink += RE2::PartialMatch(it.text, email);
-    });
+    return MBps(items, bytes, secs,
+                [&](const Item& it) { sink += RE2::PartialMatch(it.text, email); });
   };
   // The machine is shared: the two measurements alternate in `rounds` short rounds and each
   // keeps its best round, so a burst of load hits both sides alike instead of one.
@@ -259,9 +264,10 @@ int main(int argc, char** argv) {
   std::printf("single RE2 email   : %8.1f MB/s (baseline, same bytes, same run)\n", single);
   std::printf("ratio full/single  : %8.2f   (target >= 0.50; full set target >= 150 MB/s)\n",
               full / single);
-  std::printf("full set, Set path : %8.1f MB/s (shape_pass off: every candidate through the "
-              "RE2::Set; ratio %.2f)\n",
-              set_path, set_path / single);
+  std::printf(
+      "full set, Set path : %8.1f MB/s (shape_pass off: every candidate through the "
+      "RE2::Set; ratio %.2f)\n",
+      set_path, set_path / single);
 
   // Peer: npm redact-pii on the same strings.
   const std::string peer_dir = RULES_BENCH_DIR "/rules_redact_pii";
@@ -274,8 +280,8 @@ int main(int argc, char** argv) {
     std::ofstream out(tmp, std::ios::binary);
     out << JsonArray(items);
   }
-  const std::string cmd = "node " + peer_dir + "/run.js " + tmp + " " +
-                          std::to_string(seconds) + " 2>&1";
+  const std::string cmd =
+      "node " + peer_dir + "/run.js " + tmp + " " + std::to_string(seconds) + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   double peer = 0;
   if (p) {

@@ -27,8 +27,8 @@ int main(int argc, char** argv) {
     if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
   std::vector<json::value> events;
   size_t bytes = 0;
-  for (const auto& e : std::filesystem::directory_iterator(
-           testing::FixtureDir("posthog-js-1.449.2-crm"))) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(testing::FixtureDir("posthog-js-1.449.2-crm"))) {
     if (e.path().extension() != ".body") continue;
     std::string body = testing::ReadFile(e.path());
     for (auto ep : {ingest::Endpoint::kRecording, ingest::Endpoint::kEvents}) {
@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
               bytes / 1e6);
   std::printf("copy + serialize (baseline)        %7.1f MB/s  (%d passes)\n", base, base_passes);
   std::printf("copy + masking.urls + serialize    %7.1f MB/s  (%d passes, %llu rewrites)\n", with,
-              with_passes, static_cast<unsigned long long>(rewrites / (with_passes ? with_passes : 1)));
+              with_passes,
+              static_cast<unsigned long long>(rewrites / (with_passes ? with_passes : 1)));
   std::printf("ratio with / baseline              %7.2f\n", with / base);
   return 0;
 }

@@ -39,8 +39,8 @@ TEST(CliTest, HelpAndUsageExitCodes) {
   EXPECT_EQ(Scrubd("--help").exit_code, 0);
   EXPECT_EQ(Scrubd("").exit_code, 2);
   EXPECT_EQ(Scrubd("frobnicate").exit_code, 2);
-  for (const char* sub : {"serve --help", "policy check --help", "export --help",
-                          "audit verify --help"}) {
+  for (const char* sub :
+       {"serve --help", "policy check --help", "export --help", "audit verify --help"}) {
     CliRun r = Scrubd(sub);
     EXPECT_EQ(r.exit_code, 0) << sub << "\n" << r.out;
     EXPECT_NE(r.out.find("usage"), std::string::npos) << sub;
@@ -55,13 +55,14 @@ TEST(CliTest, PolicyCheckReportsEachFileWithLocation) {
   CliRun ok = Scrubd("policy check " + shipped + "default.yaml " + shipped + "strict.yaml");
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
   EXPECT_NE(ok.out.find("OK    " + shipped + "default.yaml"), std::string::npos) << ok.out;
-  CliRun bad = Scrubd("policy check " + shipped + "default.yaml " + (d.path() / "bad.yaml").string());
+  CliRun bad =
+      Scrubd("policy check " + shipped + "default.yaml " + (d.path() / "bad.yaml").string());
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.out.find("bad.yaml:3:"), std::string::npos) << bad.out;
   EXPECT_NE(bad.out.find("unsupported selector"), std::string::npos) << bad.out;
   // As one serving set, two policies for every token conflict.
-  CliRun set = Scrubd("policy check --as-set " + shipped + "default.yaml " + shipped +
-                      "strict.yaml");
+  CliRun set =
+      Scrubd("policy check --as-set " + shipped + "default.yaml " + shipped + "strict.yaml");
   EXPECT_EQ(set.exit_code, 1);
   EXPECT_NE(set.out.find("already claimed"), std::string::npos) << set.out;
 }
@@ -70,7 +71,7 @@ TEST(CliTest, ServeRefusesABadPolicyWithEx_Config) {
   TempDir d;
   std::ofstream(d.path() / "bad.yaml") << "version: 1\ndetectors:\n  disabled: [no_such]\n";
   CliRun r = Scrubd("serve --listen 127.0.0.1:0 --data-dir " + (d.path() / "data").string() +
-                 " --policy " + (d.path() / "bad.yaml").string());
+                    " --policy " + (d.path() / "bad.yaml").string());
   EXPECT_EQ(r.exit_code, 78) << r.out;
   EXPECT_NE(r.out.find("bad.yaml:3:"), std::string::npos) << r.out;
 }
@@ -84,8 +85,8 @@ TEST(CliTest, ServeDrainsOnSigtermAndLeavesAVerifiableAuditLog) {
   if (pid == 0) {
     freopen(log.c_str(), "w", stdout);
     freopen(log.c_str(), "a", stderr);
-    execl(SCRUBD_BIN, SCRUBD_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir",
-          data.c_str(), static_cast<char*>(nullptr));
+    execl(SCRUBD_BIN, SCRUBD_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data.c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   std::string out;
@@ -136,8 +137,8 @@ TEST(CliTest, ExportIsAuditedWhileTheDaemonRunsAndAfter) {
   if (pid == 0) {
     freopen(log.c_str(), "w", stdout);
     freopen(log.c_str(), "a", stderr);
-    execl(SCRUBD_BIN, SCRUBD_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir",
-          data.c_str(), static_cast<char*>(nullptr));
+    execl(SCRUBD_BIN, SCRUBD_BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", data.c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   std::string out;
@@ -148,9 +149,8 @@ TEST(CliTest, ExportIsAuditedWhileTheDaemonRunsAndAfter) {
   size_t at = out.find("http://127.0.0.1:");
   ASSERT_NE(at, std::string::npos) << out;
   uint16_t port = static_cast<uint16_t>(std::stoi(out.substr(at + 17)));
-  auto posted = scrubd::testing::HttpSend(port, "POST", "/s/",
-                                          scrubd::testing::Fixture("0008.body"),
-                                          {{"Content-Type", "text/plain"}});
+  auto posted = scrubd::testing::HttpSend(
+      port, "POST", "/s/", scrubd::testing::Fixture("0008.body"), {{"Content-Type", "text/plain"}});
   ASSERT_EQ(posted.status, 200u) << posted.body;
   const std::string session = "01a20355-1c58-723a-837c-2bcc756c76c4";
   const std::string entry = std::string("export") + "{\"session\":";

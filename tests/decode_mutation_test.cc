@@ -7,10 +7,10 @@
 #include <boost/json.hpp>
 #include <random>
 
+#include "dom/dom_masker.h"
 #include "ingest/decode.h"
 #include "server/app.h"
 #include "sink/local_store.h"
-#include "dom/dom_masker.h"
 #include "support/fixtures.h"
 
 namespace scrubd {
@@ -24,7 +24,8 @@ std::string Mutate(const std::string& in, std::mt19937& rng) {
   auto pos = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n ? n - 1 : 0)(rng); };
   switch (kind(rng)) {
     case 0:  // bit flips
-      for (int i = 0; i < 4 && !s.empty(); ++i) s[pos(s.size())] ^= static_cast<char>(1 << (rng() % 8));
+      for (int i = 0; i < 4 && !s.empty(); ++i)
+        s[pos(s.size())] ^= static_cast<char>(1 << (rng() % 8));
       break;
     case 1:  // truncate
       s.resize(pos(s.size()));
@@ -36,7 +37,8 @@ std::string Mutate(const std::string& in, std::mt19937& rng) {
       }
       break;
     case 3:  // byte runs
-      if (!s.empty()) s.replace(pos(s.size()), 1, std::string(1 + rng() % 300, static_cast<char>(rng())));
+      if (!s.empty())
+        s.replace(pos(s.size()), 1, std::string(1 + rng() % 300, static_cast<char>(rng())));
       break;
     case 4: {  // damage the decoded JSON, then re-gzip so the damage reaches the parser
       auto raw = ingest::Gunzip(s, {});
@@ -68,9 +70,8 @@ TEST(DecodeMutationTest, MutatedRealBodiesNeverCrashTheDecoder) {
   for (int i = 0; i < 20000; ++i) {
     std::string body = Mutate(bodies[i % 3], rng);
     ingest::RequestView v{body, "text/plain", ""};
-    auto b = ingest::DecodeBatch(i % 3 == 0 ? ingest::Endpoint::kRecording
-                                            : ingest::Endpoint::kEvents,
-                                 v, {});
+    auto b = ingest::DecodeBatch(
+        i % 3 == 0 ? ingest::Endpoint::kRecording : ingest::Endpoint::kEvents, v, {});
     (b.ok() ? ok : rejected)++;
     if (!b.ok()) {
       Code c = b.status().code();

@@ -8,12 +8,12 @@
 #include <boost/json.hpp>
 #include <thread>
 
+#include "dom/dom_masker.h"
 #include "server/app.h"
 #include "server/http_server.h"
 #include "sink/local_store.h"
 #include "support/fixtures.h"
 #include "support/http_client.h"
-#include "dom/dom_masker.h"
 
 namespace scrubd {
 namespace {
@@ -25,7 +25,6 @@ using tcp = asio::ip::tcp;
 using testing::AnyFileContains;
 using testing::ReadFile;
 using testing::TempDir;
-
 
 class HttpReplayTest : public ::testing::Test {
  protected:
@@ -82,8 +81,9 @@ TEST_F(HttpReplayTest, CapturedFixturesReplayWithTheirHeaders) {
       json::object meta = json::parse(ReadFile(m)).as_object();
       std::string base = m.string().substr(0, m.string().size() - 10);
       std::string body = ReadFile(base + ".body");
-      testing::HttpReply r = Send(std::string(meta["method"].as_string()), std::string(meta["path"].as_string()),
-                     body, meta["headers"].as_object());
+      testing::HttpReply r =
+          Send(std::string(meta["method"].as_string()), std::string(meta["path"].as_string()), body,
+               meta["headers"].as_object());
       EXPECT_EQ(r.status, 200u) << m << ": " << r.body;
       EXPECT_EQ(r.allow_origin, meta["headers"].as_object()["Origin"].as_string());  // CORS echo
       ++replayed;
@@ -105,9 +105,9 @@ TEST_F(HttpReplayTest, HostileTrafficGetsJson4xxAndAcceptedDataSurvives) {
     unsigned status;
   } cases[] = {
       {std::string(300u << 10, 'a'), 413},  // over the 256 KiB cap, within socket buffers
-      {"{\"truncated\": ", 400},                     // malformed JSON
+      {"{\"truncated\": ", 400},            // malformed JSON
       {std::string("\x1f\x8b\x08\x00garbage", 12), 400},  // corrupt gzip
-      {std::string(5000, '['), 413},               // deep nesting
+      {std::string(5000, '['), 413},                      // deep nesting
   };
   for (const auto& c : cases) {
     testing::HttpReply r = Send("POST", "/s/", c.body, {{"Content-Type", "application/json"}});

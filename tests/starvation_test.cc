@@ -179,14 +179,15 @@ TEST_F(StarvationTest, OnePeersIdleSocketsAndHeaderOnlyUploadsDoNotStarveOthers)
   Start(opts);
   Attack();
   server::ServerStats s = server_->stats();
-  EXPECT_EQ(s.body_bytes, 0u);  // 11 x 25 MiB announced, nothing sent, nothing charged
+  EXPECT_EQ(s.body_bytes, 0u);     // 11 x 25 MiB announced, nothing sent, nothing charged
   EXPECT_LE(s.connections, 256u);  // 127.0.0.2's share: max(64, 1024 / 4)
   EXPECT_GT(s.refused, 800u);
   double worst = RealClientWorstMs(5);
   EXPECT_LT(worst, 1000.0);
-  std::printf("[ figures ] per-peer cap: 127.0.0.1 worst of 5 batches %.1f ms under attack "
-              "(connections %zu, refused %llu)\n",
-              worst, s.connections, static_cast<unsigned long long>(s.refused));
+  std::printf(
+      "[ figures ] per-peer cap: 127.0.0.1 worst of 5 batches %.1f ms under attack "
+      "(connections %zu, refused %llu)\n",
+      worst, s.connections, static_cast<unsigned long long>(s.refused));
   EXPECT_NE(Metrics().find("reason=\"peer_connection_cap\""), std::string::npos);
 }
 
@@ -204,10 +205,11 @@ TEST_F(StarvationTest, IdleConnectionsAreShedFirstNearTheCap) {
   EXPECT_LE(s.connections, 1024u + 2u);
   double worst = RealClientWorstMs(5);
   EXPECT_LT(worst, 1000.0);
-  std::printf("[ figures ] idle shedding: 127.0.0.1 worst of 5 batches %.1f ms under attack "
-              "(connections %zu, shed %llu, refused %llu)\n",
-              worst, s.connections, static_cast<unsigned long long>(s.shed_idle),
-              static_cast<unsigned long long>(s.refused));
+  std::printf(
+      "[ figures ] idle shedding: 127.0.0.1 worst of 5 batches %.1f ms under attack "
+      "(connections %zu, shed %llu, refused %llu)\n",
+      worst, s.connections, static_cast<unsigned long long>(s.shed_idle),
+      static_cast<unsigned long long>(s.refused));
 }
 
 // At 3/4 of the connection cap a new connection gets the short header wait.
@@ -234,11 +236,11 @@ TEST_F(StarvationTest, ChunkedUploadChargesOnlyTheBytesReceived) {
   asio::io_context ioc;
   auto a = ConnectFrom(ioc, "127.0.0.2", port_);
   std::string chunk(10000, 'x');
-  std::string msg = "POST /s/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2710\r\n" +
-                    chunk + "\r\n";
+  std::string msg =
+      "POST /s/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2710\r\n" + chunk + "\r\n";
   asio::write(*a, asio::buffer(msg));
   EXPECT_TRUE(WaitFor([&] { return server_->stats().body_bytes == 10000; }))
-      << server_->stats().body_bytes;  // not the 25 MiB per-request cap
+      << server_->stats().body_bytes;             // not the 25 MiB per-request cap
   auto b = ConnectFrom(ioc, "127.0.0.2", port_);  // headers only: nothing charged
   asio::write(*b, asio::buffer(std::string(
                       "POST /s/ HTTP/1.1\r\nHost: x\r\nContent-Length: 26214400\r\n\r\n")));
@@ -283,9 +285,8 @@ TEST_F(StarvationTest, SlowBodyStillTimesOut) {
   Start(opts);
   asio::io_context ioc;
   auto a = ConnectFrom(ioc, "127.0.0.2", port_);
-  asio::write(*a, asio::buffer(
-                      "POST /s/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
-                      std::string(5000, 'x')));
+  asio::write(*a, asio::buffer("POST /s/ HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
+                               std::string(5000, 'x')));
   auto t = Clock::now();
   char byte;
   beast::error_code ec;
@@ -390,8 +391,7 @@ TEST_F(StarvationTest, DeniedAdminFloodIsAggregatedWithoutThePath) {
   };
   uintmax_t before = size_of();
   std::string path = "/admin/" + std::string(30000, 'a') + kCanary + std::string(30000, 'b');
-  for (int i = 0; i < 200; ++i)
-    ASSERT_EQ(testing::HttpSend(port_, "GET", path, "").status, 401u);
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(testing::HttpSend(port_, "GET", path, "").status, 401u);
   app_->FlushAuditAggregates(/*all=*/true);
   uintmax_t grew = size_of() - before;
   std::printf("[ figures ] 200 denied 60 KB admin paths added %ju bytes of audit log\n", grew);

@@ -2,6 +2,8 @@
 // (a Beast server on 127.0.0.1:0). The captured posthog-js requests go in; the upstream must
 // receive decodable, clean batches, nothing may be lost while it is down or across a restart,
 // a full spool must answer 503, and /flags, /array, /static must be proxied.
+#include "sink/upstream.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -19,7 +21,6 @@
 #include "server/app.h"
 #include "server/http_server.h"
 #include "sink/local_store.h"
-#include "sink/upstream.h"
 #include "support/fixtures.h"
 #include "support/http_client.h"
 
@@ -77,8 +78,11 @@ class FakeUpstream {
     http::read(s, buf, parser, ec);
     if (ec) return;
     auto req = parser.release();
-    Seen seen{std::string(req.method_string()), std::string(req.target()), req.body(),
-              std::string(req[http::field::cookie]), std::string(req[http::field::content_type]),
+    Seen seen{std::string(req.method_string()),
+              std::string(req.target()),
+              req.body(),
+              std::string(req[http::field::cookie]),
+              std::string(req[http::field::content_type]),
               std::string(req["X-Forwarded-For"])};
     unsigned st = fail_status.load();
     http::response<http::string_body> res{static_cast<http::status>(st ? st : 200), 11};
@@ -397,8 +401,8 @@ TEST(UpstreamUnreachableTest, ProxyAnswers502WhenNothingListens) {
   auto store = sink::LocalStore::Open(dir.path());
   ASSERT_TRUE(store.ok());
   server::App app({}, *set, store->get(), nullptr, nullptr, up->get());
-  server::HttpRequest req{"POST", "/flags/?v=2", {}, R"({"token":"phc_x","distinct_id":"d"})",
-                          "127.0.0.1"};
+  server::HttpRequest req{
+      "POST", "/flags/?v=2", {}, R"({"token":"phc_x","distinct_id":"d"})", "127.0.0.1"};
   server::HttpResponse r = app.Handle(req);
   EXPECT_EQ(r.status, 502u);
 }

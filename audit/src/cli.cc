@@ -117,10 +117,9 @@ bool WriteOut(const std::optional<std::string>& out, const std::string& text) {
 }
 
 int RunVerify(int argc, char** argv) {
-  auto a = ParseArgs(argc, argv,
-                     {"--data-dir", "--audit-dir", "--public-key", "--trusted-checkpoint",
-                      "--proof"},
-                     kVerifyHelp);
+  auto a = ParseArgs(
+      argc, argv, {"--data-dir", "--audit-dir", "--public-key", "--trusted-checkpoint", "--proof"},
+      kVerifyHelp);
   if (!a) return kExitUsage;
   if (a->help) {
     std::cout << kVerifyHelp;
@@ -136,8 +135,8 @@ int RunVerify(int argc, char** argv) {
   std::optional<fs::path> audit_dir;
   if (data_dir) audit_dir = fs::path(*data_dir) / "audit";
   if (audit_dir_arg) audit_dir = fs::path(*audit_dir_arg);
-  fs::path key = key_arg ? fs::path(*key_arg)
-                         : (audit_dir ? *audit_dir / "public.pem" : fs::path());
+  fs::path key =
+      key_arg ? fs::path(*key_arg) : (audit_dir ? *audit_dir / "public.pem" : fs::path());
 
   if (auto proof_path = Get(*a, "--proof")) {
     if (key.empty()) {
@@ -147,8 +146,8 @@ int RunVerify(int argc, char** argv) {
     auto text = ReadFile(*proof_path);
     auto pem = ReadFile(key);
     if (!text.ok() || !pem.ok()) {
-      std::cerr << "scrubd audit verify: "
-                << (!text.ok() ? text.status() : pem.status()).ToString() << "\n";
+      std::cerr << "scrubd audit verify: " << (!text.ok() ? text.status() : pem.status()).ToString()
+                << "\n";
       return kExitFailed;
     }
     auto proof = InclusionProof::Parse(text.value());
@@ -199,8 +198,8 @@ int RunProve(int argc, char** argv) {
     return kExitUsage;
   }
   fs::path audit_dir = fs::path(*data_dir) / "audit";
-  fs::path key = Get(*a, "--public-key") ? fs::path(*Get(*a, "--public-key"))
-                                         : audit_dir / "public.pem";
+  fs::path key =
+      Get(*a, "--public-key") ? fs::path(*Get(*a, "--public-key")) : audit_dir / "public.pem";
   auto proof = Prove(audit_dir, key, seq);
   if (!proof.ok()) {
     std::cerr << "scrubd audit prove: " << proof.status().message() << "\n";

@@ -95,14 +95,13 @@ TEST_F(CliTest, ProveThenVerifyProof) {
 
 TEST_F(CliTest, ExportAndRotateKey) {
   fs::path exported = tmp_.path() / "pinned.pem";
-  ASSERT_EQ(Cli({"export-key", "--data-dir", Data().string(), "--out", exported.string()}).code,
-            0);
+  ASSERT_EQ(Cli({"export-key", "--data-dir", Data().string(), "--out", exported.string()}).code, 0);
   EXPECT_EQ(Slurp(exported), Slurp(Data() / "audit" / "public.pem"));
   CliRun r = Cli({"rotate-key", "--data-dir", Data().string()});
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(Slurp(exported), Slurp(Data() / "audit" / "public.pem"));
-  CliRun v = Cli({"verify", "--audit-dir", (Data() / "audit").string(), "--public-key",
-               exported.string()});
+  CliRun v = Cli(
+      {"verify", "--audit-dir", (Data() / "audit").string(), "--public-key", exported.string()});
   EXPECT_EQ(v.code, 0) << v.out;
   EXPECT_NE(v.out.find("2 key(s)"), std::string::npos) << v.out;
 }
@@ -110,9 +109,9 @@ TEST_F(CliTest, ExportAndRotateKey) {
 TEST_F(CliTest, TrustedCheckpointCatchesTailDeletion) {
   fs::path saved = tmp_.path() / "saved-checkpoint";
   fs::copy_file(Data() / "audit" / "checkpoint", saved);
-  EXPECT_EQ(Cli({"verify", "--data-dir", Data().string(), "--trusted-checkpoint", saved.string()})
-                .code,
-            0);
+  EXPECT_EQ(
+      Cli({"verify", "--data-dir", Data().string(), "--trusted-checkpoint", saved.string()}).code,
+      0);
   // Roll the whole directory back to an earlier state: same key, shorter log.
   fs::remove_all(Data());
   SetUp();  // a different, shorter-history log under a different key

@@ -152,8 +152,8 @@ Ed25519Key::Ed25519Key(void* pkey, bool has_private) : pkey_(pkey), has_private_
   auto* k = static_cast<EVP_PKEY*>(pkey_);
   size_t len = 32;
   raw_public_.resize(32);
-  if (EVP_PKEY_get_raw_public_key(k, reinterpret_cast<unsigned char*>(raw_public_.data()),
-                                  &len) != 1 ||
+  if (EVP_PKEY_get_raw_public_key(k, reinterpret_cast<unsigned char*>(raw_public_.data()), &len) !=
+          1 ||
       len != 32) {
     raw_public_.clear();
   }
@@ -195,8 +195,7 @@ Result<std::unique_ptr<Ed25519Key>> Ed25519Key::FromPublicPem(std::string_view p
 
 Result<std::unique_ptr<Ed25519Key>> Ed25519Key::FromRawPublic(std::span<const uint8_t> raw) {
   if (raw.size() != 32) return Status::InvalidInput("Ed25519 public key must be 32 bytes");
-  EVP_PKEY* pkey =
-      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw.data(), raw.size());
+  EVP_PKEY* pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, raw.data(), raw.size());
   if (pkey == nullptr) return Status::InvalidInput("bad Ed25519 public key");
   return std::unique_ptr<Ed25519Key>(new Ed25519Key(pkey, false));
 }
@@ -222,13 +221,12 @@ Result<std::string> Ed25519Key::Sign(std::string_view message) const {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   std::string sig(64, '\0');
   size_t sig_len = sig.size();
-  bool ok = ctx != nullptr &&
-            EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr,
-                               static_cast<EVP_PKEY*>(pkey_)) == 1 &&
-            EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &sig_len,
-                           reinterpret_cast<const unsigned char*>(message.data()),
-                           message.size()) == 1 &&
-            sig_len == 64;
+  bool ok =
+      ctx != nullptr &&
+      EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, static_cast<EVP_PKEY*>(pkey_)) == 1 &&
+      EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &sig_len,
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1 &&
+      sig_len == 64;
   EVP_MD_CTX_free(ctx);
   if (!ok) return Status::Internal("Ed25519 signing failed");
   return sig;
@@ -237,13 +235,12 @@ Result<std::string> Ed25519Key::Sign(std::string_view message) const {
 bool Ed25519Key::Verify(std::string_view message, std::string_view signature) const {
   if (signature.size() != 64) return false;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  bool ok = ctx != nullptr &&
-            EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr,
-                                 static_cast<EVP_PKEY*>(pkey_)) == 1 &&
-            EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
-                             signature.size(),
-                             reinterpret_cast<const unsigned char*>(message.data()),
-                             message.size()) == 1;
+  bool ok =
+      ctx != nullptr &&
+      EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, static_cast<EVP_PKEY*>(pkey_)) == 1 &&
+      EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
+                       signature.size(), reinterpret_cast<const unsigned char*>(message.data()),
+                       message.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
 }
@@ -264,7 +261,7 @@ Result<std::string> ReadFile(const std::filesystem::path& path) {
     return Status::Io(path.string() + ": " + std::strerror(errno));
   }
   std::string out;
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
   char buf[1 << 16];
   for (;;) {

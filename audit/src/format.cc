@@ -54,8 +54,7 @@ std::string SegmentName(uint64_t first_seq) {
 }
 
 std::optional<uint64_t> ParseSegmentName(std::string_view name) {
-  if (name.size() != 4 + 20 + 4 || name.substr(0, 4) != "seg-" ||
-      name.substr(24) != ".log") {
+  if (name.size() != 4 + 20 + 4 || name.substr(0, 4) != "seg-" || name.substr(24) != ".log") {
     return std::nullopt;
   }
   uint64_t v = 0;
@@ -72,8 +71,8 @@ std::string FileHeader(std::string_view magic, uint64_t value) {
   return h;
 }
 
-std::string EncodeBody(uint64_t seq, uint64_t time_us, const Hash& prev_hash,
-                       std::string_view type, std::string_view payload) {
+std::string EncodeBody(uint64_t seq, uint64_t time_us, const Hash& prev_hash, std::string_view type,
+                       std::string_view payload) {
   std::string b;
   b.reserve(kBodyFixed + type.size() + payload.size());
   b.push_back(static_cast<char>(kBodyVersion));

@@ -56,8 +56,8 @@ struct Entry {
   std::string_view payload;
 };
 
-std::string EncodeBody(uint64_t seq, uint64_t time_us, const Hash& prev_hash,
-                       std::string_view type, std::string_view payload);
+std::string EncodeBody(uint64_t seq, uint64_t time_us, const Hash& prev_hash, std::string_view type,
+                       std::string_view payload);
 bool DecodeBody(std::string_view body, Entry* out, std::string* why);
 // Appends `body_len | body | leaf_hash` to `out` and returns the leaf hash.
 Hash AppendRecord(std::string& out, std::string_view body);

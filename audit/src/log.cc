@@ -10,15 +10,15 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <condition_variable>
-#include <deque>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "crypto.h"
-#include "scrubd/common/env.h"
 #include "format.h"
+#include "scrubd/common/env.h"
 
 namespace scrubd::audit {
 namespace {
@@ -112,7 +112,7 @@ struct Log::State {
   CompactRange range;
   Hash prev{};
   std::atomic<uint64_t> size{0};
-  uint64_t synced_size = 0;  // entries < synced_size are durable
+  uint64_t synced_size = 0;        // entries < synced_size are durable
   uint64_t last_cp_size = 0;       // newest durable checkpoint
   uint64_t scheduled_cp_size = 0;  // newest checkpoint taken (durable or pending)
   uint64_t last_cp_time = 0;
@@ -448,8 +448,7 @@ Status Log::State::Recover(const std::vector<std::pair<uint64_t, fs::path>>& seg
       const uint64_t seq = size.load();
       auto fail = [&](const std::string& w) {
         return Status::Corruption(name + " offset " + std::to_string(reader.pos()) + " seq " +
-                                  std::to_string(seq) + ": " + w +
-                                  "; run `scrubd audit verify`");
+                                  std::to_string(seq) + ": " + w + "; run `scrubd audit verify`");
       };
       if (st == format::ReadStatus::kCorrupt) return fail(why);
       Hash leaf = LeafHash(AsBytes(rec.body));
@@ -498,13 +497,13 @@ Status Log::State::Recover(const std::vector<std::pair<uint64_t, fs::path>>& seg
   const uint64_t n = size.load();
   if (n == 0) return Status::Corruption("audit log has segments but no entries");
   if (last_cp_size > n) {
-    return Status::Corruption("the log holds " + std::to_string(n) +
-                              " entries but its newest checkpoint covers " +
-                              std::to_string(last_cp_size) +
-                              ": truncated or damaged; run `scrubd audit verify`");
+    return Status::Corruption(
+        "the log holds " + std::to_string(n) + " entries but its newest checkpoint covers " +
+        std::to_string(last_cp_size) + ": truncated or damaged; run `scrubd audit verify`");
   }
   if (last_cp_size > 0 && (!root_at_cp || *root_at_cp != last_note->root)) {
-    return Status::Corruption("newest checkpoint does not match the log; run `scrubd audit verify`");
+    return Status::Corruption(
+        "newest checkpoint does not match the log; run `scrubd audit verify`");
   }
   synced_size = n;
 
@@ -578,10 +577,10 @@ Status Log::State::Recover(const std::vector<std::pair<uint64_t, fs::path>>& seg
 
 void Log::State::BackgroundLoop() {
   std::unique_lock<std::mutex> lk(mu);
-  const auto ckp_every = std::chrono::duration_cast<std::chrono::milliseconds>(
-      opts.checkpoint_every);
-  const auto tick = std::max(std::chrono::milliseconds(10),
-                             std::min(opts.sync_interval, ckp_every));
+  const auto ckp_every =
+      std::chrono::duration_cast<std::chrono::milliseconds>(opts.checkpoint_every);
+  const auto tick =
+      std::max(std::chrono::milliseconds(10), std::min(opts.sync_interval, ckp_every));
   while (!stop) {
     cv.wait_for(lk, tick);
     if (stop || broken) break;
@@ -628,8 +627,7 @@ Log::~Log() {
 }
 
 Result<std::unique_ptr<Log>> Log::Open(const fs::path& dir, const Options& opts) {
-  if (opts.origin.empty() ||
-      opts.origin.find_first_of(" \t\r\n+") != std::string::npos) {
+  if (opts.origin.empty() || opts.origin.find_first_of(" \t\r\n+") != std::string::npos) {
     return Status::InvalidConfig("audit origin must be non-empty without whitespace or '+'");
   }
   if (opts.checkpoint_every_entries == 0) {
@@ -740,8 +738,8 @@ Status Log::RotateKey() {
   if (!st.ok()) return st;
 
   const uint64_t seq = s.size.load();
-  const std::string msg = format::RotationMessage(s.opts.origin, seq, s.prev, s.key->RawPublic(),
-                                                  new_key->RawPublic());
+  const std::string msg =
+      format::RotationMessage(s.opts.origin, seq, s.prev, s.key->RawPublic(), new_key->RawPublic());
   auto endorsement = s.key->Sign(msg);
   auto acceptance = new_key->Sign(msg);
   if (!endorsement.ok()) return endorsement.status();
@@ -764,7 +762,7 @@ Status Log::RotateKey() {
   // Destroy the old private key (best effort on the bytes), then install the new one.
   int fd = ::open(key_path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd >= 0) {
-    struct stat sb{};
+    struct stat sb {};
     if (::fstat(fd, &sb) == 0 && sb.st_size > 0) {
       std::string zeros(static_cast<size_t>(sb.st_size), '\0');
       // Best effort: the key file is replaced by rename next either way.

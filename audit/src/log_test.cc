@@ -31,7 +31,7 @@ VerifyReport VerifyDir(const fs::path& dir, std::optional<fs::path> trusted = st
 }
 
 int Mode(const fs::path& p) {
-  struct stat st{};
+  struct stat st {};
   ::stat(p.c_str(), &st);
   return st.st_mode & 0777;
 }

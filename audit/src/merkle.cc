@@ -75,7 +75,8 @@ Hash RootFromLeafHashes(std::span<const Hash> leaves) {
 
 void CompactRange::Append(const Hash& leaf_hash) {
   stack_.push_back({leaf_hash, 0});
-  while (stack_.size() >= 2 && stack_[stack_.size() - 1].height == stack_[stack_.size() - 2].height) {
+  while (stack_.size() >= 2 &&
+         stack_[stack_.size() - 1].height == stack_[stack_.size() - 2].height) {
     Node right = stack_.back();
     stack_.pop_back();
     Node& left = stack_.back();

@@ -38,9 +38,10 @@ class TamperTest : public ::testing::Test {
       if (log.value()->Size() == kRotateAt) {
         ASSERT_TRUE(log.value()->RotateKey().ok());
       }
-      std::string payload = "{\"token\":\"b" + std::to_string(i) +
-                            "\",\"session\":\"hmac:5f2a\",\"redactions\":{\"email\":" +
-                            std::to_string(i % 7) + ",\"card\":1},\"dropped\":0}";
+      std::string payload =
+          "{\"token\":\"b" + std::to_string(i) +
+          "\",\"session\":\"hmac:5f2a\",\"redactions\":{\"email\":" + std::to_string(i % 7) +
+          ",\"card\":1},\"dropped\":0}";
       ASSERT_TRUE(log.value()->Append("batch", payload).ok());
     }
     ASSERT_TRUE(log.value()->Close().ok());
@@ -98,8 +99,8 @@ class TamperTest : public ::testing::Test {
       std::string body = format::CheckpointBody(
           "scrubd/audit", size, RootFromLeafHashes(std::span(leaves).subspan(0, size)));
       std::string id = NoteKeyId("scrubd/audit", key.value()->RawPublic());
-      std::string text = body + "\n" +
-                         format::SignatureLine("scrubd/audit", id, key.value()->Sign(body).value());
+      std::string text =
+          body + "\n" + format::SignatureLine("scrubd/audit", id, key.value()->Sign(body).value());
       format::PutU32(out, static_cast<uint32_t>(text.size()));
       out += text;
     }
@@ -157,8 +158,8 @@ TEST_F(TamperTest, UntouchedLogVerifies) {
 TEST_F(TamperTest, SingleBitFlipAtEveryByteOfSampledEntries) {
   auto recs = Records(Dir());
   ASSERT_EQ(recs.size(), kEntries + 3u);
-  const std::vector<size_t> sample = {0, 1, 2500, kRotateAt, recs.size() / 2 + 1,
-                                      recs.size() - 2, recs.size() - 1};
+  const std::vector<size_t> sample = {
+      0, 1, 2500, kRotateAt, recs.size() / 2 + 1, recs.size() - 2, recs.size() - 1};
   size_t flips = 0;
   for (size_t idx : sample) {
     const RecordInfo& rec = recs[idx];
@@ -336,7 +337,8 @@ TEST_F(TamperTest, TruncateDropCheckpointsAndContinueWriting) {
     pos += 4 + len;
   }
   Spit(Dir() / "checkpoints.log", out);
-  ExpectFails(Check(), SealStart(6000) + 1000, "truncate, drop later checkpoints, write 5000 unsealed entries");
+  ExpectFails(Check(), SealStart(6000) + 1000,
+              "truncate, drop later checkpoints, write 5000 unsealed entries");
 }
 
 // CVE-2023-31439 pattern: strip the seals and re-seal old entries with the newer key.

@@ -4,7 +4,6 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <map>
-#include <set>
 #include <memory>
 #include <set>
 
@@ -161,28 +160,33 @@ Scan RunScan(const fs::path& dir, const fs::path& public_key_pem,
   {
     auto data = ReadFile(dir / format::kCheckpointsFile);
     if (!data.ok()) {
-      ckp_frame_failure = Failure{{}, std::string(format::kCheckpointsFile), {},
+      ckp_frame_failure = Failure{{},
+                                  std::string(format::kCheckpointsFile),
+                                  {},
                                   "checkpoints.log: " + data.status().message()};
     } else {
       const std::string& c = data.value();
       if (c.size() < format::kFileHeaderSize ||
           std::string_view(c).substr(0, 8) != format::kCheckpointMagic ||
           format::GetU64(c.data() + 8) != 0) {
-        ckp_frame_failure = Failure{{}, std::string(format::kCheckpointsFile), 0, "bad file header"};
+        ckp_frame_failure =
+            Failure{{}, std::string(format::kCheckpointsFile), 0, "bad file header"};
       } else {
         uint64_t pos = format::kFileHeaderSize;
         while (pos < c.size()) {
           const uint64_t left = c.size() - pos;
           uint32_t len = left >= 4 ? format::GetU32(c.data() + pos) : 0;
           if (left >= 4 && (len == 0 || len > format::kMaxNoteLen)) {
-            ckp_frame_failure = Failure{{}, std::string(format::kCheckpointsFile), pos,
+            ckp_frame_failure = Failure{{},
+                                        std::string(format::kCheckpointsFile),
+                                        pos,
                                         "bad checkpoint record length " + std::to_string(len)};
             break;
           }
           if (left < 4 || left - 4 < len) {
-            rep.warnings.push_back("checkpoints.log has a torn record of " +
-                                   std::to_string(left) + " bytes at offset " +
-                                   std::to_string(pos) + " (crash while checkpointing)");
+            rep.warnings.push_back("checkpoints.log has a torn record of " + std::to_string(left) +
+                                   " bytes at offset " + std::to_string(pos) +
+                                   " (crash while checkpointing)");
             break;
           }
           CheckpointRec r{pos, c.substr(pos + 4, len)};
@@ -199,7 +203,9 @@ Scan RunScan(const fs::path& dir, const fs::path& public_key_pem,
     if (!t.ok()) return fail_now({{}, "", {}, "trusted checkpoint: " + t.status().message()});
     auto n = format::ParseNote(t.value());
     if (!n.ok()) {
-      return fail_now({{}, trusted->filename().string(), {},
+      return fail_now({{},
+                       trusted->filename().string(),
+                       {},
                        "trusted checkpoint does not parse: " + n.status().message()});
     }
     trusted_note = std::move(n.value());
@@ -358,14 +364,16 @@ Scan RunScan(const fs::path& dir, const fs::path& public_key_pem,
           }
           scan.origin = *origin;
           scan.keys.push_back({0, std::move(k.value()), NoteKeyId(*origin, *raw)});
-          policy.push_back({0, *every, *every * (1 + JsonUint(o, "max_pending_checkpoints").value_or(1))});
+          policy.push_back(
+              {0, *every, *every * (1 + JsonUint(o, "max_pending_checkpoints").value_or(1))});
         } else if (e.type == format::kTypeOpen) {
           auto every = JsonUint(o, "checkpoint_every_entries");
           if (!every || *every == 0) {
             bad("malformed audit_open entry");
             break;
           }
-          policy.push_back({n, *every, *every * (1 + JsonUint(o, "max_pending_checkpoints").value_or(1))});
+          policy.push_back(
+              {n, *every, *every * (1 + JsonUint(o, "max_pending_checkpoints").value_or(1))});
         } else if (e.type == format::kTypeGap) {
           auto seg = JsonString(o, "segment");
           auto sha = JsonString(o, "sha256");
@@ -482,12 +490,12 @@ Scan RunScan(const fs::path& dir, const fs::path& public_key_pem,
       break;  // cannot check further against missing entries
     }
     if (root_at.at(note.size) != note.root) {
-      root_failure = loc_failure(
-          last_good_size, where + " (size " + std::to_string(note.size) +
-                              ") root does not match the entries: an entry in seq " +
-                              std::to_string(last_good_size) + ".." +
-                              std::to_string(note.size - 1) +
-                              " was rewritten and the chain recomputed");
+      root_failure =
+          loc_failure(last_good_size, where + " (size " + std::to_string(note.size) +
+                                          ") root does not match the entries: an entry in seq " +
+                                          std::to_string(last_good_size) + ".." +
+                                          std::to_string(note.size - 1) +
+                                          " was rewritten and the chain recomputed");
       break;
     }
     std::string sig_err = CheckNoteSignature(note, scan.keys, scan.origin);
@@ -543,14 +551,14 @@ Scan RunScan(const fs::path& dir, const fs::path& public_key_pem,
         const bool tail = bi + 1 == bounds.size();
         const uint64_t limit = allowed(b, false);
         if (b > a && b - a > allowed(b, tail)) {
-          chosen = loc_failure(a + limit,
-                           std::to_string(b - a) + " entries (seq " + std::to_string(a) + ".." +
-                               std::to_string(b - 1) + ") lie between signed checkpoints, " +
-                               "but one is written every " + std::to_string(limit) +
-                               (tail ? " (after a crash at most " + std::to_string(allowed(b, true)) +
-                                           " may be unsealed)"
-                                     : std::string()) +
-                               ": a checkpoint was deleted or never written");
+          chosen = loc_failure(
+              a + limit, std::to_string(b - a) + " entries (seq " + std::to_string(a) + ".." +
+                             std::to_string(b - 1) + ") lie between signed checkpoints, " +
+                             "but one is written every " + std::to_string(limit) +
+                             (tail ? " (after a crash at most " + std::to_string(allowed(b, true)) +
+                                         " may be unsealed)"
+                                   : std::string()) +
+                             ": a checkpoint was deleted or never written");
           break;
         }
         a = std::max(a, b);
@@ -584,8 +592,8 @@ Scan RunScan(const fs::path& dir, const fs::path& public_key_pem,
       }
       chosen = loc_failure(base, "trusted checkpoint (size " + std::to_string(t.size) +
                                      ") root does not match the log: entries in seq " +
-                                     std::to_string(base) + ".." +
-                                     std::to_string(t.size - 1) + " were rewritten");
+                                     std::to_string(base) + ".." + std::to_string(t.size - 1) +
+                                     " were rewritten");
     }
   }
 
@@ -727,8 +735,8 @@ Status VerifyInclusionProof(const InclusionProof& proof, std::string_view public
   std::string why;
   if (!format::DecodeBody(proof.entry_body, &e, &why)) return Status::Corruption("entry: " + why);
   if (e.seq != proof.seq) return Status::Corruption("entry seq differs from the proof's seq");
-  if (!VerifyInclusion(LeafHash(AsBytes(proof.entry_body)), proof.seq, proof.tree_size,
-                       proof.path, n.root)) {
+  if (!VerifyInclusion(LeafHash(AsBytes(proof.entry_body)), proof.seq, proof.tree_size, proof.path,
+                       n.root)) {
     return Status::Corruption("inclusion path does not lead to the checkpoint root");
   }
   return Status::Ok();

@@ -66,7 +66,7 @@ class PosixWritableFile : public WritableFile {
 class PosixEnv : public Env {
  public:
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const fs::path& p,
-                                                       const OpenOptions& o) override {
+                                                        const OpenOptions& o) override {
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
     if (o.append) flags |= O_APPEND;
     if (o.truncate) flags |= O_TRUNC;

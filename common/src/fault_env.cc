@@ -90,7 +90,7 @@ std::optional<FaultKind> FaultEnv::Check(FaultOp op, const std::string& path) {
 }
 
 Result<std::unique_ptr<WritableFile>> FaultEnv::NewWritableFile(const fs::path& p,
-                                                               const OpenOptions& o) {
+                                                                const OpenOptions& o) {
   if (auto k = Check(FaultOp::kOpen, p.string())) return Injected("open", *k);
   Result<std::unique_ptr<WritableFile>> base = target()->NewWritableFile(p, o);
   if (!base.ok()) return base.status();

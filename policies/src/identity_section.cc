@@ -14,31 +14,39 @@ using yamlcheck::Type;
 
 const std::vector<std::string>& DefaultKeep() {
   static const std::vector<std::string> keep = {
-      "plan",          "$browser",         "$browser_version", "$os",
-      "$os_version",   "$device_type",     "$current_url",     "$pathname",
-      "$host",         "$referrer",        "$referring_domain", "$initial_*",
-      "$lib",          "$lib_version",     "$geoip_disable",   "utm_source",
-      "utm_medium",    "utm_campaign",     "utm_content",      "utm_term"};
+      "plan",        "$browser",     "$browser_version",  "$os",
+      "$os_version", "$device_type", "$current_url",      "$pathname",
+      "$host",       "$referrer",    "$referring_domain", "$initial_*",
+      "$lib",        "$lib_version", "$geoip_disable",    "utm_source",
+      "utm_medium",  "utm_campaign", "utm_content",       "utm_term"};
   return keep;
 }
 
 Status ParseIdentifiers(const std::string& file, const YAML::Node& n, IdentifierMode* out) {
   if (!n || n.IsNull()) return Status::Ok();
   const std::string v = n.Scalar();
-  if (v == "pseudonymize") *out = IdentifierMode::kPseudonymize;
-  else if (v == "keep") *out = IdentifierMode::kKeep;
-  else if (v == "redact") *out = IdentifierMode::kRedact;
-  else return Error(file, n, "identifiers must be pseudonymize, keep or redact, not '" + v + "'");
+  if (v == "pseudonymize")
+    *out = IdentifierMode::kPseudonymize;
+  else if (v == "keep")
+    *out = IdentifierMode::kKeep;
+  else if (v == "redact")
+    *out = IdentifierMode::kRedact;
+  else
+    return Error(file, n, "identifiers must be pseudonymize, keep or redact, not '" + v + "'");
   return Status::Ok();
 }
 
 Status ParseClientIp(const std::string& file, const YAML::Node& n, ClientIpMode* out) {
   if (!n || n.IsNull()) return Status::Ok();
   const std::string v = n.Scalar();
-  if (v == "drop") *out = ClientIpMode::kDrop;
-  else if (v == "truncate") *out = ClientIpMode::kTruncate;
-  else if (v == "pass") *out = ClientIpMode::kPass;
-  else return Error(file, n, "client_ip must be drop, truncate or pass, not '" + v + "'");
+  if (v == "drop")
+    *out = ClientIpMode::kDrop;
+  else if (v == "truncate")
+    *out = ClientIpMode::kTruncate;
+  else if (v == "pass")
+    *out = ClientIpMode::kPass;
+  else
+    return Error(file, n, "client_ip must be drop, truncate or pass, not '" + v + "'");
   return Status::Ok();
 }
 
@@ -63,9 +71,12 @@ Status ParsePersonProperties(const std::string& file, const YAML::Node& n,
   }
   if (YAML::Node m = n["method"]; m && !m.IsNull()) {
     const std::string v = m.Scalar();
-    if (v == "redact") out->method = PersonPropertyMethod::kRedact;
-    else if (v == "pseudonymize") out->method = PersonPropertyMethod::kPseudonymize;
-    else return Error(file, m, "person_properties.method must be redact or pseudonymize");
+    if (v == "redact")
+      out->method = PersonPropertyMethod::kRedact;
+    else if (v == "pseudonymize")
+      out->method = PersonPropertyMethod::kPseudonymize;
+    else
+      return Error(file, m, "person_properties.method must be redact or pseudonymize");
   }
   return Status::Ok();
 }
@@ -87,8 +98,7 @@ bool PersonPropertiesPolicy::Keeps(std::string_view key) const {
 
 Status ParseIdentitySection(const std::string& file, const YAML::Node& root,
                             const LoadOptions& opts, IdentityPolicy* out) {
-  if (Status s = ParseIdentifiers(file, root["identifiers"], &out->identifiers); !s.ok())
-    return s;
+  if (Status s = ParseIdentifiers(file, root["identifiers"], &out->identifiers); !s.ok()) return s;
   if (Status s = ParsePersonProperties(file, root["person_properties"], &out->person_properties);
       !s.ok())
     return s;

@@ -64,8 +64,7 @@ TEST(IdentitySectionTest, ErrorsCarryFileLineColumn) {
             "p.yaml:2:14: identifiers must be pseudonymize, keep or redact, not 'hash'");
   EXPECT_EQ(ErrorOf("client_ip: anonymize\n"),
             "p.yaml:2:12: client_ip must be drop, truncate or pass, not 'anonymize'");
-  EXPECT_NE(ErrorOf("person_properties: {method: hash}\n").find("p.yaml:2:29:"),
-            std::string::npos);
+  EXPECT_NE(ErrorOf("person_properties: {method: hash}\n").find("p.yaml:2:29:"), std::string::npos);
   EXPECT_NE(ErrorOf("person_properties: {keep: [\"a*b\"]}\n").find("p.yaml:2:28:"),
             std::string::npos);
   EXPECT_NE(ErrorOf("person_properties: {allow: [plan]}\n").find("unknown key 'allow'"),

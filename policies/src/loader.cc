@@ -84,8 +84,7 @@ Status ParseBlocking(const std::string& file, const YAML::Node& n, BlockingPolic
       o.set_log_errors(false);
       o.set_max_mem(8 << 20);
       auto re = std::make_shared<const RE2>(e.Scalar(), o);
-      if (!re->ok())
-        return Error(file, e, "blocking.urls: bad RE2 pattern: " + re->error());
+      if (!re->ok()) return Error(file, e, "blocking.urls: bad RE2 pattern: " + re->error());
       out->urls.push_back(std::move(re));
       out->url_patterns.push_back(e.Scalar());
       out->urls_fingerprint = Fnv1a(e.Scalar() + '\n', out->urls_fingerprint);

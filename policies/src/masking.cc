@@ -13,13 +13,13 @@ namespace {
 namespace yc = scrubd::yamlcheck;
 
 constexpr std::array<std::string_view, 20> kKnownInputTypes = {
-    "password", "email",  "tel",      "text",  "number",   "search",         "url",
-    "date",     "time",   "datetime-local",    "month",    "week",           "color",
-    "range",    "hidden", "file",     "textarea", "select", "checkbox",      "radio"};
+    "password", "email",          "tel",      "text", "number", "search", "url",    "date",
+    "time",     "datetime-local", "month",    "week", "color",  "range",  "hidden", "file",
+    "textarea", "select",         "checkbox", "radio"};
 
 const std::vector<std::string>& DefaultMaskAttributes() {
-  static const std::vector<std::string> kDefault = {"value", "placeholder", "title", "alt",
-                                                    "aria-label", "data-*"};
+  static const std::vector<std::string> kDefault = {"value", "placeholder", "title",
+                                                    "alt",   "aria-label",  "data-*"};
   return kDefault;
 }
 
@@ -30,14 +30,14 @@ Result<PluginAction> ParseAction(const std::string& file, const YAML::Node& map,
   const std::string& v = n.Scalar();
   if (v == "scrub") return PluginAction::kScrub;
   if (v == "drop") return PluginAction::kDrop;
-  return yc::Error(file, n, std::string("masking.") + key + " must be 'scrub' or 'drop', got '" +
-                                v + "'");
+  return yc::Error(file, n,
+                   std::string("masking.") + key + " must be 'scrub' or 'drop', got '" + v + "'");
 }
 
 // A selector key accepts one string or a list of strings; each entry is parsed on its own so
 // that an error points at the entry's own line and column.
-Result<SelectorList> ParseSelectors(const std::string& file, const YAML::Node& map,
-                                    const char* key, const SelectorList& def) {
+Result<SelectorList> ParseSelectors(const std::string& file, const YAML::Node& map, const char* key,
+                                    const SelectorList& def) {
   YAML::Node n = map[key];
   if (!n || n.IsNull()) return def;
   SelectorList out;
@@ -58,8 +58,8 @@ Result<SelectorList> ParseSelectors(const std::string& file, const YAML::Node& m
     return out;
   }
   if (!n.IsSequence())
-    return yc::Error(file, n, std::string("masking.") + key +
-                                  " must be a selector string or a list of them");
+    return yc::Error(
+        file, n, std::string("masking.") + key + " must be a selector string or a list of them");
   for (const auto& e : n) {
     Status st = one(e);
     if (!st.ok()) return st;
@@ -145,8 +145,7 @@ Result<MaskingPolicy> ParseMaskingSection(const std::string& file, const YAML::N
     p.mask_input_types.clear();
     for (const auto& t : types) {
       std::string v = ToLower(t.Scalar());
-      if (std::find(kKnownInputTypes.begin(), kKnownInputTypes.end(), v) ==
-          kKnownInputTypes.end())
+      if (std::find(kKnownInputTypes.begin(), kKnownInputTypes.end(), v) == kKnownInputTypes.end())
         return yc::Error(file, t, "masking.mask_input_types: unknown input type '" + v + "'");
       p.mask_input_types.push_back(v);
     }
@@ -158,8 +157,9 @@ Result<MaskingPolicy> ParseMaskingSection(const std::string& file, const YAML::N
       if (v.empty() || v == "*")
         return yc::Error(file, a, "masking.mask_attributes: empty or bare '*' entry");
       if (v == "_csstext" || v.starts_with("rr_") || v == "class" || v == "style")
-        return yc::Error(file, a, "masking.mask_attributes: '" + v +
-                                      "' is structural (rrweb needs it to replay); use block");
+        return yc::Error(file, a,
+                         "masking.mask_attributes: '" + v +
+                             "' is structural (rrweb needs it to replay); use block");
       p.mask_attributes.push_back(v);
     }
   }

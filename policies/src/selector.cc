@@ -82,9 +82,8 @@ class Parser {
         ++end;
       token = "'" + std::string(text_.substr(pos_, end - pos_)) + "'";
     }
-    return Status::InvalidConfig("unsupported selector at character " +
-                                 std::to_string(pos_ + 1) + " (" + token + ") in \"" +
-                                 std::string(text_) + "\": " + why);
+    return Status::InvalidConfig("unsupported selector at character " + std::to_string(pos_ + 1) +
+                                 " (" + token + ") in \"" + std::string(text_) + "\": " + why);
   }
 
   Status ParseComplex(ComplexSelector& out) {
@@ -395,8 +394,7 @@ Result<CompiledSelectors> CompiledSelectors::Build(const std::vector<const Selec
       }
     }
     if (cs.atoms_.size() >= kMaxAtoms) {
-      return Status::InvalidConfig("masking selectors use more than " +
-                                   std::to_string(kMaxAtoms) +
+      return Status::InvalidConfig("masking selectors use more than " + std::to_string(kMaxAtoms) +
                                    " distinct simple selectors; merge or simplify them");
     }
     bit = Atoms{1} << cs.atoms_.size();

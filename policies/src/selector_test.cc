@@ -57,9 +57,8 @@ class SelectorTest : public ::testing::Test {
   FakeElement body_{"body", {{"class", "app  dark"}}, &html_};
   FakeElement form_{"form", {{"id", "signup"}, {"data-ph-no-capture", ""}}, &body_};
   FakeElement div_{"div", {{"class", "row"}}, &form_};
-  FakeElement input_{"input",
-                     {{"type", "email"}, {"name", "user_email"}, {"class", "ph-mask big"}},
-                     &div_};
+  FakeElement input_{
+      "input", {{"type", "email"}, {"name", "user_email"}, {"class", "ph-mask big"}}, &div_};
 
   void ExpectBoth(std::string_view sel, const FakeElement& e, bool want) {
     SelectorList l = P(sel);
@@ -107,15 +106,15 @@ TEST_F(SelectorTest, CombinatorsListsAndNot) {
 }
 
 TEST_F(SelectorTest, UnsupportedSelectorsAreErrors) {
-  for (const char* bad : {"a + b", "a ~ b", "a:hover", "a::before", "[x~=y]", "[x|=y]",
-                          "a >", ",a", "a,", "[x", "[x=]", "#", ".", ":not(a b)",
-                          ":not(.a, .b)", "a[x=y i]", "", "a!", ":not(*)", "[x='y"}) {
+  for (const char* bad :
+       {"a + b",        "a ~ b",    "a:hover", "a::before", "[x~=y]",  "[x|=y]", "a >",
+        ",a",           "a,",       "[x",      "[x=]",      "#",       ".",      ":not(a b)",
+        ":not(.a, .b)", "a[x=y i]", "",        "a!",        ":not(*)", "[x='y"}) {
     auto r = SelectorList::Parse(bad);
     EXPECT_FALSE(r.ok()) << "'" << bad << "' should be rejected";
     if (!r.ok()) {
       EXPECT_EQ(r.status().code(), Code::kInvalidConfig);
-      EXPECT_NE(r.status().message().find("character"), std::string::npos)
-          << r.status().message();
+      EXPECT_NE(r.status().message().find("character"), std::string::npos) << r.status().message();
     }
   }
   auto r = SelectorList::Parse(".ok, div:first-child");

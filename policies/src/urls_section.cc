@@ -61,8 +61,9 @@ Result<PathTemplate> ParseTemplate(const std::string& file, const YAML::Node& e)
       return yc::Error(file, e, "masking.urls.path_templates: empty segment in '" + text + "'");
     }
     if (seg[0] == ':' && !ValidPlaceholderName(std::string_view(seg).substr(1)))
-      return yc::Error(file, e, "masking.urls.path_templates: bad placeholder '" + seg +
-                                    "' (use :name with letters, digits, _ or -)");
+      return yc::Error(file, e,
+                       "masking.urls.path_templates: bad placeholder '" + seg +
+                           "' (use :name with letters, digits, _ or -)");
     if (!t.segments.empty() && t.segments.back() == "**")
       return yc::Error(file, e, "masking.urls.path_templates: '**' must be the last segment");
     t.segments.push_back(seg[0] == ':' ? seg : Lower(PercentDecode(seg)));

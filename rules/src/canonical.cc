@@ -51,19 +51,57 @@ struct NamedEntity {
   UChar32 cp;
 };
 constexpr NamedEntity kNamedEntities[] = {
-    {"amp", '&'},         {"AMP", '&'},        {"lt", '<'},          {"gt", '>'},
-    {"quot", '"'},        {"apos", '\''},      {"commat", '@'},      {"period", '.'},
-    {"lowbar", '_'},      {"UnderBar", '_'},   {"hyphen", 0x2010},   {"dash", 0x2010},
-    {"minus", 0x2212},    {"plus", '+'},       {"percnt", '%'},      {"num", '#'},
-    {"colon", ':'},       {"semi", ';'},       {"sol", '/'},         {"bsol", '\\'},
-    {"equals", '='},      {"quest", '?'},      {"excl", '!'},        {"comma", ','},
-    {"lpar", '('},        {"rpar", ')'},       {"lsqb", '['},        {"rsqb", ']'},
-    {"lbrack", '['},      {"rbrack", ']'},     {"ast", '*'},         {"midast", '*'},
-    {"dollar", '$'},      {"tilde", 0x02DC},   {"grave", '`'},       {"Hat", '^'},
-    {"verbar", '|'},      {"vert", '|'},       {"lcub", '{'},        {"rcub", '}'},
-    {"nbsp", 0x00A0},     {"ensp", 0x2002},    {"emsp", 0x2003},     {"thinsp", 0x2009},
-    {"shy", 0x00AD},      {"zwj", 0x200D},     {"zwnj", 0x200C},     {"NoBreak", 0x2060},
-    {"ZeroWidthSpace", 0x200B},                {"NewLine", '\n'},    {"Tab", '\t'},
+    {"amp", '&'},
+    {"AMP", '&'},
+    {"lt", '<'},
+    {"gt", '>'},
+    {"quot", '"'},
+    {"apos", '\''},
+    {"commat", '@'},
+    {"period", '.'},
+    {"lowbar", '_'},
+    {"UnderBar", '_'},
+    {"hyphen", 0x2010},
+    {"dash", 0x2010},
+    {"minus", 0x2212},
+    {"plus", '+'},
+    {"percnt", '%'},
+    {"num", '#'},
+    {"colon", ':'},
+    {"semi", ';'},
+    {"sol", '/'},
+    {"bsol", '\\'},
+    {"equals", '='},
+    {"quest", '?'},
+    {"excl", '!'},
+    {"comma", ','},
+    {"lpar", '('},
+    {"rpar", ')'},
+    {"lsqb", '['},
+    {"rsqb", ']'},
+    {"lbrack", '['},
+    {"rbrack", ']'},
+    {"ast", '*'},
+    {"midast", '*'},
+    {"dollar", '$'},
+    {"tilde", 0x02DC},
+    {"grave", '`'},
+    {"Hat", '^'},
+    {"verbar", '|'},
+    {"vert", '|'},
+    {"lcub", '{'},
+    {"rcub", '}'},
+    {"nbsp", 0x00A0},
+    {"ensp", 0x2002},
+    {"emsp", 0x2003},
+    {"thinsp", 0x2009},
+    {"shy", 0x00AD},
+    {"zwj", 0x200D},
+    {"zwnj", 0x200C},
+    {"NoBreak", 0x2060},
+    {"ZeroWidthSpace", 0x200B},
+    {"NewLine", '\n'},
+    {"Tab", '\t'},
 };
 
 // Length of the entity at in[i] ('&'), 0 if none; its code point in *cp. Numeric entities
@@ -121,8 +159,7 @@ bool DecodeEntities(std::string_view in, Layer* out) {
 bool DecodePercent(std::string_view in, Layer* out) {
   bool changed = false;
   for (size_t i = 0; i < in.size();) {
-    if (in[i] == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 &&
-        HexValue(in[i + 2]) >= 0) {
+    if (in[i] == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 && HexValue(in[i + 2]) >= 0) {
       out->Put(static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])), i, i + 3);
       i += 3;
       changed = true;

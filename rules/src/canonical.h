@@ -26,9 +26,10 @@ struct CanonicalView {
 inline bool MayNeedCanonical(unsigned char c) { return c == '%' || c == '&' || c >= 0x80; }
 
 // Builds the view of `in`; when neither `decoded` nor `folded` is set the view is `in` itself
-// and text / begin / end may be left empty (nothing to scan again). With `fold_letters`, every non-ASCII letter, mark or digit of the
-// NFKC result becomes one 'a', so the ASCII-only patterns see an internationalised address
-// (jane@例え.jp reads jane@aa.jp) while its span still maps back to the original code points.
+// and text / begin / end may be left empty (nothing to scan again). With `fold_letters`, every
+// non-ASCII letter, mark or digit of the NFKC result becomes one 'a', so the ASCII-only patterns
+// see an internationalised address (jane@例え.jp reads jane@aa.jp) while its span still maps back
+// to the original code points.
 void BuildCanonicalView(std::string_view in, bool fold_letters, CanonicalView* out);
 
 // Frees the view's and this thread's layer buffers when a huge string grew them (a view keeps

@@ -4,11 +4,10 @@
 #include "canonical.h"
 
 #include <gtest/gtest.h>
+#include <unicode/utf8.h>
 
 #include <iterator>
 #include <random>
-
-#include <unicode/utf8.h>
 
 #include "scrubd/rules/scanner.h"
 
@@ -57,7 +56,11 @@ void ExpectRedacted(const Planted& p, const char* want_rule = "email") {
 
 TEST(CanonicalView, MapsEveryViewByteBackToItsOriginalUnit) {
   internal::CanonicalView v;
-  internal::BuildCanonicalView("a%40b&#46;c\xEF\xBC\xA0" "d\xE2\x80\x8B" "e", false, &v);
+  internal::BuildCanonicalView(
+      "a%40b&#46;c\xEF\xBC\xA0"
+      "d\xE2\x80\x8B"
+      "e",
+      false, &v);
   EXPECT_EQ(v.text, "a@b.c@de");
   ASSERT_EQ(v.begin.size(), v.text.size());
   EXPECT_EQ(v.begin[1], 1u);  // '@' from "%40"
@@ -72,19 +75,24 @@ TEST(CanonicalView, MapsEveryViewByteBackToItsOriginalUnit) {
 
 TEST(CanonicalView, DecodesNfkcCompatibilityForms) {
   // Fullwidth, mathematical bold, circled, ligature, halfwidth katakana composition, nbsp.
-  EXPECT_EQ(internal::CanonicalText("\xEF\xBD\x8A\xEF\xBD\x81"), "ja");       // ｊａ
-  EXPECT_EQ(internal::CanonicalText("\xF0\x9D\x90\xA3"), "j");                // 𝐣
-  EXPECT_EQ(internal::CanonicalText("\xE2\x93\x90"), "a");                    // ⓐ
-  EXPECT_EQ(internal::CanonicalText("\xEF\xAC\x81"), "fi");                   // ﬁ
+  EXPECT_EQ(internal::CanonicalText("\xEF\xBD\x8A\xEF\xBD\x81"), "ja");            // ｊａ
+  EXPECT_EQ(internal::CanonicalText("\xF0\x9D\x90\xA3"), "j");                     // 𝐣
+  EXPECT_EQ(internal::CanonicalText("\xE2\x93\x90"), "a");                         // ⓐ
+  EXPECT_EQ(internal::CanonicalText("\xEF\xAC\x81"), "fi");                        // ﬁ
   EXPECT_EQ(internal::CanonicalText("\xEF\xBE\x8A\xEF\xBE\x9F"), "\xE3\x83\x91");  // ﾊﾟ -> パ
-  EXPECT_EQ(internal::CanonicalText("a\xC2\xA0" "b"), "a b");
+  EXPECT_EQ(internal::CanonicalText("a\xC2\xA0"
+                                    "b"),
+            "a b");
   EXPECT_EQ(internal::CanonicalText("%2540"), "@");  // double encoding
   EXPECT_EQ(internal::CanonicalText("&amp;#64;"), "@");
   EXPECT_EQ(internal::CanonicalText("&commat;&period;&#x40;&#64"), "@.@@");
 }
 
 TEST(CanonicalView, KeepsIllFormedBytesAndUnknownEntities) {
-  EXPECT_EQ(internal::CanonicalText("a\xFF" "b&unknown;c%zz%4"), "a\xFF" "b&unknown;c%zz%4");
+  EXPECT_EQ(internal::CanonicalText("a\xFF"
+                                    "b&unknown;c%zz%4"),
+            "a\xFF"
+            "b&unknown;c%zz%4");
   internal::CanonicalView v;
   internal::BuildCanonicalView("M\xC3\xBCller", true, &v);  // NFKC leaves Müller as it is
   EXPECT_FALSE(v.decoded);
@@ -119,8 +127,8 @@ TEST(CanonicalRedact, PercentEncodedResultStaysAUrl) {
 }
 
 TEST(CanonicalRedact, MailtoAndWholeEncodedString) {
-  ExpectRedacted({"mailto:jane%2Edoe%40example%2Ecom?subject=Hi", "jane", "mailto:",
-                  "?subject=Hi"});
+  ExpectRedacted(
+      {"mailto:jane%2Edoe%40example%2Ecom?subject=Hi", "jane", "mailto:", "?subject=Hi"});
   ExpectRedacted({"jane%40example.com", "jane", "", ""});
 }
 
@@ -132,12 +140,22 @@ TEST(CanonicalRedact, HtmlEntities) {
 }
 
 TEST(CanonicalRedact, FullwidthAndOtherCompatibilityForms) {
-  ExpectRedacted({"mail: jane\xEF\xBC\xA0" "example\xEF\xBC\x8E" "com!", "jane", "mail: ", "!"});
+  ExpectRedacted(
+      {"mail: jane\xEF\xBC\xA0"
+       "example\xEF\xBC\x8E"
+       "com!",
+       "jane", "mail: ", "!"});
   // ｊａｎｅ@example.com: the fullwidth local part is the secret.
   ExpectRedacted({"\xEF\xBD\x8A\xEF\xBD\x81\xEF\xBD\x8E\xEF\xBD\x85@example.com",
                   "\xEF\xBD\x8A\xEF\xBD\x81", "", ""});
-  ExpectRedacted({"x \xF0\x9D\x90\xA3" "ane@example.com y", "ane@", "x ", " y"});  // 𝐣ane
-  ExpectRedacted({"jane\xEF\xB9\xAB" "example.com", "jane", "", ""});  // small commercial at
+  ExpectRedacted(
+      {"x \xF0\x9D\x90\xA3"
+       "ane@example.com y",
+       "ane@", "x ", " y"});  // 𝐣ane
+  ExpectRedacted(
+      {"jane\xEF\xB9\xAB"
+       "example.com",
+       "jane", "", ""});  // small commercial at
 }
 
 TEST(CanonicalRedact, EachInvisibleCharacterInsideAnAddress) {
@@ -155,9 +173,10 @@ TEST(CanonicalRedact, InternationalisedDomainsAndLocalParts) {
   ExpectRedacted({"jane@\xE4\xBE\x8B\xE3\x81\x88.jp", "jane", "", ""});  // jane@例え.jp
   ExpectRedacted({"j\xC3\xBCrgen.m\xC3\xBCller@beispiel.de", "rgen", "", ""});
   ExpectRedacted({"jane@xn--tst-jma.org", "jane", "", ""});
-  ExpectRedacted({"\xD0\xB8\xD0\xB2\xD0\xB0\xD0\xBD@\xD0\xBF\xD1\x80\xD0\xB8\xD0\xBC\xD0\xB5"
-                  "\xD1\x80.\xD1\x80\xD1\x84",
-                  "\xD0\xB8\xD0\xB2\xD0\xB0\xD0\xBD", "", ""});  // иван@пример.рф
+  ExpectRedacted(
+      {"\xD0\xB8\xD0\xB2\xD0\xB0\xD0\xBD@\xD0\xBF\xD1\x80\xD0\xB8\xD0\xBC\xD0\xB5"
+       "\xD1\x80.\xD1\x80\xD1\x84",
+       "\xD0\xB8\xD0\xB2\xD0\xB0\xD0\xBD", "", ""});  // иван@пример.рф
 }
 
 TEST(CanonicalRedact, HashJoinsTheCanonicalForm) {
@@ -167,7 +186,10 @@ TEST(CanonicalRedact, HashJoinsTheCanonicalForm) {
   cfg.overrides["email"].method = Method::kHash;
   auto s = Scanner::Create(cfg);
   ASSERT_TRUE(s.ok());
-  std::string plain = "jane@example.com", wide = "jane\xEF\xBC\xA0" "example.com",
+  std::string plain = "jane@example.com",
+              wide =
+                  "jane\xEF\xBC\xA0"
+                  "example.com",
               ent = "jane&#64;example.com";
   (*s)->Redact(plain, "", nullptr);
   (*s)->Redact(wide, "", nullptr);
@@ -183,9 +205,12 @@ TEST(CanonicalRedact, LookAlikesStayUntouched) {
       "width: calc(100% - 415px); height: 50%",
       "https://example.com/?a=1&amp;b=2&amp;sort=desc",
       "Tom &amp; Jerry &lt;3 &copy;",
-      "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7 family",  // ZWJ emoji
-      "Gr\xC3\xBC\xC3\x9F" "e aus M\xC3\xBCnchen, \xE6\x9D\xB1\xE4\xBA\xAC",
-      "icon\xEF\xBC\xA0" "2x.png",
+      "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7 family",  // ZWJ
+                                                                                          // emoji
+      "Gr\xC3\xBC\xC3\x9F"
+      "e aus M\xC3\xBCnchen, \xE6\x9D\xB1\xE4\xBA\xAC",
+      "icon\xEF\xBC\xA0"
+      "2x.png",
       "progress 100%25 done",
       "@media (max-width: 600px){.x{content:'\xE2\x80\x8B'}}",
       "M\xC3\xBCller@localhost",
@@ -203,10 +228,32 @@ TEST(CanonicalRedact, LookAlikesStayUntouched) {
 TEST(CanonicalRedact, RandomMixesStayWellFormedAndLoseTheirAddresses) {
   auto s = Make();
   ASSERT_TRUE(s);
-  const std::string frag[] = {"%40", "%2", "%", "&#64;", "&#x40", "&amp;", "&", "&commat;",
-                              "\xEF\xBC\xA0", "\xE2\x80\x8B", "\xC2\xAD", "\xCC\x81", "e",
-                              "\xC3\xA9", "\xE4\xBE\x8B", "\xEF\xAC\x81", ".", " ", "/", "?q=",
-                              "://", "1", "\xF0\x9F\x91\xA8", "\xE2\x80\x8D", "\xFF", "\xC3"};
+  const std::string frag[] = {"%40",
+                              "%2",
+                              "%",
+                              "&#64;",
+                              "&#x40",
+                              "&amp;",
+                              "&",
+                              "&commat;",
+                              "\xEF\xBC\xA0",
+                              "\xE2\x80\x8B",
+                              "\xC2\xAD",
+                              "\xCC\x81",
+                              "e",
+                              "\xC3\xA9",
+                              "\xE4\xBE\x8B",
+                              "\xEF\xAC\x81",
+                              ".",
+                              " ",
+                              "/",
+                              "?q=",
+                              "://",
+                              "1",
+                              "\xF0\x9F\x91\xA8",
+                              "\xE2\x80\x8D",
+                              "\xFF",
+                              "\xC3"};
   std::mt19937 rng(9);
   for (int iter = 0; iter < 3000; ++iter) {
     std::string t, planted;
@@ -247,9 +294,9 @@ TEST(CanonicalRedact, LargeStringThenSmallOne) {
 
 TEST(Ipv4UrlHost, HostOfAUrlIsLeftAValueIsTruncated) {
   auto s = Make();
-  const std::string hosts[] = {"http://127.0.0.1/", "https://10.1.2.3:8080/x", "//192.168.0.1/",
-                               "ws://10.0.0.7:9000/socket", "http://[2001:db8::1]:8080/",
-                               "http%3A%2F%2F10.1.2.3%2F"};
+  const std::string hosts[] = {
+      "http://127.0.0.1/",         "https://10.1.2.3:8080/x",    "//192.168.0.1/",
+      "ws://10.0.0.7:9000/socket", "http://[2001:db8::1]:8080/", "http%3A%2F%2F10.1.2.3%2F"};
   for (std::string t : hosts) {
     const std::string before = t;
     s->Redact(t, "href", nullptr);

@@ -45,8 +45,10 @@ Status ParseExamples(const std::string& file, const YAML::Node& seq, const char*
 
 bool ParseMethod(std::string_view name, Method* out) {
   static constexpr std::pair<std::string_view, Method> kTable[] = {
-      {"mask", Method::kMask},       {"replace", Method::kReplace},
-      {"remove", Method::kRemove},   {"hash", Method::kHash},
+      {"mask", Method::kMask},
+      {"replace", Method::kReplace},
+      {"remove", Method::kRemove},
+      {"hash", Method::kHash},
       {"truncate_ip", Method::kTruncateIp}};
   for (const auto& [n, m] : kTable)
     if (n == name) {
@@ -79,8 +81,8 @@ Result<DetectorSpec> ParseDetectorFile(const std::string& file, const std::strin
   if (!s.ok()) return s;
   DetectorSpec d;
   d.file = file;
-  for (const char* req : {"id", "patterns", "validator", "redaction", "must_match",
-                          "must_not_match"})
+  for (const char* req :
+       {"id", "patterns", "validator", "redaction", "must_match", "must_not_match"})
     if (!root[req]) return yc::Error(file, root, std::string("missing required key '") + req + "'");
   d.id = yc::GetString(root, "id", "");
   d.description = yc::GetString(root, "description", "");
@@ -104,11 +106,16 @@ Result<DetectorSpec> ParseDetectorFile(const std::string& file, const std::strin
   if (!FindValidator(d.validator) && d.validator != "none")
     return yc::Error(file, root["validator"], "unknown validator '" + d.validator + "'");
   const std::string b = yc::GetString(root, "boundary", "alnum");
-  if (b == "none") d.boundary = Boundary::kNone;
-  else if (b == "digit") d.boundary = Boundary::kDigit;
-  else if (b == "alnum") d.boundary = Boundary::kAlnum;
-  else if (b == "word") d.boundary = Boundary::kWord;
-  else return yc::Error(file, root["boundary"], "boundary must be none|digit|alnum|word");
+  if (b == "none")
+    d.boundary = Boundary::kNone;
+  else if (b == "digit")
+    d.boundary = Boundary::kDigit;
+  else if (b == "alnum")
+    d.boundary = Boundary::kAlnum;
+  else if (b == "word")
+    d.boundary = Boundary::kWord;
+  else
+    return yc::Error(file, root["boundary"], "boundary must be none|digit|alnum|word");
   for (auto& w : yc::GetStringList(root, "context_words")) d.context_words.push_back(Lower(w));
   for (auto& w : yc::GetStringList(root, "suppress_keys")) d.suppress_keys.push_back(Lower(w));
   for (const auto& p : d.patterns)
@@ -133,8 +140,9 @@ Result<DetectorSpec> ParseDetectorFile(const std::string& file, const std::strin
   s = ParseExamples(file, root["must_not_match"], "must_not_match", &d.must_not_match);
   if (!s.ok()) return s;
   if (d.must_match.size() < 10 || d.must_not_match.size() < 10)
-    return yc::Error(file, root, "a detector needs at least 10 must_match and 10 "
-                                 "must_not_match examples");
+    return yc::Error(file, root,
+                     "a detector needs at least 10 must_match and 10 "
+                     "must_not_match examples");
   return d;
 }
 

@@ -37,14 +37,14 @@ struct DetectorSpec {
   std::string id;
   std::string description;
   std::vector<PatternSpec> patterns;
-  std::string validator;                   // built-in validator name; "none" for none
+  std::string validator;  // built-in validator name; "none" for none
   Boundary boundary = Boundary::kAlnum;
   std::vector<std::string> context_words;  // lower case; searched in key and text before value
   std::vector<std::string> suppress_keys;  // lower case substrings of the key that disable it
   Method method = Method::kReplace;
-  std::string label;                       // replace label, e.g. "[EMAIL]"
-  int keep_last = 0;                       // mask: keep the last N alphanumerics
-  std::string hash_prefix;                 // hash: output prefix, e.g. "email_"
+  std::string label;        // replace label, e.g. "[EMAIL]"
+  int keep_last = 0;        // mask: keep the last N alphanumerics
+  std::string hash_prefix;  // hash: output prefix, e.g. "email_"
   std::vector<Example> must_match;
   std::vector<Example> must_not_match;
 };

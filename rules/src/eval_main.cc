@@ -117,8 +117,10 @@ int main(int argc, char** argv) {
       if (n) found.insert(rule.rfind("key:", 0) == 0 ? "key" : rule);
     if (counts.errors) found.insert("error");
     for (const auto& l : labels) {
-      if (found.count(l)) ++by_detector[l].tp;
-      else ++by_detector[l].fn;
+      if (found.count(l))
+        ++by_detector[l].tp;
+      else
+        ++by_detector[l].fn;
     }
     for (const auto& f : found)
       if (!labels.count(f)) ++by_detector[f].fp;
@@ -147,10 +149,9 @@ int main(int argc, char** argv) {
   }
 
   // Targets from issue 3.
-  const std::set<std::string> strict = {"card",         "iban",       "ssn",
-                                        "email",        "jwt",        "aws_key",
-                                        "github_token", "stripe_key", "google_api_key",
-                                        "slack_token"};
+  const std::set<std::string> strict = {
+      "card",    "iban",         "ssn",        "email",          "jwt",
+      "aws_key", "github_token", "stripe_key", "google_api_key", "slack_token"};
   bool ok = true;
   std::printf("%zu strings (%llu with PII, %llu hard negatives)\n\n", size_t(rows),
               (unsigned long long)pii_rows, (unsigned long long)(rows - pii_rows));
@@ -161,8 +162,8 @@ int main(int argc, char** argv) {
     bool pass = t.P() >= target && t.R() >= target;
     ok &= pass;
     std::printf("%-18s %6llu %5llu %5llu %9.4f %7.4f  >=%.2f %s\n", id.c_str(),
-                (unsigned long long)t.tp, (unsigned long long)t.fp, (unsigned long long)t.fn,
-                t.P(), t.R(), target, pass ? "ok" : "MISSED");
+                (unsigned long long)t.tp, (unsigned long long)t.fp, (unsigned long long)t.fn, t.P(),
+                t.R(), target, pass ? "ok" : "MISSED");
   }
   uint64_t alt_all = 0, tot_all = 0;
   std::printf("\n%-14s %8s %7s %8s\n", "hard negative", "altered", "total", "rate");
@@ -173,8 +174,8 @@ int main(int argc, char** argv) {
                 (unsigned long long)at.second, at.second ? 100.0 * at.first / at.second : 0.0);
   }
   double rate = tot_all ? double(alt_all) / double(tot_all) : 0.0;
-  std::printf("%-14s %8llu %7llu %7.2f%%  (target < 1%%; zero for timestamp13 and uuid)\n",
-              "ALL", (unsigned long long)alt_all, (unsigned long long)tot_all, 100.0 * rate);
+  std::printf("%-14s %8llu %7llu %7.2f%%  (target < 1%%; zero for timestamp13 and uuid)\n", "ALL",
+              (unsigned long long)alt_all, (unsigned long long)tot_all, 100.0 * rate);
   std::printf("PII strings altered: %llu / %llu\n", (unsigned long long)pii_changed,
               (unsigned long long)pii_rows);
   ok &= rate < 0.01;

@@ -67,7 +67,6 @@ Info One(ByteSet s) {
   return i;
 }
 
-
 // Recursive descent over the RE2 subset the catalog uses. Anything else sets ok = false and the
 // pattern gets no requirement.
 class Parser {
@@ -375,7 +374,6 @@ PatternRequirement AnalyzePattern(std::string_view re) {
 namespace scrubd::rules::internal {
 namespace {
 
-
 // Greedy `(?:[ -]?UNIT){0,max_reps}` from `i`: returns the end and sets `reps`. The separator
 // class and UNIT are disjoint, so each repetition has at most one viable choice.
 template <typename Unit>
@@ -528,8 +526,9 @@ bool LocatePhoneE164(std::string_view t, size_t pos, size_t* b, size_t* e) {
 
 // [2-9][0-9]{2}[ .-][0-9]{4} at r.
 bool NanpTail(std::string_view t, size_t r) {
-  return r + 8 <= t.size() && D29(t[r]) && IsDigit(t[r + 1]) && IsDigit(t[r + 2]) && IsNanpSeparator(t[r + 3]) &&
-         IsDigit(t[r + 4]) && IsDigit(t[r + 5]) && IsDigit(t[r + 6]) && IsDigit(t[r + 7]);
+  return r + 8 <= t.size() && D29(t[r]) && IsDigit(t[r + 1]) && IsDigit(t[r + 2]) &&
+         IsNanpSeparator(t[r + 3]) && IsDigit(t[r + 4]) && IsDigit(t[r + 5]) && IsDigit(t[r + 6]) &&
+         IsDigit(t[r + 7]);
 }
 
 // Anchored at s: every alternative path in RE2's priority order; the first that completes.
@@ -549,8 +548,8 @@ size_t NanpAt(std::string_view t, size_t s) {
       if (q + 5 < n && IsNanpSeparator(t[q + 5]) && NanpTail(t, q + 6)) return q + 14;
       if (NanpTail(t, q + 5)) return q + 13;
     }
-    if (q + 4 <= n && D29(t[q]) && IsDigit(t[q + 1]) && IsDigit(t[q + 2]) && IsNanpSeparator(t[q + 3]) &&
-        NanpTail(t, q + 4))
+    if (q + 4 <= n && D29(t[q]) && IsDigit(t[q + 1]) && IsDigit(t[q + 2]) &&
+        IsNanpSeparator(t[q + 3]) && NanpTail(t, q + 4))
       return q + 12;
   }
   return std::string_view::npos;
@@ -569,7 +568,6 @@ bool LocatePhoneNanp(std::string_view t, size_t pos, size_t* b, size_t* e) {
   }
   return false;
 }
-
 
 // [0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}: ':' is not a hex digit, so taking fewer hex
 // digits anywhere leaves a hex digit where ':' is needed; the greedy path is the only one.

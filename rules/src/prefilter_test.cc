@@ -70,9 +70,11 @@ TEST(Prefilter, Requirements) {
 // the leftmost-first match from every start position.
 TEST(FastLocator, AgreesWithRe2) {
   std::mt19937 rng(12345);
-  const std::string alphabets[] = {"0123456789 -", "0123456789 -x", "ABDEGZ0123456789 -a",
-                                   "ab.@-_9X+%cO", "a@b.co-m.x1", "0123456789 .-+()@A", "1234 .-+()", "+1(2 3-4.)5", "0a:f:::1bcdeg", "::1.2af:Fg", "0(1) 2.3/4-5", "0012(34)) /.-",
-                                   "0123456789.", "19.2.55.1.0.3", "0aF:-.9bX", "ABCEHJZOQD 0123", "AB CD 12 34"};
+  const std::string alphabets[] = {
+      "0123456789 -",       "0123456789 -x", "ABDEGZ0123456789 -a", "ab.@-_9X+%cO",  "a@b.co-m.x1",
+      "0123456789 .-+()@A", "1234 .-+()",    "+1(2 3-4.)5",         "0a:f:::1bcdeg", "::1.2af:Fg",
+      "0(1) 2.3/4-5",       "0012(34)) /.-", "0123456789.",         "19.2.55.1.0.3", "0aF:-.9bX",
+      "ABCEHJZOQD 0123",    "AB CD 12 34"};
   for (std::string_view pat : FastLocatorPatterns()) {
     FastLocateFn fast = FindFastLocator(pat);
     ASSERT_NE(fast, nullptr);
@@ -110,13 +112,11 @@ namespace {
 TEST(OccurrenceForm, SameOccurrenceAsPattern) {
   std::mt19937 rng(777);
   const std::string alphabets[] = {
-      "0123456789 -",      "0123456789 -x",  "ABDEGZ0123456789 -a", "ab.@-_9X+%cO",
-      "a@b.co-m.x1",       "0123456789 .-+()@A", "+1(2 3-4.)5",    "0(1) 2.3/4-5",
-      "0a:f:::1bcdeg",     "::1.2af:Fg",     "0123456789.",         "ghp_Ab1",
-      "github_pat_A1",     "xoxb-A1",        "xapp-1A",             "sk_live_test_rA1",
-      "eyJ.a_-",           "bearer BEARER 1/=."};
-  const std::string prefixes[] = {"", "(?:^|[^0-9])", "(?:^|[^0-9A-Za-z])",
-                                  "(?:^|[^0-9A-Za-z_-])"};
+      "0123456789 -",       "0123456789 -x", "ABDEGZ0123456789 -a", "ab.@-_9X+%cO",  "a@b.co-m.x1",
+      "0123456789 .-+()@A", "+1(2 3-4.)5",   "0(1) 2.3/4-5",        "0a:f:::1bcdeg", "::1.2af:Fg",
+      "0123456789.",        "ghp_Ab1",       "github_pat_A1",       "xoxb-A1",       "xapp-1A",
+      "sk_live_test_rA1",   "eyJ.a_-",       "bearer BEARER 1/=."};
+  const std::string prefixes[] = {"", "(?:^|[^0-9])", "(?:^|[^0-9A-Za-z])", "(?:^|[^0-9A-Za-z_-])"};
   for (const OccurrenceForm& f : OccurrenceForms()) {
     for (const std::string& prefix : prefixes) {
       if (!prefix.empty() && !f.start_kept) continue;

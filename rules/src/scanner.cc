@@ -961,7 +961,8 @@ inline uint64_t ScannerImpl::PresentClasses(std::string_view text) const {
 }
 
 inline bool ScannerImpl::Scan(std::string_view text, std::string_view key, const KeyInfo& key_info,
-                       uint64_t present, RedactionCounts* counts, std::vector<Span>* spans) const {
+                              uint64_t present, RedactionCounts* counts,
+                              std::vector<Span>* spans) const {
   if (!PossiblyCandidate(present, text.size())) return true;
   // The candidate patterns as a bit mask (catalogs of up to 64 patterns; larger ones take the
   // Set path): those long enough, less the ones that need a byte class the string lacks,
@@ -980,9 +981,8 @@ inline bool ScannerImpl::Scan(std::string_view text, std::string_view key, const
   return FindSpans(&call, cand, spans);
 }
 
-bool ScannerImpl::RedactWithView(std::string& text, std::string_view key,
-                                 const KeyInfo& key_info, uint64_t present,
-                                 RedactionCounts* counts) const {
+bool ScannerImpl::RedactWithView(std::string& text, std::string_view key, const KeyInfo& key_info,
+                                 uint64_t present, RedactionCounts* counts) const {
   thread_local std::vector<Span> spans, view_spans;
   thread_local internal::CanonicalView view;
   spans.clear();

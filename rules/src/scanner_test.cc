@@ -64,10 +64,17 @@ TEST(Scanner, Deterministic) {
 
 TEST(Scanner, SensitiveKeysRedactWholeValue) {
   auto s = Make();
-  for (const char* k : {"password", "passwd", "secret", "token", "api_key", "apikey", "auth",
-                        "Authorization", "cookie", "Set-Cookie", "credentials", "private_key",
-                        "ssn", "card", "cvv", "iban", "x-api-key", "accessToken",
-                        "user_password", "cardNumber", "cc-number", "current-password"}) {
+  for (const char* k : {"password",      "passwd",
+                        "secret",        "token",
+                        "api_key",       "apikey",
+                        "auth",          "Authorization",
+                        "cookie",        "Set-Cookie",
+                        "credentials",   "private_key",
+                        "ssn",           "card",
+                        "cvv",           "iban",
+                        "x-api-key",     "accessToken",
+                        "user_password", "cardNumber",
+                        "cc-number",     "current-password"}) {
     EXPECT_TRUE(s->IsSensitiveKey(k)) << k;
     std::string t = "hello world";
     RedactionCounts c;

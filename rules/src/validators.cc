@@ -1,16 +1,15 @@
 #include "validators.h"
 
-#include "ascii.h"
-
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstring>
 #include <string>
 
+#include "ascii.h"
+
 namespace scrubd::rules::internal {
 namespace {
-
 
 // Copies the digits of `s` into `buf` (at most cap); returns the count, or cap+1 on overflow.
 size_t Digits(std::string_view s, char* buf, size_t cap) {

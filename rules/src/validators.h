@@ -21,12 +21,12 @@ bool LuhnValid(std::string_view digits);
 bool CardIssuerValid(std::string_view digits);  // prefix + length table
 // Bit n set when CardIssuerValid holds for n digits starting with d's first six (n 12..19).
 uint32_t CardIssuerLengths(std::string_view digits);
-bool IbanValid(std::string_view compact);        // country length + mod-97; upper case
-int IbanLength(std::string_view country);        // 0 when the country has no IBAN
-bool SsnValid(std::string_view digits9);         // SSA rules on 9 digits
+bool IbanValid(std::string_view compact);  // country length + mod-97; upper case
+int IbanLength(std::string_view country);  // 0 when the country has no IBAN
+bool SsnValid(std::string_view digits9);   // SSA rules on 9 digits
 bool ParseIpv4(std::string_view s, uint8_t out[4]);
 bool ParseIpv6(std::string_view s, uint16_t out[8]);
-bool JwtHeaderHasAlg(std::string_view token);    // base64url header decodes to {..."alg"...}
+bool JwtHeaderHasAlg(std::string_view token);  // base64url header decodes to {..."alg"...}
 bool NinoValid(std::string_view s);
 bool DeTaxIdValid(std::string_view digits11);
 bool PhoneValid(std::string_view candidate);

@@ -82,8 +82,7 @@ std::string_view StringProperty(const ingest::Event& ev, std::string_view key) {
 
 Verdict Admit(const ingest::Event& ev, const policies::Policy* policy,
               const RequestSignals& signals, const TombstoneCheck& tombstoned) {
-  if (tombstoned && tombstoned(ev.token, ev.distinct_id, ev.session_id))
-    return Verdict::kTombstone;
+  if (tombstoned && tombstoned(ev.token, ev.distinct_id, ev.session_id)) return Verdict::kTombstone;
   if (!policy) return Verdict::kNoPolicy;
   const policies::ConsentPolicy& c = policy->consent;
   if (c.respect_gpc && signals.gpc) return Verdict::kConsent;

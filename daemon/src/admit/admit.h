@@ -26,15 +26,14 @@ const char* VerdictName(Verdict v);
 
 // What the HTTP request says about the user's choices (headers and cookies).
 struct RequestSignals {
-  bool gpc = false;          // Sec-GPC: 1
-  bool dnt = false;          // DNT: 1
-  std::string tcf_consent;   // euconsent-v2 cookie, if sent
+  bool gpc = false;         // Sec-GPC: 1
+  bool dnt = false;         // DNT: 1
+  std::string tcf_consent;  // euconsent-v2 cookie, if sent
 };
 
 // Returns true when (token, distinct_id or session_id) has an erasure tombstone.
-using TombstoneCheck =
-    std::function<bool(std::string_view token, std::string_view distinct_id,
-                       std::string_view session_id)>;
+using TombstoneCheck = std::function<bool(std::string_view token, std::string_view distinct_id,
+                                          std::string_view session_id)>;
 
 Verdict Admit(const ingest::Event& event, const policies::Policy* policy,
               const RequestSignals& signals, const TombstoneCheck& tombstoned);

@@ -69,8 +69,7 @@ TEST(AdmitTest, ConsentSignals) {
   EXPECT_EQ(Admit(MakeEvent(R"({"$consent": false})"), p.get(), {}, nullptr), Verdict::kConsent);
   auto optin = MakePolicy("consent: {require_opt_in: true, respect_gpc: false}\n");
   EXPECT_EQ(Admit(MakeEvent("{}"), optin.get(), gpc, nullptr), Verdict::kConsent);
-  EXPECT_EQ(Admit(MakeEvent(R"({"$consent": true})"), optin.get(), gpc, nullptr),
-            Verdict::kAdmit);
+  EXPECT_EQ(Admit(MakeEvent(R"({"$consent": true})"), optin.get(), gpc, nullptr), Verdict::kAdmit);
 }
 
 TEST(AdmitTest, TcfPurposesFromPropertyOrCookie) {
@@ -94,9 +93,9 @@ TEST(AdmitTest, BlockingByEventName) {
   auto p = MakePolicy("blocking: {events: [$autocapture], urls: ['/admin(/|$)']}\n");
   EXPECT_EQ(Admit(MakeEvent("{}", "$autocapture"), p.get(), {}, nullptr), Verdict::kBlocked);
   // URLs are the PageGate's (page_gate_test.cc): Admit has no window state.
-  EXPECT_EQ(Admit(MakeEvent(R"({"$current_url": "https://x.test/admin/users"})"), p.get(), {},
-                  nullptr),
-            Verdict::kAdmit);
+  EXPECT_EQ(
+      Admit(MakeEvent(R"({"$current_url": "https://x.test/admin/users"})"), p.get(), {}, nullptr),
+      Verdict::kAdmit);
 }
 
 TEST(AdmitTest, SamplingThinsRecordingsOnlyUnlessAll) {

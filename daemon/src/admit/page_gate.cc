@@ -2,7 +2,6 @@
 #include "admit/page_gate.h"
 
 #include <boost/json.hpp>
-
 #include <optional>
 #include <vector>
 

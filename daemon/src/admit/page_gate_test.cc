@@ -25,8 +25,7 @@ ingest::Event Recording(const std::string& items) {
   ev.session_id = "s-1";
   ev.window_id = "w-1";
   ev.is_snapshot = true;
-  ev.json = json::parse(R"({"event":"$snapshot","properties":{"$snapshot_data":[)" + items +
-                        "]}}")
+  ev.json = json::parse(R"({"event":"$snapshot","properties":{"$snapshot_data":[)" + items + "]}}")
                 .as_object();
   return ev;
 }
@@ -75,7 +74,8 @@ TEST(PageGateTest, AnalyticsEventsMoveTheWindowAndPathnameCounts) {
   PageGate gate(store.get());
   std::map<std::string, uint64_t> dropped;
   uint64_t in = 0;
-  ingest::Event blocked = Analytics(R"({"$current_url":"https://x.test/account","$pathname":"/account"})");
+  ingest::Event blocked =
+      Analytics(R"({"$current_url":"https://x.test/account","$pathname":"/account"})");
   EXPECT_FALSE(gate.Apply(blocked, *p, &dropped, &in));  // $pathname matches '^/account'
   ingest::Event rec = Recording(kMutation);
   EXPECT_FALSE(gate.Apply(rec, *p, &dropped, &in));  // the window is on a blocked page

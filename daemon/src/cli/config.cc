@@ -85,8 +85,7 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
   size_key("max_peer_inflight_body_bytes", &c->max_peer_inflight_body_bytes);
   c->idle_timeout_s = yamlcheck::GetInt(root, "idle_timeout_seconds", c->idle_timeout_s);
   c->admin_origin = yamlcheck::GetString(root, "admin_origin", c->admin_origin);
-  c->request_deadline_ms =
-      yamlcheck::GetInt(root, "request_deadline_ms", c->request_deadline_ms);
+  c->request_deadline_ms = yamlcheck::GetInt(root, "request_deadline_ms", c->request_deadline_ms);
   if (c->request_deadline_ms < 0)
     return Status::InvalidConfig(file + ": request_deadline_ms must be >= 0");
   return Status::Ok();
@@ -122,9 +121,12 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
     }
     if (a == "--upstream-and-store" || a == "--upstream-insecure" ||
         a == "--no-upstream-reencode-cv") {
-      if (a == "--upstream-and-store") c.upstream_and_store = true;
-      else if (a == "--upstream-insecure") c.upstream_insecure = true;
-      else c.upstream_reencode_cv = false;
+      if (a == "--upstream-and-store")
+        c.upstream_and_store = true;
+      else if (a == "--upstream-insecure")
+        c.upstream_insecure = true;
+      else
+        c.upstream_reencode_cv = false;
       continue;
     }
     Result<std::string> v = value();
@@ -150,21 +152,31 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
                a == "--max-peer-inflight-body-bytes" || a == "--idle-timeout-seconds") {
       Result<size_t> n = ParseSize(a, *v);
       if (!n.ok()) return n.status();
-      if (a == "--max-connections") c.max_connections = *n;
-      else if (a == "--max-connections-per-peer") c.max_connections_per_peer = *n;
-      else if (a == "--max-peer-inflight-body-bytes") c.max_peer_inflight_body_bytes = *n;
-      else c.idle_timeout_s = static_cast<int64_t>(std::min<size_t>(*n, 86400));
+      if (a == "--max-connections")
+        c.max_connections = *n;
+      else if (a == "--max-connections-per-peer")
+        c.max_connections_per_peer = *n;
+      else if (a == "--max-peer-inflight-body-bytes")
+        c.max_peer_inflight_body_bytes = *n;
+      else
+        c.idle_timeout_s = static_cast<int64_t>(std::min<size_t>(*n, 86400));
     } else if (a == "--max-body-bytes" || a == "--max-decompressed-bytes" ||
-               a == "--max-inflight-body-bytes" || a == "--workers" ||
-               a == "--spool-max-bytes" || a == "--request-deadline-ms") {
+               a == "--max-inflight-body-bytes" || a == "--workers" || a == "--spool-max-bytes" ||
+               a == "--request-deadline-ms") {
       Result<size_t> n = ParseSize(a, *v);
       if (!n.ok()) return n.status();
-      if (a == "--max-body-bytes") c.max_body_bytes = *n;
-      else if (a == "--max-decompressed-bytes") c.max_decompressed_bytes = *n;
-      else if (a == "--max-inflight-body-bytes") c.max_inflight_body_bytes = *n;
-      else if (a == "--spool-max-bytes") c.spool_max_bytes = *n;
-      else if (a == "--request-deadline-ms") c.request_deadline_ms = static_cast<int64_t>(*n);
-      else c.workers = static_cast<int>(std::min<size_t>(*n, 64));
+      if (a == "--max-body-bytes")
+        c.max_body_bytes = *n;
+      else if (a == "--max-decompressed-bytes")
+        c.max_decompressed_bytes = *n;
+      else if (a == "--max-inflight-body-bytes")
+        c.max_inflight_body_bytes = *n;
+      else if (a == "--spool-max-bytes")
+        c.spool_max_bytes = *n;
+      else if (a == "--request-deadline-ms")
+        c.request_deadline_ms = static_cast<int64_t>(*n);
+      else
+        c.workers = static_cast<int>(std::min<size_t>(*n, 64));
     } else {
       return Status::InvalidInput("unknown option '" + a + "'");
     }

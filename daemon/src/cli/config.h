@@ -24,10 +24,10 @@ struct ServeConfig {
   std::string log_level = "info";
   size_t dom_max_bytes = 512u << 20;
   int64_t dom_idle_timeout_s = 1800;
-  std::string upstream;               // empty: local store only
-  bool upstream_and_store = false;    // with an upstream: also write the local store
-  bool upstream_reencode_cv = true;   // re-compress nested rrweb fields (cv 2024-10)
-  bool upstream_insecure = false;     // skip TLS verification (tests/dev only)
+  std::string upstream;              // empty: local store only
+  bool upstream_and_store = false;   // with an upstream: also write the local store
+  bool upstream_reencode_cv = true;  // re-compress nested rrweb fields (cv 2024-10)
+  bool upstream_insecure = false;    // skip TLS verification (tests/dev only)
   size_t spool_max_bytes = size_t{1} << 30;
   // HTTP-layer limits (docs/limits.md); 0 means derived at start.
   size_t max_connections = 0;               // from RLIMIT_NOFILE
@@ -35,7 +35,7 @@ struct ServeConfig {
   size_t max_peer_inflight_body_bytes = 0;  // max(max_body, max_inflight / 4)
   int64_t idle_timeout_s = 30;              // waiting for request headers
   std::string admin_origin;                 // the one Origin given CORS on /admin*
-  int64_t request_deadline_ms = 2000;  // CPU per ingest request; 0: none (config file only)
+  int64_t request_deadline_ms = 2000;       // CPU per ingest request; 0: none (config file only)
 };
 
 // Errors: kInvalidInput for bad flags (usage), kInvalidConfig for a bad config file

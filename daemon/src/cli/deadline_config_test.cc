@@ -20,8 +20,7 @@ TEST(RequestDeadlineConfigTest, DefaultKeyAndFlag) {
   std::ofstream(d.path() / "s.yaml") << "request_deadline_ms: 0\n";
   std::string cfg = (d.path() / "s.yaml").string();
   EXPECT_EQ(ParseArgs({"--config", cfg})->request_deadline_ms, 0);  // 0: no deadline
-  EXPECT_EQ(ParseArgs({"--config", cfg, "--request-deadline-ms", "150"})->request_deadline_ms,
-            150);
+  EXPECT_EQ(ParseArgs({"--config", cfg, "--request-deadline-ms", "150"})->request_deadline_ms, 150);
   EXPECT_EQ(ParseArgs({"--request-deadline-ms", "x"}).status().code(), Code::kInvalidInput);
   std::ofstream(d.path() / "n.yaml") << "request_deadline_ms: -5\n";
   EXPECT_EQ(ParseArgs({"--config", (d.path() / "n.yaml").string()}).status().code(),

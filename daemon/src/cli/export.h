@@ -15,8 +15,8 @@ namespace scrubd::cli {
 struct ExportRequest {
   std::filesystem::path data_dir;
   std::string session;
-  std::string token;   // required when several tokens hold the session id
-  std::string window;  // empty: every window
+  std::string token;                       // required when several tokens hold the session id
+  std::string window;                      // empty: every window
   std::filesystem::path admin_token_file;  // empty: DATA_DIR/keys/admin.token
 };
 

@@ -2,9 +2,9 @@
 // command ran and found a failure (invalid policy, missing session), 2 usage error,
 // 78 (EX_CONFIG) serve refused to start on a bad configuration.
 #include <signal.h>
-#include <sys/resource.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <boost/json.hpp>
 #include <cstdio>
@@ -15,16 +15,16 @@
 
 #include "cli/config.h"
 #include "cli/export.h"
+#include "dom/dom_masker.h"
 #include "scrubd/audit/cli.h"
-#include "scrubd/common/env.h"
 #include "scrubd/audit/log.h"
+#include "scrubd/common/env.h"
 #include "scrubd/policies/policy.h"
 #include "server/app.h"
 #include "server/http_server.h"
 #include "server/keys.h"
 #include "sink/local_store.h"
 #include "sink/upstream.h"
-#include "dom/dom_masker.h"
 
 namespace {
 
@@ -87,7 +87,8 @@ serving set (as 'scrubd serve --policy A --policy B' would load them: no project
 claimed twice). Exit 0 if all are valid, 1 otherwise.
 )";
 
-const char* kExportUsage = R"(usage: scrubd export --data-dir DIR --session ID [--token T] [--window W] [--out FILE]
+const char* kExportUsage =
+    R"(usage: scrubd export --data-dir DIR --session ID [--token T] [--window W] [--out FILE]
                      [--admin-token-file FILE]
 
 Writes the cleaned session as a JSON array of rrweb events (all windows merged by timestamp
@@ -147,12 +148,18 @@ int Export(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--data-dir") dir = next();
-    else if (a == "--session") session = next();
-    else if (a == "--token") token = next();
-    else if (a == "--window") window = next();
-    else if (a == "--out") out = next();
-    else if (a == "--admin-token-file") admin_token_file = next();
+    if (a == "--data-dir")
+      dir = next();
+    else if (a == "--session")
+      session = next();
+    else if (a == "--token")
+      token = next();
+    else if (a == "--window")
+      window = next();
+    else if (a == "--out")
+      out = next();
+    else if (a == "--admin-token-file")
+      admin_token_file = next();
     else {
       std::fprintf(stderr, "scrubd export: unknown option '%s'\n%s", a.c_str(), kExportUsage);
       return kExitUsage;
@@ -167,8 +174,7 @@ int Export(int argc, char** argv) {
     std::fputs("scrubd export: invalid session, window or token id\n", stderr);
     return kExitUsage;
   }
-  Result<std::string> body =
-      cli::ExportAudited({dir, session, token, window, admin_token_file});
+  Result<std::string> body = cli::ExportAudited({dir, session, token, window, admin_token_file});
   if (!body.ok()) {
     std::fprintf(stderr, "scrubd export: %s\n", body.status().ToString().c_str());
     return 1;
@@ -185,7 +191,6 @@ int Export(int argc, char** argv) {
   }
   return 0;
 }
-
 
 // Descriptors bound the connection cap (derived from this limit): take the hard limit.
 void RaiseNofileLimit() {
@@ -320,8 +325,8 @@ int Serve(int argc, char** argv) {
   std::string connect_host = host == "0.0.0.0" || host.empty() ? "127.0.0.1" : host;
   if (Status s = Env::Default()->CreateDirs(addr_file.parent_path(), 0700); !s.ok())
     spdlog::warn("cannot publish the admin address for scrubd export: {}", s.message());
-  else if (Status w = sink::WriteFileDurably(addr_file, connect_host + ":" +
-                                                            std::to_string(*port) + "\n");
+  else if (Status w =
+               sink::WriteFileDurably(addr_file, connect_host + ":" + std::to_string(*port) + "\n");
            !w.ok())
     spdlog::warn("cannot publish the admin address for scrubd export: {}", w.message());
   std::fflush(stdout);

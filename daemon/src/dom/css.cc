@@ -1,7 +1,6 @@
 #include "dom/css.h"
 
 #include <boost/json.hpp>
-
 #include <cstdint>
 
 #include "dom/dom_masker.h"
@@ -16,8 +15,8 @@ bool IsHex(char c) {
 }
 bool IsNameChar(char c) {
   unsigned char u = static_cast<unsigned char>(c);
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_' || c == '\\' || u >= 0x80;
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '\\' || u >= 0x80;
 }
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';

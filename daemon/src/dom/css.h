@@ -5,7 +5,6 @@
 #pragma once
 
 #include <boost/json/fwd.hpp>
-
 #include <functional>
 #include <string>
 #include <string_view>

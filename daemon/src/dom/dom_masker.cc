@@ -1,16 +1,15 @@
 #include "dom/dom_masker.h"
 
-#include "dom/css.h"
-#include "dom/schema.h"
-
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
+
+#include "dom/css.h"
+#include "dom/schema.h"
 
 namespace scrubd::dom {
 namespace {
@@ -19,8 +18,8 @@ namespace json = boost::json;
 using policies::CompiledSelectors;
 using policies::MaskingPolicy;
 
-constexpr int kMaxDepth = 1000;        // deeper subtrees are masked as unknown, not walked
-constexpr int kMaxAncestorWalk = 4096; // cycle guard for parent chains from hostile ids
+constexpr int kMaxDepth = 1000;         // deeper subtrees are masked as unknown, not walked
+constexpr int kMaxAncestorWalk = 4096;  // cycle guard for parent chains from hostile ids
 
 // ---------- text helpers ----------
 
@@ -70,18 +69,15 @@ bool IsStructuralAttribute(std::string_view name) {
 
 bool IsMediaAttribute(TagKind tag, std::string_view name) {
   switch (tag) {
-    case TagKind::kImg:
-      return name == "src" || name == "srcset" || name == "rr_dataURL";
-    case TagKind::kVideo: case TagKind::kAudio:
-      return name == "src" || name == "poster" || name == "rr_src";
-    case TagKind::kSource: case TagKind::kPicture: case TagKind::kTrack:
-      return name == "src" || name == "srcset";
-    case TagKind::kCanvas:
-      return name == "rr_dataURL";
-    case TagKind::kSvgImage:
-      return name == "href" || name == "xlink:href";
-    default:
-      return false;
+    case TagKind::kImg: return name == "src" || name == "srcset" || name == "rr_dataURL";
+    case TagKind::kVideo:
+    case TagKind::kAudio: return name == "src" || name == "poster" || name == "rr_src";
+    case TagKind::kSource:
+    case TagKind::kPicture:
+    case TagKind::kTrack: return name == "src" || name == "srcset";
+    case TagKind::kCanvas: return name == "rr_dataURL";
+    case TagKind::kSvgImage: return name == "href" || name == "xlink:href";
+    default: return false;
   }
 }
 
@@ -135,8 +131,8 @@ class Masker {
   // input bits) is `base`, whose parent has `pf`, and whose atom chain ends with itself.
   uint32_t DeriveElement(uint32_t base, uint32_t pf, bool parent_known,
                          std::span<const uint64_t> chain) const {
-    uint32_t f = base & (nf::kKindMask | nf::kTagMask | nf::kHasAtoms | nf::kPassword |
-                         nf::kInputMasked);
+    uint32_t f =
+        base & (nf::kKindMask | nf::kTagMask | nf::kHasAtoms | nf::kPassword | nf::kInputMasked);
     uint32_t inh = Inherit(pf, parent_known);
     f |= inh;
     if (sel_.Matches(MaskingPolicy::kBlockList, chain)) f |= nf::kSelfBlock;
@@ -150,8 +146,8 @@ class Masker {
     TagKind tag = GetTag(f);
     if (tag == TagKind::kOption) {
       TagKind ptag = GetTag(pf);
-      if (!parent_known || ((ptag == TagKind::kSelect || ptag == TagKind::kOption) &&
-                            (pf & nf::kInputMasked)))
+      if (!parent_known ||
+          ((ptag == TagKind::kSelect || ptag == TagKind::kOption) && (pf & nf::kInputMasked)))
         f |= nf::kInputMasked;
       else if (!(inh & nf::kUnknownAncestry))
         f &= ~nf::kInputMasked;
@@ -169,8 +165,7 @@ class Masker {
     return f;
   }
 
-  uint32_t InputBits(TagKind tag, std::string_view type, bool password_attr,
-                     uint32_t old) const {
+  uint32_t InputBits(TagKind tag, std::string_view type, bool password_attr, uint32_t old) const {
     uint32_t f = old & nf::kPassword;
     if (password_attr && IsFormField(tag)) f |= nf::kPassword | nf::kInputMasked;
     if (tag == TagKind::kInput) {
@@ -186,8 +181,8 @@ class Masker {
 
   // True when `name=val` marks a form field as sensitive (key-based detection).
   bool SensitiveFieldAttribute(std::string_view name, std::optional<std::string_view> val) const {
-    return val && (name == "name" || name == "id" || name == "autocomplete") &&
-           p_.sensitive_key && p_.sensitive_key(*val);
+    return val && (name == "name" || name == "id" || name == "autocomplete") && p_.sensitive_key &&
+           p_.sensitive_key(*val);
   }
 
   static bool TextMasked(uint32_t f) {
@@ -285,8 +280,8 @@ void Masker::MarkDropped(json::value& v, uint32_t parent, int depth) {
   if (node == nullptr || depth > kMaxDepth) return;
   auto id = NodeId(*node, "id");
   if (id) st_.Put(*id, WindowState::Node{parent, nf::kDropped});
-  if (json::array* kids = node->if_contains("childNodes") ? (*node)["childNodes"].if_array()
-                                                          : nullptr) {
+  if (json::array* kids =
+          node->if_contains("childNodes") ? (*node)["childNodes"].if_array() : nullptr) {
     for (auto& k : *kids) MarkDropped(k, id.value_or(parent), depth + 1);
   }
 }
@@ -312,8 +307,7 @@ void Masker::BlockElement(json::object& node, uint32_t id) {
   Count("dom.block", "remove");
 }
 
-void Masker::Walk(json::value& v, uint32_t parent_id, uint32_t pf, bool parent_known,
-                  int depth) {
+void Masker::Walk(json::value& v, uint32_t parent_id, uint32_t pf, bool parent_known, int depth) {
   json::object* node = v.if_object();
   if (node == nullptr || OutOfTime()) return;
   if (depth > kMaxDepth) {  // too deep to walk safely: drop the subtree, keep the node
@@ -395,8 +389,8 @@ void Masker::Walk(json::value& v, uint32_t parent_id, uint32_t pf, bool parent_k
   }
 
   // Document (0), DocumentType (1), CDATA (4), Comment (5), unknown types.
-  uint32_t f = nf::kKindOther | (parent_id == 0 && parent_known ? RootFlags()
-                                                                 : Inherit(pf, parent_known));
+  uint32_t f =
+      nf::kKindOther | (parent_id == 0 && parent_known ? RootFlags() : Inherit(pf, parent_known));
   if (id) st_.Put(*id, WindowState::Node{parent_id, f});
   if ((type == 4 || type == 5) && (f & nf::kMasked)) {
     if (json::value* tc = node->if_contains("textContent")) MaskString(*tc, false, "dom.mask_text");
@@ -490,8 +484,7 @@ void Masker::Sweep() {
 // the subtree must be re-evaluated.
 bool Masker::ApplyAttributeState(uint32_t id, const json::object& attrs) {
   WindowState::Node* n = Live(id) ? st_.FindMutable(id) : nullptr;
-  if (n == nullptr || (n->flags & nf::kKindMask) != nf::kKindElement ||
-      (n->flags & nf::kDropped))
+  if (n == nullptr || (n->flags & nf::kKindMask) != nf::kKindElement || (n->flags & nf::kDropped))
     return false;
   TagKind tag = GetTag(n->flags);
   uint64_t old_atoms = (n->flags & nf::kHasAtoms) ? st_.Atoms(id) : 0;
@@ -912,8 +905,8 @@ Verdict Masker::Plugin(json::object& data) {
       json::value* h = o->if_contains(hk);
       if (h == nullptr || !h->is_object()) continue;
       for (auto& kv : h->as_object()) {
-        if (always(ToLower(kv.key())) && !(kv.value().is_string() &&
-                                           kv.value().get_string() == "[REDACTED]")) {
+        if (always(ToLower(kv.key())) &&
+            !(kv.value().is_string() && kv.value().get_string() == "[REDACTED]")) {
           kv.value() = "[REDACTED]";
           Count("dom.network_header", "replace");
         }
@@ -959,7 +952,9 @@ Verdict Masker::Event(json::object& event) {
   switch (sv->get_int64()) {
     case 0: return Mutation(data);
     case 5: return Input(data);
-    case 8: case 13: case 15: return CssRules(data);
+    case 8:
+    case 13:
+    case 15: return CssRules(data);
     case 9:
       if (p_.block_media) {
         Count("dom.media", "drop");

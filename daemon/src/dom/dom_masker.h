@@ -29,8 +29,7 @@ enum class Verdict { kKeep, kDrop, kInvalid };
 // has expired the pass stops early and returns kDrop, with the state possibly half-updated:
 // the caller must then reject the whole batch (see docs/masking.md, "CPU deadline").
 Verdict MaskEvent(boost::json::object& event, const policies::MaskingPolicy& policy,
-                  WindowState& state, rules::RedactionCounts* counts,
-                  Deadline* deadline = nullptr);
+                  WindowState& state, rules::RedactionCounts* counts, Deadline* deadline = nullptr);
 
 // Length-preserving text mask: every non-whitespace UTF-16 code unit becomes '*' (so a
 // surrogate pair becomes "**", as rrweb's JS /\S/g does); JS whitespace is kept.

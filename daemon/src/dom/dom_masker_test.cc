@@ -53,9 +53,7 @@ constexpr char kSnapshot[] = R"({"type":2,"timestamp":1,"data":{"node":{"type":0
      "childNodes":[]}
    ]}]}]},"initialOffset":{"left":0,"top":0}}})";
 
-json::object& Child(json::object& n, size_t i) {
-  return n["childNodes"].as_array()[i].as_object();
-}
+json::object& Child(json::object& n, size_t i) { return n["childNodes"].as_array()[i].as_object(); }
 json::object& Body(json::object& ev) {
   return Child(Child(ev["data"].as_object()["node"].as_object(), 0), 0);
 }
@@ -81,10 +79,12 @@ class DomMaskerTest : public ::testing::Test {
 
 TEST(MaskValueTest, TextKeepsWhitespaceAndUtf16Length) {
   EXPECT_EQ(MaskTextValue("Jane Doe\n x"), "**** ***\n *");
-  EXPECT_EQ(MaskTextValue("caf\xC3\xA9"), "****");             // é: one UTF-16 unit
-  EXPECT_EQ(MaskTextValue("\xF0\x9F\x98\x80!"), "***");        // emoji: surrogate pair
-  EXPECT_EQ(MaskTextValue("a\xC2\xA0" "b"), "*\xC2\xA0*");      // NBSP kept
-  EXPECT_EQ(MaskTextValue("\xFF"), "*");                        // invalid byte
+  EXPECT_EQ(MaskTextValue("caf\xC3\xA9"), "****");       // é: one UTF-16 unit
+  EXPECT_EQ(MaskTextValue("\xF0\x9F\x98\x80!"), "***");  // emoji: surrogate pair
+  EXPECT_EQ(MaskTextValue("a\xC2\xA0"
+                          "b"),
+            "*\xC2\xA0*");                // NBSP kept
+  EXPECT_EQ(MaskTextValue("\xFF"), "*");  // invalid byte
   EXPECT_EQ(MaskInputValue("a b\xF0\x9F\x98\x80"), "*****");
   EXPECT_EQ(MaskInputValue(""), "");
 }
@@ -137,9 +137,9 @@ TEST_F(DomMaskerTest, LaterBatchMutationsFollowTheSnapshot) {
   EXPECT_EQ(attrs[1].as_object()["attributes"].as_object()["value"].as_string(), "*****");
   auto& adds = d["adds"].as_array();
   ASSERT_EQ(adds.size(), 3u);
-  EXPECT_EQ(adds[0].as_object()["node"].as_object()["attributes"].as_object()["aria-label"]
-                .as_string(),
-            "****");
+  EXPECT_EQ(
+      adds[0].as_object()["node"].as_object()["attributes"].as_object()["aria-label"].as_string(),
+      "****");
   EXPECT_EQ(adds[1].as_object()["node"].as_object()["textContent"].as_string(), "******");
   EXPECT_EQ(adds[2].as_object()["node"].as_object()["textContent"].as_string(), "open");
 
@@ -279,8 +279,7 @@ TEST_F(DomMaskerTest, UnknownIdsFailClosedAndAreCounted) {
   EXPECT_EQ(a["class"].as_string(), "c");
   auto& node = d["adds"].as_array()[0].as_object()["node"].as_object();
   EXPECT_EQ(node["attributes"].as_object()["placeholder"].as_string(), "****");
-  EXPECT_EQ(node["childNodes"].as_array()[0].as_object()["textContent"].as_string(),
-            "****** ****");
+  EXPECT_EQ(node["childNodes"].as_array()[0].as_object()["textContent"].as_string(), "****** ****");
   json::object in = Obj(R"({"type":3,"timestamp":3,"data":{"source":5,"text":"abc","id":777}})");
   Run(in);
   EXPECT_EQ(in["data"].as_object()["text"].as_string(), "***");
@@ -328,7 +327,8 @@ TEST_F(DomMaskerTest, ManyRemovesAreSweptAndMemoryReturns) {
     json::object a = Obj(add);
     Run(a);
     std::string rm = R"({"type":3,"data":{"source":0,"texts":[],"attributes":[],"adds":[],
-      "removes":[{"parentId":6,"id":)" + std::to_string(id) + "}]}}";
+      "removes":[{"parentId":6,"id":)" +
+                     std::to_string(id) + "}]}}";
     json::object r = Obj(rm);
     Run(r);
   }
@@ -368,8 +368,7 @@ TEST_F(DomMaskerTest, PolicyChangeInvalidatesState) {
   json::object t = Obj(R"({"type":3,"timestamp":2,"data":{"source":0,
     "texts":[{"id":7,"value":"Hello"}],"attributes":[],"removes":[],"adds":[]}})");
   MaskEvent(t, other, state_, &counts_);
-  EXPECT_EQ(t["data"].as_object()["texts"].as_array()[0].as_object()["value"].as_string(),
-            "*****");
+  EXPECT_EQ(t["data"].as_object()["texts"].as_array()[0].as_object()["value"].as_string(), "*****");
   EXPECT_EQ(Rule("dom.unknown_id"), 1u);
 }
 
@@ -398,8 +397,12 @@ TEST_F(DomMaskerTest, BlockMediaStripsSourcesAndCanvas) {
   json::object m = Obj(R"({"type":3,"data":{"source":0,"texts":[],"removes":[],"adds":[],
     "attributes":[{"id":2,"attributes":{"src":"https://x/b.png"}}]}})");
   Run(m);
-  EXPECT_TRUE(m["data"].as_object()["attributes"].as_array()[0].as_object()["attributes"]
-                  .as_object()["src"].is_null());
+  EXPECT_TRUE(m["data"]
+                  .as_object()["attributes"]
+                  .as_array()[0]
+                  .as_object()["attributes"]
+                  .as_object()["src"]
+                  .is_null());
   json::object canvas = Obj(R"({"type":3,"data":{"source":9,"id":3,"commands":[]}})");
   EXPECT_EQ(Run(canvas), Verdict::kDrop);
   EXPECT_EQ(Rule("dom.media"), 5u);
@@ -412,8 +415,7 @@ TEST_F(DomMaskerTest, NetworkAndConsolePlugins) {
       "responseHeaders":{"set-cookie":"sid=1","content-type":"text/html"},
       "requestBody":"{\"email\":\"a@b.c\"}","responseBody":null}]}}})");
   EXPECT_EQ(Run(net), Verdict::kKeep);
-  auto& rq = net["data"].as_object()["payload"].as_object()["requests"].as_array()[0]
-                 .as_object();
+  auto& rq = net["data"].as_object()["payload"].as_object()["requests"].as_array()[0].as_object();
   EXPECT_EQ(rq["requestHeaders"].as_object()["Authorization"].as_string(), "[REDACTED]");
   EXPECT_EQ(rq["requestHeaders"].as_object()["X-API-Key"].as_string(), "[REDACTED]");
   EXPECT_EQ(rq["requestHeaders"].as_object()["Accept"].as_string(), "*/*");
@@ -507,8 +509,8 @@ TEST(DomFixtureTest, CrmRecordingAcrossBatchesAndRestart) {
     opts.dir = dir;
     auto store = StateStore::Open(opts);
     ASSERT_TRUE(store.ok());
-    auto events = testing::LoadSnapshotEvents(Fixture("posthog-js-1.449.2-crm/" + bodies[i] +
-                                                      ".body"));
+    auto events =
+        testing::LoadSnapshotEvents(Fixture("posthog-js-1.449.2-crm/" + bodies[i] + ".body"));
     ASSERT_TRUE(events.ok()) << events.status().ToString();
     {
       auto lease = store.value()->Acquire("phc_heavy_demo", "s1", "w1");

@@ -1,7 +1,6 @@
 #include "dom/schema.h"
 
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <string_view>
 #include <utility>
@@ -75,8 +74,10 @@ bool ValidMutation(const json::object& data, int max_depth, size_t max_nodes) {
   if (!EachHasIds(data, "texts", {{"id", Need::kRequired}}) ||
       !EachHasIds(data, "attributes", {{"id", Need::kRequired}}) ||
       !EachHasIds(data, "removes", {{"id", Need::kRequired}, {"parentId", Need::kRequired}}) ||
-      !EachHasIds(data, "adds", {{"parentId", Need::kRequired}, {"nextId", Need::kNullable},
-                                 {"previousId", Need::kNullable}}))
+      !EachHasIds(data, "adds",
+                  {{"parentId", Need::kRequired},
+                   {"nextId", Need::kNullable},
+                   {"previousId", Need::kNullable}}))
     return false;
   const json::value* adds = data.if_contains("adds");
   if (adds == nullptr || !adds->is_array()) return true;
@@ -94,9 +95,14 @@ bool ValidIncremental(const json::object& data, int max_depth, size_t max_nodes)
     case 0: return ValidMutation(data, max_depth, max_nodes);
     case 2:  // MouseInteraction: id and interaction type
       return Id(data, "id") && Field(data, "type", 0, 64, Need::kOptional);
-    case 3: case 5: case 7: case 9:  // Scroll, Input, MediaInteraction, CanvasMutation
+    case 3:
+    case 5:
+    case 7:
+    case 9:  // Scroll, Input, MediaInteraction, CanvasMutation
       return Id(data, "id");
-    case 8: case 13: case 15:  // style sheets: owner id and styleId optional
+    case 8:
+    case 13:
+    case 15:  // style sheets: owner id and styleId optional
       return Id(data, "id", Need::kOptional) && Id(data, "styleId", Need::kOptional);
     default: return true;
   }

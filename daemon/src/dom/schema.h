@@ -6,7 +6,6 @@
 #pragma once
 
 #include <boost/json/fwd.hpp>
-
 #include <cstddef>
 
 namespace scrubd::dom {

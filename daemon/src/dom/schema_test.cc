@@ -29,10 +29,10 @@ std::string Page() {
     "initialOffset":{"left":0,"top":0}}})";
 }
 
-std::string Fill(std::string s, const std::string& t, const std::string& n,
-                 const std::string& text, const std::string& id) {
-  for (auto [k, v] : {std::pair<std::string, std::string>{"{T}", t}, {"{N}", n},
-                      {"{S}", text}, {"{I}", id}}) {
+std::string Fill(std::string s, const std::string& t, const std::string& n, const std::string& text,
+                 const std::string& id) {
+  for (auto [k, v] :
+       {std::pair<std::string, std::string>{"{T}", t}, {"{N}", n}, {"{S}", text}, {"{I}", id}}) {
     for (size_t p = s.find(k); p != std::string::npos; p = s.find(k)) s.replace(p, k.size(), v);
   }
   return s;
@@ -47,8 +47,8 @@ Verdict Mask(const std::string& text, std::string* out) {
   return v;
 }
 
-const char* const kTricks[] = {R"("2")", "2.5", "1e300", "-1", "null", "true", "[2]",
-                               "18446744073709551616"};
+const char* const kTricks[] = {R"("2")", "2.5",  "1e300", "-1",
+                               "null",   "true", "[2]",   "18446744073709551616"};
 
 TEST(SchemaTest, ValidPageIsMaskedAndKept) {
   std::string out;
@@ -101,8 +101,8 @@ TEST(SchemaTest, IncrementalSourcesAndIdsWrittenAnotherWayDropTheEvent) {
 TEST(DeadlineTest, ThePassStopsMidwayOnceTheDeadlineExpires) {
   std::string kids;
   for (int id = 3; id < 200000; ++id)
-    kids += (kids.empty() ? "" : ",") + std::string(R"({"type":3,"id":)") +
-            std::to_string(id) + R"(,"textContent":"t"})";
+    kids += (kids.empty() ? "" : ",") + std::string(R"({"type":3,"id":)") + std::to_string(id) +
+            R"(,"textContent":"t"})";
   json::object ev = json::parse(R"({"type":2,"data":{"node":{"type":0,"id":1,"childNodes":[)"
                                 R"({"type":2,"tagName":"body","id":2,"childNodes":[)" +
                                 kids + "]}]}}}")
@@ -114,8 +114,8 @@ TEST(DeadlineTest, ThePassStopsMidwayOnceTheDeadlineExpires) {
             Verdict::kDrop);
   EXPECT_TRUE(deadline.expired());
   EXPECT_LT(state.size(), 199999u);
-  json::object input = json::parse(R"({"type":3,"data":{"source":5,"id":3,"text":"x"}})")
-                           .as_object();
+  json::object input =
+      json::parse(R"({"type":3,"data":{"source":5,"id":3,"text":"x"}})").as_object();
   EXPECT_EQ(MaskEvent(input, policies::MaskingPolicy::Defaults(), state, nullptr, &deadline),
             Verdict::kDrop);
   WindowState unlimited;

@@ -25,10 +25,10 @@ class StateStore {
  public:
   using Clock = std::chrono::steady_clock;
   struct Options {
-    std::filesystem::path dir;                    // created if missing; empty: memory only
-    size_t max_bytes = 512u << 20;                // budget for in-memory states
+    std::filesystem::path dir;      // created if missing; empty: memory only
+    size_t max_bytes = 512u << 20;  // budget for in-memory states
     std::chrono::seconds idle_timeout{1800};
-    std::function<Clock::time_point()> now;       // test seam; default steady_clock::now
+    std::function<Clock::time_point()> now;  // test seam; default steady_clock::now
     Env* env = nullptr;  // file-system seam for state files; null: Env::Default(); outlives
   };
   struct Stats {
@@ -38,7 +38,7 @@ class StateStore {
     uint64_t load_errors = 0;  // corrupt files (the window starts empty: fail closed)
     uint64_t persists = 0;
     uint64_t persist_errors = 0;
-    uint64_t evictions = 0;    // idle + budget
+    uint64_t evictions = 0;           // idle + budget
     uint64_t temp_files_removed = 0;  // by Open: interrupted persists (never read back)
   };
 
@@ -67,8 +67,8 @@ class StateStore {
   // use after a restart or eviction; a corrupt file yields an empty state (ids unknown, so
   // everything masks) and counts a load error.
   Lease Acquire(std::string_view token, std::string_view session_id, std::string_view window_id);
-  size_t EvictIdle();      // persists then frees windows idle longer than the timeout; count
-  Status PersistAll();     // graceful shutdown: writes every dirty window
+  size_t EvictIdle();   // persists then frees windows idle longer than the timeout; count
+  Status PersistAll();  // graceful shutdown: writes every dirty window
   Status ForgetSession(std::string_view token, std::string_view session_id);  // GDPR erasure
   Stats stats() const;
 
@@ -89,7 +89,7 @@ class StateStore {
   Options opts_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Slot>> slots_;  // key: token\0session\0window
-  size_t bytes_ = 0;  // sum of Slot::bytes
+  size_t bytes_ = 0;                                              // sum of Slot::bytes
   Stats stats_;
 };
 

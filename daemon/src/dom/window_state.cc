@@ -112,8 +112,8 @@ void WindowState::BuildChildIndex() {
   ForEach([&](uint32_t id, Node& n) {
     if (n.parent != 0 && n.parent < dense) {
       child_ids_[fill[n.parent]++] = id;
-    } else if (n.parent >= dense && child_delta_pairs_.emplace((uint64_t(n.parent) << 32) | id, 0)
-                                        .second) {
+    } else if (n.parent >= dense &&
+               child_delta_pairs_.emplace((uint64_t(n.parent) << 32) | id, 0).second) {
       child_delta_[n.parent].push_back(id);  // overflow parents: delta only, never dropped
     }
   });
@@ -235,8 +235,8 @@ std::string WindowState::Encode(std::string_view key) const {
   }
   uLongf zlen = compressBound(body.size());
   std::string z(zlen, '\0');
-  compress2(reinterpret_cast<Bytef*>(z.data()), &zlen,
-            reinterpret_cast<const Bytef*>(body.data()), body.size(), 1);
+  compress2(reinterpret_cast<Bytef*>(z.data()), &zlen, reinterpret_cast<const Bytef*>(body.data()),
+            body.size(), 1);
   z.resize(zlen);
 
   std::string out(kMagic, 4);

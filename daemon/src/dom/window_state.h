@@ -23,18 +23,18 @@ namespace nf {
 inline constexpr uint32_t kPresent = 1u << 0;
 inline constexpr uint32_t kKindShift = 1;  // 2 bits
 inline constexpr uint32_t kKindMask = 3u << kKindShift;
-inline constexpr uint32_t kKindOther = 0u << kKindShift;    // document, doctype, comment, cdata
+inline constexpr uint32_t kKindOther = 0u << kKindShift;  // document, doctype, comment, cdata
 inline constexpr uint32_t kKindElement = 1u << kKindShift;
 inline constexpr uint32_t kKindText = 2u << kKindShift;
 inline constexpr uint32_t kTagShift = 3;  // 4 bits, see TagKind
 inline constexpr uint32_t kTagMask = 15u << kTagShift;
-inline constexpr uint32_t kSelfBlock = 1u << 7;     // element matches `block`
-inline constexpr uint32_t kSelfMask = 1u << 8;      // element matches `mask_text`
-inline constexpr uint32_t kSelfUnmask = 1u << 9;    // element matches `unmask_text`
-inline constexpr uint32_t kMasked = 1u << 10;       // text under this node is masked
-inline constexpr uint32_t kInputMasked = 1u << 11;  // value / content masked as an input
-inline constexpr uint32_t kDropped = 1u << 12;      // under a blocked element: not in replay
-inline constexpr uint32_t kStyleText = 1u << 13;    // style/script text: never masked
+inline constexpr uint32_t kSelfBlock = 1u << 7;         // element matches `block`
+inline constexpr uint32_t kSelfMask = 1u << 8;          // element matches `mask_text`
+inline constexpr uint32_t kSelfUnmask = 1u << 9;        // element matches `unmask_text`
+inline constexpr uint32_t kMasked = 1u << 10;           // text under this node is masked
+inline constexpr uint32_t kInputMasked = 1u << 11;      // value / content masked as an input
+inline constexpr uint32_t kDropped = 1u << 12;          // under a blocked element: not in replay
+inline constexpr uint32_t kStyleText = 1u << 13;        // style/script text: never masked
 inline constexpr uint32_t kUnknownAncestry = 1u << 14;  // some ancestor was unknown
 inline constexpr uint32_t kHasAtoms = 1u << 15;         // atoms stored in the side table
 inline constexpr uint32_t kPassword = 1u << 16;         // input that was ever a password
@@ -42,8 +42,21 @@ inline constexpr uint32_t kPassword = 1u << 16;         // input that was ever a
 }  // namespace nf
 
 enum class TagKind : uint8_t {
-  kOther = 0, kInput, kTextarea, kSelect, kOption, kStyle, kScript, kImg, kVideo, kAudio,
-  kSource, kCanvas, kTrack, kPicture, kSvgImage,
+  kOther = 0,
+  kInput,
+  kTextarea,
+  kSelect,
+  kOption,
+  kStyle,
+  kScript,
+  kImg,
+  kVideo,
+  kAudio,
+  kSource,
+  kCanvas,
+  kTrack,
+  kPicture,
+  kSvgImage,
 };
 
 inline TagKind GetTag(uint32_t flags) {
@@ -79,7 +92,7 @@ class WindowState {
   void Erase(uint32_t id);
   void Clear();  // new FullSnapshot: forget every node
 
-  uint64_t Atoms(uint32_t id) const;  // 0 unless kHasAtoms
+  uint64_t Atoms(uint32_t id) const;           // 0 unless kHasAtoms
   void SetAtoms(uint32_t id, uint64_t atoms);  // updates kHasAtoms; id must be present
 
   // Visits every live node: f(uint32_t id, Node& node). Do not Put/Erase inside.
@@ -142,9 +155,9 @@ class WindowState {
   std::unordered_map<uint64_t, char> child_delta_pairs_;
   size_t child_delta_built_ = 0;  // pairs already in the delta when the index was built
 
-  std::vector<std::unique_ptr<Page>> pages_;         // dense directory by id >> kPageBits
-  std::unordered_map<uint32_t, Node> overflow_;      // huge ids (hostile or very long sessions)
-  std::unordered_map<uint32_t, uint64_t> atoms_;     // elements with a non-empty atom set
+  std::vector<std::unique_ptr<Page>> pages_;      // dense directory by id >> kPageBits
+  std::unordered_map<uint32_t, Node> overflow_;   // huge ids (hostile or very long sessions)
+  std::unordered_map<uint32_t, uint64_t> atoms_;  // elements with a non-empty atom set
   size_t live_ = 0;
   size_t page_count_ = 0;
   uint64_t policy_fingerprint_ = 0;

@@ -2,9 +2,8 @@
 // magic bytes (or compression=gzip-js), then the data= form field or strict base64, then JSON.
 #include "ingest/decode.h"
 
-#include <boost/json.hpp>
-
 #include <array>
+#include <boost/json.hpp>
 #include <cmath>
 #include <span>
 #include <vector>
@@ -49,8 +48,7 @@ void NormalizeNumbers(json::value& v) {
     case json::kind::object:
       for (auto& kv : v.get_object()) NormalizeNumbers(kv.value());
       break;
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -63,8 +61,7 @@ Result<json::value> ParseJson(std::string_view text, int max_depth) {
   if (ec) {
     if (ec == json::error::too_deep)
       return Status::TooLarge("JSON nesting deeper than " + std::to_string(max_depth));
-    if (ec == json::error::syntax || ec == json::error::incomplete ||
-        ec == json::error::extra_data)
+    if (ec == json::error::syntax || ec == json::error::incomplete || ec == json::error::extra_data)
       return Status::InvalidInput("malformed JSON (" + ec.message() + ")");
     return Status::InvalidInput("invalid JSON or UTF-8 (" + ec.message() + ")");
   }
@@ -100,8 +97,7 @@ Endpoint ClassifyPath(std::string_view path) {
       path == "/track" || path == "/engage")
     return Endpoint::kEvents;
   if (path == "/flags" || path == "/decide") return Endpoint::kFlags;
-  if (StartsWith(path, "/array/") &&
-      (path.ends_with("/config") || path.ends_with("/config.js")))
+  if (StartsWith(path, "/array/") && (path.ends_with("/config") || path.ends_with("/config.js")))
     return Endpoint::kRemoteConfig;
   return Endpoint::kUnknown;
 }
@@ -141,8 +137,7 @@ std::string BytesToLatin1(std::string_view bytes) {
 bool ValidSessionId(std::string_view id) {
   if (id.empty() || id.size() > 70) return false;
   for (char c : id)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '-'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
       return false;
   return true;
 }
@@ -161,8 +156,8 @@ bool ValidUuid(std::string_view id) {
 bool ValidToken(std::string_view token) {
   if (token.empty() || token.size() > 128) return false;
   for (char c : token)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '-' || c == '_'))
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_'))
       return false;
   return true;
 }
@@ -179,8 +174,7 @@ std::string FormUrlDecode(std::string_view in) {
   for (size_t i = 0; i < in.size(); ++i) {
     if (in[i] == '+') {
       out.push_back(' ');
-    } else if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 &&
-               hex(in[i + 2]) >= 0) {
+    } else if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
       i += 2;
     } else {
@@ -244,9 +238,9 @@ Result<std::string> DecodeBodyText(const RequestView& req, const DecodeLimits& l
   std::string buf;
   auto compression = FormValue(req.query, "compression");
   // 1. form body: data=<urlencoded base64 or JSON>
-  bool is_form = req.content_type.find("application/x-www-form-urlencoded") !=
-                     std::string_view::npos ||
-                 StartsWith(body, "data=");
+  bool is_form =
+      req.content_type.find("application/x-www-form-urlencoded") != std::string_view::npos ||
+      StartsWith(body, "data=");
   if (is_form && !LooksGzip(body)) {
     auto data = FormValue(body, "data");
     if (!data) return Status::InvalidInput("form body without a data= field");
@@ -421,8 +415,8 @@ Status ReadRouting(std::string_view batch_token, Endpoint endpoint, const Decode
   if (props_token.empty()) props["token"] = ev->token;
   ev->distinct_id = std::string(StringField(props, "distinct_id"));
   if (ev->distinct_id.empty()) ev->distinct_id = std::string(StringField(ev->json, "distinct_id"));
-  bool need_session = endpoint == Endpoint::kRecording || ev->is_snapshot ||
-                      limits.events_require_session_id;
+  bool need_session =
+      endpoint == Endpoint::kRecording || ev->is_snapshot || limits.events_require_session_id;
   if (need_session && ev->session_id.empty())
     return Status::InvalidInput("event without a valid $session_id");
   return Status::Ok();

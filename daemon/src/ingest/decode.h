@@ -4,7 +4,6 @@
 #pragma once
 
 #include <boost/json/object.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,9 +18,9 @@ namespace scrubd::ingest {
 enum class Endpoint { kRecording, kEvents, kFlags, kRemoteConfig, kUnknown };
 
 struct DecodeLimits {
-  InflateLimits inflate;           // shared by the body and every nested cv field
-  int max_depth = 512;             // JSON nesting; rrweb trees nest 2 levels per DOM level
-  size_t max_events = 50000;       // events per batch
+  InflateLimits inflate;                  // shared by the body and every nested cv field
+  int max_depth = 512;                    // JSON nesting; rrweb trees nest 2 levels per DOM level
+  size_t max_events = 50000;              // events per batch
   bool events_require_session_id = true;  // /e/ events must carry $session_id
 };
 
@@ -69,8 +68,7 @@ Result<Batch> DecodeBatch(Endpoint endpoint, const RequestView& req, const Decod
 
 // Expands the cv-compressed fields of one rrweb event in place and drops its `cv` marker.
 // `budget` is the remaining decompressed-byte allowance and is decremented.
-Status ExpandNested(boost::json::object& rrweb_event, const DecodeLimits& limits,
-                    size_t* budget);
+Status ExpandNested(boost::json::object& rrweb_event, const DecodeLimits& limits, size_t* budget);
 
 // The inverse of ExpandNested, for upstreams that expect posthog-js's encoding: compresses
 // FullSnapshot `data`, Mutation `texts/attributes/removes/adds` and StyleSheetRule

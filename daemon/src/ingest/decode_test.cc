@@ -82,8 +82,7 @@ TEST(DecodeTest, RealSnapshotFixtureExpandsNestedCompression) {
   EXPECT_EQ(ev.session_id, "01a20355-1c58-723a-837c-2bcc756c76c4");
   EXPECT_EQ(ev.window_id, "01a20355-1c59-7667-aa61-589204f46e49");
   EXPECT_EQ(ev.undecodable, 0u);
-  const json::array& items =
-      ev.json.at("properties").as_object().at("$snapshot_data").as_array();
+  const json::array& items = ev.json.at("properties").as_object().at("$snapshot_data").as_array();
   int full = 0, mutations_with_text = 0;
   for (const json::value& r : items) {
     const json::object& o = r.as_object();
@@ -114,12 +113,11 @@ TEST(DecodeTest, EveryCapturedEventBodyDecodes) {
 
 TEST(DecodeTest, CrmFixtureDecodesEveryRecordingRequest) {
   int decoded = 0;
-  for (const auto& e : std::filesystem::directory_iterator(
-           scrubd::testing::FixtureDir("posthog-js-1.449.2-crm"))) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(scrubd::testing::FixtureDir("posthog-js-1.449.2-crm"))) {
     if (e.path().extension() != ".body") continue;
-    std::string meta = scrubd::testing::ReadFile(e.path().string().substr(
-                                                     0, e.path().string().size() - 5) +
-                                                 ".meta.json");
+    std::string meta = scrubd::testing::ReadFile(
+        e.path().string().substr(0, e.path().string().size() - 5) + ".meta.json");
     if (meta.find("\"/s/") == std::string::npos) continue;
     std::string body = scrubd::testing::ReadFile(e.path());
     Result<Batch> b = DecodeBatch(Endpoint::kRecording, View(body), {});
@@ -131,7 +129,8 @@ TEST(DecodeTest, CrmFixtureDecodesEveryRecordingRequest) {
 }
 
 TEST(DecodeTest, Base64FormAndPlainBodiesDecodeAlike) {
-  std::string plain = R"({"api_key":"phc_a","batch":[{"event":"x","properties":{"$session_id":"s-1","distinct_id":"d"}}]})";
+  std::string plain =
+      R"({"api_key":"phc_a","batch":[{"event":"x","properties":{"$session_id":"s-1","distinct_id":"d"}}]})";
   // base64 of `plain`, computed with coreutils
   std::string b64 =
       "eyJhcGlfa2V5IjoicGhjX2EiLCJiYXRjaCI6W3siZXZlbnQiOiJ4IiwicHJvcGVydGllcyI6eyIkc2Vzc2lvbl9p"
@@ -156,12 +155,13 @@ TEST(DecodeTest, BadInputIsRejectedWithTheRightCode) {
   auto code = [&](const std::string& body, Endpoint ep = Endpoint::kEvents) {
     return DecodeBatch(ep, View(body, "application/json"), lim).status().code();
   };
-  EXPECT_EQ(code("{\"batch\": [1,2"), Code::kInvalidInput);        // malformed
-  EXPECT_EQ(code(""), Code::kInvalidInput);                         // empty
-  EXPECT_EQ(code("[]"), Code::kInvalidInput);                       // empty batch
+  EXPECT_EQ(code("{\"batch\": [1,2"), Code::kInvalidInput);                           // malformed
+  EXPECT_EQ(code(""), Code::kInvalidInput);                                           // empty
+  EXPECT_EQ(code("[]"), Code::kInvalidInput);                                         // empty batch
   EXPECT_EQ(code(std::string(2000, '[') + std::string(2000, ']')), Code::kTooLarge);  // deep
-  std::string bad_utf8 = "[{\"event\":\"x\",\"properties\":{\"token\":\"t\",\"$session_id\":\"s\","
-                         "\"a\":\"\xff\xfe\"}}]";
+  std::string bad_utf8 =
+      "[{\"event\":\"x\",\"properties\":{\"token\":\"t\",\"$session_id\":\"s\","
+      "\"a\":\"\xff\xfe\"}}]";
   EXPECT_EQ(code(bad_utf8), Code::kInvalidInput);
   EXPECT_EQ(code(R"([{"event":"x","properties":{"token":"t"}}])"), Code::kInvalidInput);  // no sid
   EXPECT_EQ(code(R"([{"event":"x","properties":{"$session_id":"s"}}])"), Code::kInvalidInput);
@@ -191,15 +191,15 @@ TEST(DecodeTest, NestedBombCountsAgainstTheRequestBudget) {
   std::string zeros(4u << 20, ' ');
   std::string inner = "[" + zeros + "]";
   std::string latin = BytesToLatin1(*Gzip(inner, 9));
-  json::object ev{{"event", "$snapshot"},
-                  {"properties",
-                   json::object{{"token", "t"},
-                                {"$session_id", "s1"},
-                                {"$snapshot_data",
-                                 json::array{json::object{{"type", 3},
-                                                          {"cv", "2024-10"},
-                                                          {"data", json::object{{"source", 0},
-                                                                                {"adds", latin}}}}}}}}};
+  json::object ev{
+      {"event", "$snapshot"},
+      {"properties", json::object{{"token", "t"},
+                                  {"$session_id", "s1"},
+                                  {"$snapshot_data",
+                                   json::array{json::object{
+                                       {"type", 3},
+                                       {"cv", "2024-10"},
+                                       {"data", json::object{{"source", 0}, {"adds", latin}}}}}}}}};
   std::string body = json::serialize(json::array{ev});
   DecodeLimits lim;
   lim.inflate.max_output = 1u << 20;
@@ -217,8 +217,7 @@ TEST(NestedCodecTest, CompressThenExpandIsLosslessOnTheRealFixture) {
   std::string body = scrubd::testing::Fixture("0008.body");
   Result<Batch> b = DecodeBatch(Endpoint::kRecording, View(body), {});
   ASSERT_TRUE(b.ok());
-  json::array& items =
-      b->events[0].json["properties"].as_object()["$snapshot_data"].as_array();
+  json::array& items = b->events[0].json["properties"].as_object()["$snapshot_data"].as_array();
   int compressed = 0;
   for (json::value& r : items) {
     std::string before = json::serialize(r);
@@ -273,8 +272,8 @@ TEST(NumberNormaliseTest, InsideACvFieldToo) {
                                 R"("initialOffset":{"top":0.0,"left":0}})");
   ASSERT_TRUE(gz.ok());
   std::string field = json::serialize(json::value(BytesToLatin1(*gz)));
-  std::string body = SnapshotBody(R"({"type":2E0,"cv":"2024-10","timestamp":1,"data":)" + field +
-                                  "}");
+  std::string body =
+      SnapshotBody(R"({"type":2E0,"cv":"2024-10","timestamp":1,"data":)" + field + "}");
   Result<Batch> b = DecodeBatch(Endpoint::kRecording, View(body, "application/json"), {});
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   const json::object& r = SnapshotItems(b->events[0].json)->at(0).as_object();
@@ -304,12 +303,12 @@ TEST(RoutingFieldTest, WrongTypeOrShapeIsRejected) {
        R"([{"event":"e","properties":{"token":"t","$session_id":"jane@example.com"}}])"},
       {"uuid shape", R"([{"event":"e","uuid":"jane@example.com","properties":{"token":"t",)" +
                          ok_props + R"("x":1}}])"},
-      {"uuid number", R"([{"event":"e","uuid":5,"properties":{"token":"t",)" + ok_props +
-                          R"("x":1}}])"},
+      {"uuid number",
+       R"([{"event":"e","uuid":5,"properties":{"token":"t",)" + ok_props + R"("x":1}}])"},
       {"event api_key", R"([{"event":"e","api_key":"jane@example.com","properties":{"token":"t",)" +
                             ok_props + R"("x":1}}])"},
-      {"event token", R"([{"event":"e","token":{"t":1},"properties":{"token":"t",)" + ok_props +
-                          R"("x":1}}])"},
+      {"event token",
+       R"([{"event":"e","token":{"t":1},"properties":{"token":"t",)" + ok_props + R"("x":1}}])"},
       {"batch api_key",
        R"({"api_key":["t"],"batch":[{"event":"e","properties":{"token":"t","$session_id":"s"}}]})"},
       {"batch token",
@@ -338,8 +337,7 @@ TEST(GzipBombTest, SplitBombIsRejectedAsAWhole) {
   std::string items;
   for (int i = 0; i < 60; ++i) {
     if (i) items += ",";
-    items += R"({"type":3,"cv":"2024-10","timestamp":1,"data":{"source":0,"adds":)" + field +
-             "}}";
+    items += R"({"type":3,"cv":"2024-10","timestamp":1,"data":{"source":0,"adds":)" + field + "}}";
   }
   Result<std::string> body = Gzip(SnapshotBody(items), 9);
   ASSERT_TRUE(body.ok());

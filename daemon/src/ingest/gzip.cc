@@ -28,8 +28,8 @@ Result<std::string> Gunzip(std::string_view in, const InflateLimits& limits) {
   for (;;) {
     if (produced == out.size()) {
       if (out.size() >= limits.max_output) {
-        status = Status::TooLarge("decompressed size exceeds " +
-                                  std::to_string(limits.max_output) + " bytes");
+        status = Status::TooLarge("decompressed size exceeds " + std::to_string(limits.max_output) +
+                                  " bytes");
         break;
       }
       out.resize(std::min(out.size() * 2, limits.max_output));

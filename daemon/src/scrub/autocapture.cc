@@ -1,7 +1,6 @@
 #include "scrub/autocapture.h"
 
 #include <boost/json.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
@@ -151,8 +150,10 @@ std::vector<Decision> Decide(const std::vector<View>& els, const MaskingPolicy& 
       atoms = sel.UpdateAttribute(atoms, name, std::string_view(value));
     chain.push_back(atoms);
     blocked = blocked || sel.Matches(MaskingPolicy::kBlockList, chain);
-    if (sel.Matches(MaskingPolicy::kUnmaskList, chain)) masked = false;
-    else if (sel.Matches(MaskingPolicy::kMaskList, chain)) masked = true;
+    if (sel.Matches(MaskingPolicy::kUnmaskList, chain))
+      masked = false;
+    else if (sel.Matches(MaskingPolicy::kMaskList, chain))
+      masked = true;
     d[j].blocked = blocked;
     d[j].masked = masked || blocked;
   }

@@ -28,8 +28,8 @@ policies::MaskingPolicy Policy(const char* extra_block = nullptr) {
 // attributes sorted by key, '"' escaped as '\"'.
 json::object Event(const std::string& chain, const std::string& elements = "[]") {
   return json::parse(R"({"event":"$autocapture","properties":{"$event_type":"click",
-    "$el_text":"Zq9canary","$elements_chain":)" + json::serialize(json::value(chain)) +
-                     R"(,"$elements":)" + elements + "}}")
+    "$el_text":"Zq9canary","$elements_chain":)" +
+                     json::serialize(json::value(chain)) + R"(,"$elements":)" + elements + "}}")
       .as_object();
 }
 
@@ -59,7 +59,8 @@ TEST(AutocaptureTest, BlockedAncestorsMaskTextAndAttributesButKeepClassAndId) {
     std::string chain = std::string("a:attr__href=\"https://x.test/?u=Zq9canary\"") +
                         "attr__id=\"buy\"href=\"https://x.test/?u=Zq9canary\"nth-child=\"1\""
                         "nth-of-type=\"1\"text=\"Zq9 \\\"canary\\\"\";"
-                        "section." + block + ":attr__class=\"" + block +
+                        "section." +
+                        block + ":attr__class=\"" + block +
                         "\"attr__data-note=\"Zq9canary\"nth-child=\"3\"nth-of-type=\"1\"";
     json::object ev = Event(chain);
     ScrubAutocapture(ev, Policy(".checkout-secret"), nullptr);

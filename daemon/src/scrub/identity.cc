@@ -5,10 +5,9 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
+#include <array>
 #include <boost/asio/ip/address.hpp>
 #include <boost/json.hpp>
-
-#include <array>
 #include <memory>
 #include <vector>
 
@@ -73,8 +72,8 @@ EVP_MAC_CTX* ProjectContext(std::string_view master_key, std::string_view token)
     if (e.token == token && e.master == master_key) return e.ctx.get();
   MacCtx master = Keyed(master_key);
   Mac project{};
-  if (!master || !Sign(master.get(), std::string_view("scrubd/identifiers/v1\0", 22), token,
-                       &project))
+  if (!master ||
+      !Sign(master.get(), std::string_view("scrubd/identifiers/v1\0", 22), token, &project))
     return nullptr;
   MacCtx ctx = Keyed(std::string_view(reinterpret_cast<const char*>(project.data()), 32));
   if (!ctx) return nullptr;
@@ -269,8 +268,7 @@ std::string TruncateIp(std::string_view text) {
   boost::system::error_code ec;
   ip::address a = ip::make_address(std::string(text), ec);
   if (ec) return {};
-  if (a.is_v6() && a.to_v6().is_v4_mapped())
-    a = ip::make_address_v4(ip::v4_mapped, a.to_v6());
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = ip::make_address_v4(ip::v4_mapped, a.to_v6());
   if (a.is_v4()) {
     ip::address_v4::bytes_type b = a.to_v4().to_bytes();
     b[3] = 0;
@@ -323,9 +321,8 @@ std::string ForwardedClientAddress(ClientIpMode mode, std::string_view peer,
     std::optional<ip::address> forwarded;
     while (!x_forwarded_for.empty() && !forwarded) {  // rightmost valid entry
       size_t comma = x_forwarded_for.rfind(',');
-      std::string_view entry = comma == std::string_view::npos
-                                   ? x_forwarded_for
-                                   : x_forwarded_for.substr(comma + 1);
+      std::string_view entry =
+          comma == std::string_view::npos ? x_forwarded_for : x_forwarded_for.substr(comma + 1);
       forwarded = ParseHostAddress(entry);
       x_forwarded_for =
           comma == std::string_view::npos ? std::string_view() : x_forwarded_for.substr(0, comma);

@@ -37,10 +37,10 @@ TEST(IdentityTest, PseudonymIsLettersOnlyStableAndKeyedPerProject) {
   std::string a = IdentifierPseudonym(kMaster, "phc_a", kCanary);
   EXPECT_TRUE(IsIdentifierPseudonym(a)) << a;
   EXPECT_EQ(a.size(), 36u);
-  EXPECT_EQ(a, IdentifierPseudonym(kMaster, "phc_a", kCanary));        // stable
-  EXPECT_NE(a, IdentifierPseudonym(kMaster, "phc_b", kCanary));        // per project
+  EXPECT_EQ(a, IdentifierPseudonym(kMaster, "phc_a", kCanary));                    // stable
+  EXPECT_NE(a, IdentifierPseudonym(kMaster, "phc_b", kCanary));                    // per project
   EXPECT_NE(a, IdentifierPseudonym("another-master-key-0123", "phc_a", kCanary));  // keyed
-  EXPECT_NE(a, IdentifierPseudonym(kMaster, "phc_a", "Canary.zq@example.com"));  // no folding
+  EXPECT_NE(a, IdentifierPseudonym(kMaster, "phc_a", "Canary.zq@example.com"));    // no folding
   EXPECT_FALSE(IsIdentifierPseudonym("[EMAIL]"));
   EXPECT_FALSE(IsIdentifierPseudonym("pid_" + std::string(32, 'z')));
 }
@@ -60,8 +60,8 @@ TEST(IdentityTest, DetectorsNeverRewriteAPseudonym) {
   rules::RedactionCounts counts;
   for (int i = 0; i < 20000; ++i) {
     std::string p = IdentifierPseudonym(kMaster, "phc_a", std::to_string(i));
-    for (std::string_view key : {"distinct_id", "$anon_distinct_id", "$device_id", "$user_id",
-                                 "alias", ""}) {
+    for (std::string_view key :
+         {"distinct_id", "$anon_distinct_id", "$device_id", "$user_id", "alias", ""}) {
       std::string text = p;
       EXPECT_FALSE(policy->scanner->Redact(text, key, &counts)) << p << " under " << key;
     }
@@ -91,7 +91,7 @@ TEST(IdentityTest, EveryIdentifierPositionIsPseudonymised) {
             IdentifierPseudonym(kMaster, "phc_a", "alias.zq@example.com"));
   EXPECT_TRUE(IsIdentifierPseudonym(std::string_view(ev.json.at("alias").as_string())));
   EXPECT_EQ(props.at("$session_id").as_string(), "s-1");  // not an identifier of a person
-  EXPECT_EQ(ev.distinct_id, did);                        // the decode-time copy is replaced
+  EXPECT_EQ(ev.distinct_id, did);                         // the decode-time copy is replaced
   EXPECT_EQ(counts.by_method["pseudonymize"], 7u);
 }
 
@@ -216,9 +216,9 @@ TEST(IdentityTest, ForwardedClientAddress) {
   EXPECT_EQ(ForwardedClientAddress(ClientIpMode::kTruncate, "198.51.100.9", "1.2.3.4", "5.6.7.8"),
             "198.51.100.0");
   // Behind a local proxy: the rightmost X-Forwarded-For entry (the one the proxy appended).
-  EXPECT_EQ(ForwardedClientAddress(ClientIpMode::kTruncate, "127.0.0.1",
-                                   "6.6.6.6, 203.0.113.77", ""),
-            "203.0.113.0");
+  EXPECT_EQ(
+      ForwardedClientAddress(ClientIpMode::kTruncate, "127.0.0.1", "6.6.6.6, 203.0.113.77", ""),
+      "203.0.113.0");
   EXPECT_EQ(ForwardedClientAddress(ClientIpMode::kTruncate, "::ffff:10.1.2.3", "garbage, ", ""),
             "10.1.2.0");
   EXPECT_EQ(

@@ -4,16 +4,15 @@
 #include "scrub/scrub.h"
 
 #include <boost/json.hpp>
-
 #include <set>
 #include <utility>
 #include <vector>
 
 #include "dom/dom_masker.h"
-#include "scrub/identity.h"
-#include "scrub/urls.h"
 #include "scrub/autocapture.h"
 #include "scrub/css.h"
+#include "scrub/identity.h"
+#include "scrub/urls.h"
 
 namespace scrubd::scrub {
 namespace json = boost::json;
@@ -123,8 +122,7 @@ void Walk(json::value& v, std::string_view key, const rules::Scanner& scanner,
       ScrubKeys(o, key, scanner, counts, scratch);
       break;
     }
-    default:
-      break;  // numbers, booleans and null: rewritten only under a sensitive key (above)
+    default: break;  // numbers, booleans and null: rewritten only under a sensitive key (above)
   }
 }
 
@@ -140,7 +138,6 @@ bool InputTextNotString(const json::value& r) {
   const json::value* text = d->get_object().if_contains("text");
   return text && !text->is_string();
 }
-
 
 }  // namespace
 
@@ -164,8 +161,7 @@ void ScrubStrings(json::value& value, std::string_view key, const rules::Scanner
   Walk(value, key, scanner, counts, scratch);
 }
 
-bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy,
-                          Report* report) const {
+bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy, Report* report) const {
   rules::RedactionCounts& counts = report->counts;
   if (OutOfTime(report)) return false;
   if (ev.undecodable) report->dropped["undecodable"] += ev.undecodable;

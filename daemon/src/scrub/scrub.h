@@ -4,7 +4,6 @@
 #pragma once
 
 #include <boost/json/value.hpp>
-
 #include <cstdint>
 #include <map>
 #include <string>
@@ -22,8 +21,8 @@ class StateStore;
 namespace scrubd::scrub {
 
 struct Report {
-  rules::RedactionCounts counts;               // redactions by rule and method
-  std::map<std::string, uint64_t> dropped;     // rrweb / posthog events dropped, by reason
+  rules::RedactionCounts counts;            // redactions by rule and method
+  std::map<std::string, uint64_t> dropped;  // rrweb / posthog events dropped, by reason
   uint64_t events_in = 0;
   uint64_t events_out = 0;
   bool deadline_exceeded = false;  // the request's CPU deadline expired: reject the batch

@@ -154,7 +154,7 @@ TEST(ScrubKeysTest, ARedactedKeyNeverTakesAKeptKeysName) {
   ScrubStrings(v, "", *scanner, &counts);
   const json::object& a = v.at("a").as_object();
   ASSERT_EQ(a.size(), 3u);
-  EXPECT_EQ(a.at(label).as_int64(), 2);        // the kept keys are untouched
+  EXPECT_EQ(a.at(label).as_int64(), 2);  // the kept keys are untouched
   EXPECT_EQ(a.at(label + "#2").as_int64(), 3);
   EXPECT_EQ(a.at(label + "#3").as_int64(), 1);  // the redacted one moves aside
 }
@@ -170,8 +170,8 @@ TEST(SensitiveKeyTest, WholeValueIsRedactedWhateverItsType) {
   Report report;
   ASSERT_TRUE(scrubber.ScrubEvent(ev, policy, &report));
   std::string out = json::serialize(ev.json);
-  for (const char* raw : {"123456", "4111111111111111", "7.5", "hunter2", "9876", "tok-a",
-                          "31337", "424242", "true"})
+  for (const char* raw :
+       {"123456", "4111111111111111", "7.5", "hunter2", "9876", "tok-a", "31337", "424242", "true"})
     EXPECT_EQ(out.find(raw), std::string::npos) << raw << " in " << out;
   const json::object& p = ev.json.at("properties").as_object();
   for (const char* k : {"password", "card", "cvv", "secret", "credentials", "auth"})

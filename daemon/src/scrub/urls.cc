@@ -3,10 +3,9 @@
 // lower-case text so that an encoded or re-cased name still matches (fail closed).
 #include "scrub/urls.h"
 
-#include <boost/json.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/json.hpp>
 #include <vector>
 
 namespace scrubd::scrub {
@@ -192,8 +191,8 @@ bool RewritePathParams(std::string& path, const UrlPolicy& p, rules::RedactionCo
     if (j == std::string::npos) j = path.size();
     std::string_view seg = std::string_view(path).substr(i, j - i);
     size_t semi = seg.find(';');
-    if (p.query_mode == UrlPolicy::QueryMode::kDeny &&
-        seg.find('%') != std::string_view::npos && NestedDenied(seg, p)) {
+    if (p.query_mode == UrlPolicy::QueryMode::kDeny && seg.find('%') != std::string_view::npos &&
+        NestedDenied(seg, p)) {
       out += ":redacted";
       changed = true;
       Count(counts, "url.param", "remove");
@@ -232,8 +231,8 @@ size_t PathStart(std::string_view s) {
 
 // A fragment: hash routes (#/users/12?x=1) get path and query rules; a fragment that looks
 // like a query (#access_token=...) gets the query rules.
-std::string RewriteFragment(std::string_view f, const UrlPolicy& p,
-                            rules::RedactionCounts* counts, bool* changed) {
+std::string RewriteFragment(std::string_view f, const UrlPolicy& p, rules::RedactionCounts* counts,
+                            bool* changed) {
   size_t q = f.find('?');
   std::string path(f.substr(0, q));
   if (!path.empty() && (path[0] == '/' || path[0] == '!')) {
@@ -327,13 +326,33 @@ bool RewriteSrcset(std::string& srcset, const UrlPolicy& p, rules::RedactionCoun
 }
 
 bool IsUrlKey(std::string_view key) {
-  static constexpr std::array<std::string_view, 27> kKeys = {
-      "href", "src", "action", "formaction", "poster", "cite", "background", "xlink:href",
-      "url", "$current_url", "$referrer", "$initial_referrer", "$initial_current_url",
-      "$session_entry_url", "$session_entry_referrer", "$external_click_url",
-      "$prev_pageview_url", "$pathname", "$initial_pathname", "$session_entry_pathname",
-      "$prev_pageview_pathname", "$pageview_url", "attr__href", "attr__src", "attr__action",
-      "attr__formaction", "attr__poster"};
+  static constexpr std::array<std::string_view, 27> kKeys = {"href",
+                                                             "src",
+                                                             "action",
+                                                             "formaction",
+                                                             "poster",
+                                                             "cite",
+                                                             "background",
+                                                             "xlink:href",
+                                                             "url",
+                                                             "$current_url",
+                                                             "$referrer",
+                                                             "$initial_referrer",
+                                                             "$initial_current_url",
+                                                             "$session_entry_url",
+                                                             "$session_entry_referrer",
+                                                             "$external_click_url",
+                                                             "$prev_pageview_url",
+                                                             "$pathname",
+                                                             "$initial_pathname",
+                                                             "$session_entry_pathname",
+                                                             "$prev_pageview_pathname",
+                                                             "$pageview_url",
+                                                             "attr__href",
+                                                             "attr__src",
+                                                             "attr__action",
+                                                             "attr__formaction",
+                                                             "attr__poster"};
   if (key.empty() || key.size() > 24) return false;
   char buf[24];
   for (size_t i = 0; i < key.size(); ++i) buf[i] = LowerChar(key[i]);
@@ -397,8 +416,7 @@ void Walk(json::value& v, std::string_view key, const UrlPolicy& p,
         Walk(kv.value(), kv.key(), p, counts);
       }
       break;
-    default:
-      break;
+    default: break;
   }
 }
 

@@ -26,8 +26,8 @@ TEST(UrlsTest, DenyListRemovesParametersCaseInsensitively) {
   EXPECT_EQ(Rw("https://x.test/a?Token=abc&page=2", p), "https://x.test/a?page=2");
   EXPECT_EQ(Rw("https://x.test/a?page=2&EMAIL=j%40x.org", p), "https://x.test/a?page=2");
   EXPECT_EQ(Rw("https://x.test/a?token=1", p), "https://x.test/a");
-  EXPECT_EQ(Rw("/a?%74oken=1;page=3", p), "/a?page=3");          // encoded name, ';'
-  EXPECT_EQ(Rw("?to%0Aken=1&email[]=x&user=u", p), "?user=u");   // LF inside, brackets
+  EXPECT_EQ(Rw("/a?%74oken=1;page=3", p), "/a?page=3");         // encoded name, ';'
+  EXPECT_EQ(Rw("?to%0Aken=1&email[]=x&user=u", p), "?user=u");  // LF inside, brackets
   EXPECT_EQ(Rw("a?tok+en=1&token+=2", p), "a?tok+en=1");
   EXPECT_EQ(Rw("/cb?next=https%3A%2F%2Fy%2F%3Ftoken%3Dsecret&x=1", p), "/cb?x=1");  // nested
   EXPECT_EQ(Rw("/p#access_token=1&token=2", p), "/p#access_token=1");
@@ -43,9 +43,10 @@ TEST(UrlsTest, DenyListRemovesParametersCaseInsensitively) {
 // `token` parameter is left anywhere (query, path parameters, query-like fragments).
 TEST(UrlsTest, DeniedParameterNeverSurvivesRandomUrls) {  // NOLINT(readability-function-size)
   auto p = Policy("deny_params: [token]");
-  const char* pieces[] = {"/", "?", "&", ";", "#", "token=c", "TOKEN=c", "%74oken=c", "a=1",
-                          "x", "=", "%", "%2", "\t", "to\nken=c", "token[]=c", "https://h.test/",
-                          "%3Ftoken%3Dc", "+", " "};
+  const char* pieces[] = {
+      "/", "?", "&", ";",  "#",  "token=c",   "TOKEN=c",   "%74oken=c",       "a=1",
+      "x", "=", "%", "%2", "\t", "to\nken=c", "token[]=c", "https://h.test/", "%3Ftoken%3Dc",
+      "+", " "};
   std::mt19937 rng(7);
   for (int n = 0; n < 20000; ++n) {
     std::string url;
@@ -97,8 +98,8 @@ TEST(UrlsTest, DeniedParameterNeverSurvivesRandomUrls) {  // NOLINT(readability-
 
 TEST(UrlsTest, AllowListKeepsOnlyListedParameters) {
   auto p = Policy("allow_params: [utm_source]");
-  EXPECT_EQ(Rw("https://x.test/?utm_source=news&canary.zq%40example.com=1&q=jane",
-               p), "https://x.test/?utm_source=news");
+  EXPECT_EQ(Rw("https://x.test/?utm_source=news&canary.zq%40example.com=1&q=jane", p),
+            "https://x.test/?utm_source=news");
   EXPECT_EQ(Rw("https://x.test/?UTM_SOURCE=a", p), "https://x.test/?UTM_SOURCE=a");
   EXPECT_EQ(Rw("$direct", p), "$direct");
   EXPECT_EQ(Rw("https://x.test/#section", p), "https://x.test/#section");

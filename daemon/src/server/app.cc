@@ -9,14 +9,14 @@
 
 #include "admit/admit.h"
 #include "admit/page_gate.h"
+#include "dom/dom_masker.h"
+#include "scrub/identity.h"
 #include "scrub/scrub.h"
 #include "scrubd/audit/log.h"
-#include "scrub/identity.h"
 #include "server/flags_proxy.h"
 #include "server/keys.h"
 #include "sink/local_store.h"
 #include "sink/upstream.h"
-#include "dom/dom_masker.h"
 
 namespace scrubd::server {
 namespace json = boost::json;
@@ -156,10 +156,10 @@ Status App::AuditThenSink(std::string_view path, bool recording, const std::stri
   if (!seq.ok()) return Status::Unavailable("audit log unavailable");
   Status s = Sink(path, recording, pseudonym, client_ip, recordings, events, stored);
   if (!s.ok()) {
-    AuditAppend("batch_not_stored",
-                json::serialize(json::object{{"batch_seq", *seq},
-                                             {"session", pseudonym},
-                                             {"sink_error", CodeName(s.code())}}));
+    AuditAppend(
+        "batch_not_stored",
+        json::serialize(json::object{
+            {"batch_seq", *seq}, {"session", pseudonym}, {"sink_error", CodeName(s.code())}}));
   }
   return s;
 }
@@ -167,8 +167,8 @@ Status App::AuditThenSink(std::string_view path, bool recording, const std::stri
 void App::AuditPolicies(std::string_view type, const std::string& caller) {
   json::array files;
   for (const auto& p : policies()->policies())
-    files.push_back(json::object{{"file", p->file}, {"sha256", p->sha256},
-                                 {"version", p->version}, {"name", p->name}});
+    files.push_back(json::object{
+        {"file", p->file}, {"sha256", p->sha256}, {"version", p->version}, {"name", p->name}});
   AuditAppend(type, json::serialize(json::object{
                         {"caller", caller}, {"result", "ok"}, {"policies", std::move(files)}}));
 }
@@ -181,8 +181,7 @@ Status App::Reload(const std::string& caller) {
     entry["result"] = "rejected";
     entry["error"] = next.status().message();  // file:line:col + rule text, never traffic
     AuditAppend("policy_reload", json::serialize(entry));
-    spdlog::warn("policy reload rejected, keeping current policies: {}",
-                 next.status().message());
+    spdlog::warn("policy reload rejected, keeping current policies: {}", next.status().message());
     return next.status();
   }
   SwapPolicies(std::move(next).value());
@@ -227,8 +226,7 @@ HttpResponse App::Handle(const HttpRequest& req) {
     case ingest::Endpoint::kRemoteConfig:
       if (upstream_) return Proxy(req);
       return RemoteConfig(req, ep);
-    case ingest::Endpoint::kUnknown:
-      break;
+    case ingest::Endpoint::kUnknown: break;
   }
   if (upstream_ && path.starts_with("/static/")) return Proxy(req);
   return ErrorResponse(404, "not_found", "unknown endpoint");
@@ -259,10 +257,11 @@ HttpResponse App::RemoteConfig(const HttpRequest& req, ingest::Endpoint ep) {
   if (!ingest::ValidToken(token)) return ErrorResponse(400, "invalid_input", "invalid token");
   cfg["token"] = token;
   if (path.ends_with(".js")) {
-    std::string js = "(function(){window._POSTHOG_REMOTE_CONFIG=window._POSTHOG_REMOTE_CONFIG||{};"
-                     "window._POSTHOG_REMOTE_CONFIG[" +
-                     json::serialize(json::value(token)) + "]={config:" + json::serialize(cfg) +
-                     ",siteApps:[]};})();";
+    std::string js =
+        "(function(){window._POSTHOG_REMOTE_CONFIG=window._POSTHOG_REMOTE_CONFIG||{};"
+        "window._POSTHOG_REMOTE_CONFIG[" +
+        json::serialize(json::value(token)) + "]={config:" + json::serialize(cfg) +
+        ",siteApps:[]};})();";
     return HttpResponse{200, "application/javascript", std::move(js), {}};
   }
   return HttpResponse{200, "application/json", json::serialize(cfg), {}};
@@ -273,20 +272,17 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
   std::string_view target = req.target;
   size_t q = target.find('?');
   ingest::RequestView view{req.body, Header(req, "content-type"),
-                           q == std::string_view::npos ? std::string_view()
-                                                       : target.substr(q + 1)};
+                           q == std::string_view::npos ? std::string_view() : target.substr(q + 1)};
   const char* ep_name = endpoint == ingest::Endpoint::kRecording ? "recording" : "events";
   Result<ingest::Batch> decoded = ingest::DecodeBatch(endpoint, view, config_.limits);
   if (!decoded.ok()) {
     metrics_.batches_rejected++;
     const Status& s = decoded.status();
-    spdlog::warn("rejected {} batch: {} ({} bytes)", ep_name, CodeName(s.code()),
-                 req.body.size());
-    AuditAppend("batch_rejected",
-                json::serialize(json::object{{"endpoint", ep_name},
-                                             {"reason", CodeName(s.code())},
-                                             {"detail", s.message()},
-                                             {"bytes", req.body.size()}}));
+    spdlog::warn("rejected {} batch: {} ({} bytes)", ep_name, CodeName(s.code()), req.body.size());
+    AuditAppend("batch_rejected", json::serialize(json::object{{"endpoint", ep_name},
+                                                               {"reason", CodeName(s.code())},
+                                                               {"detail", s.message()},
+                                                               {"bytes", req.body.size()}}));
     return ErrorResponse(HttpStatusFor(s), CodeName(s.code()), s.message());
   }
   ingest::Batch& batch = decoded.value();
@@ -303,7 +299,7 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
   scrubber.set_deadline(&deadline);  // [deadline]
   scrub::Report report;
   std::vector<ingest::Event*> recordings;
-  std::vector<ingest::Event*> events;  // analytics events
+  std::vector<ingest::Event*> events;                              // analytics events
   policies::ClientIpMode ip_mode = policies::ClientIpMode::kPass;  // strictest admitted policy
   for (ingest::Event& ev : batch.events) {
     metrics_.events_in++;
@@ -368,8 +364,7 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
 }
 
 Status App::Sink(std::string_view path, bool recording, const std::string& batch_id,
-                 const std::string& client_ip,
-                 const std::vector<ingest::Event*>& recordings,
+                 const std::string& client_ip, const std::vector<ingest::Event*>& recordings,
                  const std::vector<ingest::Event*>& events, uint64_t* stored) {
   uint64_t count = events.size();
   for (const ingest::Event* ev : recordings) count += ingest::SnapshotItems(ev->json)->size();
@@ -425,8 +420,10 @@ HttpResponse App::Proxy(const HttpRequest& req) {
   r.content_type.clear();
   r.body = std::move(resp->body);
   for (auto& [k, v] : resp->headers) {
-    if (k == "content-type") r.content_type = std::move(v);
-    else r.headers.emplace_back(std::move(k), std::move(v));
+    if (k == "content-type")
+      r.content_type = std::move(v);
+    else
+      r.headers.emplace_back(std::move(k), std::move(v));
   }
   if (r.content_type.empty()) r.content_type = "application/octet-stream";
   return r;
@@ -472,8 +469,8 @@ HttpResponse App::Admin(const HttpRequest& req, std::string_view path) {
   constexpr std::string_view kExportSuffix = "/export";
   if (path.size() > kExport.size() + kExportSuffix.size() && path.starts_with(kExport) &&
       path.ends_with(kExportSuffix) && req.method == "GET") {
-    std::string id(path.substr(kExport.size(),
-                               path.size() - kExport.size() - kExportSuffix.size()));
+    std::string id(
+        path.substr(kExport.size(), path.size() - kExport.size() - kExportSuffix.size()));
     if (!ingest::ValidSessionId(id)) return ErrorResponse(400, "invalid_input", "bad session id");
     std::string token = QueryParam(req.target, "token");
     std::string window = QueryParam(req.target, "window");
@@ -486,10 +483,10 @@ HttpResponse App::Admin(const HttpRequest& req, std::string_view path) {
       return ErrorResponse(HttpStatusFor(body.status()), CodeName(body.status().code()),
                            body.status().message());
     // Fail closed: an export that cannot be audited is not handed out.
-    if (!AuditRequired("export", json::serialize(json::object{
-                                     {"session", Pseudonym(config_.pseudonym_key, id)},
-                                     {"token", token},
-                                     {"caller", caller}}))
+    if (!AuditRequired("export", json::serialize(
+                                     json::object{{"session", Pseudonym(config_.pseudonym_key, id)},
+                                                  {"token", token},
+                                                  {"caller", caller}}))
              .ok())
       return ErrorResponse(503, "unavailable", "audit log unavailable; retry later");
     return HttpResponse{200, "application/json", std::move(body).value(), {}};

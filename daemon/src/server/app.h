@@ -27,7 +27,7 @@ class Log;
 namespace scrubd::sink {
 class LocalStore;
 class Upstream;
-}
+}  // namespace scrubd::sink
 
 namespace scrubd::server {
 
@@ -48,12 +48,12 @@ struct HttpResponse {
 
 struct AppConfig {
   ingest::DecodeLimits limits;
-  std::string admin_token;           // required as "Authorization: Bearer <token>" on /admin
-  bool answer_remote_config = true;  // serve /flags, /decide, /array/<token>/config locally
+  std::string admin_token;                // required as "Authorization: Bearer <token>" on /admin
+  bool answer_remote_config = true;       // serve /flags, /decide, /array/<token>/config locally
   std::vector<std::string> policy_files;  // for /admin/reload (empty: embedded default)
   policies::LoadOptions policy_options;
-  std::string pseudonym_key;         // HMAC key for session ids in logs and the audit log
-  bool upstream_and_store = false;   // with an upstream: also write the local store
+  std::string pseudonym_key;        // HMAC key for session ids in logs and the audit log
+  bool upstream_and_store = false;  // with an upstream: also write the local store
   std::chrono::seconds audit_aggregate_window{60};  // admin denials, transport rejections
   // CPU time one ingest request may spend decoding and scrubbing; past it the batch is
   // rejected whole with 503 deadline_exceeded (docs/masking.md). 0: no deadline.
@@ -89,8 +89,7 @@ class App {
   // A 400/413/503 the HTTP layer answered before Handle (or a refused connection): counted
   // on /metrics by status and reason, audited once per peer+reason per window with a count.
   // `reason` is a fixed token from http_server.cc; the peer is audited as a pseudonym.
-  void RecordTransportRejection(unsigned status, std::string_view reason,
-                                const std::string& peer);
+  void RecordTransportRejection(unsigned status, std::string_view reason, const std::string& peer);
   // Writes the summaries of aggregation windows that ended (all of them when `all`).
   void FlushAuditAggregates(bool all = false);
   const Metrics& metrics() const { return metrics_; }
@@ -102,8 +101,7 @@ class App {
   // the number of events (rrweb and analytics) written; set only on success. `client_ip` is
   // the already scrubbed client address spooled with the batch for the upstream.
   Status Sink(std::string_view path, bool recording, const std::string& batch_id,
-              const std::string& client_ip,
-              const std::vector<ingest::Event*>& recordings,
+              const std::string& client_ip, const std::vector<ingest::Event*>& recordings,
               const std::vector<ingest::Event*>& events, uint64_t* stored);
   HttpResponse RemoteConfig(const HttpRequest& req, ingest::Endpoint endpoint);
   HttpResponse Admin(const HttpRequest& req, std::string_view path);
@@ -117,8 +115,7 @@ class App {
   Result<uint64_t> AuditRequired(std::string_view type, const std::string& payload_json);
   // Audits then sinks a cleaned batch (the order is in docs/audit.md): 503 when either fails.
   Status AuditThenSink(std::string_view path, bool recording, const std::string& pseudonym,
-                       const std::string& client_ip,
-                       const std::vector<ingest::Event*>& recordings,
+                       const std::string& client_ip, const std::vector<ingest::Event*>& recordings,
                        const std::vector<ingest::Event*>& events, boost::json::object entry,
                        uint64_t* stored);
 

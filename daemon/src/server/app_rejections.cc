@@ -52,8 +52,7 @@ void App::AuditAdminDenied(const HttpRequest& req, std::string_view path) {
                       {"path_len", path.size()},
                       {"path_hash", Pseudonym(config_.pseudonym_key, path)},
                       {"peer", Pseudonym(config_.pseudonym_key, req.peer)}};
-  AuditAggregated("admin_denied|" + req.peer + "|" + std::string(route), "admin_denied",
-                  fields);
+  AuditAggregated("admin_denied|" + req.peer + "|" + std::string(route), "admin_denied", fields);
 }
 
 void App::RecordTransportRejection(unsigned status, std::string_view reason,

@@ -6,9 +6,9 @@
 #include <boost/json.hpp>
 #include <fstream>
 
+#include "dom/dom_masker.h"
 #include "sink/local_store.h"
 #include "support/fixtures.h"
-#include "dom/dom_masker.h"
 
 namespace scrubd::server {
 namespace {
@@ -46,9 +46,7 @@ class AppTest : public ::testing::Test {
     app_ = std::make_unique<App>(cfg, *set, store_.get(), StatePtr(), nullptr);
   }
 
-  dom::StateStore* StatePtr() {
-    return state_.get();
-  }
+  dom::StateStore* StatePtr() { return state_.get(); }
 
   HttpResponse Post(const std::string& target, const std::string& body,
                     std::map<std::string, std::string> headers = {}) {

@@ -33,8 +33,9 @@ std::string Pageview(const std::string& url, const std::string& path, const std:
                      const std::string& name = "$pageview") {
   return R"([{"event":")" + name +
          R"(","uuid":"0190f7a5-0000-7000-8000-000000000002","timestamp":"2026-01-01T00:00:00Z",)"
-         R"("properties":{)" + Props(kWindow) + R"(,"$current_url":")" + url +
-         R"(","$pathname":")" + path + "\"" + extra + "}}]";
+         R"("properties":{)" +
+         Props(kWindow) + R"(,"$current_url":")" + url + R"(","$pathname":")" + path + "\"" +
+         extra + "}}]";
 }
 
 std::string Meta(const std::string& href) {
@@ -45,8 +46,9 @@ std::string Full(const std::string& text, const std::string& body_attrs = "",
                  const std::string& children = "") {
   return R"({"type":2,"data":{"node":{"type":0,"id":1,"childNodes":[{"type":2,"id":2,)"
          R"("tagName":"html","attributes":{},"childNodes":[{"type":2,"id":3,"tagName":"body",)"
-         R"("attributes":{)" + body_attrs + R"(},"childNodes":[{"type":3,"id":4,"textContent":")" +
-         text + "\"}" + children + R"(]}]}]},"initialOffset":{"left":0,"top":0}},"timestamp":2})";
+         R"("attributes":{)" +
+         body_attrs + R"(},"childNodes":[{"type":3,"id":4,"textContent":")" + text + "\"}" +
+         children + R"(]}]}]},"initialOffset":{"left":0,"top":0}},"timestamp":2})";
 }
 
 std::string Text(const std::string& value) {
@@ -158,7 +160,7 @@ TEST_F(AppUrlsTest, CanaryInEveryUrlPositionIsGone) {
   EXPECT_FALSE(OnDisk("secret=")) << "a denied parameter survived";
   std::string out = Exported();
   EXPECT_NE(out.find("https://shop.test/users/:id?page=2"), std::string::npos) << out;
-  EXPECT_NE(out.find("/i.png?w=1"), std::string::npos);  // allowed param survives
+  EXPECT_NE(out.find("/i.png?w=1"), std::string::npos);       // allowed param survives
   EXPECT_TRUE(OnDisk("https://shop.test/users/:id?page=2"));  // the /e/ event too
   auto info = store_->GetSession(kSession, "phc_testkey123");
   ASSERT_TRUE(info.ok()) << info.status().ToString();

@@ -52,8 +52,8 @@ void AuditAggregator::CloseEnded(Clock::time_point now, bool all, std::vector<En
     it = open_.erase(it);
   }
   if (overflow_ > 0 && (all || open_.size() < max_keys_)) {
-    out->push_back({"audit_aggregate_overflow",
-                    json::serialize(json::object{{"count", overflow_}})});
+    out->push_back(
+        {"audit_aggregate_overflow", json::serialize(json::object{{"count", overflow_}})});
     overflow_ = 0;
   }
 }

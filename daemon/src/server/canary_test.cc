@@ -93,7 +93,7 @@ struct Position {
   const char* canary;  // planted where the body has "$C"
   // The request body with "$C" where the canary goes; cv fields get it before compression.
   std::function<std::string(const std::string& canary)> body;
-  unsigned status;     // expected response
+  unsigned status;  // expected response
 };
 
 void PrintTo(const Position& p, std::ostream* os) { *os << p.name; }
@@ -108,7 +108,8 @@ std::vector<Position> Positions() {
   const std::string text_node = R"({"type":3,"id":10,"textContent":"write to $C"})";
   return {
       // /e/ analytics events: names, keys at several depths, values, arrays.
-      {"event name", "/e/", kEmail, [](const std::string&) { return Edit(EventBody("", ""), "signup", "$C"); }, 200},
+      {"event name", "/e/", kEmail,
+       [](const std::string&) { return Edit(EventBody("", ""), "signup", "$C"); }, 200},
       {"top-level key", "/e/", kEmail, e(R"("$C":1,)", ""), 200},
       {"property key", "/e/", kEmail, e("", R"("$C":true,)"), 200},
       {"deep key", "/e/", kEmail, e("", R"("a":{"b":[{"c":{"$C":{"d":1}}}]},)"), 200},
@@ -125,28 +126,33 @@ std::vector<Position> Positions() {
       {"array under secret", "/e/", kNumber, e("", R"("form":{"secret":[1,$C]},)"), 200},
       {"number under top-level password", "/e/", kNumber, e(R"("password":$C,)", ""), 200},
       // Routing fields: strings of their shape, or the request is refused.
-      {"token string", "/e/", kEmail, [](const std::string&) { return Edit(EventBody("", ""), "phc_canary", "$C"); },
-       400},
+      {"token string", "/e/", kEmail,
+       [](const std::string&) { return Edit(EventBody("", ""), "phc_canary", "$C"); }, 400},
       {"token object", "/e/", kWord,
-       [](const std::string&) { return Edit(EventBody("", ""), "\"phc_canary\"", R"({"t":"$C"})"); }, 400},
-      {"session id", "/e/", kEmail, [](const std::string&) { return Edit(EventBody("", ""), "s-canary", "$C"); },
+       [](const std::string&) {
+         return Edit(EventBody("", ""), "\"phc_canary\"", R"({"t":"$C"})");
+       },
        400},
+      {"session id", "/e/", kEmail,
+       [](const std::string&) { return Edit(EventBody("", ""), "s-canary", "$C"); }, 400},
       {"window id array", "/e/", kWord,
-       [](const std::string&) { return Edit(EventBody("", ""), "\"w-canary\"", R"(["$C"])"); }, 400},
+       [](const std::string&) { return Edit(EventBody("", ""), "\"w-canary\"", R"(["$C"])"); },
+       400},
       {"window id number", "/e/", kNumber,
        [](const std::string&) { return Edit(EventBody("", ""), "\"w-canary\"", "$C"); }, 400},
       {"uuid", "/e/", kEmail,
-       [](const std::string&) { return Edit(EventBody("", ""), "01a20355-1c3b-7e32-8005-5c936b66d610", "$C"); },
+       [](const std::string&) {
+         return Edit(EventBody("", ""), "01a20355-1c3b-7e32-8005-5c936b66d610", "$C");
+       },
        400},
       {"event api_key", "/e/", kEmail, e(R"("api_key":"$C",)", ""), 400},
       {"event token object", "/e/", kWord, e(R"("token":{"k":"$C"},)", ""), 400},
-      {"batch api_key", "/e/", kWord, [](const std::string&) { return EventBody("", "", R"("api_key":["$C"],)"); },
-       400},
+      {"batch api_key", "/e/", kWord,
+       [](const std::string&) { return EventBody("", "", R"("api_key":["$C"],)"); }, 400},
       // /s/ recordings.
       {"snapshot property key", "/s/", kEmail, s("", R"("$C":1,)"), 200},
       {"snapshot property value", "/s/", kEmail, s("", R"("note":"$C",)"), 200},
-      {"snapshot number under token key", "/s/", kNumber, s("", R"("auth":{"token":$C},)"),
-       200},
+      {"snapshot number under token key", "/s/", kNumber, s("", R"("auth":{"token":$C},)"), 200},
       {"text node", "/s/", kEmail, s(Full(text_node) + ","), 200},
       {"attribute value", "/s/", kEmail,
        s(Full(R"({"type":2,"id":10,"tagName":"p","attributes":{"title":"$C"},"childNodes":[]})") +
@@ -156,37 +162,48 @@ std::vector<Position> Positions() {
        s(Full(R"({"type":2,"id":10,"tagName":"p","attributes":{"data-$C":"1"},"childNodes":[]})") +
          ","),
        200},
-      {"input value, types written 2.0 and 2E0", "/s/", kWord, [](const std::string&) {
+      {"input value, types written 2.0 and 2E0", "/s/", kWord,
+       [](const std::string&) {
          return SnapshotBody(
              Edit(Full(R"({"type":2E0,"id":10,"tagName":"input",)"
                        R"("attributes":{"type":"text","value":"$C"},"childNodes":[]})"),
                   "\"type\":2,", "\"type\":2.0,") +
              ",");
-       }, 200},
-      {"cv FullSnapshot text", "/s/", kEmail, [](const std::string& c) {
+       },
+       200},
+      {"cv FullSnapshot text", "/s/", kEmail,
+       [](const std::string& c) {
          return SnapshotBody(R"({"type":2.0,"cv":"2024-10","timestamp":2,"data":)" +
                              CvField(c, FullData(R"({"type":3,"id":10,"textContent":"$C"})")) +
                              "},");
-       }, 200},
-      {"cv FullSnapshot input", "/s/", kWord, [](const std::string& c) {
+       },
+       200},
+      {"cv FullSnapshot input", "/s/", kWord,
+       [](const std::string& c) {
          return SnapshotBody(
              R"({"type":2,"cv":"2024-10","timestamp":2,"data":)" +
              CvField(c, FullData(R"({"type":2,"id":10,"tagName":"input","attributes":)"
-                              R"({"type":"password","value":"$C"},"childNodes":[]})")) +
+                                 R"({"type":"password","value":"$C"},"childNodes":[]})")) +
              "},");
-       }, 200},
-      {"cv mutation adds and texts", "/s/", kEmail, [](const std::string& c) {
-         return SnapshotBody(
-             Full("") + R"(,{"type":3,"cv":"2024-10","timestamp":3,"data":{"source":0,)"
-                        R"("adds":)" +
-             CvField(c, R"([{"parentId":3,"nextId":null,"node":{"type":3,"id":11,)"
-                     R"("textContent":"$C"}}])") +
-             R"(,"texts":)" + CvField(c, R"([{"id":11,"value":"again $C"}])") +
-             R"(,"attributes":)" + CvField(c, R"([{"id":3,"attributes":{"$C":"v"}}])") +
-             R"(,"removes":)" + CvField(c, "[]") + "}},");
-       }, 200},
+       },
+       200},
+      {"cv mutation adds and texts", "/s/", kEmail,
+       [](const std::string& c) {
+         return SnapshotBody(Full("") +
+                             R"(,{"type":3,"cv":"2024-10","timestamp":3,"data":{"source":0,)"
+                             R"("adds":)" +
+                             CvField(c, R"([{"parentId":3,"nextId":null,"node":{"type":3,"id":11,)"
+                                        R"("textContent":"$C"}}])") +
+                             R"(,"texts":)" + CvField(c, R"([{"id":11,"value":"again $C"}])") +
+                             R"(,"attributes":)" +
+                             CvField(c, R"([{"id":3,"attributes":{"$C":"v"}}])") +
+                             R"(,"removes":)" + CvField(c, "[]") + "}},");
+       },
+       200},
       {"meta href", "/s/", kEmail,
-       [](const std::string&) { return Edit(SnapshotBody(""), "https://shop.test/", "https://shop.test/?email=$C"); },
+       [](const std::string&) {
+         return Edit(SnapshotBody(""), "https://shop.test/", "https://shop.test/?email=$C");
+       },
        200},
       {"console payload", "/s/", kEmail,
        s(R"({"type":6,"timestamp":4,"data":{"plugin":"rrweb/console@1","payload":)"
@@ -205,9 +222,12 @@ std::vector<Position> Positions() {
          R"("isChecked":false}},)"),
        200},
       {"snapshot session id object", "/s/", kWord,
-       [](const std::string&) { return Edit(SnapshotBody(""), "\"s-canary\"", R"({"s":"$C"})"); }, 400},
+       [](const std::string&) { return Edit(SnapshotBody(""), "\"s-canary\"", R"({"s":"$C"})"); },
+       400},
       {"snapshot uuid", "/s/", kEmail,
-       [](const std::string&) { return Edit(SnapshotBody(""), "01a20355-1c3b-7e32-8005-5c936b66d611", "$C"); },
+       [](const std::string&) {
+         return Edit(SnapshotBody(""), "01a20355-1c3b-7e32-8005-5c936b66d611", "$C");
+       },
        400},
   };
 }
@@ -324,8 +344,7 @@ TEST(SplitGzipBombTest, RequestIsRefusedWholeAndNothingIsStored) {
   std::string field = json::serialize(json::value(ingest::BytesToLatin1(*gz)));
   std::string items;
   for (int i = 0; i < 60; ++i)
-    items += R"({"type":3,"cv":"2024-10","timestamp":3,"data":{"source":0,"adds":)" + field +
-             "}},";
+    items += R"({"type":3,"cv":"2024-10","timestamp":3,"data":{"source":0,"adds":)" + field + "}},";
   Result<std::string> body = ingest::Gzip(SnapshotBody(items), 9);
   ASSERT_TRUE(body.ok());
   EXPECT_LT(body->size(), 2000u);

@@ -89,7 +89,8 @@ constexpr char kRecording[] = R"J([{"event":"$snapshot","properties":{"token":"p
   {"type":3,"timestamp":4,"data":{"source":2.5,"id":5,"text":"Zq9canary"}}
   ]}}])J";
 
-constexpr char kAutocapture[] = R"J([{"event":"$autocapture","properties":{"token":"phc_t",
+constexpr char kAutocapture[] =
+    R"J([{"event":"$autocapture","properties":{"token":"phc_t",
   "distinct_id":"d1","$session_id":"01a20355-1c58-723a-837c-2bcc756c76c4","$window_id":"w1",
   "$el_text":"Zq9canary","$elements_chain":)J"
     R"J("span:nth-child=\"1\"nth-of-type=\"1\"text=\"Zq9canary\";div.ph-no-capture:)J"

@@ -55,8 +55,8 @@ bool IsFlagsPath(std::string_view target) {
 // Client headers a proxied request may keep: never the body's encoding (it is re-encoded),
 // never a forwarding header (the address comes from the policy), never cookies.
 bool KeepHeader(std::string_view name, bool reencoded) {
-  if (name == "x-forwarded-for" || name == "x-real-ip" || name == "forwarded" ||
-      name == "cookie" || name == "content-length")
+  if (name == "x-forwarded-for" || name == "x-real-ip" || name == "forwarded" || name == "cookie" ||
+      name == "content-length")
     return false;
   return !reencoded || (name != "content-type" && name != "content-encoding");
 }
@@ -117,9 +117,9 @@ Result<sink::UpstreamRequest> BuildProxyRequest(const HttpRequest& req,
   up.target = WithoutCompressionParam(target);
   up.body = std::move(body).value();
   up.headers.emplace_back("content-type", "application/json");
-  up.client_ip = scrub::ForwardedClientAddress(policies.ForToken(token)->identity.client_ip,
-                                               req.peer, Header(req, "x-forwarded-for"),
-                                               Header(req, "x-real-ip"));
+  up.client_ip =
+      scrub::ForwardedClientAddress(policies.ForToken(token)->identity.client_ip, req.peer,
+                                    Header(req, "x-forwarded-for"), Header(req, "x-real-ip"));
   return up;
 }
 

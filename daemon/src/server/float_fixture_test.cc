@@ -86,8 +86,7 @@ class Floatifier {
         out += '}';
         break;
       }
-      default:
-        out += json::serialize(v);
+      default: out += json::serialize(v);
     }
   }
 
@@ -136,9 +135,9 @@ std::vector<std::string> StoredOutput(const std::filesystem::path& dir, sink::Lo
     out.push_back(exported.ok() ? *exported : "");
   }
   sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2((dir / "store" / "index.sqlite").c_str(), &db, SQLITE_OPEN_READONLY,
-                            nullptr),
-            SQLITE_OK);
+  EXPECT_EQ(
+      sqlite3_open_v2((dir / "store" / "index.sqlite").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+      SQLITE_OK);
   sqlite3_stmt* q = nullptr;
   EXPECT_EQ(sqlite3_prepare_v2(db,
                                "SELECT token,session_id,distinct_id,uuid,event,timestamp,body "

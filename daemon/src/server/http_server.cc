@@ -82,7 +82,7 @@ struct HttpServer::Impl {
   size_t max_connections = 0;        // effective cap
   std::mutex idle_mu;
   std::map<uint64_t, std::weak_ptr<Session>> idle;  // by the time they went idle; idle_mu
-  uint64_t idle_seq = 0;                             // guarded by idle_mu
+  uint64_t idle_seq = 0;                            // guarded by idle_mu
   std::atomic<uint64_t> accepted{0}, refused{0}, shed_idle{0}, accept_errors{0},
       accept_error_logs{0}, handler_exceptions{0};
   std::atomic<int> in_flight{0};
@@ -194,10 +194,9 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(server_->UnderPressure() ? server_->opts.pressure_idle_timeout
                                                    : server_->opts.idle_timeout);
     idle_seq_ = server_->MarkIdle(shared_from_this());
-    http::async_read_header(stream_, buffer_, *parser_,
-                            Fence("read header", [](Session* s, beast::error_code ec, size_t) {
-                              s->OnHeader(ec);
-                            }));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        Fence("read header", [](Session* s, beast::error_code ec, size_t) { s->OnHeader(ec); }));
   }
 
   void OnHeader(beast::error_code ec) {
@@ -215,10 +214,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadBody() {
     if (parser_->is_done()) return OnRequest();
-    http::async_read_some(stream_, buffer_, *parser_,
-                          Fence("read body", [](Session* s, beast::error_code ec, size_t) {
-                            s->OnBodyBytes(ec);
-                          }));
+    http::async_read_some(
+        stream_, buffer_, *parser_,
+        Fence("read body", [](Session* s, beast::error_code ec, size_t) { s->OnBodyBytes(ec); }));
   }
 
   // Charges what arrived since the last read; a peer over its share, or a full global
@@ -522,7 +520,7 @@ bool HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   if (ec) {
     LogAcceptError(ec);
     if (OutOfDescriptors(ec)) ShedIdle(4);  // idle sockets give their descriptors back
-    return true;  // any failure: retrying at once could spin
+    return true;                            // any failure: retrying at once could spin
   }
   accepted++;
   beast::error_code pec;
@@ -531,7 +529,8 @@ bool HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   std::string peer = ep.address().to_string();
   size_t open = limits->connections();
   size_t shed = 0;
-  if (open >= max_connections - max_connections / 8) shed = ShedIdle(open >= max_connections ? 2 : 1);
+  if (open >= max_connections - max_connections / 8)
+    shed = ShedIdle(open >= max_connections ? 2 : 1);
   ConnLimits::Verdict v = limits->OpenConnection(peer, open < max_connections || shed > 0);
   if (v != ConnLimits::Verdict::kOk) {
     Refuse(socket, peer,

@@ -26,8 +26,8 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{30};  // waiting for a request's headers (keep-alive too)
   std::chrono::seconds pressure_idle_timeout{3};  // the same, at >= 3/4 of max_connections
   std::chrono::seconds drain_timeout{20};
-  size_t max_connections = 0;           // 0: derived from RLIMIT_NOFILE at Start
-  size_t max_connections_per_peer = 0;  // 0: max(64, max_connections / 4)
+  size_t max_connections = 0;                   // 0: derived from RLIMIT_NOFILE at Start
+  size_t max_connections_per_peer = 0;          // 0: max(64, max_connections / 4)
   size_t max_inflight_body_bytes = 256u << 20;  // body bytes received and not yet answered
   size_t max_peer_inflight_body_bytes = 0;      // 0: max(max_body, max_inflight / 4)
   std::string admin_origin;  // the one Origin given CORS headers on /admin*; empty: none

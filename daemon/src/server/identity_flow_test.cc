@@ -74,21 +74,20 @@ std::string EventsBody(const std::string& token, const std::string& distinct_id)
                      {"token", token},
                      {"$ip", "203.0.113.77"},
                      {"$set", set}};
-  json::object identify{{"uuid", "01a20355-1c58-723a-837c-2bcc756c7601"},
-                        {"event", "$identify"},
-                        {"properties", props},
-                        {"$set", set},
-                        {"$set_once", json::object{{"first_seen_email", kCanary},
-                                                   {"nested", json::object{{"a", json::array{
-                                                                              kCanary}}}}}}};
+  json::object identify{
+      {"uuid", "01a20355-1c58-723a-837c-2bcc756c7601"},
+      {"event", "$identify"},
+      {"properties", props},
+      {"$set", set},
+      {"$set_once", json::object{{"first_seen_email", kCanary},
+                                 {"nested", json::object{{"a", json::array{kCanary}}}}}}};
   json::object alias_props = props;
   alias_props["alias"] = "alias.canary.zq@example.com";
   alias_props.erase("$set");
   json::object alias{{"uuid", "01a20355-1c58-723a-837c-2bcc756c7602"},
                      {"event", "$create_alias"},
                      {"properties", alias_props}};
-  return json::serialize(
-      json::object{{"api_key", token}, {"batch", json::array{identify, alias}}});
+  return json::serialize(json::object{{"api_key", token}, {"batch", json::array{identify, alias}}});
 }
 
 std::string FlagsBody() {
@@ -191,12 +190,11 @@ TEST_F(IdentityFlowTest, CanaryInEveryIdentityPositionReachesNeitherDiskNorUpstr
   std::string snapshot = json::serialize(json::array{json::object{
       {"event", "$snapshot"},
       {"properties",
-       json::object{{"$snapshot_data", json::array{json::object{
-                                           {"type", 4},
-                                           {"data", json::object{{"href", "http://x/"},
-                                                                 {"width", 1},
-                                                                 {"height", 1}}},
-                                           {"timestamp", 1795352239383}}}},
+       json::object{{"$snapshot_data",
+                     json::array{json::object{
+                         {"type", 4},
+                         {"data", json::object{{"href", "http://x/"}, {"width", 1}, {"height", 1}}},
+                         {"timestamp", 1795352239383}}}},
                     {"$session_id", "01a20355-1c58-723a-837c-2bcc756c76c4"},
                     {"$window_id", "01a20355-1c58-723a-837c-2bcc756c76c5"},
                     {"distinct_id", kCanary},
@@ -279,10 +277,10 @@ TEST_F(IdentityFlowTest, PseudonymStableAcrossRequestsAndDistinctPerProject) {
     ids.emplace_back(b.at("batch").at(0).at("properties").at("distinct_id").as_string());
     EXPECT_TRUE(scrub::IsIdentifierPseudonym(ids.back())) << ids.back();
   }
-  EXPECT_EQ(ids[0], ids[1]);                         // stable
-  EXPECT_NE(ids[0], ids[2]);                         // per project
+  EXPECT_EQ(ids[0], ids[1]);  // stable
+  EXPECT_NE(ids[0], ids[2]);  // per project
   EXPECT_EQ(ids[2], Pid(kCanary, "phc_identity2"));
-  EXPECT_NE(ids[0], ids[3]);                         // two emails never collapse
+  EXPECT_NE(ids[0], ids[3]);  // two emails never collapse
 }
 
 TEST_F(IdentityFlowTest, UndecodableFlagsBodyIsNotForwarded) {
@@ -323,9 +321,9 @@ TEST_F(IdentityFlowTest, Base64FormFlagsBodyIsScrubbedToo) {
   std::string form = "data=";
   for (char c : b64)
     form += c == '+' ? "%2B" : c == '/' ? "%2F" : c == '=' ? "%3D" : std::string(1, c);
-  ASSERT_EQ(Post("/decide/?v=3&compression=base64", form, "application/x-www-form-urlencoded")
-                .status,
-            200u);
+  ASSERT_EQ(
+      Post("/decide/?v=3&compression=base64", form, "application/x-www-form-urlencoded").status,
+      200u);
   ASSERT_EQ(client_.seen.size(), 1u);
   EXPECT_EQ(client_.seen[0].target, "/decide/?v=3");
   EXPECT_EQ(json::parse(client_.seen[0].body).at("distinct_id").as_string(), Pid(kCanary));

@@ -30,7 +30,7 @@ Result<std::string> LoadOrCreateKey(const fs::path& path, size_t bytes) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   fs::permissions(path.parent_path(), fs::perms::owner_all, fs::perm_options::replace, ec);
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     if (st.st_mode & 077) {
       char mode[8];
@@ -52,7 +52,7 @@ Result<std::string> LoadOrCreateKey(const fs::path& path, size_t bytes) {
 }
 
 Result<std::string> LoadOrCreateToken(const fs::path& path) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     Result<std::string> raw = LoadOrCreateKey(path, 0);
     if (!raw.ok()) return raw.status();

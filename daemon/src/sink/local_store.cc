@@ -3,18 +3,17 @@
 #include "sink/local_store.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <climits>
-#include <cstring>
 #include <boost/json.hpp>
 #include <chrono>
-
-#include <spdlog/spdlog.h>
+#include <climits>
+#include <cstring>
 
 #include "ingest/decode.h"
 
@@ -125,10 +124,10 @@ Result<RecordingChunk> ChunkOf(const json::object& ev) {
 Result<StoredEvent> StoredEventOf(const json::object& ev) {
   const json::object* props = PropertiesOf(ev);
   if (!props) return Status::Internal("scrubbed event without properties");
-  StoredEvent e{StringAt(*props, "token"), StringAt(*props, "$session_id"),
-                StringAt(*props, "distinct_id"), StringAt(ev, "uuid"),
-                StringAt(ev, "event"),       StringAt(ev, "timestamp"),
-                json::serialize(ev)};
+  StoredEvent e{
+      StringAt(*props, "token"), StringAt(*props, "$session_id"), StringAt(*props, "distinct_id"),
+      StringAt(ev, "uuid"),      StringAt(ev, "event"),           StringAt(ev, "timestamp"),
+      json::serialize(ev)};
   if (e.distinct_id.empty()) e.distinct_id = StringAt(ev, "distinct_id");
   if (!ingest::ValidToken(e.token)) return Status::Internal("scrubbed event has no valid token");
   return e;
@@ -230,8 +229,8 @@ Status LocalStore::WriteRecording(const RecordingChunk& c) {
   if (Status s = scrubd::WriteFileDurably(env_, file, text); !s.ok())
     return Status::Io("chunk file: " + s.message());
   std::string rel = fs::relative(file, root_).string();
-  Status s = IndexChunk(c, rel, static_cast<int64_t>(text.size()), first_ts, last_ts,
-                        first_url, now);
+  Status s =
+      IndexChunk(c, rel, static_cast<int64_t>(text.size()), first_ts, last_ts, first_url, now);
   if (!s.ok()) {
     // The chunk file is unreferenced: remove it so nothing unacknowledged stays on disk. If
     // that fails too, the file is invisible to every reader (they go through the index).
@@ -342,7 +341,8 @@ Result<std::string> LocalStore::ExportSession(const std::string& session_id,
   for (const auto& rel : paths) {
     // Messages carry no path: it holds the token and session id.
     Result<std::string> text = env_->ReadFile(root_ / rel);
-    if (!text.ok()) return Status::Corruption("indexed chunk unreadable: " + text.status().message());
+    if (!text.ok())
+      return Status::Corruption("indexed chunk unreadable: " + text.status().message());
     boost::system::error_code ec;
     json::value v = json::parse(*text, ec);
     if (ec || !v.is_array()) return Status::Corruption("indexed chunk is not a JSON array");

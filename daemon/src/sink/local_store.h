@@ -5,7 +5,6 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -94,8 +93,7 @@ class LocalStore {
   Status Exec(const char* sql);
   void Rollback();
   Status IndexChunk(const RecordingChunk& c, const std::string& rel, int64_t bytes,
-                    int64_t first_ts, int64_t last_ts, const std::string& first_url,
-                    int64_t now);
+                    int64_t first_ts, int64_t last_ts, const std::string& first_url, int64_t now);
   Result<std::string> ResolveToken(const std::string& session_id, const std::string& token);
   std::filesystem::path root_;
   sqlite3* db_;

@@ -18,7 +18,8 @@ TEST(LocalStoreTest, ChunksMergeByTimestampAcrossBatchesAndWindows) {
   auto store = LocalStore::Open(d.path());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   json::array a = json::parse(R"([{"type":4,"data":{"href":"https://x.test/a"},"timestamp":10},
-                                 {"type":3,"data":{},"timestamp":30}])").as_array();
+                                 {"type":3,"data":{},"timestamp":30}])")
+                      .as_array();
   json::array b = json::parse(R"([{"type":3,"data":{},"timestamp":20}])").as_array();
   ASSERT_TRUE((*store)->WriteRecording({"phc_t", "s-1", "w-1", "d-1", &a}).ok());
   ASSERT_TRUE((*store)->WriteRecording({"phc_t", "s-1", "w-2", "d-1", &b}).ok());
@@ -86,7 +87,8 @@ namespace json = boost::json;
 TEST(IndexDerivationTest, ColumnsComeFromTheEventJson) {
   json::object ev = json::parse(R"({"event": "[EMAIL] signed up", "uuid": "u-1",
     "timestamp": "2026-11-22T12:57:19Z", "distinct_id": "top-d",
-    "properties": {"token": "phc_t", "$session_id": "s-1"}})").as_object();
+    "properties": {"token": "phc_t", "$session_id": "s-1"}})")
+                        .as_object();
   Result<StoredEvent> row = StoredEventOf(ev);
   ASSERT_TRUE(row.ok()) << row.status().ToString();
   EXPECT_EQ(row->name, "[EMAIL] signed up");
@@ -98,7 +100,8 @@ TEST(IndexDerivationTest, ColumnsComeFromTheEventJson) {
   EXPECT_EQ(json::parse(row->body), json::value(ev));
 
   json::object snap = json::parse(R"({"event": "$snapshot", "properties": {"token": "phc_t",
-    "$session_id": "s-1", "distinct_id": "d", "$snapshot_data": [{"type": 3}]}})").as_object();
+    "$session_id": "s-1", "distinct_id": "d", "$snapshot_data": [{"type": 3}]}})")
+                          .as_object();
   Result<RecordingChunk> chunk = ChunkOf(snap);
   ASSERT_TRUE(chunk.ok()) << chunk.status().ToString();
   EXPECT_EQ(chunk->window_id, "s-1");  // no $window_id: the session's

@@ -11,7 +11,6 @@
 #include <fstream>
 #include <sstream>
 
-
 namespace scrubd::sink {
 namespace fs = std::filesystem;
 
@@ -190,7 +189,8 @@ fs::path Spool::PathFor(uint64_t seq) const { return opts_.dir / (NameFor(seq) +
 
 Result<uint64_t> Spool::Append(SpoolRecord record) {
   if (HasNewline(record.target) || HasNewline(record.content_type) || HasNewline(record.token) ||
-      HasNewline(record.batch_id) || HasNewline(record.client_ip) || record.target.empty() || record.target[0] != '/')
+      HasNewline(record.batch_id) || HasNewline(record.client_ip) || record.target.empty() ||
+      record.target[0] != '/')
     return Status::Internal("spool record with an invalid header value");
   record.created_ms = opts_.now_ms();
   std::string text = Encode(record);

@@ -26,24 +26,24 @@ struct SpoolRecord {
   std::string batch_id;      // pseudonymous id for logs
   std::string client_ip;     // already scrubbed client address, sent as X-Forwarded-For; "" none
   uint64_t events = 0;
-  int64_t created_ms = 0;    // set by Append
+  int64_t created_ms = 0;  // set by Append
   std::string body;
 };
 
 struct SpoolStats {
   uint64_t pending_files = 0;
   uint64_t pending_bytes = 0;
-  uint64_t dead_files = 0;      // moved to dead/ since open (plus those found on open)
-  uint64_t corrupt_files = 0;   // of those, failed the format check
-  uint64_t full_rejections = 0; // Appends refused because the spool was full
+  uint64_t dead_files = 0;       // moved to dead/ since open (plus those found on open)
+  uint64_t corrupt_files = 0;    // of those, failed the format check
+  uint64_t full_rejections = 0;  // Appends refused because the spool was full
 };
 
 class Spool {
  public:
   struct Options {
-    std::filesystem::path dir;                 // DATA_DIR/spool
-    uint64_t max_bytes = uint64_t{1} << 30;    // pending bytes; Append fails above
-    std::function<int64_t()> now_ms;           // wall clock (injectable); default system_clock
+    std::filesystem::path dir;               // DATA_DIR/spool
+    uint64_t max_bytes = uint64_t{1} << 30;  // pending bytes; Append fails above
+    std::function<int64_t()> now_ms;         // wall clock (injectable); default system_clock
     Env* env = nullptr;  // file-system seam; null: Env::Default(). Must outlive the spool.
   };
 

@@ -59,7 +59,8 @@ TEST(SpoolTest, AppendIsDurableAndResumesInOrderAfterReopen) {
     ASSERT_TRUE(s->Remove(*seq).ok());
   }
   ASSERT_EQ(bodies.size(), 3u);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(bodies[i], std::string("body\0\n\n", 7) + std::to_string(i));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(bodies[i], std::string("body\0\n\n", 7) + std::to_string(i));
   EXPECT_EQ(s->stats().pending_bytes, 0u);
   auto next = s->Append(Rec("x"));
   ASSERT_TRUE(next.ok());

@@ -6,13 +6,13 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
-#include <algorithm>
 #include <cctype>
 #include <map>
 #include <random>
@@ -139,9 +139,8 @@ class BeastClient : public UpstreamClient {
 
     http::request<http::string_body> r{verb, url_.path_prefix + req.target, 11};
     bool default_port = url_.port == (url_.tls ? "443" : "80");
-    std::string host_header = url_.host.find(':') != std::string::npos
-                                  ? "[" + url_.host + "]"
-                                  : url_.host;
+    std::string host_header =
+        url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
     if (!default_port) host_header += ":" + url_.port;
     r.set(http::field::host, host_header);
     r.set(http::field::user_agent, std::string("scrubd/") + SCRUBD_VERSION);
@@ -165,7 +164,8 @@ class BeastClient : public UpstreamClient {
       ec = RunOp(ioc, [&](auto h) { lowest.async_connect(endpoints, std::move(h)); });
       if (ec) return Status::Unavailable("upstream: connect: " + ec.message());
       lowest.expires_after(opts_.connect_timeout);
-      ec = RunOp(ioc, [&](auto h) { stream.async_handshake(ssl::stream_base::client, std::move(h)); });
+      ec = RunOp(ioc,
+                 [&](auto h) { stream.async_handshake(ssl::stream_base::client, std::move(h)); });
       if (ec) return Status::Unavailable("upstream: TLS handshake: " + ec.message());
       return Talk(ioc, stream, lowest, r);
     }
@@ -183,8 +183,7 @@ class BeastClient : public UpstreamClient {
   Result<UpstreamResponse> Talk(asio::io_context& ioc, Stream& stream, beast::tcp_stream& lowest,
                                 http::request<http::string_body>& r) {
     lowest.expires_after(opts_.write_timeout);
-    beast::error_code ec =
-        RunOp(ioc, [&](auto h) { http::async_write(stream, r, std::move(h)); });
+    beast::error_code ec = RunOp(ioc, [&](auto h) { http::async_write(stream, r, std::move(h)); });
     if (ec) return Status::Unavailable("upstream: write: " + ec.message());
     beast::flat_buffer buf;
     http::response_parser<http::string_body> parser;
@@ -195,7 +194,8 @@ class BeastClient : public UpstreamClient {
     http::response<http::string_body> res = parser.release();
     UpstreamResponse out;
     out.status = res.result_int();
-    for (const auto& f : res) out.headers.emplace_back(Lower(f.name_string()), std::string(f.value()));
+    for (const auto& f : res)
+      out.headers.emplace_back(Lower(f.name_string()), std::string(f.value()));
     out.body = std::move(res.body());
     return out;
   }
@@ -213,8 +213,7 @@ Result<std::unique_ptr<UpstreamClient>> MakeBeastClient(UpstreamUrl url, ClientO
     try {
       ctx = std::make_unique<ssl::context>(ssl::context::tls_client);
       ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                       ssl::context::no_tlsv1_1);
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
       ctx->set_default_verify_paths();  // the system CA store
       ctx->set_verify_mode(opts.insecure ? ssl::verify_none : ssl::verify_peer);
     } catch (const std::exception& e) {
@@ -316,8 +315,8 @@ Forwarder::Step Forwarder::RunOnce() {
     ++attempt_;
     step.outcome = Outcome::kRetry;
     step.http_status = status;
-    step.delay = std::max(BackoffDelay(backoff_, attempt_, random_()),
-                          std::min(at_least, backoff_.max));
+    step.delay =
+        std::max(BackoffDelay(backoff_, attempt_, random_()), std::min(at_least, backoff_.max));
     return step;
   };
   Result<SpoolRecord> rec = spool_->Read(*seq);
@@ -372,9 +371,10 @@ Forwarder::Step Forwarder::RunOnce() {
     counters_.dead++;
     attempt_ = 0;
     step.outcome = Outcome::kDead;
-    spdlog::error("upstream: rejected batch seq={} token={} batch={} events={} with HTTP {}; "
-                  "moved to spool/dead/",
-                  *seq, rec->token, rec->batch_id, rec->events, status);
+    spdlog::error(
+        "upstream: rejected batch seq={} token={} batch={} events={} with HTTP {}; "
+        "moved to spool/dead/",
+        *seq, rec->token, rec->batch_id, rec->events, status);
     return step;
   }
   milliseconds retry_after{0};
@@ -449,8 +449,7 @@ Result<std::unique_ptr<Upstream>> Upstream::Open(UpstreamOptions opts, UpstreamC
   up->opts_ = std::move(opts);
   up->client_ = client;
   up->spool_ = std::move(spool).value();
-  up->forwarder_ =
-      std::make_unique<Forwarder>(up->spool_.get(), up->client_, up->opts_.backoff);
+  up->forwarder_ = std::make_unique<Forwarder>(up->spool_.get(), up->client_, up->opts_.backoff);
   return up;
 }
 
@@ -469,10 +468,9 @@ Status Upstream::Enqueue(const OutgoingBatch& batch) {
 }
 
 Result<UpstreamResponse> Upstream::Proxy(const UpstreamRequest& in) {
-  static const char* kRequestHeaders[] = {"content-type",      "content-encoding",
-                                          "accept",            "accept-encoding",
-                                          "accept-language",   "user-agent",
-                                          "if-none-match",     "if-modified-since"};
+  static const char* kRequestHeaders[] = {"content-type",    "content-encoding", "accept",
+                                          "accept-encoding", "accept-language",  "user-agent",
+                                          "if-none-match",   "if-modified-since"};
   static const char* kResponseHeaders[] = {"content-type", "content-encoding", "cache-control",
                                            "etag",         "last-modified",    "expires"};
   UpstreamRequest req;

@@ -4,9 +4,8 @@
 // Thread-safe: Enqueue and Proxy may run on many request threads; Start/Stop from main only.
 #pragma once
 
-#include <boost/json/object.hpp>
-
 #include <atomic>
+#include <boost/json/object.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -79,8 +78,8 @@ std::chrono::milliseconds BackoffDelay(const BackoffPolicy& p, int attempt, doub
 
 // What the request thread hands over: the cleaned posthog events of one request.
 struct OutgoingBatch {
-  std::string path;       // the path the client used, e.g. "/s/", "/e/", "/i/v0/e/"
-  bool recording = false; // $snapshot events (else analytics events)
+  std::string path;        // the path the client used, e.g. "/s/", "/e/", "/i/v0/e/"
+  bool recording = false;  // $snapshot events (else analytics events)
   struct Event {
     std::string token;
     const boost::json::object* json = nullptr;  // cleaned event; must outlive the call
@@ -96,9 +95,7 @@ struct EncodeOptions {
 
 // The spool records for one batch (bodies gzip). Recordings: one record, a JSON array of the
 // $snapshot events. Events: one `{"api_key", "batch"}` record per token.
-Result<std::vector<SpoolRecord>> EncodeBatch(const OutgoingBatch& batch,
-                                             const EncodeOptions& opts);
-
+Result<std::vector<SpoolRecord>> EncodeBatch(const OutgoingBatch& batch, const EncodeOptions& opts);
 
 // Delivers spooled files in order. RunOnce does one step synchronously, so tests drive it
 // without threads or sleeps; Start runs it on a thread that waits out the returned delays.
@@ -144,7 +141,7 @@ class Forwarder {
 
 struct UpstreamOptions {
   std::string url;
-  std::filesystem::path spool_dir;            // DATA_DIR/spool
+  std::filesystem::path spool_dir;  // DATA_DIR/spool
   uint64_t spool_max_bytes = uint64_t{1} << 30;
   Env* env = nullptr;  // the spool's file-system seam (null: Env::Default()); outlives Upstream
   EncodeOptions encode;

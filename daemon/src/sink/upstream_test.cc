@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
 #include <atomic>
+#include <boost/json.hpp>
 #include <deque>
 #include <fstream>
 #include <thread>
@@ -16,8 +16,8 @@ namespace scrubd::sink {
 namespace {
 namespace json = boost::json;
 namespace fs = std::filesystem;
-using std::chrono::milliseconds;
 using scrubd::testing::TempDir;
+using std::chrono::milliseconds;
 
 // Scripted upstream: each Exchange pops the next answer (a status, or 0 for a network error).
 class FakeClient : public UpstreamClient {
@@ -57,8 +57,8 @@ class ForwarderTest : public ::testing::Test {
     auto s = Spool::Open(o);
     ASSERT_TRUE(s.ok());
     spool_ = std::move(s).value();
-    fwd_ = std::make_unique<Forwarder>(spool_.get(), &client_, BackoffPolicy{milliseconds(100),
-                                                                             milliseconds(1000)},
+    fwd_ = std::make_unique<Forwarder>(spool_.get(), &client_,
+                                       BackoffPolicy{milliseconds(100), milliseconds(1000)},
                                        [] { return 1.0; });  // deterministic: upper bound
   }
   TempDir dir_;
@@ -137,10 +137,10 @@ TEST_F(ForwarderTest, CorruptFileIsDeadLetteredWithoutBeingSent) {
   EXPECT_EQ(fwd_->RunOnce().outcome, Forwarder::Outcome::kDead);
   EXPECT_TRUE(client_.seen.empty());
   EXPECT_EQ(spool_->stats().corrupt_files, 1u);
-  EXPECT_NE(scrubd::testing::ReadFile(dir_.path() / "spool" / "dead" /
-                                      "00000000000000000001.reason")
-                .find("corrupt"),
-            std::string::npos);
+  EXPECT_NE(
+      scrubd::testing::ReadFile(dir_.path() / "spool" / "dead" / "00000000000000000001.reason")
+          .find("corrupt"),
+      std::string::npos);
 }
 
 TEST_F(ForwarderTest, ThreadDeliversAndStopsPromptlyDuringBackoff) {
@@ -195,11 +195,12 @@ TEST(UpstreamUrlTest, ParsesAndRejects) {
 
 TEST(EncodeTest, ReencodedFieldsDecodeBackToTheCleanedValues) {
   json::object full = json::parse(R"({"type":2,"timestamp":1,"data":{"node":{"id":1,"type":0,
-      "childNodes":[]},"initialOffset":{"top":0,"left":0}}})").as_object();
+      "childNodes":[]},"initialOffset":{"top":0,"left":0}}})")
+                          .as_object();
   json::object mutation = json::parse(R"({"type":3,"timestamp":2,"data":{"source":0,
       "texts":[{"id":5,"value":"hi"}],"attributes":[],"removes":[{"parentId":1,"id":3}],
       "adds":[{"parentId":1,"nextId":null,"node":{"type":3,"textContent":"x","id":9}}]}})")
-                             .as_object();
+                              .as_object();
   json::object input = json::parse(R"({"type":3,"data":{"source":5,"text":"***"}})").as_object();
   for (json::object* ev : {&full, &mutation, &input}) {
     json::object copy = *ev;
@@ -225,7 +226,8 @@ TEST(EncodeTest, ReencodedFieldsDecodeBackToTheCleanedValues) {
 TEST(EncodeTest, RecordingsAreOneGzipArrayAndEventsOneBatchPerToken) {
   json::object snap = json::parse(R"({"event":"$snapshot","properties":{"$session_id":"s1",
       "token":"phc_a","$snapshot_data":[{"type":2,"data":{"node":{"id":1}}},
-      {"type":3,"data":{"source":1,"positions":[]}}]}})").as_object();
+      {"type":3,"data":{"source":1,"positions":[]}}]}})")
+                          .as_object();
   OutgoingBatch rb;
   rb.path = "/s/";
   rb.recording = true;
@@ -247,7 +249,10 @@ TEST(EncodeTest, RecordingsAreOneGzipArrayAndEventsOneBatchPerToken) {
     EXPECT_FALSE(items[1].as_object().contains("cv"));
   }
   // The caller's events are not modified.
-  EXPECT_TRUE(snap["properties"].as_object()["$snapshot_data"].as_array()[0].as_object()["data"]
+  EXPECT_TRUE(snap["properties"]
+                  .as_object()["$snapshot_data"]
+                  .as_array()[0]
+                  .as_object()["data"]
                   .is_object());
 
   json::object e1 = json::parse(R"({"event":"a","properties":{"token":"phc_a"}})").as_object();

@@ -70,7 +70,7 @@ class Log {
   // directory. The caller appends its own "shutdown" entry before. Idempotent.
   Status Close();
   std::string PublicKeyPem() const;  // the active key (PEM SubjectPublicKeyInfo)
-  uint64_t Size() const;              // number of entries
+  uint64_t Size() const;             // number of entries
 
  private:
   struct State;  // implementation detail (log.cc)

@@ -42,11 +42,10 @@ class Env {
   static Env* Default();
 
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::filesystem::path& p,
-                                                               const OpenOptions& o) = 0;
+                                                                const OpenOptions& o) = 0;
   // Whole-file read. kNotFound when the file does not exist.
   virtual Result<std::string> ReadFile(const std::filesystem::path& p) = 0;
-  virtual Status RenameFile(const std::filesystem::path& from,
-                            const std::filesystem::path& to) = 0;
+  virtual Status RenameFile(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
   virtual Status RemoveFile(const std::filesystem::path& p) = 0;  // ok if absent
   // Creates `p` and missing parents; ok if it exists. New directories get `mode`.
   virtual Status CreateDirs(const std::filesystem::path& p, int mode = 0700) = 0;
@@ -65,7 +64,7 @@ class EnvWrapper : public Env {
   Env* target() const { return target_; }
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::filesystem::path& p,
-                                                       const OpenOptions& o) override {
+                                                        const OpenOptions& o) override {
     return target_->NewWritableFile(p, o);
   }
   Result<std::string> ReadFile(const std::filesystem::path& p) override {

@@ -40,7 +40,7 @@ class FaultEnv : public EnvWrapper {
   uint64_t injected() const { return injected_.load(); }  // faults returned so far
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::filesystem::path& p,
-                                                       const OpenOptions& o) override;
+                                                        const OpenOptions& o) override;
   Status RenameFile(const std::filesystem::path& f, const std::filesystem::path& t) override;
   Status RemoveFile(const std::filesystem::path& p) override;
   Status CreateDirs(const std::filesystem::path& p, int mode) override;

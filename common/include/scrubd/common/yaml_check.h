@@ -51,9 +51,18 @@ inline Status Error(const std::string& file, const YAML::Node& n, const std::str
 inline bool IsType(const YAML::Node& n, Type t) {
   switch (t) {
     case Type::kAny: return true;
-    case Type::kBool: { bool b; return n.IsScalar() && YAML::convert<bool>::decode(n, b); }
-    case Type::kInt: { int64_t i; return n.IsScalar() && YAML::convert<int64_t>::decode(n, i); }
-    case Type::kDouble: { double d; return n.IsScalar() && YAML::convert<double>::decode(n, d); }
+    case Type::kBool: {
+      bool b;
+      return n.IsScalar() && YAML::convert<bool>::decode(n, b);
+    }
+    case Type::kInt: {
+      int64_t i;
+      return n.IsScalar() && YAML::convert<int64_t>::decode(n, i);
+    }
+    case Type::kDouble: {
+      double d;
+      return n.IsScalar() && YAML::convert<double>::decode(n, d);
+    }
     case Type::kString: return n.IsScalar();
     case Type::kStringList:
       if (!n.IsSequence()) return false;
@@ -83,12 +92,10 @@ inline Status CheckKeys(const std::string& file, const YAML::Node& node, const s
     if (!found) {
       std::string known;
       for (const auto& k : table) known += (known.empty() ? "" : ", ") + std::string(k.name);
-      return Error(file, kv.first,
-                   what + ": unknown key '" + name + "' (known: " + known + ")");
+      return Error(file, kv.first, what + ": unknown key '" + name + "' (known: " + known + ")");
     }
     if (!kv.second.IsNull() && !IsType(kv.second, found->type))
-      return Error(file, kv.second,
-                   what + "." + name + " must be a " + TypeName(found->type));
+      return Error(file, kv.second, what + "." + name + " must be a " + TypeName(found->type));
   }
   return Status::Ok();
 }

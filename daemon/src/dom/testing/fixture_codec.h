@@ -5,7 +5,6 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>

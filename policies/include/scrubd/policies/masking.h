@@ -28,17 +28,17 @@ struct MaskingPolicy {
   static constexpr size_t kUnmaskList = 2;
 
   bool mask_all_inputs = true;
-  std::vector<std::string> mask_input_types;  // used when mask_all_inputs is false; password
-                                              // is always masked
-  bool mask_all_text = false;                 // every text node masked (strict.yaml)
-  SelectorList block;                         // subtree dropped, element kept as placeholder
-  SelectorList mask_text;                     // text under match masked, length-preserving
-  SelectorList unmask_text;                   // exceptions inside a masked region
-  std::vector<std::string> mask_attributes;   // masked under masked elements; "data-*" = prefix
-  bool block_media = false;                   // img/video/audio/source src, srcset, poster,
-                                              // canvas rr_dataURL, CanvasMutation events
-  PluginAction console = PluginAction::kScrub;        // rrweb/console@1 (and rrweb Log events)
-  PluginAction network = PluginAction::kScrub;        // rrweb/network@1
+  std::vector<std::string> mask_input_types;    // used when mask_all_inputs is false; password
+                                                // is always masked
+  bool mask_all_text = false;                   // every text node masked (strict.yaml)
+  SelectorList block;                           // subtree dropped, element kept as placeholder
+  SelectorList mask_text;                       // text under match masked, length-preserving
+  SelectorList unmask_text;                     // exceptions inside a masked region
+  std::vector<std::string> mask_attributes;     // masked under masked elements; "data-*" = prefix
+  bool block_media = false;                     // img/video/audio/source src, srcset, poster,
+                                                // canvas rr_dataURL, CanvasMutation events
+  PluginAction console = PluginAction::kScrub;  // rrweb/console@1 (and rrweb Log events)
+  PluginAction network = PluginAction::kScrub;  // rrweb/network@1
   PluginAction network_bodies = PluginAction::kDrop;  // request/response bodies when scrubbing
   std::vector<std::string> redact_headers;  // extra header names (lower case) always redacted,
                                             // on top of authorization, cookie, set-cookie,

@@ -19,18 +19,18 @@ namespace scrubd::policies {
 
 // `consent:` what the browser told us about the user's choices.
 struct ConsentPolicy {
-  bool respect_gpc = true;             // Sec-GPC: 1 request header -> drop
-  bool respect_do_not_track = false;   // DNT: 1 request header -> drop
-  bool respect_opt_out = true;         // event property `$opt_out: true` or `$consent: false`
-  bool require_opt_in = false;         // admit only events carrying `$consent: true`
-  std::vector<int> tcf_purposes;       // TCF v2 purposes that must be consented (`$tcf` string)
+  bool respect_gpc = true;            // Sec-GPC: 1 request header -> drop
+  bool respect_do_not_track = false;  // DNT: 1 request header -> drop
+  bool respect_opt_out = true;        // event property `$opt_out: true` or `$consent: false`
+  bool require_opt_in = false;        // admit only events carrying `$consent: true`
+  std::vector<int> tcf_purposes;      // TCF v2 purposes that must be consented (`$tcf` string)
 };
 
 // `blocking:` events and pages that are never stored.
 struct BlockingPolicy {
-  std::vector<std::string> events;                 // exact event names ("$autocapture")
-  std::vector<std::shared_ptr<const RE2>> urls;    // RE2 over $current_url / Meta href
-  std::vector<std::string> url_patterns;           // source text, for reporting
+  std::vector<std::string> events;               // exact event names ("$autocapture")
+  std::vector<std::shared_ptr<const RE2>> urls;  // RE2 over $current_url / Meta href
+  std::vector<std::string> url_patterns;         // source text, for reporting
   bool unknown_url_drop = true;   // `unknown_url: drop | allow`: a window whose page is unknown
   uint64_t urls_fingerprint = 0;  // hash of url_patterns; per-window verdicts are made under it
 };
@@ -77,8 +77,8 @@ extern const std::vector<std::string> kDefaultPersonPropertyKeep;
 struct Policy {
   int version = 1;
   std::string name;
-  std::string file;     // where it came from ("<embedded>/default.yaml" for the built-in)
-  std::string sha256;   // hex digest of the file bytes, for the audit log
+  std::string file;    // where it came from ("<embedded>/default.yaml" for the built-in)
+  std::string sha256;  // hex digest of the file bytes, for the audit log
   std::vector<std::string> applies_to;  // project tokens; "*" matches every token
   MaskingPolicy masking;
   std::shared_ptr<const rules::Scanner> scanner;  // compiled `detectors:` section

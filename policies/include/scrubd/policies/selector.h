@@ -51,7 +51,7 @@ struct SimpleSelector {
   // Evaluates the (non-negated) predicate on an attribute value; nullopt = attribute absent.
   bool TestAttribute(std::optional<std::string_view> value) const;
   bool MatchesView(const ElementView& element) const;  // honours `negated`
-  std::string Canonical() const;                         // stable text, used for interning
+  std::string Canonical() const;                       // stable text, used for interning
 };
 
 struct CompoundSelector {
@@ -120,7 +120,7 @@ class CompiledSelectors {
     Atoms forbidden = 0;
   };
   struct Complex {
-    std::vector<Compound> compounds;       // left to right
+    std::vector<Compound> compounds;  // left to right
     std::vector<Combinator> combinators;
   };
   struct List {
