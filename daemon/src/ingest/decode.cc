@@ -508,6 +508,17 @@ Result<Batch> DecodeBatch(Endpoint endpoint, const RequestView& req, const Decod
     if (!props_v) props_v = &(ev.json["properties"] = json::object());
     if (!props_v->is_object()) return Status::InvalidInput("'properties' must be an object");
     ev.is_snapshot = ev.name == "$snapshot";
+    // Exactly one recording field, and only on a $snapshot: the scrub stage masks the field
+    // SnapshotItems() returns, so a second one (or one on another event) would pass unmasked.
+    {
+      const json::object& props = props_v->get_object();
+      const bool has_data = props.contains("$snapshot_data");
+      const bool has_items = props.contains("$snapshot_items");
+      if (has_data && has_items)
+        return Status::InvalidInput("event carries both $snapshot_data and $snapshot_items");
+      if (!ev.is_snapshot && (has_data || has_items))
+        return Status::InvalidInput("$snapshot_data/$snapshot_items on a non-$snapshot event");
+    }
     if (Status s = ReadRouting(batch_token, endpoint, limits, &ev); !s.ok()) return s;
     if (ev.is_snapshot) {
       if (Status s = ExpandSnapshot(limits, &budget, &ev); !s.ok()) return s;

@@ -361,3 +361,38 @@ TEST(GzipBombTest, RequestCapIsAbsoluteAndRatioWithAFloor) {
 
 }  // namespace
 }  // namespace scrubd::ingest
+
+namespace scrubd::ingest {
+namespace {
+
+// Only one recording field is ever masked, so a body that carries both, or one on a
+// non-$snapshot event, is rejected whole (the reviewer's cv-gzipped $snapshot_items leak).
+TEST(SnapshotFieldTest, BothFieldsOrFieldOnOtherEventIsRejected) {
+  DecodeLimits lim;
+  auto code = [&](const std::string& body, Endpoint ep) {
+    return DecodeBatch(ep, View(body, "application/json"), lim).status().code();
+  };
+  const std::string meta = R"({"type":4,"data":{"href":"http://x/"},"timestamp":1})";
+  const std::string routing = R"("token":"phc_t","$session_id":"s-1",)";
+  std::string both = R"([{"event":"$snapshot","properties":{)" + routing + R"("$snapshot_data":[)" +
+                     meta + R"(],"$snapshot_items":[)" + meta +
+                     R"(,{"type":3,"cv":"2024-10","data":{"source":0,"texts":"H4sI"}}]}}])";
+  EXPECT_EQ(code(both, Endpoint::kRecording), Code::kInvalidInput);
+  EXPECT_EQ(code(both, Endpoint::kEvents), Code::kInvalidInput);
+  for (std::string_view field : {"$snapshot_data", "$snapshot_items"}) {
+    std::string other = R"([{"event":"$pageview","properties":{)" + routing + "\"" +
+                        std::string(field) + R"(":[{"secret":"canary-4111111111111111"}]}}])";
+    EXPECT_EQ(code(other, Endpoint::kEvents), Code::kInvalidInput) << field;
+  }
+  // One field alone, on a $snapshot, still decodes (either name).
+  for (std::string_view field : {"$snapshot_data", "$snapshot_items"}) {
+    std::string one = R"([{"event":"$snapshot","properties":{)" + routing + "\"" +
+                      std::string(field) + "\":[" + meta + "]}}]";
+    Result<Batch> b = DecodeBatch(Endpoint::kRecording, View(one, "application/json"), lim);
+    ASSERT_TRUE(b.ok()) << field << ": " << b.status().message();
+    ASSERT_NE(SnapshotItems(b->events[0].json), nullptr);
+  }
+}
+
+}  // namespace
+}  // namespace scrubd::ingest
