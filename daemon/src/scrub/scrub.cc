@@ -4,7 +4,10 @@
 #include "scrub/scrub.h"
 
 #include <boost/json.hpp>
-#include <set>
+#include <charconv>
+#include <cmath>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -53,11 +56,19 @@ bool RedactWhole(json::value& v, std::string_view key, const rules::Scanner& sca
 }
 
 // `name`, or `name#2`, `name#3`, ... : the first not in `taken`, which then holds it.
-std::string UniqueKey(std::string name, std::set<std::string>& taken) {
+// `next` remembers, per base name, the first suffix not yet tried, so n colliding keys cost
+// O(n) probes in all rather than O(n^2) (a body of 20,000 email-like keys).
+using KeySet = std::unordered_set<std::string>;
+using NextSuffix = std::unordered_map<std::string, size_t>;
+std::string UniqueKey(std::string name, KeySet& taken, NextSuffix& next) {
   if (taken.insert(name).second) return name;
-  for (int n = 2;; ++n) {
-    std::string next = name + "#" + std::to_string(n);
-    if (taken.insert(next).second) return next;
+  size_t& n = next.try_emplace(name, 2).first->second;
+  for (;; ++n) {
+    std::string cand = name + "#" + std::to_string(n);
+    if (taken.insert(cand).second) {
+      ++n;
+      return cand;
+    }
   }
 }
 
@@ -75,7 +86,9 @@ void ScrubKeys(json::object& o, std::string_view parent, const rules::Scanner& s
     ++i;
   }
   if (renamed.empty()) return;
-  std::set<std::string> taken;
+  KeySet taken;
+  taken.reserve(o.size());
+  NextSuffix next;
   i = 0;
   for (size_t r = 0; const auto& kv : o) {
     if (r < renamed.size() && renamed[r].first == i) {
@@ -90,13 +103,42 @@ void ScrubKeys(json::object& o, std::string_view parent, const rules::Scanner& s
   i = 0;
   for (size_t r = 0; auto& kv : o) {
     if (r < renamed.size() && renamed[r].first == i) {
-      out.emplace(UniqueKey(std::move(renamed[r++].second), taken), std::move(kv.value()));
+      out.emplace(UniqueKey(std::move(renamed[r++].second), taken, next), std::move(kv.value()));
     } else {
       out.emplace(kv.key(), std::move(kv.value()));
     }
     ++i;
   }
   o = std::move(out);
+}
+
+// A number whose integer part has 9 or more digits (a card, an SSN, a phone number sent as
+// an int) is scanned as its decimal text with its key; if a detector rewrites it, the value
+// becomes the redacted string. Smaller numbers (rrweb ids, coordinates, sizes) are left alone,
+// and so are ms timestamps, which the catalog's hard negatives keep.
+void ScrubNumber(json::value& v, std::string_view key, const rules::Scanner& scanner,
+                 rules::RedactionCounts* counts, std::string& scratch) {
+  char buf[400];
+  std::to_chars_result res{};
+  if (v.is_int64()) {
+    int64_t x = v.get_int64();
+    if (x > -100000000 && x < 100000000) return;
+    res = std::to_chars(buf, buf + sizeof buf, x);
+  } else if (v.is_uint64()) {
+    uint64_t x = v.get_uint64();
+    if (x < 100000000) return;
+    res = std::to_chars(buf, buf + sizeof buf, x);
+  } else {
+    double x = v.get_double();
+    if (!std::isfinite(x) || std::fabs(x) < 1e8) return;
+    res = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::fixed);
+  }
+  if (res.ec != std::errc()) {  // cannot happen for 400 bytes; fail closed regardless
+    v = json::string(rules::kFailClosedText);
+    return;
+  }
+  scratch.assign(buf, res.ptr);
+  if (scanner.Redact(scratch, key, counts)) v = json::string(scratch);
 }
 
 void Walk(json::value& v, std::string_view key, const rules::Scanner& scanner,
@@ -122,7 +164,10 @@ void Walk(json::value& v, std::string_view key, const rules::Scanner& scanner,
       ScrubKeys(o, key, scanner, counts, scratch);
       break;
     }
-    default: break;  // numbers, booleans and null: rewritten only under a sensitive key (above)
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_: ScrubNumber(v, key, scanner, counts, scratch); break;
+    default: break;  // booleans and null: rewritten only under a sensitive key (above)
   }
 }
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <string>
+#include <vector>
 
 #include "dom/dom_masker.h"
 #include "support/fixtures.h"
@@ -17,7 +19,7 @@ std::shared_ptr<const rules::Scanner> MakeScanner() {
   return *s;
 }
 
-TEST(ScrubStringsTest, RedactsStringsAndCssStringsButNeverNumbers) {
+TEST(ScrubStringsTest, RedactsStringsCssStringsAndLongNumbersButNotTimestamps) {
   auto scanner = MakeScanner();
   json::value v = json::parse(R"({
     "attributes": {"_cssText": ".a[title='jane@example.com'] { color: red }",
@@ -35,8 +37,9 @@ TEST(ScrubStringsTest, RedactsStringsAndCssStringsButNeverNumbers) {
   EXPECT_EQ(v.at("attributes").at("title").as_string().find("jane@"), std::string::npos);
   EXPECT_EQ(v.at("childNodes").at(1).at("textContent").as_string().find("jane@"),
             std::string::npos);
-  EXPECT_EQ(v.at("timestamp").as_int64(), 1795352239383);  // numbers are never rewritten
-  EXPECT_EQ(v.at("x").as_int64(), 4111111111111111);
+  EXPECT_EQ(v.at("timestamp").as_int64(), 1795352239383);  // a ms timestamp is kept
+  ASSERT_TRUE(v.at("x").is_string()) << out;               // a card sent as an int is not
+  EXPECT_EQ(out.find("4111111111111111"), std::string::npos) << out;
   EXPECT_EQ(counts.by_rule["email"], 4u);
 }
 
@@ -157,6 +160,58 @@ TEST(ScrubKeysTest, ARedactedKeyNeverTakesAKeptKeysName) {
   EXPECT_EQ(a.at(label).as_int64(), 2);  // the kept keys are untouched
   EXPECT_EQ(a.at(label + "#2").as_int64(), 3);
   EXPECT_EQ(a.at(label + "#3").as_int64(), 1);  // the redacted one moves aside
+}
+
+// 20,000 email-like keys in one object (the reviewer's ingest stall): every value survives
+// under a distinct key, kept keys included. Functional only; UniqueKey is linear now.
+TEST(ScrubKeysTest, ManyCollidingKeysStayDistinct) {
+  auto scanner = MakeScanner();
+  json::value probe = json::parse(R"({"jane@example.com": 0})");
+  rules::RedactionCounts counts;
+  ScrubStrings(probe, "", *scanner, &counts);
+  const std::string label(probe.as_object().begin()->key());
+  constexpr int kKeys = 20000;
+  json::object o;
+  for (int i = 0; i < kKeys; ++i) o["u" + std::to_string(i) + "@example.com"] = i;
+  o[label + "#7"] = -1;  // a kept key in the suffix range
+  json::value v = std::move(o);
+  ScrubStrings(v, "", *scanner, &counts);
+  const json::object& out = v.as_object();
+  ASSERT_EQ(out.size(), static_cast<size_t>(kKeys) + 1);
+  EXPECT_EQ(out.at(label + "#7").as_int64(), -1);
+  std::vector<bool> seen(kKeys, false);
+  for (const auto& kv : out) {
+    EXPECT_EQ(std::string_view(kv.key()).find("example.com"), std::string_view::npos);
+    int64_t x = kv.value().as_int64();
+    if (x >= 0) seen[static_cast<size_t>(x)] = true;
+  }
+  for (int i = 0; i < kKeys; ++i) EXPECT_TRUE(seen[static_cast<size_t>(i)]) << i;
+}
+
+// Numbers with a 9+ digit integer part are scanned as text with their key (the reviewer's
+// {"x":4111111111111111}, {"social_security_no":536221234}); small ones and timestamps stay.
+TEST(ScrubNumberTest, LongNumbersAreScannedSmallOnesAndTimestampsKept) {
+  auto scanner = MakeScanner();
+  json::value v = json::parse(R"({"x": 4111111111111111, "f": 4111111111111111.0,
+    "u": 18446744073709551615, "social_security_no": 536221234, "id": 12345678,
+    "timestamp": 1795352239383, "ts": 1795352239383.5, "time_ms": 1764628997000,
+    "nested": [{"card": 5555555555554444}], "w": 1280, "neg": -3})");
+  rules::RedactionCounts counts;
+  ScrubStrings(v, "", *scanner, &counts);
+  std::string out = json::serialize(v);
+  for (std::string_view canary :
+       {"4111111111111111", "4.111111111111111", "536221234", "5555555555554444"})
+    EXPECT_EQ(out.find(canary), std::string::npos) << canary << " in " << out;
+  EXPECT_TRUE(v.at("x").is_string());
+  EXPECT_TRUE(v.at("f").is_string());
+  EXPECT_TRUE(v.at("social_security_no").is_string());
+  EXPECT_EQ(v.at("id").as_int64(), 12345678);
+  EXPECT_EQ(v.at("timestamp").as_int64(), 1795352239383);
+  EXPECT_EQ(v.at("ts").as_double(), 1795352239383.5);
+  EXPECT_EQ(v.at("time_ms").as_int64(), 1764628997000);
+  EXPECT_EQ(v.at("w").as_int64(), 1280);
+  EXPECT_EQ(v.at("neg").as_int64(), -3);
+  EXPECT_GE(counts.Total(), 4u);
 }
 
 TEST(SensitiveKeyTest, WholeValueIsRedactedWhateverItsType) {
