@@ -200,6 +200,27 @@ bool IsCssEvent(const json::value& r) {
   return s == 8 || s == 13 || s == 15;
 }
 
+bool RoutingIdLooksPersonal(const ingest::Event& ev, const rules::Scanner& scanner) {
+  std::string scratch;
+  rules::RedactionCounts ignored;  // a probe: the request is rejected, nothing is counted
+  auto personal = [&](std::string_view id) {
+    if (id.empty()) return false;
+    scratch.assign(id.data(), id.size());
+    return scanner.Redact(scratch, "", &ignored) || scratch != id;
+  };
+  if (personal(ev.token) || personal(ev.session_id) || personal(ev.window_id)) return true;
+  auto copies = [&](const json::object& o, bool top_level) {
+    for (const auto& kv : o)
+      if (IsRoutingKey(kv.key(), top_level) && kv.value().is_string() &&
+          personal(kv.value().get_string()))
+        return true;
+    return false;
+  };
+  if (copies(ev.json, true)) return true;
+  const json::value* props = ev.json.if_contains("properties");
+  return props && props->is_object() && copies(props->get_object(), false);
+}
+
 void ScrubStrings(json::value& value, std::string_view key, const rules::Scanner& scanner,
                   rules::RedactionCounts* counts) {
   std::string scratch;

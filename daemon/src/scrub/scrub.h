@@ -40,6 +40,13 @@ struct Report {
 void ScrubStrings(boost::json::value& value, std::string_view key, const rules::Scanner& scanner,
                   rules::RedactionCounts* counts);
 
+// True when a detector of `scanner` would rewrite one of the event's routing ids (the
+// decoded token, session id and window id, and the `uuid`/`api_key`/`token` and
+// properties `token`/`$session_id`/`$window_id` strings the string pass skips). Such an id is
+// stored and logged as is, so the caller rejects the request. Detectors only, no key context
+// (`token` is itself a sensitive key name).
+bool RoutingIdLooksPersonal(const ingest::Event& ev, const rules::Scanner& scanner);
+
 // True for rrweb StyleSheetRule / StyleDeclaration / AdoptedStyleSheet events: CSS rule text
 // that the string pass leaves alone.
 bool IsCssEvent(const boost::json::value& rrweb_event);

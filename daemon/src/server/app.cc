@@ -287,6 +287,22 @@ HttpResponse App::Ingest(const HttpRequest& req, ingest::Endpoint endpoint) {
   }
   ingest::Batch& batch = decoded.value();
   std::shared_ptr<const policies::PolicySet> set = policies();  // this request's snapshot
+  // A routing id shaped like personal data would be stored and logged raw: reject the whole
+  // request (never logging the id), scanned with the event's policy or the first one.
+  for (const ingest::Event& ev : batch.events) {
+    const policies::Policy* policy = set->ForToken(ev.token);
+    if (!policy && !set->policies().empty()) policy = set->policies().front().get();
+    if (!policy || !policy->scanner || !scrub::RoutingIdLooksPersonal(ev, *policy->scanner))
+      continue;
+    metrics_.batches_rejected++;
+    spdlog::warn("rejected {} batch: invalid_input, routing id looks like personal data ({} bytes)",
+                 ep_name, req.body.size());
+    AuditAppend("batch_rejected", json::serialize(json::object{{"endpoint", ep_name},
+                                                               {"reason", "invalid_input"},
+                                                               {"detail", "routing id"},
+                                                               {"bytes", req.body.size()}}));
+    return ErrorResponse(400, "invalid_input", "routing id looks like personal data");
+  }
 
   admit::RequestSignals signals;
   signals.gpc = Header(req, "sec-gpc") == "1";

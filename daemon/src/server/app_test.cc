@@ -129,6 +129,38 @@ TEST_F(AppTest, BadInputGetsJson4xxAndStoresNothing) {
   EXPECT_TRUE(list->empty());
 }
 
+// Routing ids are stored and logged as is, so one a detector would rewrite (the reviewer's
+// token `536-22-1234`, `$session_id` `4111-1111-1111-1111`) rejects the request whole.
+TEST_F(AppTest, RoutingIdShapedLikePiiIsRejected) {
+  const std::string ok_sid = kSession;
+  struct Case {
+    std::string token, sid, wid, canary;
+  } cases[] = {
+      {"536-22-1234", ok_sid, "", "536-22-1234"},
+      {"phc_testkey123", "4111-1111-1111-1111", "", "4111-1111-1111-1111"},
+      {"phc_testkey123", ok_sid, "4111-1111-1111-1111", "4111-1111-1111-1111"},
+  };
+  for (const auto& c : cases) {
+    std::string props = R"("token":")" + c.token + R"(","$session_id":")" + c.sid + '"';
+    if (!c.wid.empty()) props += R"(,"$window_id":")" + c.wid + '"';
+    std::string body = R"([{"event":"$pageview","properties":{"distinct_id":"d1",)" + props +
+                       R"(,"$current_url":"http://127.0.0.1/"}}])";
+    HttpResponse r = Post("/e/", body, {{"content-type", "application/json"}});
+    EXPECT_EQ(r.status, 400u) << c.canary << " " << r.body;
+    EXPECT_EQ(json::parse(r.body).as_object().at("error").as_string(), "invalid_input") << r.body;
+    EXPECT_EQ(r.body.find(c.canary), std::string::npos) << r.body;
+    EXPECT_FALSE(AnyFileContains(dir_.path(), c.canary)) << c.canary;
+  }
+  auto list = store_->ListSessions(10);
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+  // The same request with clean ids is accepted.
+  std::string clean = R"([{"event":"$pageview","properties":{"distinct_id":"d1",)"
+                      R"("token":"phc_testkey123","$session_id":")" +
+                      ok_sid + R"(","$current_url":"http://127.0.0.1/"}}])";
+  EXPECT_EQ(Post("/e/", clean, {{"content-type", "application/json"}}).status, 200u);
+}
+
 TEST_F(AppTest, RemoteConfigEnablesRecording) {
   HttpResponse flags = Post("/flags/?v=2", Fixture("0004.body"));
   ASSERT_EQ(flags.status, 200u);
