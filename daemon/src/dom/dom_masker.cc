@@ -55,6 +55,10 @@ std::optional<std::string_view> AttributeValue(const json::value& v) {
   return std::string_view();
 }
 
+// A value at a text or attribute position that the replay would render as text: strings, and
+// numbers and bools (rrweb sets them with String(v)), which are masked as their text.
+bool IsTextual(const json::value& v) { return v.is_string() || v.is_number() || v.is_bool(); }
+
 bool IsFormField(TagKind t) {
   return t == TagKind::kInput || t == TagKind::kTextarea || t == TagKind::kSelect;
 }
@@ -69,13 +73,13 @@ bool IsStructuralAttribute(std::string_view name) {
 
 bool IsMediaAttribute(TagKind tag, std::string_view name) {
   switch (tag) {
-    case TagKind::kImg: return name == "src" || name == "srcset" || name == "rr_dataURL";
+    case TagKind::kImg: return name == "src" || name == "srcset" || name == "rr_dataurl";
     case TagKind::kVideo:
     case TagKind::kAudio: return name == "src" || name == "poster" || name == "rr_src";
     case TagKind::kSource:
     case TagKind::kPicture:
     case TagKind::kTrack: return name == "src" || name == "srcset";
-    case TagKind::kCanvas: return name == "rr_dataURL";
+    case TagKind::kCanvas: return name == "rr_dataurl";
     case TagKind::kSvgImage: return name == "href" || name == "xlink:href";
     default: return false;
   }
@@ -203,7 +207,8 @@ class Masker {
   Verdict CssRules(json::object& data);
 
   void MaskString(json::value& v, bool input, const char* rule) {
-    if (!v.is_string()) return;
+    if (!IsTextual(v)) return;
+    if (!v.is_string()) v = json::serialize(v);  // a number or bool: masked as its text
     json::string& s = v.as_string();
     std::string masked = input ? MaskInputValue(s) : MaskTextValue(s);
     if (masked != std::string_view(s)) s = masked;
@@ -255,19 +260,22 @@ class Masker {
 void Masker::MaskAttributes(json::object& attrs, uint32_t f, TagKind tag) {
   const bool masked_region = f & (nf::kMasked | nf::kUnknownAncestry);
   for (auto it = attrs.begin(); it != attrs.end();) {
-    std::string_view name = it->key();
+    // HTML attribute names are case-insensitive: rules compare the lower-cased name;
+    // structural names are kept only when spelt exactly as rrweb does.
+    std::string_view raw = it->key();
+    const std::string name = ToLower(raw);
     json::value& v = it->value();
     if (p_.block_media && IsMediaAttribute(tag, name)) {
       it = attrs.erase(it);
       Count("dom.media", "remove");
       continue;
     }
-    if (name == "_cssText" && masked_region) MaskCss(v);
-    if (v.is_string() && !IsStructuralAttribute(name)) {
+    if ((name == "_csstext" || name == "style") && masked_region) MaskCss(v);
+    if (IsTextual(v) && !IsStructuralAttribute(raw)) {
       if (name == "value" && (f & nf::kInputMasked) &&
           (IsFormField(tag) || tag == TagKind::kOption || (f & nf::kUnknownAncestry))) {
         MaskString(v, /*input=*/true, "dom.input");
-      } else if (masked_region && p_.MasksAttribute(ToLower(name))) {
+      } else if (masked_region && p_.MasksAttribute(name)) {
         MaskString(v, /*input=*/false, "dom.attribute");
       }
     }
@@ -338,7 +346,7 @@ void Masker::Walk(json::value& v, uint32_t parent_id, uint32_t pf, bool parent_k
     bool password_attr = false;
     if (attrs != nullptr) {
       for (const auto& kv : *attrs) {
-        std::string_view name = kv.key();
+        const std::string name = ToLower(kv.key());
         std::optional<std::string_view> val = AttributeValue(kv.value());
         atoms = sel_.UpdateAttribute(atoms, name, val);
         if (kind == TagKind::kInput && name == "type" && val) {
@@ -492,7 +500,7 @@ bool Masker::ApplyAttributeState(uint32_t id, const json::object& attrs) {
   uint32_t old_flags = n->flags;
   uint32_t flags = n->flags;
   for (const auto& kv : attrs) {
-    std::string_view name = kv.key();
+    const std::string name = ToLower(kv.key());
     std::optional<std::string_view> val = AttributeValue(kv.value());
     atoms = sel_.UpdateAttribute(atoms, name, val);
     if (tag == TagKind::kInput && name == "type") {
@@ -775,21 +783,20 @@ Verdict Masker::Mutation(json::object& data) {
         TagKind tag = GetTag(f);
         if (p_.block_media) {  // removal of a media attribute is expressed as null
           for (auto& kv : attrs) {
-            if (IsMediaAttribute(tag, kv.key()) && !kv.value().is_null()) {
+            if (IsMediaAttribute(tag, ToLower(kv.key())) && !kv.value().is_null()) {
               kv.value() = nullptr;
               Count("dom.media", "remove");
             }
           }
         }
         for (auto& kv : attrs) {
-          std::string_view name = kv.key();
-          if (name == "_cssText" && CssMasked(f)) MaskCss(kv.value());
-          if (!kv.value().is_string() || IsStructuralAttribute(name)) continue;
+          const std::string name = ToLower(kv.key());
+          if ((name == "_csstext" || name == "style") && CssMasked(f)) MaskCss(kv.value());
+          if (!IsTextual(kv.value()) || IsStructuralAttribute(kv.key())) continue;
           if (name == "value" && (f & nf::kInputMasked) &&
               (IsFormField(tag) || tag == TagKind::kOption)) {
             MaskString(kv.value(), true, "dom.input");
-          } else if ((f & (nf::kMasked | nf::kUnknownAncestry)) &&
-                     p_.MasksAttribute(ToLower(name))) {
+          } else if ((f & (nf::kMasked | nf::kUnknownAncestry)) && p_.MasksAttribute(name)) {
             MaskString(kv.value(), false, "dom.attribute");
           }
         }
@@ -884,13 +891,27 @@ Verdict Masker::Plugin(json::object& data) {
     Count("dom.network", "drop");
     return Verdict::kDrop;
   }
+  // rrweb/network@1 sends {payload: {requests: [{...}, ...]}}; any other shape could hide
+  // headers or bodies from the rules below: dropped.
   json::value* payload = data.if_contains("payload");
   json::array* requests = nullptr;
   if (payload && payload->is_object()) {
     if (json::value* r = payload->as_object().if_contains("requests"); r && r->is_array())
       requests = &r->as_array();
   }
-  if (requests == nullptr) return Verdict::kKeep;
+  bool shape_ok = requests != nullptr;
+  for (size_t i = 0; shape_ok && i < requests->size(); ++i) {
+    const json::object* o = (*requests)[i].if_object();
+    shape_ok = o != nullptr;
+    for (const char* hk : {"requestHeaders", "responseHeaders"}) {
+      const json::value* h = shape_ok ? o->if_contains(hk) : nullptr;
+      if (h != nullptr && !h->is_object() && !h->is_null()) shape_ok = false;
+    }
+  }
+  if (!shape_ok) {
+    Count("dom.network_invalid", "drop");
+    return Verdict::kDrop;
+  }
   auto always = [&](std::string_view lower) {
     if (lower == "authorization" || lower == "cookie" || lower == "set-cookie" ||
         lower == "x-api-key" || lower == "proxy-authorization")
@@ -900,7 +921,6 @@ Verdict Masker::Plugin(json::object& data) {
   };
   for (auto& rq : *requests) {
     json::object* o = rq.if_object();
-    if (o == nullptr) continue;
     for (const char* hk : {"requestHeaders", "responseHeaders"}) {
       json::value* h = o->if_contains(hk);
       if (h == nullptr || !h->is_object()) continue;

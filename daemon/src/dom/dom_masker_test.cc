@@ -431,6 +431,84 @@ TEST_F(DomMaskerTest, NetworkAndConsolePlugins) {
   EXPECT_EQ(Run(net), Verdict::kDrop);
 }
 
+// HTML attribute names are case-insensitive: every rule compares the lower-cased name.
+TEST_F(DomMaskerTest, UpperCaseAttributeNamesFollowTheRules) {
+  policy_ = PolicyFromYaml("mask_all_inputs: false\nmask_text: ['.ph-mask', '[data-ph-mask]']");
+  json::object snap = Obj(R"({"type":2,"data":{"node":{"type":0,"id":1,"childNodes":[
+    {"type":2,"tagName":"body","id":2,"attributes":{},"childNodes":[
+     {"type":2,"tagName":"input","id":3,"attributes":{"TYPE":"password","VALUE":"Zq9canary"},
+      "childNodes":[]},
+     {"type":2,"tagName":"div","id":4,"attributes":{"DATA-PH-MASK":"","Title":"Zq9canary"},
+      "childNodes":[{"type":3,"textContent":"Zq9canary","id":5}]},
+     {"type":2,"tagName":"div","id":6,"attributes":{},
+      "childNodes":[{"type":3,"textContent":"plain","id":7}]}]}]}}})");
+  EXPECT_EQ(Run(snap), Verdict::kKeep);
+  std::string out = json::serialize(snap);
+  EXPECT_EQ(out.find("Zq9canary"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"DATA-PH-MASK\""), std::string::npos) << out;  // names kept for replay
+  json::object mut = Obj(R"({"type":3,"data":{"source":0,"adds":[],"removes":[],
+    "attributes":[{"id":6,"attributes":{"CLASS":"ph-mask"}},
+                  {"id":3,"attributes":{"Value":"Zq9canary"}}],
+    "texts":[{"id":7,"value":"Zq9canary"}]}})");
+  EXPECT_EQ(Run(mut), Verdict::kKeep);
+  out = json::serialize(mut);
+  EXPECT_EQ(out.find("Zq9canary"), std::string::npos) << out;
+}
+
+// Numbers and bools at text or attribute positions are masked as their text.
+TEST_F(DomMaskerTest, NumbersAtTextPositionsAreMasked) {
+  policy_ = PolicyFromYaml("mask_all_inputs: true");
+  json::object snap = Obj(R"({"type":2,"data":{"node":{"type":0,"id":1,"childNodes":[
+    {"type":2,"tagName":"body","id":2,"attributes":{},"childNodes":[
+     {"type":2,"tagName":"input","id":3,"attributes":{"type":"text","value":4111111111111111},
+      "childNodes":[]},
+     {"type":2,"tagName":"div","id":4,"attributes":{"class":"ph-mask","title":987654321},
+      "childNodes":[{"type":3,"textContent":123456789,"id":5}]}]}]}}})");
+  EXPECT_EQ(Run(snap), Verdict::kKeep);
+  std::string out = json::serialize(snap);
+  for (const char* n : {"4111111111111111", "987654321", "123456789"})
+    EXPECT_EQ(out.find(n), std::string::npos) << out;
+  json::object mut = Obj(R"({"type":3,"data":{"source":0,"adds":[],"removes":[],
+    "attributes":[{"id":3,"attributes":{"value":4111111111111111}},
+                  {"id":4,"attributes":{"title":987654321}}],
+    "texts":[{"id":5,"value":123456789}]}})");
+  EXPECT_EQ(Run(mut), Verdict::kKeep);
+  out = json::serialize(mut);
+  for (const char* n : {"4111111111111111", "987654321", "123456789"})
+    EXPECT_EQ(out.find(n), std::string::npos) << out;
+  json::object in = Obj(R"({"type":3,"data":{"source":5,"id":3,"text":4111111111111111}})");
+  EXPECT_EQ(Run(in), Verdict::kKeep);
+  EXPECT_EQ(json::serialize(in).find("4111111111111111"), std::string::npos);
+}
+
+// A network payload of any other shape than rrweb/network@1's is dropped, not kept raw.
+TEST_F(DomMaskerTest, NetworkPayloadOfUnexpectedShapeIsDropped) {
+  for (const char* payload :
+       {R"({"requests":{"0":{"requestHeaders":{"Authorization":"Bearer Zq9canary"}}}})",
+        R"({"requests":[{"requestHeaders":[["Authorization","Bearer Zq9canary"]]}]})",
+        R"({"requests":["Zq9canary"]})", R"("Zq9canary")", R"({"request":[]})"}) {
+    json::object ev = Obj(std::string(R"({"type":6,"data":{"plugin":"rrweb/network@1",)") +
+                          R"("payload":)" + payload + "}}");
+    EXPECT_EQ(Run(ev), Verdict::kDrop) << payload;
+  }
+  EXPECT_EQ(Rule("dom.network_invalid"), 5u);
+}
+
+// A style attribute in a mask region keeps its declarations, its strings and urls masked.
+TEST_F(DomMaskerTest, StyleAttributeStringsMaskedInMaskRegion) {
+  json::object snap = Obj(R"({"type":2,"data":{"node":{"type":0,"id":1,"childNodes":[
+    {"type":2,"tagName":"div","id":2,"attributes":{"class":"ph-mask",
+     "style":"font-family:\"Zq9canary\";color:red"},"childNodes":[]}]}}})");
+  EXPECT_EQ(Run(snap), Verdict::kKeep);
+  std::string out = json::serialize(snap);
+  EXPECT_EQ(out.find("Zq9canary"), std::string::npos) << out;
+  EXPECT_NE(out.find("color:red"), std::string::npos) << out;
+  json::object mut = Obj(R"J({"type":3,"data":{"source":0,"adds":[],"removes":[],
+    "attributes":[{"id":2,"attributes":{"STYLE":"background:url(https://x/Zq9canary)"}}]}})J");
+  EXPECT_EQ(Run(mut), Verdict::kKeep);
+  EXPECT_EQ(json::serialize(mut).find("Zq9canary"), std::string::npos) << json::serialize(mut);
+}
+
 TEST_F(DomMaskerTest, HostileShapesDoNotCrash) {
   for (const char* text : {
            R"({"type":3,"data":{"source":0,"adds":[{"parentId":1,"node":5}],"texts":[1,null],

@@ -95,14 +95,28 @@ struct View {
   }
 };
 
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return out;
+}
+
+// Classes come from the head and from attr__class (both space separated, merged); attribute
+// names are case-insensitive in HTML, so every name is compared lower-cased.
 View FromChain(const ChainElement& e) {
   View v{e.tag, {}};
-  if (!e.classes.empty()) v.attrs.emplace_back("class", e.classes);
+  std::string classes = e.classes;
   for (const ChainAttr& a : e.attrs) {
-    if (a.key.starts_with("attr__") && a.key != "attr__class")
-      v.attrs.emplace_back(a.key.substr(6), a.value);
-    if (a.key == "attr_id") v.attrs.emplace_back("id", a.value);
+    std::string key = LowerAscii(a.key);
+    if (key == "attr__class") {
+      classes += (classes.empty() ? "" : " ") + a.value;
+    } else if (key.starts_with("attr__")) {
+      v.attrs.emplace_back(key.substr(6), a.value);
+    } else if (key == "attr_id") {
+      v.attrs.emplace_back("id", a.value);
+    }
   }
+  if (!classes.empty()) v.attrs.emplace_back("class", classes);
   return v;
 }
 
@@ -118,8 +132,9 @@ View FromObject(const json::object& o) {
       if (x.is_string()) classes += (classes.empty() ? "" : " ") + std::string(x.get_string());
   }
   for (const auto& kv : o) {
-    if (!kv.key().starts_with("attr__") || !kv.value().is_string()) continue;
-    std::string name(kv.key().substr(6));
+    std::string key = LowerAscii(kv.key());
+    if (!key.starts_with("attr__") || !kv.value().is_string()) continue;
+    std::string name = key.substr(6);
     std::string value(kv.value().get_string());
     if (name == "class") {
       classes += (classes.empty() ? "" : " ") + value;
@@ -189,7 +204,9 @@ class Apply {
 
   // What happens to the value under `key` (chain or $elements key) of an element.
   enum class Action { kKeep, kText, kInput };
-  Action For(std::string_view key, const View& v, const Decision& d) const {
+  Action For(std::string_view raw_key, const View& v, const Decision& d) const {
+    const std::string lowered = Lower(raw_key);
+    const std::string_view key = lowered;
     if (key == "text" || key == "$el_text") return d.text_masked ? Action::kText : Action::kKeep;
     if (key == "attr__value") return (InputMasked(v) || d.masked) ? Action::kInput : Action::kKeep;
     if (key == "attr__class" || key == "attr__id" || key == "attr_id" || key == "nth-child" ||
@@ -222,7 +239,8 @@ const char* RuleFor(Apply::Action a) {
 }
 
 // Rewrites `chain` in place; false when it does not parse. Sets *first_text_masked.
-bool ScrubChain(json::string& chain, Apply& apply, const MaskingPolicy& p, bool* first_masked) {
+bool ScrubChain(json::string& chain, Apply& apply, const MaskingPolicy& p, bool* first_masked,
+                bool* any_masked) {
   std::string s(chain);
   auto parsed = ParseChain(s);
   if (!parsed) return false;
@@ -230,6 +248,7 @@ bool ScrubChain(json::string& chain, Apply& apply, const MaskingPolicy& p, bool*
   for (const ChainElement& e : *parsed) views.push_back(FromChain(e));
   std::vector<Decision> d = Decide(views, p);
   if (!d.empty()) *first_masked = d[0].text_masked;
+  if (!d.empty()) *any_masked = *any_masked || d.back().text_masked;
   std::string out;
   size_t copied = 0;
   for (size_t i = 0; i < parsed->size(); ++i) {
@@ -247,8 +266,8 @@ bool ScrubChain(json::string& chain, Apply& apply, const MaskingPolicy& p, bool*
   return true;
 }
 
-bool ScrubElements(json::array& elements, Apply& apply, const MaskingPolicy& p,
-                   bool* first_masked) {
+bool ScrubElements(json::array& elements, Apply& apply, const MaskingPolicy& p, bool* first_masked,
+                   bool* any_masked) {
   std::vector<View> views;
   for (const json::value& e : elements) {
     if (!e.is_object()) return false;
@@ -256,11 +275,15 @@ bool ScrubElements(json::array& elements, Apply& apply, const MaskingPolicy& p,
   }
   std::vector<Decision> d = Decide(views, p);
   if (!d.empty()) *first_masked = *first_masked || d[0].text_masked;
+  if (!d.empty()) *any_masked = *any_masked || d.back().text_masked;
   for (size_t i = 0; i < elements.size(); ++i) {
     for (auto& kv : elements[i].get_object()) {
       Apply::Action act = apply.For(kv.key(), views[i], d[i]);
-      if (act == Apply::Action::kKeep || !kv.value().is_string()) continue;
-      kv.value() = apply.Mask(kv.value().get_string(), act, RuleFor(act));
+      json::value& v = kv.value();
+      if (act == Apply::Action::kKeep || !(v.is_string() || v.is_number() || v.is_bool()))
+        continue;  // a number or bool is masked as its text
+      std::string text = v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+      v = apply.Mask(text, act, RuleFor(act));
     }
   }
   return true;
@@ -270,6 +293,8 @@ bool ScrubElements(json::array& elements, Apply& apply, const MaskingPolicy& p,
 void MaskAll(json::value& v, Apply& apply) {
   if (v.is_string()) {
     v = dom::MaskTextValue(v.get_string());
+  } else if (v.is_number() || v.is_bool()) {
+    v = dom::MaskTextValue(json::serialize(v));
   } else if (v.is_array()) {
     for (json::value& x : v.get_array()) MaskAll(x, apply);
   } else if (v.is_object()) {
@@ -287,22 +312,44 @@ void ScrubAutocapture(json::object& event, const MaskingPolicy& policy,
   json::value* chain = props.if_contains("$elements_chain");
   json::value* elements = props.if_contains("$elements");
   json::value* el_text = props.if_contains("$el_text");
-  if (chain == nullptr && elements == nullptr) return;
+  // Other $elements_chain_* keys (texts, href, ids, elements as PostHog materialises them)
+  // cannot be attributed to one element: masked whole when anything in the chain is masked
+  // or blocked, or when the chain cannot be read.
+  std::vector<json::value*> derived;
+  for (auto& kv : props)
+    if (kv.key().starts_with("$elements_chain_")) derived.push_back(&kv.value());
+  if (chain == nullptr && elements == nullptr) {
+    if (derived.empty()) return;
+    Apply apply(policy, counts);
+    apply.Count("autocapture.unparseable");
+    for (json::value* v : derived) MaskAll(*v, apply);
+    return;
+  }
   Apply apply(policy, counts);
-  bool first_masked = false;
+  bool first_masked = false, any_masked = false;
   bool ok = policy.compiled != nullptr;
   if (ok && chain != nullptr)
-    ok = chain->is_string() && ScrubChain(chain->as_string(), apply, policy, &first_masked);
+    ok = chain->is_string() &&
+         ScrubChain(chain->as_string(), apply, policy, &first_masked, &any_masked);
   if (ok && elements != nullptr)
-    ok = elements->is_array() && ScrubElements(elements->as_array(), apply, policy, &first_masked);
+    ok = elements->is_array() &&
+         ScrubElements(elements->as_array(), apply, policy, &first_masked, &any_masked);
   if (!ok) {
     apply.Count("autocapture.unparseable");
     for (json::value* v : {chain, elements, el_text})
       if (v != nullptr) MaskAll(*v, apply);
+    for (json::value* v : derived) MaskAll(*v, apply);
     return;
   }
-  if (first_masked && el_text != nullptr && el_text->is_string()) {
-    *el_text = apply.Mask(el_text->get_string(), Apply::Action::kText, "autocapture.text");
+  if (any_masked && !derived.empty()) {
+    apply.Count("autocapture.text");
+    for (json::value* v : derived) MaskAll(*v, apply);
+  }
+  if (first_masked && el_text != nullptr && !el_text->is_null()) {
+    if (el_text->is_string())
+      *el_text = apply.Mask(el_text->get_string(), Apply::Action::kText, "autocapture.text");
+    else
+      MaskAll(*el_text, apply);
   }
 }
 

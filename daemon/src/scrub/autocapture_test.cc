@@ -101,6 +101,43 @@ TEST(AutocaptureTest, UnparseableChainFailsClosed) {
   EXPECT_EQ(json::serialize(bad).find(kCanary), std::string::npos);
 }
 
+// The class attribute comes from the head and from attr__class; names are case-insensitive.
+TEST(AutocaptureTest, AttrClassAndUpperCaseNamesSelectTheElement) {
+  for (const char* chain : {"span:attr__class=\"ph-mask\"text=\"Zq9canary\"nth-child=\"1\"",
+                            "span.label:attr__class=\"label ph-mask\"text=\"Zq9canary\"",
+                            "span:ATTR__CLASS=\"ph-mask\"text=\"Zq9canary\"",
+                            "span:attr__DATA-PH-NO-CAPTURE=\"\"text=\"Zq9canary\"",
+                            "input:attr__TYPE=\"password\"attr__VALUE=\"Zq9canary\""}) {
+    json::object ev = Event(chain);
+    ev.at("properties").as_object().erase("$el_text");  // the chain alone decides
+    ScrubAutocapture(ev, Policy(), nullptr);
+    EXPECT_EQ(json::serialize(ev).find(kCanary), std::string::npos) << chain;
+  }
+  json::object ev = Event("span:text=\"x\"", R"([{"tag_name":"span","ATTR__CLASS":"ph-mask",
+      "$el_text":"Zq9canary"}])");
+  ScrubAutocapture(ev, Policy(), nullptr);
+  EXPECT_EQ(json::serialize(ev).find(kCanary), std::string::npos);
+}
+
+// $elements_chain_texts and the like cannot be attributed: masked whole when anything is.
+TEST(AutocaptureTest, DerivedChainKeysAreMaskedWhenAnyElementIsMasked) {
+  json::object ev = Event("span:attr__class=\"ph-mask\"text=\"Zq9canary\"");
+  json::object& p = ev.at("properties").as_object();
+  p["$elements_chain_texts"] = json::array{"Zq9canary"};
+  p["$elements_chain_href"] = "https://x.test/?u=Zq9canary";
+  ScrubAutocapture(ev, Policy(), nullptr);
+  EXPECT_EQ(json::serialize(ev).find(kCanary), std::string::npos) << json::serialize(ev);
+  json::object alone =
+      json::parse(R"({"properties":{"$elements_chain_texts":["Zq9canary"]}})").as_object();
+  ScrubAutocapture(alone, Policy(), nullptr);
+  EXPECT_EQ(json::serialize(alone).find(kCanary), std::string::npos);
+  json::object plain = Event("span:text=\"Click me\"");
+  plain.at("properties").as_object()["$elements_chain_texts"] = json::array{"Click me"};
+  plain.at("properties").as_object()["$el_text"] = "Click me";
+  ScrubAutocapture(plain, Policy(), nullptr);
+  EXPECT_NE(json::serialize(plain).find("[\"Click me\"]"), std::string::npos);
+}
+
 // The scrub stage calls it for analytics events (the one-line hook in Scrubber::ScrubEvent).
 TEST(AutocaptureTest, ScrubEventAppliesTheElementRules) {
   policies::Policy policy;
