@@ -98,9 +98,14 @@ std::string FlagsBody() {
       {"$anon_distinct_id", "anon.canary.zq@example.com"},
       {"$device_id", "device.canary.zq@example.com"},
       {"groups", json::object{{"company", "acme"}}},
-      {"person_properties",
-       json::object{{"email", kCanary}, {"plan", "pro-plan"}, {"$initial_pathname", "/"}}},
-      {"group_properties", json::object{{"company", json::object{{"owner", kCanary}}}}},
+      {"person_properties", json::object{{"email", kCanary},
+                                         {"plan", "pro-plan"},
+                                         {"$initial_pathname", "/"},
+                                         {"$initial_name", "Canary Zq"}}},
+      {"group_properties",
+       json::object{{"company", json::object{{"owner", kCanary}, {"owner_name", "Canary Zq"}}},
+                    {"team", json::object{{"lead", "Canary Zq"}}}}},
+      {"evaluation_environments", json::array{"production"}},
       {"timezone", "UTC"}});
 }
 
@@ -232,7 +237,11 @@ TEST_F(IdentityFlowTest, UpstreamGetsJoinablePseudonymsAndTruncatedAddress) {
   EXPECT_EQ(fb.at("$device_id").as_string(), Pid("device.canary.zq@example.com"));
   EXPECT_EQ(fb.at("person_properties").at("plan").as_string(), "pro-plan");
   EXPECT_EQ(fb.at("person_properties").at("email").as_string(), "[REDACTED]");
-  EXPECT_EQ(fb.at("groups").at("company").as_string(), "acme");
+  EXPECT_EQ(fb.at("groups").at("company").as_string(), Pid("acme"));  // a group key is an id
+  EXPECT_EQ(fb.at("person_properties").at("$initial_pathname").as_string(), "/");
+  EXPECT_EQ(fb.at("person_properties").at("$initial_name").as_string(), "[REDACTED]");
+  EXPECT_EQ(fb.at("group_properties").at("company").at("owner_name").as_string(), "[REDACTED]");
+  EXPECT_EQ(fb.at("group_properties").at("team").at("lead").as_string(), "[REDACTED]");
   EXPECT_EQ(fb.at("token").as_string(), kToken);
   // Events: every id pseudonymised, plan kept, $ip and X-Forwarded-For truncated.
   const sink::UpstreamRequest& e = client_.seen[1];
