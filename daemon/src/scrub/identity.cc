@@ -28,7 +28,8 @@ constexpr size_t kPseudonymBytes = 16;  // 128 bits: two ids never collapse in p
 // `properties` (posthog-js). `alias` only in the alias events.
 constexpr std::string_view kIdentifierKeys[] = {"distinct_id", "$anon_distinct_id", "$device_id",
                                                 "$user_id"};
-constexpr std::string_view kPersonPropertyKeys[] = {"$set", "$set_once"};
+// `$group_set` (a $groupidentify's group properties) often names a person too (an owner).
+constexpr std::string_view kPersonPropertyKeys[] = {"$set", "$set_once", "$group_set"};
 
 using Mac = std::array<unsigned char, EVP_MAX_MD_SIZE>;
 struct MacCtxFree {
@@ -132,6 +133,32 @@ class Pass {
     for (std::string_view k : kIdentifierKeys) Identifier(o, k);
   }
 
+  // Group keys (`$groups` / a flags body's `groups`: type -> key) are identifiers too: an
+  // organisation's key is often a person's name or email. Same pseudonym as `$group_key`.
+  void Groups(json::object& o, std::string_view key) {
+    json::value* v = o.if_contains(key);
+    if (!v || v->is_null()) return;
+    if (!v->is_object()) {
+      Identifier(o, key);
+      return;
+    }
+    json::object& groups = v->get_object();
+    for (auto& kv : groups) Identifier(groups, kv.key());
+  }
+
+  // A flags body's `group_properties` (type -> properties): each type's properties like
+  // person properties (they often hold an owner's name or email).
+  void GroupProperties(json::object& o, std::string_view key) {
+    json::value* v = o.if_contains(key);
+    if (!v || v->is_null()) return;
+    if (!v->is_object()) {
+      PersonProperties(o, key);
+      return;
+    }
+    json::object& types = v->get_object();
+    for (auto& kv : types) PersonProperties(types, kv.key());
+  }
+
   // $set / $set_once (or a flags body's person_properties) under `key` of `o`.
   void PersonProperties(json::object& o, std::string_view key) {
     json::value* v = o.if_contains(key);
@@ -146,6 +173,21 @@ class Pass {
 
   void PersonPropertySets(json::object& o) {
     for (std::string_view k : kPersonPropertyKeys) PersonProperties(o, k);
+    Unset(o);
+  }
+
+  // `$unset`: a list of property names. A name the policy keeps stays; any other entry is
+  // handled as a person property value (it can be anything a caller put there).
+  void Unset(json::object& o) {
+    json::value* v = o.if_contains("$unset");
+    if (!v || v->is_null()) return;
+    if (!v->is_array()) {
+      Property(*v);
+      return;
+    }
+    for (json::value& e : v->get_array())
+      if (!e.is_string() || !identity_.person_properties.Keeps(std::string_view(e.get_string())))
+        Property(e);
   }
 
   // The client address an event carries itself (`$ip`; `ip` at the top level).
@@ -231,6 +273,8 @@ bool ApplyIdentity(ingest::Event& event, const policies::Policy& policy,
   const std::string_view name = EventName(ev);
   const bool alias_event = name == "$create_alias" || name == "$merge_dangerously";
   pass.Identifiers(ev);
+  pass.Groups(ev, "$groups");
+  pass.Identifier(ev, "$group_key");
   pass.PersonPropertySets(ev);
   pass.Ip(ev, "$ip");
   pass.Ip(ev, "ip");
@@ -240,6 +284,8 @@ bool ApplyIdentity(ingest::Event& event, const policies::Policy& policy,
   if (json::value* p = ev.if_contains("properties"); p && p->is_object()) {
     json::object& props = p->get_object();
     pass.Identifiers(props);
+    pass.Groups(props, "$groups");
+    pass.Identifier(props, "$group_key");
     if (alias_event) pass.Identifier(props, "alias");
     pass.PersonPropertySets(props);
     pass.Ip(props, "$ip");
@@ -260,6 +306,8 @@ bool ApplyIdentityToFlags(json::object& body, std::string_view token,
   Pass pass(policy, token, counts);
   pass.Identifiers(body);
   pass.PersonProperties(body, "person_properties");
+  pass.Groups(body, "groups");
+  pass.GroupProperties(body, "group_properties");
   pass.Ip(body, "$ip");
   return pass.ok();
 }

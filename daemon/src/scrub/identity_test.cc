@@ -185,6 +185,26 @@ TEST(IdentityTest, DefaultKeepsPosthogJsAutomaticProperties) {
   EXPECT_EQ(ev.json.at("$set_once").at("$initial_utm_source").as_string(), "news");
 }
 
+TEST(IdentityTest, DefaultRedactsInitialLookalikesGroupSetAndUnset) {
+  auto policy = Load();
+  ingest::Event ev = MakeEvent(R"({"event":"$groupidentify","properties":{
+    "$set":{"$initial_full_name":"Zebulon Qwxlmz","$initial_referrer":"$direct"},
+    "$group_set":{"owner":"Zebulon Qwxlmz","$browser":"Chrome"},
+    "$unset":["Zebulon Qwxlmz","$browser"],"$group_key":"Zebulon Qwxlmz",
+    "$groups":{"company":"Zebulon Qwxlmz"}},"$unset":"Zebulon Qwxlmz"})");
+  ASSERT_TRUE(ApplyIdentity(ev, *policy, nullptr));
+  const json::object& p = ev.json.at("properties").as_object();
+  EXPECT_EQ(p.at("$set").at("$initial_full_name").as_string(), kRedactedIdentifier);
+  EXPECT_EQ(p.at("$set").at("$initial_referrer").as_string(), "$direct");
+  EXPECT_EQ(p.at("$group_set").at("owner").as_string(), kRedactedIdentifier);
+  EXPECT_EQ(p.at("$group_set").at("$browser").as_string(), "Chrome");
+  EXPECT_EQ(p.at("$unset").at(0).as_string(), kRedactedIdentifier);
+  EXPECT_EQ(p.at("$unset").at(1).as_string(), "$browser");
+  EXPECT_TRUE(IsIdentifierPseudonym(p.at("$group_key").as_string()));
+  EXPECT_EQ(p.at("$groups").at("company"), p.at("$group_key"));  // joinable
+  EXPECT_EQ(json::serialize(ev.json).find("Zebulon"), std::string::npos);
+}
+
 TEST(IdentityTest, EventIpFollowsClientIpPolicy) {
   struct Case {
     const char* yaml;

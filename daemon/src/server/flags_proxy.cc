@@ -2,6 +2,7 @@
 #include "server/flags_proxy.h"
 
 #include <boost/json.hpp>
+#include <cctype>
 
 #include "scrub/identity.h"
 #include "scrub/scrub.h"
@@ -16,8 +17,33 @@ std::string_view Header(const HttpRequest& r, const std::string& name) {
   return it == r.headers.end() ? std::string_view() : std::string_view(it->second);
 }
 
-// `target` without its `compression=` query parameter (the body is re-encoded as plain JSON).
-std::string WithoutCompressionParam(std::string_view target) {
+bool AllOf(std::string_view v, std::string_view chars, size_t max) {
+  if (v.empty() || v.size() > max) return false;
+  for (char c : v)
+    if (!std::isdigit(static_cast<unsigned char>(c)) && chars.find(c) == std::string_view::npos)
+      return false;
+  return true;
+}
+
+// The query parameters posthog-js sends on the proxied endpoints, each with the only value shape
+// it sends (/flags/?v=2, the `_` / `sent_at` cache-buster, `ver`, `compression`, ...). Nothing
+// else is forwarded: a query can carry anything a page appends (emails, distinct ids).
+bool AllowedQueryParam(std::string_view key, std::string_view value) {
+  if (key == "_" || key == "sent_at" || key == "ip") return AllOf(value, "", 20);
+  if (key == "v" || key == "ver")  // 2, or a version: /static/recorder.js?v=1.449.2
+    return AllOf(value, ".-abcdefghijklmnopqrstuvwxyz", 32) &&
+           std::isdigit(static_cast<unsigned char>(value[0]));
+  if (key == "compression")
+    return value == "gzip-js" || value == "gzip" || value == "base64" || value == "lz64";
+  if (key == "config" || key == "only_evaluate_survey_feature_flags")
+    return value == "true" || value == "false" || value == "1" || value == "0";
+  if (key == "token" || key == "api_key") return ingest::ValidToken(value);
+  return false;
+}
+
+}  // namespace
+
+std::string AllowlistedTarget(std::string_view target, bool drop_compression) {
   size_t q = target.find('?');
   if (q == std::string_view::npos) return std::string(target);
   std::string out(target.substr(0, q));
@@ -26,16 +52,22 @@ std::string WithoutCompressionParam(std::string_view target) {
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
-    if (!pair.empty() && pair.substr(0, pair.find('=')) != "compression") {
-      out.push_back(sep);
-      out.append(pair);
-      sep = '&';
+    size_t eq = pair.find('=');
+    if (eq != std::string_view::npos) {
+      std::string_view key = pair.substr(0, eq), value = pair.substr(eq + 1);
+      if (AllowedQueryParam(key, value) && !(drop_compression && key == "compression")) {
+        out.push_back(sep);
+        out.append(pair);
+        sep = '&';
+      }
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
   return out;
 }
+
+namespace {
 
 // The project token of a flags body: `token`, or `api_key` as older clients send it.
 Result<std::string> FlagsToken(const json::object& body) {
@@ -93,7 +125,7 @@ Result<sink::UpstreamRequest> BuildProxyRequest(const HttpRequest& req,
                                                 rules::RedactionCounts* counts) {
   sink::UpstreamRequest up;
   up.method = req.method;
-  up.target = req.target;
+  up.target = AllowlistedTarget(req.target, false);
   const bool flags = IsFlagsPath(req.target);
   const bool reencode = flags && !req.body.empty();
   for (const auto& [k, v] : req.headers)
@@ -114,7 +146,7 @@ Result<sink::UpstreamRequest> BuildProxyRequest(const HttpRequest& req,
   std::string token;
   Result<std::string> body = ScrubFlagsBody(*text, policies, limits.max_depth, &token, counts);
   if (!body.ok()) return body.status();
-  up.target = WithoutCompressionParam(target);
+  up.target = AllowlistedTarget(target, true);
   up.body = std::move(body).value();
   up.headers.emplace_back("content-type", "application/json");
   up.client_ip =

@@ -10,6 +10,7 @@
 #include "ingest/gzip.h"
 #include "scrub/identity.h"
 #include "server/app.h"
+#include "server/flags_proxy.h"
 #include "sink/local_store.h"
 #include "sink/upstream.h"
 #include "support/fixtures.h"
@@ -97,9 +98,14 @@ std::string FlagsBody() {
       {"$anon_distinct_id", "anon.canary.zq@example.com"},
       {"$device_id", "device.canary.zq@example.com"},
       {"groups", json::object{{"company", "acme"}}},
-      {"person_properties",
-       json::object{{"email", kCanary}, {"plan", "pro-plan"}, {"$initial_pathname", "/"}}},
-      {"group_properties", json::object{{"company", json::object{{"owner", kCanary}}}}},
+      {"person_properties", json::object{{"email", kCanary},
+                                         {"plan", "pro-plan"},
+                                         {"$initial_pathname", "/"},
+                                         {"$initial_name", "Canary Zq"}}},
+      {"group_properties",
+       json::object{{"company", json::object{{"owner", kCanary}, {"owner_name", "Canary Zq"}}},
+                    {"team", json::object{{"lead", "Canary Zq"}}}}},
+      {"evaluation_environments", json::array{"production"}},
       {"timezone", "UTC"}});
 }
 
@@ -231,7 +237,11 @@ TEST_F(IdentityFlowTest, UpstreamGetsJoinablePseudonymsAndTruncatedAddress) {
   EXPECT_EQ(fb.at("$device_id").as_string(), Pid("device.canary.zq@example.com"));
   EXPECT_EQ(fb.at("person_properties").at("plan").as_string(), "pro-plan");
   EXPECT_EQ(fb.at("person_properties").at("email").as_string(), "[REDACTED]");
-  EXPECT_EQ(fb.at("groups").at("company").as_string(), "acme");
+  EXPECT_EQ(fb.at("groups").at("company").as_string(), Pid("acme"));  // a group key is an id
+  EXPECT_EQ(fb.at("person_properties").at("$initial_pathname").as_string(), "/");
+  EXPECT_EQ(fb.at("person_properties").at("$initial_name").as_string(), "[REDACTED]");
+  EXPECT_EQ(fb.at("group_properties").at("company").at("owner_name").as_string(), "[REDACTED]");
+  EXPECT_EQ(fb.at("group_properties").at("team").at("lead").as_string(), "[REDACTED]");
   EXPECT_EQ(fb.at("token").as_string(), kToken);
   // Events: every id pseudonymised, plan kept, $ip and X-Forwarded-For truncated.
   const sink::UpstreamRequest& e = client_.seen[1];
@@ -328,6 +338,34 @@ TEST_F(IdentityFlowTest, Base64FormFlagsBodyIsScrubbedToo) {
   EXPECT_EQ(client_.seen[0].target, "/decide/?v=3");
   EXPECT_EQ(json::parse(client_.seen[0].body).at("distinct_id").as_string(), Pid(kCanary));
   ExpectNoCanary("upstream", UpstreamText());
+}
+
+TEST_F(IdentityFlowTest, ProxiedQueryIsRebuiltFromAnAllowlist) {
+  ASSERT_EQ(Post("/flags/?v=2&email=canary.zq%40example.com&ver=canary.zq", FlagsBody()).status,
+            200u);
+  for (const char* target :
+       {"/flags/?distinct_id=canary.zq@example.com&v=2", "/decide/?v=3&u=canary%2Ezq",
+        "/array/phc_identity1/config?email=canary.zq%40example.com",
+        "/array/phc_identity1/config.js?ip=203.0.113.77&token=canary.zq",
+        "/static/x.js?u=Canary%20Zq&v=canary.zq&_=1700000000000"}) {
+    HttpRequest q;
+    q.method = "GET";
+    q.target = target;
+    EXPECT_EQ(app_->Handle(q).status, 200u) << target;
+  }
+  ASSERT_EQ(client_.seen.size(), 6u);
+  EXPECT_EQ(client_.seen[0].target, "/flags/?v=2");
+  EXPECT_EQ(client_.seen[1].target, "/flags/?v=2");
+  EXPECT_EQ(client_.seen[2].target, "/decide/?v=3");
+  EXPECT_EQ(client_.seen[3].target, "/array/phc_identity1/config");
+  EXPECT_EQ(client_.seen[4].target, "/array/phc_identity1/config.js");
+  EXPECT_EQ(client_.seen[5].target, "/static/x.js?_=1700000000000");
+  ExpectNoCanary("upstream", UpstreamText());
+  EXPECT_EQ(UpstreamText().find("%40"), std::string::npos);
+  EXPECT_EQ(AllowlistedTarget("/flags/?v=2&compression=gzip-js&_=12&x=1", true),
+            "/flags/?v=2&_=12");
+  EXPECT_EQ(AllowlistedTarget("/s?ver=1.2.3-beta.1&config=true&token=phc_a&email=a", false),
+            "/s?ver=1.2.3-beta.1&config=true&token=phc_a");
 }
 
 TEST_F(IdentityFlowTest, ClientIpDropSendsNoAddress) {
