@@ -26,6 +26,17 @@
 #include "support/fixtures.h"
 #include "support/http_client.h"
 
+// Under ASan/UBSan the sanitizer runtime itself needs descriptors (its memory-accessibility
+// probe opens a pipe), so exhausting them reports false "invalid vptr" errors. The EMFILE test
+// runs in the Release tree only.
+#if defined(__SANITIZE_ADDRESS__)
+#define SCRUBD_UNDER_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SCRUBD_UNDER_SANITIZER 1
+#endif
+#endif
+
 namespace scrubd {
 namespace {
 namespace asio = boost::asio;
@@ -318,6 +329,9 @@ TEST_F(StarvationTest, PipelinedRequestsAreAnsweredInOrder) {
 // Out of descriptors, accept backs off on a timer instead of spinning, and logs a line at
 // most every 10 s; when descriptors come back the waiting client is served.
 TEST_F(StarvationTest, AcceptBacksOffOnEmfileAndRecovers) {
+#ifdef SCRUBD_UNDER_SANITIZER
+  GTEST_SKIP() << "descriptor exhaustion breaks the sanitizer runtime (see top of file)";
+#endif
   std::ostringstream log_text;
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text);
   spdlog::default_logger()->sinks().push_back(sink);
