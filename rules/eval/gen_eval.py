@@ -546,12 +546,24 @@ def escape_negatives():
         add("canon_neg", [], E.choice(neg), E.choice(["", "text", "payload", "style"]))
 
 
+def atext_positives():
+    """Local parts with RFC 5322 atext specials (o'brien, a!b, x{y}z)."""
+    for _ in range(40):
+        f, l = E.choice(FIRST).lower(), E.choice(LAST).lower()
+        l = l.replace("ü", "ue").replace("í", "i").replace("'", "")
+        sp = E.choice("!$&'*^`{|}~")
+        v = E.choice([f"{f}{sp}{l}", f"{f[0]}{sp}{l}.{f}", f"canary.zq{sp}o"]) + "@" + E.choice(DOMAINS)
+        t = E.choice([v, f'{{"t":"{v}"}}', f"Contact {v} today", f"mailto:{v}", f"<{v}>"])
+        add("pii_atext", ["email"], t, E.choice(["", "t", "text", "$el_text"]))
+
+
 positives()
 negatives()
 canonical_positives()
 canonical_negatives()
 escape_positives()
 escape_negatives()
+atext_positives()
 R.shuffle(rows)
 
 

@@ -10,7 +10,13 @@ namespace scrubd::rules::internal {
 inline constexpr std::string_view kCardRe = "[0-9](?:[ -]?[0-9]){11,18}";
 inline constexpr std::string_view kIbanRe = "[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]){11,30}";
 inline constexpr std::string_view kEmailRe =
-    "[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,24}";
+    "(?:[A-Za-z0-9._%+-]+[!$&'*^`{|}~])*[A-Za-z0-9._%+-]+[!$&'*^`{|}~]?@(?:[A-Za-z0-9-]+\\.)+[A-Za-"
+    "z]{2,24}";
+// kEmailRe's atext specials: one between two runs of the plain local class, or one at the end.
+constexpr bool IsEmailSpecial(char c) {
+  return c == '!' || c == '$' || c == '&' || c == '\'' || c == '*' || c == '^' || c == '`' ||
+         c == '{' || c == '|' || c == '}' || c == '~';
+}
 inline constexpr std::string_view kPhoneE164Re = "\\+[0-9]{1,3}(?:[ .-]?\\(?[0-9]{1,5}\\)?){1,7}";
 inline constexpr std::string_view kPhoneNanpRe =
     "(?:1[ .-]?)?(?:\\([2-9][0-9]{2}\\)[ .-]?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}";
