@@ -557,6 +557,19 @@ def atext_positives():
         add("pii_atext", ["email"], t, E.choice(["", "t", "text", "$el_text"]))
 
 
+def key_rows():
+    """Short and banking sensitive key names (whole words) and the look-alikes that are not."""
+    keys = ["pwd", "pass", "pin", "otp", "passcode", "mfa_code", "security_code", "account_number",
+            "routing_number", "sort_code", "cvv2", "cvc", "userPin", "otpCode", "accountNumber"]
+    for _ in range(30):
+        add("pii_key", ["key"], E.choice(["1234", "493817", "hunter2", "12-34-56", "021000021"]),
+            E.choice(keys))
+    for _ in range(30):
+        add("key_neg", [], E.choice(["standard", "express", "window seat", "north", "loading"]),
+            E.choice(["shipping", "spinner", "passenger", "compass", "pinned", "opinion", "bypass",
+                      "sortOrder", "account_id", "pinterest_tag"]))
+
+
 positives()
 negatives()
 canonical_positives()
@@ -564,6 +577,7 @@ canonical_negatives()
 escape_positives()
 escape_negatives()
 atext_positives()
+key_rows()
 R.shuffle(rows)
 
 

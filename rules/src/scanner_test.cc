@@ -118,6 +118,44 @@ TEST(Scanner, SensitiveKeysRedactWholeValue) {
   for (const char* k : {"author", "cardinality", "discard", "tokenizer", "oauth_provider",
                         "textContent", "$current_url", "_cssText", ""})
     EXPECT_FALSE(s->IsSensitiveKey(k)) << k;
+  // Short and banking names, matched as whole words only.
+  for (const char* k : {"pwd",
+                        "pass",
+                        "passwd",
+                        "pin",
+                        "otp",
+                        "passcode",
+                        "mfa_code",
+                        "security_code",
+                        "account_number",
+                        "routing_number",
+                        "sort_code",
+                        "cvv2",
+                        "cvc",
+                        "userPIN",
+                        "PINCode",
+                        "user-pass",
+                        "otpCode",
+                        "mfaCode",
+                        "securityCode",
+                        "accountNumber",
+                        "bank.sort_code",
+                        "$pwd",
+                        "card_cvv2",
+                        "PASSCODE"}) {
+    EXPECT_TRUE(s->IsSensitiveKey(k)) << k;
+    std::string t = "hello world";
+    EXPECT_TRUE(s->Redact(t, k, nullptr)) << k;
+    EXPECT_EQ(t, "[REDACTED]") << k;
+  }
+  for (const char* k : {"shipping",       "spinner",        "passenger",        "compass",
+                        "pinned",         "opinion",        "shipping_address", "spinnerColor",
+                        "passengerCount", "compassHeading", "bypass",           "passive",
+                        "pinterest",      "topping",        "account",          "routing",
+                        "sort",           "sortOrder",      "account_id",       "security",
+                        "code",           "number",         "pinyin",           "otpauth_url",
+                        "encompass",      "sort_by_code"})
+    EXPECT_FALSE(s->IsSensitiveKey(k)) << k;
   RedactionCounts c;
   std::string t = "x";
   s->Redact(t, "password", &c);
