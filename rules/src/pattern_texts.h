@@ -64,6 +64,7 @@ inline constexpr std::string_view kUrlCredentialsRe =
 inline constexpr std::string_view kUrlQueryRe =
     "[?&;#](?i:access_token|refresh_token|id_token|auth_token|token|api_key|apikey|key|"
     "password|passwd|pwd|secret|client_secret|email|e-mail|session|session_id|sessionid|sid|"
-    "code|auth|signature|sig|otp|ssn|jwt)=([^&#\\s\"'<>]+)";
+    "code|auth|signature|sig|otp|ssn|jwt|pass|passcode|pin|mfa_code|security_code|account_number|"
+    "routing_number|sort_code|cvv|cvv2|cvc)=([^&#\\s\"'<>]+)";
 
 }  // namespace scrubd::rules::internal
