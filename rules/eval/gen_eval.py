@@ -501,10 +501,83 @@ def canonical_negatives():
         add("canon_neg", [], C.choice(neg), C.choice(["", "text", "href", "style", "_cssText"]))
 
 
+# JS / JSON and CSS backslash escapes (their own generator, so the rows above stay the same).
+E = random.Random(20261202)
+
+
+def js_u(s, share):
+    return "".join(f"\\u{ord(c):04x}" if E.random() < share else c for c in s)
+
+
+def escape_positives():
+    for _ in range(80):
+        e = c_email()
+        local, dom = e.split("@")
+        form = E.randrange(8)
+        if form == 0:
+            v = local + "\\u0040" + dom
+        elif form == 1:
+            v = local + E.choice(["\\u0040", "\\u{40}", "\\x40"]) + dom.replace(".", "\\u002e")
+        elif form == 2:
+            v = js_u(e, 0.5)
+        elif form == 3:
+            v = local + "\\x40" + dom
+        elif form == 4:
+            v = local + "\\40 " + dom
+        elif form == 5:
+            v = local + "\\000040" + dom
+        elif form == 6:
+            v = local + "\\@" + dom
+        else:
+            v = local + "\\\\u0040" + dom  # escaped twice
+        t = E.choice([v, f'{{"event":"console","payload":["user {v} signed in"]}}',
+                      f"content: '{v}'", f'{{"email":"{v}"}}', f"[log] invite sent to {v}"])
+        add("canon_escape", ["email"], t, E.choice(["", "payload", "$console_log", "content"]))
+
+
+def escape_negatives():
+    neg = ["C:\\users\\jane\\AppData\\Local\\Temp\\report.pdf", "C:\\Users\\Public\\Documents\\12345.docx",
+           "\\\\fileserver\\share\\users\\notes.txt", "^[\\w.+-]+\\@[\\w-]+\\.[\\w.]+$",
+           "/\\d{3}-\\d{2}-\\d{4}/g", ".icon-mail:before{content:\"\\f101\"}",
+           ".fa-at:before{content:\"\\f1fa\"} .x{content:\"\\e900 \"}", "line one\\nline two\\tend",
+           "say \\\"hi\\\" \\u00e9t\\u00e9", "\\u0040posthog/js", "icon\\40 2x.png",
+           "D:\\build\\x64\\Release\\app.exe", "\\x1b[31mred\\x1b[0m", "a\\\\b\\\\c"]
+    for _ in range(80):
+        add("canon_neg", [], E.choice(neg), E.choice(["", "text", "payload", "style"]))
+
+
+def atext_positives():
+    """Local parts with RFC 5322 atext specials (o'brien, a!b, x{y}z)."""
+    for _ in range(40):
+        f, l = E.choice(FIRST).lower(), E.choice(LAST).lower()
+        l = l.replace("ü", "ue").replace("í", "i").replace("'", "")
+        sp = E.choice("!$&'*^`{|}~")
+        v = E.choice([f"{f}{sp}{l}", f"{f[0]}{sp}{l}.{f}", f"canary.zq{sp}o"]) + "@" + E.choice(DOMAINS)
+        t = E.choice([v, f'{{"t":"{v}"}}', f"Contact {v} today", f"mailto:{v}", f"<{v}>"])
+        add("pii_atext", ["email"], t, E.choice(["", "t", "text", "$el_text"]))
+
+
+def key_rows():
+    """Short and banking sensitive key names (whole words) and the look-alikes that are not."""
+    keys = ["pwd", "pass", "pin", "otp", "passcode", "mfa_code", "security_code", "account_number",
+            "routing_number", "sort_code", "cvv2", "cvc", "userPin", "otpCode", "accountNumber"]
+    for _ in range(30):
+        add("pii_key", ["key"], E.choice(["1234", "493817", "hunter2", "12-34-56", "021000021"]),
+            E.choice(keys))
+    for _ in range(30):
+        add("key_neg", [], E.choice(["standard", "express", "window seat", "north", "loading"]),
+            E.choice(["shipping", "spinner", "passenger", "compass", "pinned", "opinion", "bypass",
+                      "sortOrder", "account_id", "pinterest_tag"]))
+
+
 positives()
 negatives()
 canonical_positives()
 canonical_negatives()
+escape_positives()
+escape_negatives()
+atext_positives()
+key_rows()
 R.shuffle(rows)
 
 

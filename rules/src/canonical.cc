@@ -171,6 +171,91 @@ bool DecodePercent(std::string_view in, Layer* out) {
   return changed;
 }
 
+// Length of the backslash escape at in[i] ('\\'), 0 if none; its code point in *cp. JS / JSON
+// `\uXXXX` (a surrogate pair joined, a lone surrogate U+FFFD), `\u{X...}`, `\xXX`; CSS `\` + 1-6
+// hex digits and one optional whitespace after them (CRLF counts as one); `\n` `\r` `\t` `\v`
+// as their control characters; `\` before ASCII punctuation (`\@`, `\.`, `\\`, `\/`) as that
+// byte. A backslash before any other letter (`C:\users`) or a space is left as it is.
+size_t ParseBackslash(std::string_view in, size_t i, UChar32* cp) {
+  const size_t n = in.size();
+  if (i + 1 >= n) return 0;
+  const char c = in[i + 1];
+  auto hex_run = [&](size_t from, size_t max, uint32_t* v) {
+    size_t j = from;
+    *v = 0;
+    while (j < n && j - from < max && HexValue(in[j]) >= 0) *v = *v * 16 + HexValue(in[j++]);
+    return j - from;
+  };
+  auto valid = [](uint32_t v) {
+    return v == 0 || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) ? 0xFFFD
+                                                                  : static_cast<UChar32>(v);
+  };
+  uint32_t v = 0;
+  if (c == 'u') {
+    if (i + 2 < n && in[i + 2] == '{') {
+      const size_t k = hex_run(i + 3, 6, &v);
+      if (k == 0 || i + 3 + k >= n || in[i + 3 + k] != '}') return 0;
+      *cp = valid(v);
+      return k + 4;
+    }
+    if (hex_run(i + 2, 4, &v) != 4) return 0;
+    if (v >= 0xD800 && v <= 0xDBFF && i + 11 < n && in[i + 6] == '\\' && in[i + 7] == 'u') {
+      uint32_t lo = 0;
+      if (hex_run(i + 8, 4, &lo) == 4 && lo >= 0xDC00 && lo <= 0xDFFF) {
+        *cp = static_cast<UChar32>(0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00));
+        return 12;
+      }
+    }
+    *cp = valid(v);
+    return 6;
+  }
+  if (c == 'x') {
+    if (hex_run(i + 2, 2, &v) != 2) return 0;
+    *cp = valid(v);
+    return 4;
+  }
+  if (HexValue(c) >= 0) {  // CSS hex escape
+    size_t j = i + 1 + hex_run(i + 1, 6, &v);
+    if (j < n && in[j] == '\r' && j + 1 < n && in[j + 1] == '\n') {
+      j += 2;
+    } else if (j < n &&
+               (in[j] == ' ' || in[j] == '\t' || in[j] == '\n' || in[j] == '\r' || in[j] == '\f')) {
+      ++j;
+    }
+    *cp = valid(v);
+    return j - i;
+  }
+  switch (c) {
+    case 'n': *cp = '\n'; return 2;
+    case 'r': *cp = '\r'; return 2;
+    case 't': *cp = '\t'; return 2;
+    case 'v': *cp = '\v'; return 2;
+    default: break;
+  }
+  if (c > ' ' && c < 0x7F && !IsAlnum(c)) {
+    *cp = static_cast<unsigned char>(c);
+    return 2;
+  }
+  return 0;
+}
+
+bool DecodeBackslash(std::string_view in, Layer* out) {
+  bool changed = false;
+  for (size_t i = 0; i < in.size();) {
+    UChar32 cp = 0;
+    const size_t len = in[i] == '\\' ? ParseBackslash(in, i, &cp) : 0;
+    if (len == 0) {
+      out->Put(in[i], i, i + 1);
+      ++i;
+      continue;
+    }
+    out->PutUtf8(cp, i, i + len);
+    i += len;
+    changed = true;
+  }
+  return changed;
+}
+
 const icu::Normalizer2* Nfkc() {
   static const icu::Normalizer2* nfkc = [] {
     UErrorCode status = U_ZERO_ERROR;
@@ -360,8 +445,9 @@ void BuildCanonicalView(std::string_view in, bool fold_letters, CanonicalView* v
   v->text.clear();
   v->begin.clear();
   v->end.clear();
-  const bool escapes =
-      in.find('&') != std::string_view::npos || in.find('%') != std::string_view::npos;
+  const bool escapes = in.find('&') != std::string_view::npos ||
+                       in.find('%') != std::string_view::npos ||
+                       in.find('\\') != std::string_view::npos;
   // Text in another script with nothing to decode: the quick checks settle it, no view built.
   if (!escapes && !(fold_letters && in.find('@') != std::string_view::npos) &&
       NfkcLayerIsIdentity(in))
@@ -374,8 +460,8 @@ void BuildCanonicalView(std::string_view in, bool fold_letters, CanonicalView* v
     v->end[i] = static_cast<uint32_t>(i + 1);
   }
   Layer& layer = ThreadScratch().layer;
-  // Entities inside percent-escapes and double encoding (%2540): a few rounds while a layer
-  // still changes something; each round only shortens the text.
+  // Entities inside percent-escapes and double encoding (%2540, \\u0040): a few rounds while a
+  // layer still changes something; each round only shortens the text.
   for (int round = 0; round < 3 && escapes; ++round) {
     bool changed = false;
     if (v->text.find('&') != std::string::npos) {
@@ -388,6 +474,13 @@ void BuildCanonicalView(std::string_view in, bool fold_letters, CanonicalView* v
     if (v->text.find('%') != std::string::npos) {
       layer.Clear();
       if (DecodePercent(v->text, &layer)) {
+        Compose(layer, v);
+        changed = true;
+      }
+    }
+    if (v->text.find('\\') != std::string::npos) {
+      layer.Clear();
+      if (DecodeBackslash(v->text, &layer)) {
         Compose(layer, v);
         changed = true;
       }

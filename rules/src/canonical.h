@@ -1,8 +1,8 @@
 // The canonical view of a string that detection runs on (rules/README.md "Canonical view"):
-// HTML entities and percent-escapes decoded, NFKC per normalisation segment, default-ignorable
-// code points removed, with a map from every view byte back to the original bytes it came from.
-// Internal to scrubd_rules; pure functions, safe from many threads (ICU's NFKC data is shared
-// and immutable).
+// HTML entities, percent-escapes and JS / CSS backslash escapes decoded, NFKC per normalisation
+// segment, default-ignorable code points removed, with a map from every view byte back to the
+// original bytes it came from. Internal to scrubd_rules; pure functions, safe from many threads
+// (ICU's NFKC data is shared and immutable).
 #pragma once
 
 #include <cstdint>
@@ -21,9 +21,11 @@ struct CanonicalView {
   bool folded = false;   // fold_letters turned a non-ASCII letter into 'a'
 };
 
-// A byte that may start something to canonicalise: '%', '&' or any non-ASCII byte. Strings
-// without one never build a view.
-inline bool MayNeedCanonical(unsigned char c) { return c == '%' || c == '&' || c >= 0x80; }
+// A byte that may start something to canonicalise: '%', '&', '\\' or any non-ASCII byte.
+// Strings without one never build a view.
+inline bool MayNeedCanonical(unsigned char c) {
+  return c == '%' || c == '&' || c == '\\' || c >= 0x80;
+}
 
 // Builds the view of `in`; when neither `decoded` nor `folded` is set the view is `in` itself
 // and text / begin / end may be left empty (nothing to scan again). With `fold_letters`, every

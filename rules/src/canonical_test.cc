@@ -199,6 +199,68 @@ TEST(CanonicalRedact, HashJoinsTheCanonicalForm) {
   EXPECT_EQ(ent, plain);
 }
 
+// JS / JSON (\u0040, \u{40}, \x40) and CSS (\40 , \000040, \@) escapes: the whole escape,
+// including a CSS escape's trailing space, is inside the redacted span, so no byte of the
+// address or of its escapes survives.
+TEST(CanonicalRedact, BackslashEscapes) {
+  ExpectRedacted({"canary.zq\\u0040example.com", "canary", "", ""});
+  ExpectRedacted({"{\"note\":\"mail canary.zq\\u0040example\\u002ecom now\"}", "canary",
+                  "{\"note\":\"mail ", " now\"}"});
+  ExpectRedacted({"canary.zq\\u{40}example.com", "canary", "", ""});
+  ExpectRedacted({"canary.zq\\x40example.com!", "canary", "", "!"});
+  ExpectRedacted({"content: 'canary.zq\\40 example.com'", "canary", "content: '", "'"});
+  ExpectRedacted({"canary.zq\\000040example.com", "canary", "", ""});
+  ExpectRedacted({"x canary\\@example.com;", "canary", "x ", ";"});
+  ExpectRedacted({"\\u0063anary.zq@example.com", "anary", "", ""});
+  ExpectRedacted({"canary.zq\\\\u0040example.com", "canary", "", ""});  // escaped twice
+  ExpectRedacted({"canary.zq%5Cu0040example.com", "canary", "", ""});   // inside a %-escape
+  auto s = Make();
+  for (std::string t : {std::string("x canary.zq\\u0040example.com y"),
+                        std::string("x canary.zq\\40 example.com y"),
+                        std::string("x canary.zq\\000040 example.com y")}) {
+    const std::string before = t;
+    ASSERT_TRUE(s->Redact(t, "", nullptr));
+    EXPECT_EQ(t, "x [EMAIL] y") << before;
+  }
+}
+
+TEST(CanonicalView, DecodesBackslashEscapesWithTheirWholeRange) {
+  internal::CanonicalView v;
+  internal::BuildCanonicalView("a\\u0040b\\40 c\\x2Ed\\@", false, &v);
+  ASSERT_TRUE(v.decoded);
+  EXPECT_EQ(v.text, "a@b@c.d@");
+  const uint32_t begin[] = {0, 1, 7, 8, 12, 13, 17, 18};
+  const uint32_t end[] = {1, 7, 8, 12, 13, 17, 18, 20};
+  ASSERT_EQ(v.begin.size(), 8u);
+  for (size_t i = 0; i < 8; ++i) {
+    EXPECT_EQ(v.begin[i], begin[i]) << i;
+    EXPECT_EQ(v.end[i], end[i]) << i;
+  }
+  internal::BuildCanonicalView("\\uD83D\\uDE00 \\uD800x", false, &v);
+  EXPECT_EQ(v.text, "\xF0\x9F\x98\x80 \xEF\xBF\xBDx");
+}
+
+TEST(CanonicalRedact, BackslashLookAlikesStayUntouched) {
+  auto s = Make();
+  const std::string same[] = {
+      "C:\\users\\jane\\AppData\\Local\\Temp\\report.pdf",
+      "C:\\Users\\Public\\Documents\\2024\\12345.docx",
+      "\\\\fileserver\\share\\users\\x.txt",
+      "^[\\w.+-]+\\@[\\w-]+\\.[\\w.]+$",
+      "/\\d{3}-\\d{2}-\\d{4}/g",
+      ".icon-mail:before{content:\"\\f101\"}",
+      ".fa-at:before{content:\"\\f1fa\"} .x{content:\"\\e900 \"}",
+      "line one\\nline two\\tend",
+      "say \\\"hi\\\" \\u00e9t\\u00e9",
+      "\\u0040posthog/js",
+  };
+  for (std::string t : same) {
+    const std::string before = t;
+    EXPECT_FALSE(s->Redact(t, "", nullptr)) << before << " -> " << t;
+    EXPECT_EQ(t, before);
+  }
+}
+
 TEST(CanonicalRedact, LookAlikesStayUntouched) {
   auto s = Make();
   const std::string same[] = {

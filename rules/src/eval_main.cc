@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
     std::printf("%-16s %8llu %7llu %7.4f %s\n", cat.c_str(), (unsigned long long)rt.first,
                 (unsigned long long)rt.second, recall, recall >= 0.99 ? "ok" : "MISSED");
   }
-  ok &= canon.size() >= 6;  // pct, entity, nfkc, invisible, idn, ip
+  ok &= canon.size() >= 7;  // pct, entity, nfkc, invisible, idn, ip, escape
   for (const auto& [cat, at] : neg)
     if (cat.rfind("canon_", 0) == 0) ok &= at.first == 0;  // new paths: no alteration at all
   std::printf("\nquality targets: %s\n", ok ? "MET" : "MISSED");

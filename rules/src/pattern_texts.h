@@ -10,7 +10,13 @@ namespace scrubd::rules::internal {
 inline constexpr std::string_view kCardRe = "[0-9](?:[ -]?[0-9]){11,18}";
 inline constexpr std::string_view kIbanRe = "[A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]){11,30}";
 inline constexpr std::string_view kEmailRe =
-    "[A-Za-z0-9._%+-]+@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2,24}";
+    "(?:[A-Za-z0-9._%+-]+[!$&'*^`{|}~])*[A-Za-z0-9._%+-]+[!$&'*^`{|}~]?@(?:[A-Za-z0-9-]+\\.)+[A-Za-"
+    "z]{2,24}";
+// kEmailRe's atext specials: one between two runs of the plain local class, or one at the end.
+constexpr bool IsEmailSpecial(char c) {
+  return c == '!' || c == '$' || c == '&' || c == '\'' || c == '*' || c == '^' || c == '`' ||
+         c == '{' || c == '|' || c == '}' || c == '~';
+}
 inline constexpr std::string_view kPhoneE164Re = "\\+[0-9]{1,3}(?:[ .-]?\\(?[0-9]{1,5}\\)?){1,7}";
 inline constexpr std::string_view kPhoneNanpRe =
     "(?:1[ .-]?)?(?:\\([2-9][0-9]{2}\\)[ .-]?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}";
@@ -58,6 +64,7 @@ inline constexpr std::string_view kUrlCredentialsRe =
 inline constexpr std::string_view kUrlQueryRe =
     "[?&;#](?i:access_token|refresh_token|id_token|auth_token|token|api_key|apikey|key|"
     "password|passwd|pwd|secret|client_secret|email|e-mail|session|session_id|sessionid|sid|"
-    "code|auth|signature|sig|otp|ssn|jwt)=([^&#\\s\"'<>]+)";
+    "code|auth|signature|sig|otp|ssn|jwt|pass|passcode|pin|mfa_code|security_code|account_number|"
+    "routing_number|sort_code|cvv|cvv2|cvc)=([^&#\\s\"'<>]+)";
 
 }  // namespace scrubd::rules::internal

@@ -436,7 +436,8 @@ bool EmailLocal(char c) {
 bool EmailLabel(char c) { return IsAlpha(c) || IsDigit(c) || c == '-'; }
 
 // The local part cannot contain '@', so a match's '@' is the first one after its start and the
-// leftmost start is the beginning of the local-character run before it. The domain is
+// leftmost start is the beginning of the local-character runs before it (runs joined by single
+// atext specials). The domain is
 // (?:label\.)+ then 2-24 letters: greedy labels, backing off one label at a time.
 bool LocateEmail(std::string_view t, size_t pos, size_t* b, size_t* e) {
   const size_t n = t.size();
@@ -446,8 +447,16 @@ bool LocateEmail(std::string_view t, size_t pos, size_t* b, size_t* e) {
     if (!hit) return false;
     a = static_cast<size_t>(static_cast<const char*>(hit) - t.data());
     size_t r = a;
+    // One special may end the local part ([special]?@) when a plain byte comes before it.
+    if (r >= pos + 2 && IsEmailSpecial(t[r - 1]) && EmailLocal(t[r - 2])) --r;
+    const size_t plain_end = r;
     while (r > pos && EmailLocal(t[r - 1])) --r;
-    if (r < a) {
+    if (r < plain_end) {
+      // (?:local+special)*: a special with a plain local byte before it joins the runs.
+      while (r >= pos + 2 && IsEmailSpecial(t[r - 1]) && EmailLocal(t[r - 2])) {
+        --r;
+        while (r > pos && EmailLocal(t[r - 1])) --r;
+      }
       // Ends of successive "label." groups after the '@' (greedy), then back off one at a time.
       thread_local std::vector<size_t> ends;
       ends.clear();
@@ -795,7 +804,7 @@ const std::vector<OccurrenceForm>& OccurrenceForms() {
       {kPhoneTrunkRe, "\\(?0[1-9][0-9]{0,4}\\)?[ ./-]?[0-9]{2}", true},
       {kIpv6Re, ":[0-9A-Fa-f]{0,4}:", false},
       {kIpv4Re, "[0-9]\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]", false},
-      {kEmailRe, "[A-Za-z0-9._%+-]@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2}", false},
+      {kEmailRe, "[A-Za-z0-9._%+-][!$&'*^`{|}~]?@(?:[A-Za-z0-9-]+\\.)+[A-Za-z]{2}", false},
       {kGithubRe, "gh[pousr]_[A-Za-z0-9]{36}", true},
       {kGithubPatRe, "github_pat_[A-Za-z0-9_]{22}", true},
       {kSlackRe, "xox[abposr]-[0-9A-Za-z-]{10}", true},

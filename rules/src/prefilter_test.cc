@@ -8,6 +8,7 @@
 #include <string>
 
 #include "catalog.h"
+#include "pattern_texts.h"
 
 namespace scrubd::rules::internal {
 namespace {
@@ -56,6 +57,11 @@ TEST(Prefilter, Requirements) {
   ASSERT_FALSE(r.sets.empty());
   EXPECT_EQ(r.sets[0].Count(), 1);
   EXPECT_TRUE(r.sets[0].Has('@'));
+  r = AnalyzePattern(kEmailRe);  // with the atext-special runs in front
+  ASSERT_TRUE(r.analyzed);
+  EXPECT_EQ(r.min_len, 6u);
+  ASSERT_FALSE(r.sets.empty());
+  EXPECT_TRUE(r.sets[0].Has('@'));
   r = AnalyzePattern("(?i:bearer)[ ]+x");
   ASSERT_TRUE(r.analyzed);
   EXPECT_EQ(r.min_len, 8u);
@@ -71,10 +77,11 @@ TEST(Prefilter, Requirements) {
 TEST(FastLocator, AgreesWithRe2) {
   std::mt19937 rng(12345);
   const std::string alphabets[] = {
-      "0123456789 -",       "0123456789 -x", "ABDEGZ0123456789 -a", "ab.@-_9X+%cO",  "a@b.co-m.x1",
-      "0123456789 .-+()@A", "1234 .-+()",    "+1(2 3-4.)5",         "0a:f:::1bcdeg", "::1.2af:Fg",
-      "0(1) 2.3/4-5",       "0012(34)) /.-", "0123456789.",         "19.2.55.1.0.3", "0aF:-.9bX",
-      "ABCEHJZOQD 0123",    "AB CD 12 34"};
+      "0123456789 -",  "0123456789 -x",      "ABDEGZ0123456789 -a", "ab.@-_9X+%cO",
+      "a@b.co-m.x1",   "0123456789 .-+()@A", "1234 .-+()",          "+1(2 3-4.)5",
+      "0a:f:::1bcdeg", "::1.2af:Fg",         "0(1) 2.3/4-5",        "0012(34)) /.-",
+      "0123456789.",   "19.2.55.1.0.3",      "0aF:-.9bX",           "ABCEHJZOQD 0123",
+      "AB CD 12 34",   "a'b!.@c{o}m-|x",     "o'b.r@e.i'e@x.co"};
   for (std::string_view pat : FastLocatorPatterns()) {
     FastLocateFn fast = FindFastLocator(pat);
     ASSERT_NE(fast, nullptr);
@@ -115,7 +122,7 @@ TEST(OccurrenceForm, SameOccurrenceAsPattern) {
       "0123456789 -",       "0123456789 -x", "ABDEGZ0123456789 -a", "ab.@-_9X+%cO",  "a@b.co-m.x1",
       "0123456789 .-+()@A", "+1(2 3-4.)5",   "0(1) 2.3/4-5",        "0a:f:::1bcdeg", "::1.2af:Fg",
       "0123456789.",        "ghp_Ab1",       "github_pat_A1",       "xoxb-A1",       "xapp-1A",
-      "sk_live_test_rA1",   "eyJ.a_-",       "bearer BEARER 1/=."};
+      "sk_live_test_rA1",   "eyJ.a_-",       "bearer BEARER 1/=.",  "a'b!.@c{o}m-|x"};
   const std::string prefixes[] = {"", "(?:^|[^0-9])", "(?:^|[^0-9A-Za-z])", "(?:^|[^0-9A-Za-z_-])"};
   for (const OccurrenceForm& f : OccurrenceForms()) {
     for (const std::string& prefix : prefixes) {

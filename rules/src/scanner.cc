@@ -105,12 +105,16 @@ std::string Normalize(std::string_view s) {
   return out;
 }
 
-// The built-in sensitive keys, normalized (issue 3's list plus autocomplete tokens).
+// The built-in sensitive keys, normalized (issue 3's list plus autocomplete tokens and the
+// short / banking names).
 constexpr std::string_view kSensitiveKeys[] = {
-    "password",      "passwd", "secret",    "token",       "apikey",     "auth",
-    "authorization", "cookie", "setcookie", "credentials", "credential", "privatekey",
-    "ssn",           "card",   "cvv",       "cvc",         "iban",       "passphrase",
-    "ccnumber",      "cccsc",  "ccexp",     "cardnumber"};
+    "password", "passwd", "secret", "token", "apikey", "auth", "authorization", "cookie",
+    "setcookie", "credentials", "credential", "privatekey", "ssn", "card", "cvv", "cvc", "iban",
+    "passphrase", "ccnumber", "cccsc", "ccexp", "cardnumber",
+    // Matched as whole words, like the others: "pin" is not in "shipping" or "spinner", "pass"
+    // not in "passenger" or "compass".
+    "pwd", "pass", "pin", "otp", "passcode", "mfacode", "securitycode", "accountnumber",
+    "routingnumber", "sortcode", "cvv2"};
 
 struct Detector {
   DetectorSpec spec;

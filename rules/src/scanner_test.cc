@@ -36,6 +36,39 @@ TEST(Scanner, SeveralDetectorsInOneString) {
   EXPECT_EQ(c.Total(), 3u);
 }
 
+// RFC 5322 atext specials inside the local part: the whole local part is redacted, on the shape
+// path and on the Set path alike; a leading quote or brace is not part of the address, and
+// URL structure (/ ? = #) ends the local part.
+TEST(Scanner, EmailLocalPartWithAtextSpecialsIsRedactedWhole) {
+  for (bool shape : {true, false}) {
+    ScannerConfig cfg;
+    cfg.shape_pass = shape;
+    auto made = Scanner::Create(cfg);
+    ASSERT_TRUE(made.ok());
+    auto s = made.value();
+    const std::pair<std::string, std::string> cases[] = {
+        {"canary.zq'o@example.com", "[EMAIL]"},
+        {"t: canary.zq'o@example.com.", "t: [EMAIL]."},
+        {"a!b$c&d*e^f`g{h|i}j~k@example.org", "[EMAIL]"},
+        {"'o'brien@example.ie'", "'[EMAIL]'"},
+        {"{jane{x}@example.com}", "{[EMAIL]}"},
+        {"**jane*doe@example.com**", "**[EMAIL]**"},
+        {"${x{y}@example.com}", "${[EMAIL]}"},
+        {"jane!@example.com", "[EMAIL]"},
+        {"https://app.example.com/invite?to=li.wei@example.cn",
+         "https://app.example.com/invite?to=[EMAIL]"},
+        {"/users/o'neil@example.com/edit", "/users/[EMAIL]/edit"},
+    };
+    for (const auto& [in, want] : cases) {
+      std::string t = in;
+      RedactionCounts c;
+      EXPECT_TRUE(s->Redact(t, "t", &c)) << in;
+      EXPECT_EQ(t, want) << in << " shape_pass=" << shape;
+      EXPECT_EQ(c.by_rule["email"], 1u) << in;
+    }
+  }
+}
+
 TEST(Scanner, OverlapLongerValidatedSpanWins) {
   auto s = Make();
   // The query value "jane@example.com&x" vs the email: equal-length ties go to the earlier
@@ -84,6 +117,44 @@ TEST(Scanner, SensitiveKeysRedactWholeValue) {
   }
   for (const char* k : {"author", "cardinality", "discard", "tokenizer", "oauth_provider",
                         "textContent", "$current_url", "_cssText", ""})
+    EXPECT_FALSE(s->IsSensitiveKey(k)) << k;
+  // Short and banking names, matched as whole words only.
+  for (const char* k : {"pwd",
+                        "pass",
+                        "passwd",
+                        "pin",
+                        "otp",
+                        "passcode",
+                        "mfa_code",
+                        "security_code",
+                        "account_number",
+                        "routing_number",
+                        "sort_code",
+                        "cvv2",
+                        "cvc",
+                        "userPIN",
+                        "PINCode",
+                        "user-pass",
+                        "otpCode",
+                        "mfaCode",
+                        "securityCode",
+                        "accountNumber",
+                        "bank.sort_code",
+                        "$pwd",
+                        "card_cvv2",
+                        "PASSCODE"}) {
+    EXPECT_TRUE(s->IsSensitiveKey(k)) << k;
+    std::string t = "hello world";
+    EXPECT_TRUE(s->Redact(t, k, nullptr)) << k;
+    EXPECT_EQ(t, "[REDACTED]") << k;
+  }
+  for (const char* k : {"shipping",       "spinner",        "passenger",        "compass",
+                        "pinned",         "opinion",        "shipping_address", "spinnerColor",
+                        "passengerCount", "compassHeading", "bypass",           "passive",
+                        "pinterest",      "topping",        "account",          "routing",
+                        "sort",           "sortOrder",      "account_id",       "security",
+                        "code",           "number",         "pinyin",           "otpauth_url",
+                        "encompass",      "sort_by_code"})
     EXPECT_FALSE(s->IsSensitiveKey(k)) << k;
   RedactionCounts c;
   std::string t = "x";

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ascii.h"
+#include "pattern_texts.h"
 
 namespace scrubd::rules::internal {
 namespace {
@@ -45,6 +46,10 @@ bool ValidateEmail(std::string_view text, size_t* b, size_t* e) {
   if (*b > 0) {
     char p = text[*b - 1];
     if (IsAlnum(p) || p == '.' || p == '_' || p == '%' || p == '+' || p == '-') return false;
+    if (IsEmailSpecial(p) && *b >= 2) {
+      const char q = text[*b - 2];
+      if (IsAlnum(q) || q == '.' || q == '_' || q == '%' || q == '+' || q == '-') return false;
+    }
   }
   // Inside a URL authority (scheme://user@host, scheme://user:pass@host) it is a login, and
   // url_credentials owns the user:pass form.
