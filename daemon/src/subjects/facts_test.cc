@@ -70,8 +70,11 @@ TEST(FactsTest, IdentifyYieldsAnonymousIdentifiedEmailAndSessionNodes) {
   EXPECT_EQ(kinds.count(I("Alice")), 0u);  // not an email-named key
   EXPECT_EQ(kinds.size(), f.nodes.size()) << "nodes are deduplicated";
   EXPECT_EQ(f.nodes.front().node, I("Alice@Example.com")) << "the event's own id anchors it";
-  for (const NodeFact& n : f.nodes)
-    if (n.kind == "hash") EXPECT_FALSE(n.of.empty()) << "a hash node names its identifier";
+  for (const NodeFact& n : f.nodes) {
+    if (n.kind == "hash") {
+      EXPECT_FALSE(n.of.empty()) << "a hash node names its identifier";
+    }
+  }
 }
 
 TEST(FactsTest, AliasAndMergeDangerouslyYieldTheAlias) {
