@@ -145,9 +145,10 @@ constexpr char kSchema[] = R"sql(
   CREATE INDEX IF NOT EXISTS requests_by_status ON requests(status);
 )sql";
 
-constexpr char kRequestColumns[] =
-    "id,type,regulation,status,submitted_ms,received_ms,expected_ms,updated_ms,seeds,tokens,"
-    "callback_urls,result_json,reason";
+// The columns ReadRequest reads, in order (a macro so that it joins string literals).
+#define SCRUBD_REQUEST_COLUMNS                                                          \
+  "id,type,regulation,status,submitted_ms,received_ms,expected_ms,updated_ms,seeds,tokens," \
+  "callback_urls,result_json,reason"
 
 // The key a tombstone is kept under: the node itself, except that a session node keeps only
 // the sha256 of its id (tombstones outlive the erased data; the raw id must not).
@@ -327,19 +328,13 @@ Status SqliteSubjectStore::PrepareAll() {
        "expected_ms=excluded.expected_ms, updated_ms=excluded.updated_ms, seeds=excluded.seeds, "
        "tokens=excluded.tokens, callback_urls=excluded.callback_urls, "
        "result_json=excluded.result_json, reason=excluded.reason"},
-      {&get_request_, nullptr},
-      {&unfinished_, nullptr},
+      {&get_request_, "SELECT " SCRUBD_REQUEST_COLUMNS " FROM requests WHERE id=?1"},
+      {&unfinished_,
+       "SELECT " SCRUBD_REQUEST_COLUMNS " FROM requests WHERE status IN "
+       "('pending','in_progress','deferred') ORDER BY received_ms, id"},
   };
-  const std::string get = std::string("SELECT ") + kRequestColumns + " FROM requests WHERE id=?1";
-  const std::string unfinished = std::string("SELECT ") + kRequestColumns +
-                                 " FROM requests WHERE status IN ('pending','in_progress',"
-                                 "'deferred') ORDER BY received_ms, id";
-  for (const auto& [stmt, sql] : all) {
-    const char* text = stmt == &get_request_ ? get.c_str()
-                       : stmt == &unfinished_ ? unfinished.c_str()
-                                              : sql;
-    if (Status s = Prepare(stmt, text); !s.ok()) return s;
-  }
+  for (const auto& [stmt, sql] : all)
+    if (Status s = Prepare(stmt, sql); !s.ok()) return s;
   return Status::Ok();
 }
 
@@ -638,15 +633,6 @@ Status CreateOwnerOnly(const fs::path& file) {
 }
 
 }  // namespace
-
-bool Subject::empty() const {
-  for (const Part& p : parts) {
-    if (!p.sessions.empty() || !p.event_uuids.empty() || !p.spool_seqs.empty()) return false;
-    for (const NodeFact& n : p.nodes)
-      if (n.kind != kKindUnseen) return false;
-  }
-  return true;
-}
 
 Result<std::unique_ptr<SubjectStore>> OpenSqliteSubjectStore(
     const fs::path& data_dir, Env* env, const SqliteSubjectStoreOptions& options) {
