@@ -170,7 +170,9 @@ TEST(FactsTest, EveryFixtureRequestYieldsNodesAndNeverARawId) {
         ++events;
         EventFacts f = FactsOf(ev, kMaster);
         ASSERT_FALSE(ev.distinct_id.empty()) << name;
-        EXPECT_EQ(f.nodes.front().node, I(ev.distinct_id)) << name;
+        EXPECT_EQ(f.nodes.front().node,
+                  "i:" + scrub::IdentifierPseudonym(kMaster, ev.token, ev.distinct_id))
+            << name;
         EXPECT_EQ(f.recording, ev.is_snapshot);
         EXPECT_FALSE(f.uuid.empty());
         std::set<std::string> seen;

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <boost/json.hpp>
 #include <thread>
 
@@ -72,6 +74,11 @@ BatchFacts IdentifyFlow() {
   return b;
 }
 
+::testing::AssertionResult Ok(const Status& s) {
+  if (s.ok()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << s.ToString();
+}
+
 class SubjectStoreTest : public ::testing::Test {
  protected:
   void SetUp() override { Reopen(); }
@@ -110,12 +117,8 @@ class SubjectStoreTest : public ::testing::Test {
   std::unique_ptr<SubjectStore> store_;
 };
 
-bool Has(const std::vector<std::string>& v, const std::string& x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
 TEST_F(SubjectStoreTest, IdentifyLinksAnonymousAndIdentified) {
-  ASSERT_TRUE(store_->Record(IdentifyFlow()).ok());
+  ASSERT_TRUE(Ok(store_->Record(IdentifyFlow())));
   for (Subject s : {ResolveRaw("email", kEmail), ResolveRaw("distinct_id", kAnon),
                     ResolveRaw("email", " canary.subject@EXAMPLE.com ")}) {
     ASSERT_EQ(s.parts.size(), 1u);
@@ -165,7 +168,7 @@ TEST_F(SubjectStoreTest, EmailInSetAndSha256FormatFindTheSubject) {
 // Two people on one browser: posthog-js reset() keeps $device_id, so B's events carry A's
 // anonymous id as device. Neither subject may take the other's data.
 TEST_F(SubjectStoreTest, UnrelatedPersonsStaySeparateEvenOnASharedDevice) {
-  ASSERT_TRUE(store_->Record(IdentifyFlow()).ok());
+  ASSERT_TRUE(Ok(store_->Record(IdentifyFlow())));
   const char* kS3 = "01a20355-3333-723a-837c-2bcc756c76c4";
   BatchFacts b;
   b.events.push_back(
@@ -196,7 +199,7 @@ TEST_F(SubjectStoreTest, UnrelatedPersonsStaySeparateEvenOnASharedDevice) {
 }
 
 TEST_F(SubjectStoreTest, SameIdInTwoProjectsIsTwoSubjectsAndEmptyTokenSeedsEveryProject) {
-  ASSERT_TRUE(store_->Record(IdentifyFlow()).ok());
+  ASSERT_TRUE(Ok(store_->Record(IdentifyFlow())));
   BatchFacts other = IdentifyFlow();
   for (EventFacts& e : other.events) e.token = "phc_other";
   ASSERT_TRUE(store_->Record(other).ok());
@@ -220,17 +223,17 @@ TEST_F(SubjectStoreTest, UnknownSeedIsUnseenAndEmpty) {
 }
 
 TEST_F(SubjectStoreTest, RecordIsIdempotent) {
-  ASSERT_TRUE(store_->Record(IdentifyFlow()).ok());
+  ASSERT_TRUE(Ok(store_->Record(IdentifyFlow())));
   const int64_t nodes = Count("nodes"), edges = Count("edges"), occ = Count("occurrences");
   EXPECT_GT(nodes, 0);
-  ASSERT_TRUE(store_->Record(IdentifyFlow()).ok());
+  ASSERT_TRUE(Ok(store_->Record(IdentifyFlow())));
   EXPECT_EQ(Count("nodes"), nodes);
   EXPECT_EQ(Count("edges"), edges);
   EXPECT_EQ(Count("occurrences"), occ);
 }
 
 TEST_F(SubjectStoreTest, ForgetDropsTheComponentAndItsBytesButNotTombstones) {
-  ASSERT_TRUE(store_->Record(IdentifyFlow()).ok());
+  ASSERT_TRUE(Ok(store_->Record(IdentifyFlow())));
   BatchFacts other;
   other.events.push_back(Event("$pageview", {{"distinct_id", "carol"}}, Uuid(40), "01a20355-5555-7000-8000-000000000000"));
   ASSERT_TRUE(store_->Record(other).ok());
@@ -354,7 +357,7 @@ TEST_F(SubjectStoreTest, RequestsRoundTripAcrossReopen) {
 }
 
 TEST_F(SubjectStoreTest, DirectoryAndFilesAreOwnerOnlyInWalMode) {
-  ASSERT_TRUE(store_->Record(IdentifyFlow()).ok());
+  ASSERT_TRUE(Ok(store_->Record(IdentifyFlow())));
   struct stat st {};
   ASSERT_EQ(::stat((dir_.path() / "subjects").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
@@ -409,7 +412,12 @@ TEST_F(SubjectStoreTest, ResolvesAComponentOf100kNodes) {
     }
     ASSERT_TRUE(store_->Record(b).ok());
   }
+  auto t0 = std::chrono::steady_clock::now();
   Result<Subject> s = store_->Resolve({{kToken, "i:n50000"}});  // a chain: the deepest walk
+  std::printf("resolve of %d nodes: %lld ms\n", kNodes,
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - t0)
+                                         .count()));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ASSERT_EQ(s->parts.size(), 1u);
   EXPECT_EQ(s->parts[0].nodes.size(), static_cast<size_t>(kNodes));
