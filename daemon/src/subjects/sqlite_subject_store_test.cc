@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 #include <thread>
 
+#include "ingest/decode.h"
 #include "subjects/facts.h"
 #include "support/fixtures.h"
 
@@ -425,6 +426,46 @@ TEST_F(SubjectStoreTest, ResolvesAComponentOf100kNodes) {
   Reopen({.max_component_nodes = 1000});
   Result<Subject> capped = store_->Resolve({{kToken, "i:n0"}});
   EXPECT_EQ(capped.status().code(), Code::kTooLarge);
+}
+
+// The real posthog-js traffic, through FactsOf and Record, resolves by its distinct id.
+TEST_F(SubjectStoreTest, FixtureTrafficResolvesByItsDistinctId) {
+  BatchFacts b;
+  for (const char* name : {"0000", "0008", "0009", "0010", "0011"}) {
+    std::string body = testing::Fixture(std::string(name) + ".body");
+    ingest::Endpoint ep = std::string(name) == "0008" ? ingest::Endpoint::kRecording
+                                                      : ingest::Endpoint::kEvents;
+    Result<ingest::Batch> batch = ingest::DecodeBatch(ep, {body, "text/plain", ""}, {});
+    ASSERT_TRUE(batch.ok()) << name << ": " << batch.status().ToString();
+    for (const ingest::Event& ev : batch->events) b.events.push_back(FactsOf(ev, kMaster));
+  }
+  ASSERT_TRUE(Ok(store_->Record(b)));
+  std::vector<NodeFact> seeds = SeedNodes(kMaster, "phc_testkey123", "distinct_id", kAnon, "raw");
+  ASSERT_EQ(seeds.size(), 1u);
+  Result<Subject> s = store_->Resolve({{"phc_testkey123", seeds[0].node}});
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(s->parts.size(), 1u);
+  EXPECT_EQ(s->parts[0].sessions, std::vector<std::string>{kS1});
+  EXPECT_EQ(s->parts[0].event_uuids.size(), 6u);  // 2 $pageview, 2 $web_vitals, custom, leave
+  EXPECT_TRUE(std::count(s->parts[0].event_uuids.begin(), s->parts[0].event_uuids.end(),
+                         "01a20355-1c3b-7e32-8005-5c936b66d610"));
+}
+
+// An SQL failure is a value naming the step, never an id.
+TEST_F(SubjectStoreTest, SqlFailureNamesTheStepNotTheIds) {
+  sqlite3* db = nullptr;
+  std::string file = (dir_.path() / "subjects" / "subjects.sqlite").string();
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE occurrences", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  Status st = store_->Record(IdentifyFlow());
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Code::kIo);
+  EXPECT_NE(st.message().find("record"), std::string::npos) << st.message();
+  EXPECT_EQ(st.message().find("pid_"), std::string::npos) << st.message();
+  EXPECT_EQ(st.message().find(kS1), std::string::npos) << st.message();
+  // The failed batch left nothing: the transaction rolled back.
+  EXPECT_TRUE(ResolveRaw("distinct_id", kAnon).empty());
 }
 
 TEST_F(SubjectStoreTest, NewerFormatIsRefused) {
