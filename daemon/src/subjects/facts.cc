@@ -21,12 +21,16 @@ namespace {
 constexpr std::string_view kIdentifierKeys[] = {"distinct_id", "$anon_distinct_id", "$device_id",
                                                 "$user_id"};
 constexpr std::string_view kPersonSetKeys[] = {"$set", "$set_once"};
+// clang-format off
 constexpr std::string_view kIllegalIds[] = {
-    "",      "anonymous", "guest", "distinctid", "distinct_id", "id", "not_authenticated",
-    "email", "undefined", "true",  "false",      "[object object]", "nan", "0", "-1",
-    "null",  "none",      "nil",   "''",         "\"\"",        "[]", "{}", "unknown"};
+    "", "anonymous", "guest", "distinctid", "distinct_id", "id", "not_authenticated", "email",
+    "undefined", "true", "false", "[object object]", "nan", "0", "-1", "null", "none", "nil",
+    "''", "\"\"", "[]", "{}", "unknown"};
+// clang-format on
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
@@ -170,7 +174,8 @@ EventFacts FactsOf(const ingest::Event& event, std::string_view master_key) {
   }
   c.PersonEmails(ev);
   if (props) c.PersonEmails(*props);
-  if (!f.session_id.empty()) f.nodes.push_back({"s:" + f.session_id, std::string(kKindSession), {}});
+  if (!f.session_id.empty())
+    f.nodes.push_back({"s:" + f.session_id, std::string(kKindSession), {}});
   return f;
 }
 

@@ -46,11 +46,14 @@ std::map<std::string, std::string> KindsOf(const EventFacts& f) {
 
 // posthog-js identify(): distinct_id is the new id, $anon_distinct_id the previous one, and
 // the $set / $set_once options ride at the event's top level.
-constexpr char kIdentify[] = R"({"event":"$identify","uuid":"01a20355-3149-7422-bb7f-c4f92dacb438",
-  "properties":{"distinct_id":"Alice@Example.com","$anon_distinct_id":"01a20355-1c26-7bcc-9c69-edbf0328ba49",
-  "$device_id":"01a20355-1c26-7bcc-9c69-edbf0328ba49","$session_id":"01a20355-1c58-723a-837c-2bcc756c76c4",
-  "token":"phc_subjects"},
-  "$set":{"E-Mail":"  Work@Example.com ","name":"Alice"},"$set_once":{"first_email":"old@example.com"}})";
+constexpr char kIdentify[] = R"({"event":"$identify",
+  "uuid":"01a20355-3149-7422-bb7f-c4f92dacb438",
+  "properties":{"distinct_id":"Alice@Example.com",
+    "$anon_distinct_id":"01a20355-1c26-7bcc-9c69-edbf0328ba49",
+    "$device_id":"01a20355-1c26-7bcc-9c69-edbf0328ba49",
+    "$session_id":"01a20355-1c58-723a-837c-2bcc756c76c4", "token":"phc_subjects"},
+  "$set":{"E-Mail":"  Work@Example.com ","name":"Alice"},
+  "$set_once":{"first_email":"old@example.com"}})";
 
 TEST(FactsTest, IdentifyYieldsAnonymousIdentifiedEmailAndSessionNodes) {
   EventFacts f = FactsOf(MakeEvent(kIdentify), kMaster);
@@ -128,11 +131,16 @@ TEST(FactsTest, NumericIdIsKeyedLikeTheIdentityPass) {
 TEST(FactsTest, CanaryInEveryAcceptedFieldLeavesOnlyAsPseudonym) {
   const std::string c = "Canary.Q7x@Example.org";
   json::object set{{"email", c}, {"e-mail", c + "1"}, {c, c + "2"}};
-  json::object props{{"distinct_id", c},   {"$anon_distinct_id", c + "a"}, {"$device_id", c + "d"},
-                     {"$user_id", c + "u"}, {"alias", c + "al"},         {"$set", set},
-                     {"$set_once", set},    {"$session_id", kSession}};
-  json::object ev{{"event", "$create_alias"}, {"distinct_id", c + "t"}, {"alias", c + "ta"},
-                  {"properties", props},      {"$set", set},            {"$set_once", set}};
+  json::object props{{"distinct_id", c},      {"$anon_distinct_id", c + "a"},
+                     {"$device_id", c + "d"}, {"$user_id", c + "u"},
+                     {"alias", c + "al"},     {"$set", set},
+                     {"$set_once", set},      {"$session_id", kSession}};
+  json::object ev{{"event", "$create_alias"},
+                  {"distinct_id", c + "t"},
+                  {"alias", c + "ta"},
+                  {"properties", props},
+                  {"$set", set},
+                  {"$set_once", set}};
   EventFacts f = FactsOf(MakeEvent(json::serialize(ev)), kMaster);
   EXPECT_GE(f.nodes.size(), 16u);
   std::string lower = NormaliseEmail(c);
@@ -154,12 +162,13 @@ TEST(FactsTest, EveryFixtureRequestYieldsNodesAndNeverARawId) {
       if (!name.ends_with(".meta.json")) continue;
       json::object meta = json::parse(testing::ReadFile(e.path())).as_object();
       std::string path(meta.at("path").as_string());
-      std::string query = path.find('?') == std::string::npos ? "" : path.substr(path.find('?') + 1);
+      std::string query =
+          path.find('?') == std::string::npos ? "" : path.substr(path.find('?') + 1);
       path = path.substr(0, path.find('?'));
       ingest::Endpoint ep = ingest::ClassifyPath(path);
       if (ep != ingest::Endpoint::kEvents && ep != ingest::Endpoint::kRecording) continue;
-      std::string body = testing::ReadFile(e.path().parent_path() /
-                                           (name.substr(0, name.find('.')) + ".body"));
+      std::string body =
+          testing::ReadFile(e.path().parent_path() / (name.substr(0, name.find('.')) + ".body"));
       const json::object& headers = meta.at("headers").as_object();
       std::string ct = headers.contains("content-type")
                            ? std::string(headers.at("content-type").as_string())

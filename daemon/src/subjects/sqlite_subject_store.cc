@@ -148,7 +148,7 @@ constexpr char kSchema[] = R"sql(
 )sql";
 
 // The columns ReadRequest reads, in order (a macro so that it joins string literals).
-#define SCRUBD_REQUEST_COLUMNS                                                          \
+#define SCRUBD_REQUEST_COLUMNS                                                              \
   "id,type,regulation,status,submitted_ms,received_ms,expected_ms,updated_ms,seeds,tokens," \
   "callback_urls,result_json,reason"
 
@@ -281,7 +281,7 @@ class SqliteSubjectStore final : public SubjectStore {
   Stmt *add_token_, *add_node_, *add_edge_, *add_occurrence_, *node_kind_, *node_tokens_,
       *neighbours_, *occurrences_, *del_node_, *del_edges_a_, *del_edges_b_, *del_occurrences_,
       *tokens_, *add_tombstone_, *expire_tombstones_, *put_request_, *get_request_, *unfinished_;
-  mutable std::shared_mutex tomb_mu_;                   // tombs_
+  mutable std::shared_mutex tomb_mu_;               // tombs_
   std::unordered_map<std::string, int64_t> tombs_;  // CacheKey(token, key) -> expires_ms
 };
 
@@ -331,9 +331,8 @@ Status SqliteSubjectStore::PrepareAll() {
        "tokens=excluded.tokens, callback_urls=excluded.callback_urls, "
        "result_json=excluded.result_json, reason=excluded.reason"},
       {&get_request_, "SELECT " SCRUBD_REQUEST_COLUMNS " FROM requests WHERE id=?1"},
-      {&unfinished_,
-       "SELECT " SCRUBD_REQUEST_COLUMNS " FROM requests WHERE status IN "
-       "('pending','in_progress','deferred') ORDER BY received_ms, id"},
+      {&unfinished_, "SELECT " SCRUBD_REQUEST_COLUMNS " FROM requests WHERE status IN "
+                     "('pending','in_progress','deferred') ORDER BY received_ms, id"},
   };
   for (const auto& [stmt, sql] : all)
     if (Status s = Prepare(stmt, sql); !s.ok()) return s;
@@ -457,7 +456,8 @@ Status SqliteSubjectStore::ResolveToken(const std::string& token,
     node_kind_->Bind(1, token).Bind(2, node);
     int rc = node_kind_->Step();
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db_, "resolve: node");
-    part->nodes.push_back({node, rc == SQLITE_ROW ? node_kind_->Text(0) : std::string(kKindUnseen), {}});
+    part->nodes.push_back(
+        {node, rc == SQLITE_ROW ? node_kind_->Text(0) : std::string(kKindUnseen), {}});
     if (node.starts_with("s:")) sets.sessions.insert(node.substr(2));
     if (rc == SQLITE_DONE) continue;
     if (Status s = Expand(token, node, &queue, &seen); !s.ok()) return s;
@@ -648,8 +648,8 @@ Result<std::unique_ptr<SubjectStore>> OpenSqliteSubjectStore(
   const fs::path file = dir / "subjects.sqlite";
   if (Status s = CreateOwnerOnly(file); !s.ok()) return s;
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+      SQLITE_OK) {
     Status s = Status::Io(std::string("subjects store: open: ") + (db ? sqlite3_errmsg(db) : "?"));
     sqlite3_close(db);
     return s;

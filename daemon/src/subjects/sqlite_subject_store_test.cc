@@ -9,9 +9,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdio>
-#include <boost/json.hpp>
 #include <thread>
 
 #include "ingest/decode.h"
@@ -140,20 +140,22 @@ TEST_F(SubjectStoreTest, AliasAndMergeDangerouslyJoinTheSubject) {
   BatchFacts b;
   b.events.push_back(Event("$pageview", {{"distinct_id", "legacy-7"}}, Uuid(10), kS1));
   b.events.push_back(Event("$pageview", {{"distinct_id", "other-9"}}, Uuid(11), kS2));
-  b.events.push_back(Event("$create_alias", {{"distinct_id", "user-1"}, {"alias", "legacy-7"}},
-                           Uuid(12), kS1));
+  b.events.push_back(
+      Event("$create_alias", {{"distinct_id", "user-1"}, {"alias", "legacy-7"}}, Uuid(12), kS1));
   b.events.push_back(Event("$merge_dangerously", {{"distinct_id", "user-1"}, {"alias", "other-9"}},
                            Uuid(13), kS1));
   ASSERT_TRUE(store_->Record(b).ok());
   Subject s = ResolveRaw("distinct_id", "other-9");
   ASSERT_EQ(s.parts.size(), 1u);
-  EXPECT_EQ(s.parts[0].event_uuids, (std::vector<std::string>{Uuid(10), Uuid(11), Uuid(12), Uuid(13)}));
+  EXPECT_EQ(s.parts[0].event_uuids,
+            (std::vector<std::string>{Uuid(10), Uuid(11), Uuid(12), Uuid(13)}));
   EXPECT_EQ(s.parts[0].sessions, (std::vector<std::string>{kS1, kS2}));
 }
 
 TEST_F(SubjectStoreTest, EmailInSetAndSha256FormatFindTheSubject) {
   BatchFacts b;
-  b.events.push_back(Event("$set", {{"distinct_id", "user-42"}, {"$set", {{"Email", " Bob@Example.COM"}}}},
+  b.events.push_back(Event("$set",
+                           {{"distinct_id", "user-42"}, {"$set", {{"Email", " Bob@Example.COM"}}}},
                            Uuid(20), kS1));
   b.events.push_back(Event("$pageview", {{"distinct_id", "user-42"}}, Uuid(21), kS2));
   ASSERT_TRUE(store_->Record(b).ok());
@@ -174,10 +176,12 @@ TEST_F(SubjectStoreTest, UnrelatedPersonsStaySeparateEvenOnASharedDevice) {
   BatchFacts b;
   b.events.push_back(
       Event("$pageview", {{"distinct_id", "anon-b"}, {"$device_id", kAnon}}, Uuid(30), kS3));
-  b.events.push_back(Event(
-      "$identify", {{"distinct_id", "bob-id"}, {"$anon_distinct_id", "anon-b"}, {"$device_id", kAnon}},
-      Uuid(31), kS3));
-  b.events.push_back(Event("$pageview", {{"distinct_id", "carol"}}, Uuid(32), "01a20355-4444-7000-8000-000000000000"));
+  b.events.push_back(
+      Event("$identify",
+            {{"distinct_id", "bob-id"}, {"$anon_distinct_id", "anon-b"}, {"$device_id", kAnon}},
+            Uuid(31), kS3));
+  b.events.push_back(Event("$pageview", {{"distinct_id", "carol"}}, Uuid(32),
+                           "01a20355-4444-7000-8000-000000000000"));
   ASSERT_TRUE(store_->Record(b).ok());
   Subject a = ResolveRaw("email", kEmail);
   ASSERT_EQ(a.parts.size(), 1u);
@@ -191,11 +195,14 @@ TEST_F(SubjectStoreTest, UnrelatedPersonsStaySeparateEvenOnASharedDevice) {
   ASSERT_TRUE(store_->ForgetSubject(a).ok());
   EXPECT_EQ(ResolveRaw("distinct_id", "bob-id").parts[0].event_uuids.size(), 2u);
   std::vector<Tombstone> t;
-  for (const NodeFact& n : a.parts[0].nodes) t.push_back({kToken, n.node, "req-a", env_.now_ms + 1000});
+  for (const NodeFact& n : a.parts[0].nodes)
+    t.push_back({kToken, n.node, "req-a", env_.now_ms + 1000});
   ASSERT_TRUE(store_->AddTombstones(t).ok());
-  EventFacts next_b = Event("$pageview", {{"distinct_id", "bob-id"}, {"$device_id", kAnon}}, Uuid(33), kS3);
+  EventFacts next_b =
+      Event("$pageview", {{"distinct_id", "bob-id"}, {"$device_id", kAnon}}, Uuid(33), kS3);
   EXPECT_FALSE(IsSuppressed(*store_, next_b));
-  EventFacts next_a = Event("$pageview", {{"distinct_id", kAnon}, {"$device_id", kAnon}}, Uuid(34), kS3);
+  EventFacts next_a =
+      Event("$pageview", {{"distinct_id", kAnon}, {"$device_id", kAnon}}, Uuid(34), kS3);
   EXPECT_TRUE(IsSuppressed(*store_, next_a));
 }
 
@@ -236,14 +243,17 @@ TEST_F(SubjectStoreTest, RecordIsIdempotent) {
 TEST_F(SubjectStoreTest, ForgetDropsTheComponentAndItsBytesButNotTombstones) {
   ASSERT_TRUE(Ok(store_->Record(IdentifyFlow())));
   BatchFacts other;
-  other.events.push_back(Event("$pageview", {{"distinct_id", "carol"}}, Uuid(40), "01a20355-5555-7000-8000-000000000000"));
+  other.events.push_back(Event("$pageview", {{"distinct_id", "carol"}}, Uuid(40),
+                               "01a20355-5555-7000-8000-000000000000"));
   ASSERT_TRUE(store_->Record(other).ok());
   Subject s = ResolveRaw("email", kEmail);
-  ASSERT_TRUE(store_->AddTombstones({{kToken, std::string("s:") + kS1, "req-1", env_.now_ms + 5000}}).ok());
+  ASSERT_TRUE(
+      store_->AddTombstones({{kToken, std::string("s:") + kS1, "req-1", env_.now_ms + 5000}}).ok());
   ASSERT_TRUE(store_->ForgetSubject(s).ok());
   ASSERT_TRUE(store_->ForgetSubject(s).ok()) << "idempotent";
   EXPECT_TRUE(ResolveRaw("email", kEmail).empty());
-  EXPECT_EQ(ResolveRaw("distinct_id", "carol").parts[0].event_uuids, std::vector<std::string>{Uuid(40)});
+  EXPECT_EQ(ResolveRaw("distinct_id", "carol").parts[0].event_uuids,
+            std::vector<std::string>{Uuid(40)});
   EXPECT_TRUE(store_->IsTombstoned(kToken, std::string("s:") + kS1));
   // The erased session ids are gone from every byte under DATA_DIR/subjects (secure_delete,
   // WAL truncated), and the tombstone keeps only a hash of the session.
@@ -254,9 +264,10 @@ TEST_F(SubjectStoreTest, ForgetDropsTheComponentAndItsBytesButNotTombstones) {
 
 TEST_F(SubjectStoreTest, TombstonesSurviveReopenAndExpire) {
   const int64_t now = env_.now_ms;
-  ASSERT_TRUE(store_->AddTombstones({{kToken, "i:pid_a", "r1", now + 1000},
-                                     {kToken, "i:pid_b", "r1", now + 5000},
-                                     {"phc_other", "i:pid_a", "r2", now + 1000}})
+  ASSERT_TRUE(store_
+                  ->AddTombstones({{kToken, "i:pid_a", "r1", now + 1000},
+                                   {kToken, "i:pid_b", "r1", now + 5000},
+                                   {"phc_other", "i:pid_a", "r2", now + 1000}})
                   .ok());
   ASSERT_TRUE(store_->AddTombstones({{kToken, "i:pid_a", "r3", now + 500}}).ok());  // keeps later
   Reopen();
@@ -286,7 +297,8 @@ TEST_F(SubjectStoreTest, TombstoneChecksRunBesideWrites) {
     }
   });
   for (int i = 0; i < 200; ++i)
-    ASSERT_TRUE(store_->AddTombstones({{kToken, "i:pid_" + std::to_string(i), "r", env_.now_ms + 1}}).ok());
+    ASSERT_TRUE(
+        store_->AddTombstones({{kToken, "i:pid_" + std::to_string(i), "r", env_.now_ms + 1}}).ok());
   stop = true;
   reader.join();
   EXPECT_GT(checks.load(), 0u);
@@ -328,10 +340,9 @@ void ExpectSame(const RequestRecord& a, const RequestRecord& b) {
 }
 
 TEST_F(SubjectStoreTest, RequestsRoundTripAcrossReopen) {
-  std::vector<RequestRecord> rs = {MakeRequest("r-b", "in_progress", 200),
-                                   MakeRequest("r-a", "pending", 100),
-                                   MakeRequest("r-c", "completed", 50),
-                                   MakeRequest("r-d", "deferred", 300)};
+  std::vector<RequestRecord> rs = {
+      MakeRequest("r-b", "in_progress", 200), MakeRequest("r-a", "pending", 100),
+      MakeRequest("r-c", "completed", 50), MakeRequest("r-d", "deferred", 300)};
   for (const RequestRecord& r : rs) ASSERT_TRUE(store_->PutRequest(r).ok());
   Reopen();
   for (const RequestRecord& r : rs) {
@@ -385,10 +396,11 @@ TEST_F(SubjectStoreTest, RawIdentifiersAreAbsentFromEveryFile) {
                             {"$set", {{"email", "set." + std::string(kEmail)}}},
                             {"$set_once", {{"e-mail", "once." + std::string(kEmail)}}}},
                            Uuid(50), kS1, {{"$set", {{"email", "top." + std::string(kEmail)}}}}));
-  b.events.push_back(Event("$create_alias", {{"distinct_id", id}, {"alias", id + "-alias"}}, Uuid(51)));
+  b.events.push_back(
+      Event("$create_alias", {{"distinct_id", id}, {"alias", id + "-alias"}}, Uuid(51)));
   ASSERT_TRUE(store_->Record(b).ok());
-  const std::vector<std::string> needles = {kEmail, NormaliseEmail(kEmail), id, "Zq81", "zq81",
-                                            "Canary.Subject", "canary.subject"};
+  const std::vector<std::string> needles = {
+      kEmail, NormaliseEmail(kEmail), id, "Zq81", "zq81", "Canary.Subject", "canary.subject"};
   for (int pass = 0; pass < 2; ++pass) {
     ASSERT_GT(fs::file_size(dir_.path() / "subjects" / "subjects.sqlite-wal") + pass, 0u);
     for (const std::string& n : needles)
@@ -433,8 +445,8 @@ TEST_F(SubjectStoreTest, FixtureTrafficResolvesByItsDistinctId) {
   BatchFacts b;
   for (const char* name : {"0000", "0008", "0009", "0010", "0011"}) {
     std::string body = testing::Fixture(std::string(name) + ".body");
-    ingest::Endpoint ep = std::string(name) == "0008" ? ingest::Endpoint::kRecording
-                                                      : ingest::Endpoint::kEvents;
+    ingest::Endpoint ep =
+        std::string(name) == "0008" ? ingest::Endpoint::kRecording : ingest::Endpoint::kEvents;
     Result<ingest::Batch> batch = ingest::DecodeBatch(ep, {body, "text/plain", ""}, {});
     ASSERT_TRUE(batch.ok()) << name << ": " << batch.status().ToString();
     for (const ingest::Event& ev : batch->events) b.events.push_back(FactsOf(ev, kMaster));

@@ -54,7 +54,7 @@ struct Subject {
     std::string token;
     std::vector<NodeFact> nodes;  // the component, seeds first; kinds as first recorded
     std::vector<std::string> sessions, event_uuids;  // sorted, unique
-    std::vector<uint64_t> spool_seqs;                 // sorted, unique
+    std::vector<uint64_t> spool_seqs;                // sorted, unique
   };
   std::vector<Part> parts;
   // True when nothing of the seeds was ever recorded (every node is kKindUnseen and no
