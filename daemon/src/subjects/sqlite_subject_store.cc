@@ -266,7 +266,7 @@ class SqliteSubjectStore final : public SubjectStore {
   Status RecordEvent(const EventFacts& ev, int64_t spool_seq);
   Status ResolveToken(const std::string& token, const std::vector<std::string>& seeds,
                       Subject::Part* part);
-  Status Expand(const std::string& token, const std::string& node, std::vector<std::string>* queue,
+  Status Expand(const std::string& token, const std::string& node, std::vector<NodeFact>* queue,
                 std::unordered_set<std::string>* seen);
   Status Collect(const std::string& token, const std::string& node, PartSets* sets);
   Result<std::vector<std::string>> TokensWith(const std::string& node);
@@ -308,7 +308,9 @@ Status SqliteSubjectStore::PrepareAll() {
        "CONFLICT DO NOTHING"},
       {&node_kind_, "SELECT kind FROM nodes WHERE token=?1 AND node=?2"},
       {&node_tokens_, "SELECT token FROM nodes WHERE node=?1 ORDER BY token"},
-      {&neighbours_, "SELECT b FROM edges WHERE token=?1 AND a=?2 AND weak=0"},
+      {&neighbours_,
+       "SELECT e.b, COALESCE(n.kind,'unseen') FROM edges e LEFT JOIN nodes n ON "
+       "n.token=e.token AND n.node=e.b WHERE e.token=?1 AND e.a=?2 AND e.weak=0"},
       {&occurrences_,
        "SELECT session_id,uuid,spool_seq FROM occurrences WHERE token=?1 AND node=?2"},
       {&del_node_, "DELETE FROM nodes WHERE token=?1 AND node=?2"},
@@ -438,31 +440,32 @@ Result<Subject> SqliteSubjectStore::Resolve(
   return subject;
 }
 
-// Breadth-first over strong links: each node costs one point lookup for its kind, one range
-// scan for its neighbours and one for its occurrences (O((V + E) log N) for a component of V
-// nodes and E links in an index of N rows).
+// Breadth-first over strong links: each seed costs one point lookup for its kind, each
+// visited node one range scan for its neighbours (with their kinds) and one for its
+// occurrences: O((V + E) log N) for a component of V nodes and E links in an index of N rows.
 Status SqliteSubjectStore::ResolveToken(const std::string& token,
                                         const std::vector<std::string>& seeds,
                                         Subject::Part* part) {
   part->token = token;
-  std::vector<std::string> queue;
+  std::vector<NodeFact> queue;  // visit order; kinds come with the links that found them
   std::unordered_set<std::string> seen;
-  for (const std::string& s : seeds)
-    if (seen.insert(s).second) queue.push_back(s);
+  for (const std::string& seed : seeds) {
+    if (!seen.insert(seed).second) continue;
+    Reading r(*node_kind_);
+    node_kind_->Bind(1, token).Bind(2, seed);
+    int rc = node_kind_->Step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db_, "resolve: seed");
+    queue.push_back({seed, rc == SQLITE_ROW ? node_kind_->Text(0) : std::string(kKindUnseen), {}});
+  }
   PartSets sets;
   for (size_t head = 0; head < queue.size(); ++head) {
-    const std::string node = queue[head];
-    Reading r(*node_kind_);
-    node_kind_->Bind(1, token).Bind(2, node);
-    int rc = node_kind_->Step();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return SqlError(db_, "resolve: node");
-    part->nodes.push_back(
-        {node, rc == SQLITE_ROW ? node_kind_->Text(0) : std::string(kKindUnseen), {}});
+    const std::string node = queue[head].node;
     if (node.starts_with("s:")) sets.sessions.insert(node.substr(2));
-    if (rc == SQLITE_DONE) continue;
+    if (queue[head].kind == kKindUnseen) continue;
     if (Status s = Expand(token, node, &queue, &seen); !s.ok()) return s;
     if (Status s = Collect(token, node, &sets); !s.ok()) return s;
   }
+  part->nodes = std::move(queue);
   part->sessions = Sorted(sets.sessions);
   part->event_uuids = Sorted(sets.uuids);
   part->spool_seqs = Sorted(sets.seqs);
@@ -470,7 +473,7 @@ Status SqliteSubjectStore::ResolveToken(const std::string& token,
 }
 
 Status SqliteSubjectStore::Expand(const std::string& token, const std::string& node,
-                                  std::vector<std::string>* queue,
+                                  std::vector<NodeFact>* queue,
                                   std::unordered_set<std::string>* seen) {
   Reading r(*neighbours_);
   neighbours_->Bind(1, token).Bind(2, node);
@@ -481,7 +484,7 @@ Status SqliteSubjectStore::Expand(const std::string& token, const std::string& n
     if (seen->size() > options_.max_component_nodes)
       return Status::TooLarge("subjects store: resolve: component exceeds " +
                               std::to_string(options_.max_component_nodes) + " nodes");
-    queue->push_back(std::move(next));
+    queue->push_back({std::move(next), neighbours_->Text(1), {}});
   }
   return rc == SQLITE_DONE ? Status::Ok() : SqlError(db_, "resolve: links");
 }
