@@ -48,7 +48,10 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
        {"max_peer_inflight_body_bytes", Type::kInt, "body bytes in flight per client address"},
        {"idle_timeout_seconds", Type::kInt, "wait for request headers (keep-alive)"},
        {"admin_origin", Type::kString, "the one Origin given CORS headers on /admin"},
-       {"request_deadline_ms", Type::kInt, "CPU ms per ingest request, 0: none"}});
+       {"request_deadline_ms", Type::kInt, "CPU ms per ingest request, 0: none"},
+       {"posthog_api_host", Type::kString, "PostHog private API host for upstream erasure"},
+       {"posthog_project_id", Type::kString, "PostHog project id for upstream erasure"},
+       {"posthog_api_key_file", Type::kString, "PostHog personal API key file (0600)"}});
   if (!s.ok()) return s;
   c->listen = yamlcheck::GetString(root, "listen", c->listen);
   c->policy_files = yamlcheck::GetStringList(root, "policy", c->policy_files);
@@ -88,6 +91,10 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
   c->request_deadline_ms = yamlcheck::GetInt(root, "request_deadline_ms", c->request_deadline_ms);
   if (c->request_deadline_ms < 0)
     return Status::InvalidConfig(file + ": request_deadline_ms must be >= 0");
+  c->posthog_api_host = yamlcheck::GetString(root, "posthog_api_host", c->posthog_api_host);
+  c->posthog_project_id = yamlcheck::GetString(root, "posthog_project_id", c->posthog_project_id);
+  c->posthog_api_key_file =
+      yamlcheck::GetString(root, "posthog_api_key_file", c->posthog_api_key_file);
   return Status::Ok();
 }
 
@@ -97,6 +104,30 @@ Result<size_t> ParseSize(const std::string& flag, const std::string& v) {
   if (v.empty() || *end != '\0' || n == 0)
     return Status::InvalidInput(flag + " needs a positive integer");
   return static_cast<size_t>(n);
+}
+
+// --posthog-api-host / --posthog-project-id / --posthog-api-key-file; false for other flags.
+bool ApplyPosthogFlag(const std::string& a, const std::string& v, ServeConfig* c) {
+  std::string* field = a == "--posthog-api-host"       ? &c->posthog_api_host
+                       : a == "--posthog-project-id"   ? &c->posthog_project_id
+                       : a == "--posthog-api-key-file" ? &c->posthog_api_key_file
+                                                       : nullptr;
+  if (field) *field = v;
+  return field != nullptr;
+}
+
+// The upstream erasure settings come as a set: a partial one would silently skip the
+// upstream on every erasure. The values themselves are checked when the eraser is built
+// (subjects::LoadPosthogEraseConfig), which also reads the key file. A usage error when a flag
+// took part, else a config file error.
+Status CheckPosthogErasure(const ServeConfig& c, bool from_flags) {
+  int given = !c.posthog_api_host.empty() + !c.posthog_project_id.empty() +
+              !c.posthog_api_key_file.empty();
+  if (given == 0 || given == 3) return Status::Ok();
+  std::string m =
+      "posthog_api_host, posthog_project_id and posthog_api_key_file (--posthog-api-host, "
+      "--posthog-project-id, --posthog-api-key-file) go together: give all three or none";
+  return from_flags ? Status::InvalidInput(m) : Status::InvalidConfig(m);
 }
 
 }  // namespace
@@ -109,6 +140,7 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
       if (Status s = ApplyConfigFile(argv[i + 1], &c); !s.ok()) return s;
     }
   bool policies_from_flags = false;
+  bool posthog_from_flags = false;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> Result<std::string> {
@@ -148,6 +180,8 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
       c.log_level = *v;
     } else if (a == "--admin-origin") {
       c.admin_origin = *v;
+    } else if (ApplyPosthogFlag(a, *v, &c)) {
+      posthog_from_flags = true;
     } else if (a == "--max-connections" || a == "--max-connections-per-peer" ||
                a == "--max-peer-inflight-body-bytes" || a == "--idle-timeout-seconds") {
       Result<size_t> n = ParseSize(a, *v);
@@ -181,6 +215,7 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
       return Status::InvalidInput("unknown option '" + a + "'");
     }
   }
+  if (Status s = CheckPosthogErasure(c, posthog_from_flags); !s.ok()) return s;
   return c;
 }
 

@@ -36,6 +36,10 @@ struct ServeConfig {
   int64_t idle_timeout_s = 30;              // waiting for request headers
   std::string admin_origin;                 // the one Origin given CORS on /admin*
   int64_t request_deadline_ms = 2000;       // CPU per ingest request; 0: none (config file only)
+  // Upstream erasure (docs/subjects.md#upstream-erasure): all three or none.
+  std::string posthog_api_host;      // private API host, e.g. https://eu.posthog.com
+  std::string posthog_project_id;    // numeric project id
+  std::string posthog_api_key_file;  // personal API key, file mode 0600
 };
 
 // Errors: kInvalidInput for bad flags (usage), kInvalidConfig for a bad config file

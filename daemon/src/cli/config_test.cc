@@ -93,5 +93,45 @@ TEST(ServeConfigTest, HttpLimitsAndAdminOriginFromFileAndFlags) {
   EXPECT_EQ(Parse({"--max-connections-per-peer", "0"}).status().code(), Code::kInvalidInput);
 }
 
+TEST(ServeConfigTest, PosthogErasureKeysFromFileAndFlagsAllOrNone) {
+  auto c = Parse({});
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->posthog_api_host.empty() && c->posthog_project_id.empty() &&
+              c->posthog_api_key_file.empty());
+  scrubd::testing::TempDir d;
+  std::ofstream(d.path() / "s.yaml") << "posthog_api_host: https://eu.posthog.com\n"
+                                        "posthog_project_id: 12345\n"  // unquoted is fine
+                                        "posthog_api_key_file: /etc/scrubd/posthog.key\n";
+  std::string cfg = (d.path() / "s.yaml").string();
+  c = Parse({"--config", cfg});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->posthog_api_host, "https://eu.posthog.com");
+  EXPECT_EQ(c->posthog_project_id, "12345");
+  EXPECT_EQ(c->posthog_api_key_file, "/etc/scrubd/posthog.key");
+  c = Parse({"--posthog-project-id", "7", "--config", cfg, "--posthog-api-host",
+             "https://us.posthog.com", "--posthog-api-key-file", "/k"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->posthog_api_host, "https://us.posthog.com");
+  EXPECT_EQ(c->posthog_project_id, "7");
+  EXPECT_EQ(c->posthog_api_key_file, "/k");
+  c = Parse({"--posthog-api-host", "https://us.posthog.com", "--posthog-api-key-file", "/k",
+             "--posthog-project-id", "9"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  // A partial set is refused: from flags a usage error, from the file a config error.
+  c = Parse({"--posthog-api-host", "https://us.posthog.com"});
+  EXPECT_EQ(c.status().code(), Code::kInvalidInput);
+  EXPECT_NE(c.status().message().find("all three or none"), std::string::npos);
+  c = Parse({"--posthog-project-id", "7", "--posthog-api-key-file", "/k"});
+  EXPECT_EQ(c.status().code(), Code::kInvalidInput);
+  std::ofstream(d.path() / "p.yaml") << "posthog_project_id: \"1\"\n";
+  EXPECT_EQ(Parse({"--config", (d.path() / "p.yaml").string()}).status().code(),
+            Code::kInvalidConfig);
+  EXPECT_EQ(Parse({"--posthog-api-key-file"}).status().code(), Code::kInvalidInput);
+  std::ofstream(d.path() / "t.yaml") << "posthog_api_key: phx_CANARY\n";  // the key itself: no
+  c = Parse({"--config", (d.path() / "t.yaml").string()});
+  EXPECT_EQ(c.status().code(), Code::kInvalidConfig);
+  EXPECT_EQ(c.status().message().find("phx_CANARY"), std::string::npos) << c.status().message();
+}
+
 }  // namespace
 }  // namespace scrubd::cli
