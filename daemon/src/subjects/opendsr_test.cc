@@ -272,6 +272,17 @@ TEST(OpenDsrParse, MalformedBodies) {
   }
 }
 
+TEST(OpenDsrParse, DuplicateKeysLastOneWins) {
+  std::string body = json::serialize(Valid());
+  body.insert(1, "\"regulation\":\"lgpd\",");  // first occurrence invalid, last valid
+  Result<DsrRequest> r = ParseDsrRequest(body);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->regulation, "gdpr");
+  body = json::serialize(Valid());
+  body.insert(body.size() - 1, ",\"regulation\":\"lgpd\"");
+  EXPECT_FALSE(ParseDsrRequest(body).ok());
+}
+
 TEST(OpenDsrParse, SizeAndDepthBounds) {
   std::string big = json::serialize(Valid());
   big.insert(1, "\"pad\":\"" + std::string(70000, 'p') + "\",");
