@@ -152,6 +152,17 @@ TEST(CallbackBody, MatchesTheSpecFields) {
   EXPECT_FALSE(v.as_object().contains("results_url"));
 }
 
+// The template takes a subjects::RequestRecord-shaped struct directly.
+TEST(CallbackBody, TakesARequestRecord) {
+  struct Record {
+    std::string id = kId, type = "erasure", regulation = "ccpa", status = "completed";
+    int64_t received_ms = 0, expected_ms = 45 * int64_t{86400000};
+  } rec;
+  json::value v = json::parse(CallbackBody("ctl", "https://c.example/cb", rec));
+  EXPECT_EQ(v.at("request_status").as_string(), "completed");
+  EXPECT_EQ(v.at("expected_completion_time").as_string(), "1970-02-15T00:00:00Z");
+}
+
 TEST(CallbackUrl, ParsesTargetsAndRefusesTricks) {
   auto u = ParseCallbackUrl("HTTP://Ctl.Example:8080?x=1");
   ASSERT_TRUE(u.ok());
@@ -165,7 +176,8 @@ TEST(CallbackUrl, ParsesTargetsAndRefusesTricks) {
   EXPECT_EQ(u->port, "443");
   EXPECT_EQ(u->target, "/cb/x?y");
   for (const char* bad : {"https://a@b.example/", "https://b.example@evil.example/",
-                          "https://[fe80::1%25eth0]/", "gopher://a.example/", "https://a.example/#x",
+                          "https://[fe80::1%25eth0]/", "gopher://a.example/",
+                          "https://a.example/#x",
                           "https://a.example:99999/", "https://a.example\\@b/", "https://"}) {
     Result<CallbackUrl> r = ParseCallbackUrl(bad);
     EXPECT_FALSE(r.ok()) << bad;

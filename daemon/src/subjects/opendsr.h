@@ -107,6 +107,8 @@ struct DiscoveryOptions {
 };
 // GET /v1/discovery body: api_version "2.0", supported_identities (controller_customer_id and
 // email, each raw and sha256), supported_subject_request_types, processor_certificate.
+// `controller_id` is not part of the 2.0 discovery shape and is not emitted (kept so that the
+// service can pass the same arguments to every builder).
 std::string DiscoveryResponse(std::string_view controller_id, const DiscoveryOptions& opts = {});
 
 // Standard base64 with padding (encoded_request, signatures).

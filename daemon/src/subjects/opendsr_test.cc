@@ -54,7 +54,8 @@ json::object Valid() {
 Result<DsrRequest> Parse(const json::object& o) { return ParseDsrRequest(json::serialize(o)); }
 
 // The parse must fail with a message naming `field`.
-void ExpectRejected(const json::object& o, const std::string& field, Code code = Code::kInvalidInput) {
+void ExpectRejected(const json::object& o, const std::string& field,
+                    Code code = Code::kInvalidInput) {
   Result<DsrRequest> r = Parse(o);
   ASSERT_FALSE(r.ok()) << json::serialize(o);
   EXPECT_EQ(r.status().code(), code) << r.status().ToString();
@@ -228,7 +229,8 @@ TEST(OpenDsrParse, CallbackUrlRules) {
   o["status_callback_urls"] = json::array{"https://a.example/" + std::string(2100, 'p')};
   ExpectRejected(o, "status_callback_urls[0]");
   json::array nine;
-  for (int i = 0; i < 9; ++i) nine.push_back(json::string("https://a.example/" + std::to_string(i)));
+  for (int i = 0; i < 9; ++i)
+    nine.push_back(json::string("https://a.example/" + std::to_string(i)));
   o["status_callback_urls"] = nine;
   ExpectRejected(o, "more than 8");
   o["status_callback_urls"] = json::array{"http://127.0.0.1:8080/cb?k=v", "https://[2001:db8::1]/x",
