@@ -134,6 +134,21 @@ TEST_F(ReceiptTest, EveryTamperedFieldFails) {
   EXPECT_FALSE(VerifyReceipt(r.substr(0, r.size() / 2), pem).ok());
 }
 
+TEST_F(ReceiptTest, RequestFieldOrderDoesNotMatter) {
+  auto seq = log_->Append("erasure_completed", kPayload);
+  ASSERT_TRUE(seq.ok());
+  // The same fields in another order, counts re-serialised by a different writer.
+  json::object req = json::parse(RequestJson()).as_object();
+  json::object reordered;
+  reordered["type"] = "erasure";
+  reordered["counts"] = json::parse(
+      R"({"dom_state":2,"dead":0,"spool":1,"events":40,"chunks":17,"sessions":3})");
+  for (const char* k : {"upstream", "scan", "subject", "request_id"}) reordered[k] = req[k];
+  auto r = MakeReceipt(*log_, Dir(), seq.value(), json::serialize(reordered));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(VerifyReceipt(r.value(), log_->PublicKeyPem()).ok());
+}
+
 TEST_F(ReceiptTest, WrongPublicKeyFailsEmbeddedKeyIgnored) {
   const std::string r = MakeOne();
   TempDir other;
