@@ -149,12 +149,15 @@ int RunVerifyReceipt(const std::string& receipt_path, const std::vector<fs::path
     return kExitFailed;
   }
   std::string reason;
+  ReceiptSummary sum;
   for (const fs::path& k : keys) {
     auto pem = ReadFile(k);
-    Status s = pem.ok() ? VerifyReceipt(text.value(), pem.value())
+    Status s = pem.ok() ? VerifyReceipt(text.value(), pem.value(), &sum)
                         : Status::InvalidInput("cannot read public key: " + pem.status().message());
     if (s.ok()) {
-      std::cout << "OK: receipt verified with " << k.filename().string() << "\n";
+      std::cout << "OK: request " << sum.request_id << ": entry " << sum.seq << " ("
+                << sum.entry_type << ") is included in the signed tree of size " << sum.tree_size
+                << " (key " << k.filename().string() << ")\n";
       return kExitOk;
     }
     const bool key_only =
@@ -164,6 +167,30 @@ int RunVerifyReceipt(const std::string& receipt_path, const std::vector<fs::path
   }
   std::cout << "FAILED: " << reason << "\n";
   return kExitFailed;
+}
+
+// Checks an inclusion proof printed by `prove`.
+int RunVerifyProof(const std::string& proof_path, const fs::path& key) {
+  auto text = ReadFile(proof_path);
+  auto pem = ReadFile(key);
+  if (!text.ok() || !pem.ok()) {
+    std::cerr << "scrubd audit verify: " << (!text.ok() ? text.status() : pem.status()).ToString()
+              << "\n";
+    return kExitFailed;
+  }
+  auto proof = InclusionProof::Parse(text.value());
+  if (!proof.ok()) {
+    std::cout << "FAILED: " << proof.status().message() << "\n";
+    return kExitFailed;
+  }
+  Status s = VerifyInclusionProof(proof.value(), pem.value());
+  if (!s.ok()) {
+    std::cout << "FAILED: " << s.message() << "\n";
+    return kExitFailed;
+  }
+  std::cout << "OK: entry " << proof->seq << " is included in the signed tree of size "
+            << proof->tree_size << "\n  " << DescribeEntry(proof->entry_body) << "\n";
+  return kExitOk;
 }
 
 int RunVerify(int argc, char** argv) {
@@ -208,26 +235,7 @@ int RunVerify(int argc, char** argv) {
       std::cerr << "scrubd audit verify --proof needs --public-key or --data-dir\n" << kVerifyHelp;
       return kExitUsage;
     }
-    auto text = ReadFile(*proof_path);
-    auto pem = ReadFile(key);
-    if (!text.ok() || !pem.ok()) {
-      std::cerr << "scrubd audit verify: " << (!text.ok() ? text.status() : pem.status()).ToString()
-                << "\n";
-      return kExitFailed;
-    }
-    auto proof = InclusionProof::Parse(text.value());
-    if (!proof.ok()) {
-      std::cout << "FAILED: " << proof.status().message() << "\n";
-      return kExitFailed;
-    }
-    Status s = VerifyInclusionProof(proof.value(), pem.value());
-    if (!s.ok()) {
-      std::cout << "FAILED: " << s.message() << "\n";
-      return kExitFailed;
-    }
-    std::cout << "OK: entry " << proof->seq << " is included in the signed tree of size "
-              << proof->tree_size << "\n  " << DescribeEntry(proof->entry_body) << "\n";
-    return kExitOk;
+    return RunVerifyProof(*proof_path, key);
   }
 
   if (!audit_dir) {

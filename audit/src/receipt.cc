@@ -20,7 +20,9 @@ constexpr std::string_view kRequiredRequestFields[] = {"request_id", "subject", 
 Result<json::object> ParseObject(std::string_view text, const char* what) {
   json::error_code ec;
   json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return Status::InvalidInput(std::string(what) + " is not a JSON object");
+  if (ec || !v.is_object()) {
+    return Status::InvalidInput(std::string(what) + " is not a JSON object");
+  }
   return std::move(v.as_object());
 }
 
@@ -151,6 +153,11 @@ std::string ReceiptJson(const json::object& request, const InclusionProof& proof
 }  // namespace
 
 Status VerifyReceipt(std::string_view receipt_json, std::string_view public_key_pem) {
+  return VerifyReceipt(receipt_json, public_key_pem, nullptr);
+}
+
+Status VerifyReceipt(std::string_view receipt_json, std::string_view public_key_pem,
+                     ReceiptSummary* summary) {
   auto r = ParseObject(receipt_json, "receipt");
   if (!r.ok()) return r.status();
   if (Status s = OnlyKeys(*r, {"receipt_version", "request", "audit"}, "receipt"); !s.ok()) {
@@ -173,7 +180,14 @@ Status VerifyReceipt(std::string_view receipt_json, std::string_view public_key_
   if (!format::DecodeBody(proof->entry_body, &e, &why)) {
     return Status::Corruption("receipt entry: " + why);
   }
-  return MatchRequest(*request, e.type, e.payload);
+  if (Status m = MatchRequest(*request, e.type, e.payload); !m.ok()) return m;
+  if (summary != nullptr) {
+    summary->seq = proof->seq;
+    summary->tree_size = proof->tree_size;
+    summary->entry_type = std::string(e.type);
+    summary->request_id = StringField(*request, "request_id").value_or("");
+  }
+  return Status::Ok();
 }
 
 Result<std::string> MakeReceipt(Log& log, const fs::path& audit_dir, uint64_t seq,

@@ -90,7 +90,8 @@ TEST_F(ReceiptTest, EveryTamperedFieldFails) {
   ASSERT_TRUE(VerifyReceipt(r, pem).ok());
   using Mutator = std::function<void(json::object&)>;
   const std::vector<std::pair<std::string, Mutator>> cases = {
-      {"count", [](json::object& o) { o["request"].as_object()["counts"].as_object()["chunks"] = 16; }},
+      {"count",
+       [](json::object& o) { o["request"].as_object()["counts"].as_object()["chunks"] = 16; }},
       {"scan", [](json::object& o) { o["request"].as_object()["scan"].as_object()["files"] = 1; }},
       {"request id", [](json::object& o) { o["request"].as_object()["request_id"] = "x"; }},
       {"subject", [](json::object& o) { o["request"].as_object()["subject"] = "pid_other"; }},
@@ -99,7 +100,9 @@ TEST_F(ReceiptTest, EveryTamperedFieldFails) {
       {"added field", [](json::object& o) { o["request"].as_object()["note"] = "all good"; }},
       {"seq", [](json::object& o) { Audit(o)["seq"] = Audit(o)["seq"].to_number<uint64_t>() + 1; }},
       {"tree size",
-       [](json::object& o) { Audit(o)["tree_size"] = Audit(o)["tree_size"].to_number<uint64_t>() + 1; }},
+       [](json::object& o) {
+         Audit(o)["tree_size"] = Audit(o)["tree_size"].to_number<uint64_t>() + 1;
+       }},
       {"path element",
        [](json::object& o) {
          json::string& h = Audit(o)["inclusion_path"].as_array()[0].as_string();
@@ -269,7 +272,9 @@ TEST_F(ReceiptTest, CliExitCodes) {
   const std::string data = (tmp_.path() / "data").string();
   CliRun ok = Cli({"verify", "--data-dir", data, "--receipt", file.string()});
   EXPECT_EQ(ok.code, 0) << ok.out;
-  EXPECT_EQ(ok.out.rfind("OK: ", 0), 0u) << ok.out;
+  EXPECT_EQ(ok.out.rfind("OK: request 4b6e3a6c-0c1e-4f5e-9a57-1d2b3c4d5e6f: entry ", 0), 0u)
+      << ok.out;
+  EXPECT_NE(ok.out.find("(erasure_completed) is included in the signed tree"), std::string::npos);
   const fs::path pem = tmp_.path() / "pinned.pem";
   Spit(pem, log_->PublicKeyPem());
   EXPECT_EQ(Cli({"verify", "--receipt", file.string(), "--public-key", pem.string()}).code, 0);

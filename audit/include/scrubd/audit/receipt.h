@@ -31,6 +31,17 @@ Result<std::string> MakeReceipt(Log& log, const std::filesystem::path& audit_dir
 // kCorruption with a one-line reason on any mismatch; kInvalidInput when it is not a receipt.
 Status VerifyReceipt(std::string_view receipt_json, std::string_view public_key_pem);
 
+// What a verified receipt proves, for display (the CLI's OK line).
+struct ReceiptSummary {
+  uint64_t seq = 0;
+  uint64_t tree_size = 0;
+  std::string entry_type;
+  std::string request_id;
+};
+// As above; on success fills `summary` (may be null).
+Status VerifyReceipt(std::string_view receipt_json, std::string_view public_key_pem,
+                     ReceiptSummary* summary);
+
 // The entry types a receipt may prove.
 inline constexpr std::string_view kErasureCompleted = "erasure_completed";
 inline constexpr std::string_view kAccessCompleted = "access_completed";
