@@ -1,5 +1,6 @@
 #include "scrubd/audit/cli.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +13,7 @@
 
 #include "crypto.h"
 #include "scrubd/audit/log.h"
+#include "scrubd/audit/receipt.h"
 #include "scrubd/audit/verify.h"
 
 namespace scrubd::audit {
@@ -36,10 +38,14 @@ constexpr char kVerifyHelp[] =
     "usage: scrubd audit verify --data-dir DIR [--trusted-checkpoint FILE] [--public-key PEM]\n"
     "       scrubd audit verify --audit-dir DIR --public-key PEM [--trusted-checkpoint FILE]\n"
     "       scrubd audit verify --proof FILE (--public-key PEM | --data-dir DIR)\n"
+    "       scrubd audit verify --receipt FILE (--public-key PEM | --data-dir DIR)\n"
     "Verifies DIR/audit (or --audit-dir) against DIR/audit/public.pem (or --public-key: any\n"
     "key of the log's chain; pin the oldest you hold). --trusted-checkpoint is a checkpoint\n"
     "saved elsewhere (a copy of DIR/audit/checkpoint): detects deletion of the tail.\n"
-    "--proof checks an inclusion proof printed by `prove`.\n"
+    "--proof checks an inclusion proof printed by `prove`. --receipt checks a data-subject\n"
+    "request receipt (JSON): the checkpoint signature, the inclusion path and that the signed\n"
+    "entry carries the receipt's request, counts and scan. With --data-dir it accepts a\n"
+    "signature by public.pem or any key in DIR/audit/keys/ (the log's key history).\n"
     "Prints OK, or the first bad entry (seq, file, byte offset) and why.\n"
     "Exit: 0 verified, 1 verification failed, 2 usage.\n";
 
@@ -116,9 +122,81 @@ bool WriteOut(const std::optional<std::string>& out, const std::string& text) {
   return s.ok();
 }
 
+// The keys a receipt may be signed by: the one given, or public.pem and the log's key history.
+std::vector<fs::path> ReceiptKeys(const fs::path& key, const fs::path* audit_dir) {
+  std::vector<fs::path> keys{key};
+  if (audit_dir == nullptr) return keys;
+  std::vector<fs::path> history;
+  std::error_code ec;
+  for (const auto& de : fs::directory_iterator(*audit_dir / "keys", ec)) {
+    const std::string name = de.path().filename().string();
+    if (name.rfind("key-", 0) == 0 && name.size() > 8 &&
+        name.compare(name.size() - 8, 8, ".pub.pem") == 0) {
+      history.push_back(de.path());
+    }
+  }
+  std::sort(history.begin(), history.end());
+  keys.insert(keys.end(), history.begin(), history.end());
+  return keys;
+}
+
+// Exit 0 when some key in `keys` verifies the receipt; else 1 with the most telling reason
+// (a content mismatch outranks "not signed by this key").
+int RunVerifyReceipt(const std::string& receipt_path, const std::vector<fs::path>& keys) {
+  auto text = ReadFile(receipt_path);
+  if (!text.ok()) {
+    std::cout << "FAILED: cannot read the receipt: " << text.status().message() << "\n";
+    return kExitFailed;
+  }
+  std::string reason;
+  ReceiptSummary sum;
+  for (const fs::path& k : keys) {
+    auto pem = ReadFile(k);
+    Status s = pem.ok() ? VerifyReceipt(text.value(), pem.value(), &sum)
+                        : Status::InvalidInput("cannot read public key: " + pem.status().message());
+    if (s.ok()) {
+      std::cout << "OK: request " << sum.request_id << ": entry " << sum.seq << " ("
+                << sum.entry_type << ") is included in the signed tree of size " << sum.tree_size
+                << " (key " << k.filename().string() << ")\n";
+      return kExitOk;
+    }
+    const bool key_only =
+        !pem.ok() || s.message().find("not signed by the given key") != std::string::npos;
+    if (reason.empty() || !key_only) reason = s.message();
+    if (!key_only) break;
+  }
+  std::cout << "FAILED: " << reason << "\n";
+  return kExitFailed;
+}
+
+// Checks an inclusion proof printed by `prove`.
+int RunVerifyProof(const std::string& proof_path, const fs::path& key) {
+  auto text = ReadFile(proof_path);
+  auto pem = ReadFile(key);
+  if (!text.ok() || !pem.ok()) {
+    std::cerr << "scrubd audit verify: " << (!text.ok() ? text.status() : pem.status()).ToString()
+              << "\n";
+    return kExitFailed;
+  }
+  auto proof = InclusionProof::Parse(text.value());
+  if (!proof.ok()) {
+    std::cout << "FAILED: " << proof.status().message() << "\n";
+    return kExitFailed;
+  }
+  Status s = VerifyInclusionProof(proof.value(), pem.value());
+  if (!s.ok()) {
+    std::cout << "FAILED: " << s.message() << "\n";
+    return kExitFailed;
+  }
+  std::cout << "OK: entry " << proof->seq << " is included in the signed tree of size "
+            << proof->tree_size << "\n  " << DescribeEntry(proof->entry_body) << "\n";
+  return kExitOk;
+}
+
 int RunVerify(int argc, char** argv) {
   auto a = ParseArgs(
-      argc, argv, {"--data-dir", "--audit-dir", "--public-key", "--trusted-checkpoint", "--proof"},
+      argc, argv,
+      {"--data-dir", "--audit-dir", "--public-key", "--trusted-checkpoint", "--proof", "--receipt"},
       kVerifyHelp);
   if (!a) return kExitUsage;
   if (a->help) {
@@ -138,31 +216,26 @@ int RunVerify(int argc, char** argv) {
   fs::path key =
       key_arg ? fs::path(*key_arg) : (audit_dir ? *audit_dir / "public.pem" : fs::path());
 
+  if (auto receipt_path = Get(*a, "--receipt")) {
+    if (Get(*a, "--proof") || Get(*a, "--trusted-checkpoint")) {
+      std::cerr << "scrubd audit verify: --receipt takes no --proof or --trusted-checkpoint\n"
+                << kVerifyHelp;
+      return kExitUsage;
+    }
+    if (key.empty()) {
+      std::cerr << "scrubd audit verify --receipt needs --public-key or --data-dir\n"
+                << kVerifyHelp;
+      return kExitUsage;
+    }
+    return RunVerifyReceipt(*receipt_path, ReceiptKeys(key, key_arg ? nullptr : &*audit_dir));
+  }
+
   if (auto proof_path = Get(*a, "--proof")) {
     if (key.empty()) {
       std::cerr << "scrubd audit verify --proof needs --public-key or --data-dir\n" << kVerifyHelp;
       return kExitUsage;
     }
-    auto text = ReadFile(*proof_path);
-    auto pem = ReadFile(key);
-    if (!text.ok() || !pem.ok()) {
-      std::cerr << "scrubd audit verify: " << (!text.ok() ? text.status() : pem.status()).ToString()
-                << "\n";
-      return kExitFailed;
-    }
-    auto proof = InclusionProof::Parse(text.value());
-    if (!proof.ok()) {
-      std::cout << "FAILED: " << proof.status().message() << "\n";
-      return kExitFailed;
-    }
-    Status s = VerifyInclusionProof(proof.value(), pem.value());
-    if (!s.ok()) {
-      std::cout << "FAILED: " << s.message() << "\n";
-      return kExitFailed;
-    }
-    std::cout << "OK: entry " << proof->seq << " is included in the signed tree of size "
-              << proof->tree_size << "\n  " << DescribeEntry(proof->entry_body) << "\n";
-    return kExitOk;
+    return RunVerifyProof(*proof_path, key);
   }
 
   if (!audit_dir) {

@@ -1,163 +1,10 @@
 #include "scrubd/audit/log.h"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <atomic>
-#include <boost/json.hpp>
-#include <cerrno>
-#include <condition_variable>
-#include <cstring>
-#include <deque>
-#include <mutex>
-#include <thread>
-#include <vector>
-
-#include "crypto.h"
-#include "format.h"
-#include "scrubd/common/env.h"
+#include "log_state.h"
 
 namespace scrubd::audit {
-namespace {
 
-namespace fs = std::filesystem;
-namespace json = boost::json;
-
-Status Errno(const std::string& what) { return Status::Io(what + ": " + std::strerror(errno)); }
-
-Status WriteAll(int fd, std::string_view data, const std::string& what) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno(what + ": write");
-    }
-    off += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
-// A write-path error from the Env, named by the file it hit (audit file names hold no ids).
-Status Named(const std::string& what, const Status& s) {
-  return s.ok() ? s : Status::Io(what + ": " + s.message());
-}
-
-// Directory fsync after a create or rename. Best effort: the file's own data is already
-// durable; a lost directory entry shows up as a missing file that Open or verify reports.
-void FsyncDirBestEffort(Env* env, const fs::path& dir) {
-  if (Status s = env->SyncDir(dir); !s.ok()) return;
-}
-
-void FsyncDir(const fs::path& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
-Status MakeDir(const fs::path& dir, mode_t mode) {
-  if (::mkdir(dir.c_str(), mode) != 0) {
-    if (errno != EEXIST) return Errno(dir.string() + ": mkdir");
-    return Status::Ok();
-  }
-  ::chmod(dir.c_str(), mode);
-  FsyncDir(dir.parent_path().empty() ? fs::path(".") : dir.parent_path());
-  return Status::Ok();
-}
-
-Status MakeDirs(const fs::path& dir, mode_t mode) {
-  std::error_code ec;
-  fs::path parent = dir.parent_path();
-  if (!parent.empty() && !fs::exists(parent, ec)) {
-    fs::create_directories(parent, ec);
-    if (ec) return Status::Io(parent.string() + ": " + ec.message());
-  }
-  return MakeDir(dir, mode);
-}
-
-std::string SyncName(SyncMode m) {
-  return m == SyncMode::kEveryAppend ? "every_append" : "group_commit";
-}
-
-std::string KeyPubFileName(uint64_t index) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "key-%04llu.pub.pem", static_cast<unsigned long long>(index));
-  return buf;
-}
-
-std::string Serialize(const json::object& o) { return json::serialize(o); }
-
-}  // namespace
-
-struct Log::State {
-  fs::path dir;
-  Options opts;
-  int lock_fd = -1;
-
-  mutable std::mutex mu;
-  std::unique_ptr<Ed25519Key> key;
-  std::string key_id;  // signed-note key id (4 bytes)
-  uint64_t key_index = 0;
-  Env* env = nullptr;
-  // Shared so a sync can run outside `mu` on the file while a segment switch drops it.
-  std::shared_ptr<WritableFile> seg;
-  uint64_t seg_size = 0;
-  std::shared_ptr<WritableFile> ckp;
-  uint64_t ckp_size = 0;
-  CompactRange range;
-  Hash prev{};
-  std::atomic<uint64_t> size{0};
-  uint64_t synced_size = 0;        // entries < synced_size are durable
-  uint64_t last_cp_size = 0;       // newest durable checkpoint
-  uint64_t scheduled_cp_size = 0;  // newest checkpoint taken (durable or pending)
-  uint64_t last_cp_time = 0;
-  // Checkpoints are taken (size + root) synchronously at exact boundaries, then fsynced,
-  // signed and written by FlushPendingLocked, normally on the background thread, so that
-  // appenders never wait for the two fdatasyncs a checkpoint costs.
-  struct PendingCheckpoint {
-    uint64_t size;
-    Hash root;
-  };
-  std::deque<PendingCheckpoint> pending;
-  bool cp_in_flight = false;
-  std::condition_variable cp_done;
-  uint64_t last_sync_time = 0;
-  bool closed = false;
-  bool broken = false;
-  Status broken_status;
-  Status bg_error;
-  std::string scratch;
-
-  std::thread bg;
-  std::condition_variable cv;
-  bool stop = false;
-
-  ~State() {
-    if (lock_fd >= 0) ::close(lock_fd);
-  }
-
-  uint64_t Now() const { return opts.now_us ? opts.now_us() : env->NowMicros(); }
-  Result<std::shared_ptr<WritableFile>> OpenFile(const fs::path& p, bool create, bool trunc);
-  fs::path KeysDir() const { return dir / format::kKeysDir; }
-
-  Status StartSegmentLocked(uint64_t first_seq);
-  Result<uint64_t> AppendLocked(std::string_view type, std::string_view payload,
-                                bool allow_checkpoint);
-  void ScheduleCheckpointLocked();
-  Status FlushPendingLocked(std::unique_lock<std::mutex>& lk);
-  void WriteLatestNote(const std::string& note);
-  Status CheckpointLocked(std::unique_lock<std::mutex>& lk);
-  Status InitFresh(std::unique_lock<std::mutex>& lk);
-  Status Recover(const std::vector<std::pair<uint64_t, fs::path>>& segments,
-                 std::unique_lock<std::mutex>& lk);
-  void BackgroundLoop();
-  void StopBackground(std::unique_lock<std::mutex>& lk);
-};
+using namespace log_detail;  // NOLINT: the writer's own helpers
 
 Result<std::shared_ptr<WritableFile>> Log::State::OpenFile(const fs::path& p, bool create,
                                                            bool trunc) {
@@ -187,6 +34,7 @@ Status Log::State::StartSegmentLocked(uint64_t first_seq) {
   FsyncDirBestEffort(env, dir);
   seg = std::move(f).value();
   seg_size = header.size();
+  seg_first = first_seq;
   return Status::Ok();
 }
 
@@ -206,6 +54,7 @@ Result<uint64_t> Log::State::AppendLocked(std::string_view type, std::string_vie
     }
     return s;
   }
+  recent.Append(leaf, {seg_first, seg_size});
   seg_size += scratch.size();
   range.Append(leaf);
   prev = leaf;
@@ -296,6 +145,8 @@ Status Log::State::FlushPendingLocked(std::unique_lock<std::mutex>& lk) {
       last_cp_size = pending[taken - 1].size;
       last_cp_time = Now();
       pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(taken));
+      last_note_text = last_note;
+      last_note_raw_pub = key->RawPublic();
       // Convenience copy of the newest note; checkpoints.log is authoritative (no fsync).
       WriteLatestNote(last_note);
     }
@@ -368,212 +219,6 @@ Status Log::State::InitFresh(std::unique_lock<std::mutex>& lk) {
   return CheckpointLocked(lk);
 }
 
-Status Log::State::Recover(const std::vector<std::pair<uint64_t, fs::path>>& segments,
-                           std::unique_lock<std::mutex>& lk) {
-  // 1. Checkpoints: the newest one bounds what the segments must still contain.
-  fs::path ckp_path = dir / format::kCheckpointsFile;
-  auto ckp = ReadFile(ckp_path);
-  if (!ckp.ok()) return Status::Corruption("checkpoints.log unreadable: " + ckp.status().message());
-  const std::string& cdata = ckp.value();
-  if (cdata.size() < format::kFileHeaderSize ||
-      std::string_view(cdata).substr(0, 8) != format::kCheckpointMagic) {
-    return Status::Corruption("checkpoints.log: bad header");
-  }
-  uint64_t pos = format::kFileHeaderSize;
-  std::optional<format::Note> last_note;
-  while (pos < cdata.size()) {
-    if (cdata.size() - pos < 4) break;
-    uint32_t len = format::GetU32(cdata.data() + pos);
-    if (len == 0 || len > format::kMaxNoteLen) {
-      return Status::Corruption("checkpoints.log: bad record at offset " + std::to_string(pos));
-    }
-    if (cdata.size() - pos - 4 < len) break;  // torn
-    auto note = format::ParseNote(std::string_view(cdata).substr(pos + 4, len));
-    if (!note.ok()) {
-      return Status::Corruption("checkpoints.log offset " + std::to_string(pos) + ": " +
-                                note.status().message());
-    }
-    last_note = std::move(note.value());
-    pos += 4 + len;
-  }
-  const uint64_t torn_ckp_bytes = cdata.size() - pos;
-  auto cf = OpenFile(ckp_path, false, false);
-  if (!cf.ok()) return cf.status();
-  this->ckp = std::move(cf).value();
-  if (torn_ckp_bytes > 0) {
-    if (Status t = this->ckp->Truncate(pos); !t.ok()) return Named("checkpoints.log", t);
-    if (Status t = this->ckp->Sync(); !t.ok()) return Named("checkpoints.log", t);
-  }
-  ckp_size = pos;
-  last_cp_size = last_note ? last_note->size : 0;
-  scheduled_cp_size = last_cp_size;
-  last_cp_time = Now();
-
-  // 2. Segments: rebuild the chain and the tree.
-  std::string active_pub;
-  uint64_t rotations = 0;
-  uint64_t every = opts.checkpoint_every_entries;  // the policy recorded in the log
-  std::string last_type;
-  std::optional<Hash> root_at_cp;
-  struct Torn {
-    std::string segment;
-    uint64_t offset;
-    std::string bytes;
-  };
-  std::optional<Torn> torn;
-  uint64_t last_seg_size = 0;
-  for (size_t i = 0; i < segments.size(); ++i) {
-    const auto& [first, path] = segments[i];
-    const std::string name = path.filename().string();
-    auto data_r = ReadFile(path);
-    if (!data_r.ok()) return data_r.status();
-    const std::string& data = data_r.value();
-    if (data.size() < format::kFileHeaderSize ||
-        std::string_view(data).substr(0, 8) != format::kSegmentMagic ||
-        format::GetU64(data.data() + 8) != first || first != size.load()) {
-      return Status::Corruption(name + ": bad header or not contiguous with the previous segment");
-    }
-    format::SegmentReader reader(data);
-    format::RecordView rec;
-    std::string why;
-    for (;;) {
-      format::ReadStatus st = reader.Next(&rec, &why);
-      if (st == format::ReadStatus::kEnd) break;
-      if (st == format::ReadStatus::kTorn) {
-        if (i + 1 == segments.size()) {
-          torn = Torn{name, reader.pos(), data.substr(reader.pos())};
-        }
-        break;
-      }
-      const uint64_t seq = size.load();
-      auto fail = [&](const std::string& w) {
-        return Status::Corruption(name + " offset " + std::to_string(reader.pos()) + " seq " +
-                                  std::to_string(seq) + ": " + w + "; run `scrubd audit verify`");
-      };
-      if (st == format::ReadStatus::kCorrupt) return fail(why);
-      Hash leaf = LeafHash(AsBytes(rec.body));
-      format::Entry e;
-      if (leaf != rec.stored_hash) return fail("entry hash mismatch");
-      if (!format::DecodeBody(rec.body, &e, &why)) return fail(why);
-      if (e.seq != seq || e.prev_hash != prev) return fail("hash chain broken");
-      if (e.type == format::kTypeLogInit || e.type == format::kTypeOpen) {
-        json::error_code ec;
-        json::value v = json::parse(e.payload, ec);
-        if (!ec && v.is_object()) {
-          if (const json::value* f = v.as_object().if_contains("checkpoint_every_entries")) {
-            if (f->is_uint64() && f->as_uint64() > 0) every = f->as_uint64();
-            if (f->is_int64() && f->as_int64() > 0) every = static_cast<uint64_t>(f->as_int64());
-          }
-        }
-      }
-      if (e.type == format::kTypeLogInit || e.type == format::kTypeKeyRotation) {
-        json::error_code ec;
-        json::value v = json::parse(e.payload, ec);
-        const char* field = e.type == format::kTypeLogInit ? "public_key" : "new_public_key";
-        const json::string* b64 = nullptr;
-        if (!ec && v.is_object()) {
-          if (const json::value* f = v.as_object().if_contains(field)) b64 = f->if_string();
-        }
-        std::optional<std::string> raw;
-        if (b64 != nullptr) raw = Base64DecodeStrict(std::string_view(b64->data(), b64->size()));
-        if (!raw || raw->size() != 32) return fail("bad key entry");
-        active_pub = *raw;
-        if (e.type == format::kTypeKeyRotation) ++rotations;
-      }
-      last_type = std::string(e.type);
-      range.Append(leaf);
-      prev = leaf;
-      size.store(seq + 1);
-      if (seq + 1 == last_cp_size) root_at_cp = range.Root();
-      // Boundaries whose checkpoints were taken but not yet written when the process died:
-      // take them again now, at the same sizes, so no unsealed run exceeds the policy.
-      if (seq + 1 > scheduled_cp_size && seq + 1 - scheduled_cp_size >= every) {
-        pending.push_back({seq + 1, range.Root()});
-        scheduled_cp_size = seq + 1;
-      }
-    }
-    last_seg_size = data.size();
-  }
-  const uint64_t n = size.load();
-  if (n == 0) return Status::Corruption("audit log has segments but no entries");
-  if (last_cp_size > n) {
-    return Status::Corruption(
-        "the log holds " + std::to_string(n) + " entries but its newest checkpoint covers " +
-        std::to_string(last_cp_size) + ": truncated or damaged; run `scrubd audit verify`");
-  }
-  if (last_cp_size > 0 && (!root_at_cp || *root_at_cp != last_note->root)) {
-    return Status::Corruption(
-        "newest checkpoint does not match the log; run `scrubd audit verify`");
-  }
-  synced_size = n;
-
-  // 3. The signing key must be the log's active key (finish an interrupted rotation).
-  fs::path key_path = KeysDir() / format::kSigningKeyFile;
-  fs::path new_key_path = key_path;
-  new_key_path += ".new";
-  auto load = [](const fs::path& p) -> std::unique_ptr<Ed25519Key> {
-    auto pem = ReadFile(p);
-    if (!pem.ok()) return nullptr;
-    auto k = Ed25519Key::FromPrivatePem(pem.value());
-    return k.ok() ? std::move(k.value()) : nullptr;
-  };
-  std::unique_ptr<Ed25519Key> k = load(key_path);
-  if (!k || k->RawPublic() != active_pub) {
-    std::unique_ptr<Ed25519Key> k2 = load(new_key_path);
-    if (!k2 || k2->RawPublic() != active_pub) {
-      return Status::Corruption("keys/signing.key is not the log's active key");
-    }
-    if (::rename(new_key_path.c_str(), key_path.c_str()) != 0) return Errno("signing.key");
-    FsyncDir(KeysDir());
-    k = std::move(k2);
-  } else {
-    std::error_code ec;
-    fs::remove(new_key_path, ec);  // an aborted rotation that never reached the log
-  }
-  key = std::move(k);
-  key_id = NoteKeyId(opts.origin, key->RawPublic());
-  key_index = rotations;
-  const std::string pub = key->PublicPem();
-  auto cur_pub = ReadFile(dir / format::kPublicKeyFile);
-  if (!cur_pub.ok() || cur_pub.value() != pub) {
-    Status s = WriteFileDurably(env, dir / format::kPublicKeyFile, pub, 0644);
-    if (!s.ok()) return s;
-    s = WriteFileDurably(env, KeysDir() / KeyPubFileName(key_index), pub, 0644);
-    if (!s.ok()) return s;
-  }
-
-  // 4. Reopen the newest segment for append, seal what survived, record the recovery.
-  const fs::path& last_path = segments.back().second;
-  auto sf = OpenFile(last_path, false, false);
-  if (!sf.ok()) return sf.status();
-  seg = std::move(sf).value();
-  seg_size = last_seg_size;
-  Status s = CheckpointLocked(lk);
-  if (!s.ok()) return s;
-  if (torn) {
-    s = StartSegmentLocked(n);
-    if (!s.ok()) return s;
-    json::object g;
-    g["segment"] = torn->segment;
-    g["offset"] = torn->offset;
-    g["length"] = static_cast<uint64_t>(torn->bytes.size());
-    g["sha256"] = HexEncode(Sha256::Of(torn->bytes));
-    g["reason"] = "torn tail: incomplete record after a crash";
-    auto r = AppendLocked(format::kTypeGap, Serialize(g), false);
-    if (!r.ok()) return r.status();
-  }
-  json::object o;
-  o["checkpoint_every_entries"] = opts.checkpoint_every_entries;
-  o["checkpoint_every_s"] = static_cast<uint64_t>(opts.checkpoint_every.count());
-  o["sync"] = SyncName(opts.sync);
-  o["max_pending_checkpoints"] = opts.max_pending_checkpoints;
-  o["recovered_entries"] = n;
-  o["clean_shutdown"] = last_type == format::kTypeClose;
-  o["torn_checkpoint_bytes"] = torn_ckp_bytes;
-  auto r = AppendLocked(format::kTypeOpen, Serialize(o), false);
-  if (!r.ok()) return r.status();
-  return CheckpointLocked(lk);
-}
 
 void Log::State::BackgroundLoop() {
   std::unique_lock<std::mutex> lk(mu);

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "scrubd/audit/verify.h"
 #include "scrubd/common/env.h"
 #include "scrubd/common/status.h"
 
@@ -70,6 +71,13 @@ class Log {
   // directory. The caller appends its own "shutdown" entry before. Idempotent.
   Status Close();
   std::string PublicKeyPem() const;  // the active key (PEM SubjectPublicKeyInfo)
+  // Forces a signed checkpoint covering entry `seq` unless one does already, and returns the
+  // RFC 9162 inclusion proof of `seq` against the newest checkpoint, with the PEM of the key
+  // that signed it in `signer_pem`. Built from the writer's memory window of recent leaves
+  // (the newest 8,192..16,384 entries): O(window) hashing plus one pread of the entry, while
+  // appends continue. kNotFound when `seq` is older than the window (use Prove) or not
+  // appended yet; kCorruption when the entry read back does not match its leaf hash.
+  Result<InclusionProof> ProveRecent(uint64_t seq, std::string* signer_pem);
   uint64_t Size() const;             // number of entries
 
  private:
