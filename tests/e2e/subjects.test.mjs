@@ -62,6 +62,19 @@ async function assertNotExported(dataDir, sessionId, what) {
     `${r.stdout.length} bytes`);
 }
 
+// An access bundle of an erased id: the export fails, or its bundle lists no session and no event.
+async function assertNoBundle(env, distinctId, what) {
+  const out = path.join(env.tmp, `gone-${crypto.randomBytes(4).toString('hex')}.zip`);
+  const r = await scrubd(['export', '--data-dir', env.dataDir, '--distinct-id', distinctId,
+    '--out', out]);
+  if (r.code !== 0) return;
+  const entries = readZip(await fsp.readFile(out));
+  const manifest = JSON.parse(entries.get('manifest.json')?.toString('utf8') ?? '{}');
+  assert.deepEqual(manifest.sessions ?? [], [], `${what}: the bundle lists no session`);
+  const events = JSON.parse(entries.get('events.json')?.toString('utf8') ?? '[]');
+  assert.deepEqual(Array.isArray(events) ? events : events.events, [], `${what}: no event`);
+}
+
 async function assertScan(dataDir, needles, want, where) {
   const hits = await scanDirForNeedles(dataDir, needles);
   for (const n of needles) {
@@ -80,7 +93,9 @@ async function leave(person) {
 // ---- steps 1-2: record A (anonymous, then identified) and B --------------------------------
 async function recordPersons(t, env, p) {
   const { browser, web, srv, dataDir } = env;
+  const start = Date.now();
   const a = await openPerson(browser, { webUrl: web.url, scrubdUrl: srv.url, marker: p.markerA });
+  t.diagnostic(`A recording after ${Date.now() - start} ms`);
   const anonId = await a.distinctId();
   const sessionBefore = await a.sessionId();
   assert.match(sessionBefore, /^[A-Za-z0-9-]{10,70}$/, 'posthog-js session id');
@@ -89,6 +104,7 @@ async function recordPersons(t, env, p) {
   await a.page.evaluate((s) => window.e2eAddText(s), `anonymous part ${p.anonA}`);
   await a.requests.waitAccepted('/s', t0 + 50, 'A: an anonymous /s/ to be accepted');
   await waitStored(dataDir, sessionBefore, t0, 'A: the anonymous session to be stored');
+  t.diagnostic(`A anonymous part stored after ${Date.now() - start} ms`);
 
   const tId = Date.now();
   await a.page.evaluate((email) => window.posthog.identify(email), p.emailA);
@@ -101,6 +117,7 @@ async function recordPersons(t, env, p) {
   await a.requests.waitAccepted('/s', tId + 50, 'A: a /s/ after identify() to be accepted');
   const sessionAfter = await a.sessionId();
   await waitStored(dataDir, sessionAfter, tId, 'A: the identified part to be stored');
+  t.diagnostic(`A identified part stored after ${Date.now() - start} ms`);
   t.diagnostic(`A: anon ${anonId}, session ${sessionBefore} -> ${sessionAfter}`);
 
   const b = await openPerson(browser, { webUrl: web.url, scrubdUrl: srv.url, marker: p.markerB });
@@ -154,6 +171,8 @@ async function forgetA(t, env, p, rec) {
 
   await assertNotExported(dataDir, rec.sessionAfter, 'A after forget');
   await assertNotExported(dataDir, rec.sessionBefore, 'A\'s anonymous part after forget');
+  await assertNoBundle(env, rec.anonId, 'A\'s anonymous distinct id after forget');
+  await assertNoBundle(env, p.emailA, 'A\'s identified distinct id after forget');
   await assertScan(dataDir, [p.emailA, p.markerA, p.anonA, p.identifiedA], 'absent',
     'after forget');
   await assertScan(dataDir, [p.markerB], 'present', 'B untouched by A\'s erasure');
@@ -165,8 +184,11 @@ async function forgetA(t, env, p, rec) {
 // ---- step 5: late data from A's still-open, identified page ---------------------------------
 async function lateData(t, env, p, rec) {
   const { srv, tokens, dataDir } = env;
-  const metrics = async () => parseDropMetrics((await httpJson('GET', `${srv.url}/metrics`,
-    { token: tokens.auditor })).text);
+  const metrics = async () => {
+    const r = await httpJson('GET', `${srv.url}/metrics`, { token: tokens.auditor });
+    assert.equal(r.status, 200, `GET /metrics with the auditor token: ${r.text.slice(0, 300)}`);
+    return parseDropMetrics(r.text);
+  };
   const before = await metrics();
   const a = rec.a;
   const tLate = Date.now();
@@ -301,22 +323,31 @@ async function verifyReceipt(t, env, receiptText) {
 
 async function scenario(t, env) {
   const p = env.plants;
+  const t0 = Date.now();
+  const step = (name) => t.diagnostic(`${name} done at +${Date.now() - t0} ms`);
   const rec = await recordPersons(t, env, p);
+  step('recording');
   // Controls: every planted word is visible to the byte scan before anything is erased.
   await assertScan(env.dataDir, [p.markerA, p.anonA, p.identifiedA, p.markerB], 'present',
     'before forget');
   if (UNTIL === 'record') {
     await rec.a.context.close();
     await assertReplays(env, await exportedEvents(env.dataDir, rec.sessionB), 'B replay');
+    step('replay');
     return;
   }
   const receipt = await forgetA(t, env, p, rec);
+  step('forget');
   await lateData(t, env, p, rec);
+  step('late data');
   await exportBundleB(t, env, p, rec);
+  step('bundle');
   await openDsr(t, env, p, rec);
+  step('OpenDSR');
   const exit = await env.srv.stop();
   assert.equal(exit.code, 0, `scrubd should exit 0 on SIGTERM, got ${JSON.stringify(exit)}`);
   await verifyReceipt(t, env, receipt);
+  step('receipt');
 }
 
 test('subject rights: forget follows the person, late data dropped, receipt verifies, ' +
@@ -325,7 +356,8 @@ test('subject rights: forget follows the person, late data dropped, receipt veri
   const dataDir = path.join(tmp, 'data');
   await fsp.mkdir(dataDir, { recursive: true });
   const tokensFile = path.join(tmp, 'admin-tokens');
-  const env = { tmp, dataDir, plants: plant(), cleanups: [], tokens: await writeTokensFile(tokensFile) };
+  const env = { tmp, dataDir, plants: plant(), cleanups: [],
+    tokens: await writeTokensFile(tokensFile) };
   t.diagnostic(`scrubd=${SCRUBD_BIN} tmp=${tmp} until=${UNTIL || 'end'}`);
   try {
     let extraArgs = ['--admin-tokens-file', tokensFile];
@@ -348,11 +380,13 @@ test('subject rights: forget follows the person, late data dropped, receipt veri
     env.cleanups.push(() => env.browser.close());
     await scenario(t, env);
   } finally {
+    const cleanStart = Date.now();
     for (const fn of env.cleanups.reverse()) {
       let timer;
       await Promise.race([fn(), new Promise((r) => { timer = setTimeout(r, 10000); })])
         .catch(() => {});
       clearTimeout(timer);
     }
+    t.diagnostic(`cleanup took ${Date.now() - cleanStart} ms`);
   }
 });

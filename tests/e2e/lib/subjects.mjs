@@ -26,7 +26,9 @@ export function randomWord(n = 8) {
 /** Writes `<role> <token>` lines (mode 0600); returns {admin, dsr, auditor}. */
 export async function writeTokensFile(file) {
   const tokens = {};
-  for (const role of ['admin', 'dsr', 'auditor']) tokens[role] = crypto.randomBytes(24).toString('hex');
+  for (const role of ['admin', 'dsr', 'auditor']) {
+    tokens[role] = crypto.randomBytes(24).toString('hex');
+  }
   const body = '# scrubd role tokens: <role> <token>\n' +
     Object.entries(tokens).map(([r, t]) => `${r} ${t}`).join('\n') + '\n';
   await fsp.writeFile(file, body, { mode: 0o600 });
@@ -107,8 +109,8 @@ export async function openPerson(browser, { webUrl, scrubdUrl, marker }) {
   await waitFor('posthog-js to start session recording',
     () => page.evaluate(() => window.__e2eLoaded && window.posthog.sessionRecordingStarted()),
     { timeoutMs: 20000 }).catch((e) => {
-    throw new Error(`${e.message}\n  requests to scrubd:\n  ${requests.log()}\n  page console:\n  ` +
-      consoleLines.slice(-20).join('\n  '));
+    throw new Error(`${e.message}\n  requests to scrubd:\n  ${requests.log()}` +
+      '\n  page console:\n  ' + consoleLines.slice(-20).join('\n  '));
   });
   return {
     context,
