@@ -50,7 +50,7 @@ function assertNoHits(hits, where) {
 
 // Console errors on the replay page that are not failures: rrweb's replay iframe is sandboxed
 // without allow-scripts, so Chromium reports each recorded <script src> it refuses to run.
-const NOISY_CONSOLE = [/^Blocked script execution in .* the document's frame is sandboxed/];
+export const NOISY_CONSOLE = [/^Blocked script execution in .* the document's frame is sandboxed/];
 
 /**
  * Runs the scenario once against one policy.
