@@ -45,6 +45,7 @@ struct Collected {
   std::vector<ZipEntry> files;
   json::array sessions;
   json::array events;
+  std::set<std::string> names;
 };
 
 Status CollectSessions(const Stores& s, const Subject& subject, Collected* c) {
@@ -63,7 +64,11 @@ Status CollectSessions(const Stores& s, const Subject& subject, Collected* c) {
                                          {"last_timestamp", info->last_ts},
                                          {"urls", UrlsOf(parsed)},
                                          {"event_count", info->events}});
-      c->files.push_back({"sessions/" + part.token + "_" + id + ".json", std::move(*body)});
+      // sessions/<session>.json; the token is added only when two projects share the id.
+      std::string name = "sessions/" + id + ".json";
+      if (!c->names.insert(name).second) name = "sessions/" + id + "." + part.token + ".json";
+      c->names.insert(name);
+      c->files.push_back({name, std::move(*body)});
     }
   }
   return Status::Ok();
