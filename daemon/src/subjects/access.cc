@@ -42,7 +42,7 @@ json::array UrlsOf(const json::value& events) {
 }
 
 struct Collected {
-  std::vector<ZipEntry> files;
+  std::vector<std::pair<std::string, std::string>> files;  // name, bytes
   json::array sessions;
   json::array events;
   std::set<std::string> names;
@@ -121,10 +121,13 @@ Result<AccessOutcome> WriteBundle(const Stores& stores, const std::vector<std::s
                         {"policy_versions", std::move(versions)},
                         {"sessions", std::move(c.sessions)},
                         {"event_count", o.events}};
-  c.files.insert(c.files.begin(), ZipEntry{"manifest.json", json::serialize(manifest)});
+  c.files.insert(c.files.begin(), {"manifest.json", json::serialize(manifest)});
   c.files.push_back({"events.json", json::serialize(c.events)});
+  zip::ZipWriter writer({NowMs(stores) / 1000});
+  for (const auto& [name, bytes] : c.files)
+    if (Status s = writer.Add(name, bytes); !s.ok()) return s;
   if (Status s = Env::Default()->CreateDirs(out.parent_path(), 0700); !s.ok()) return s;
-  if (Status s = WriteZip(Env::Default(), out, c.files); !s.ok()) return s;
+  if (Status s = writer.WriteTo(Env::Default(), out); !s.ok()) return s;
   o.summary_json = json::serialize(json::object{{"subject", SubjectId(stores, seeds)},
                                                 {"sessions", o.sessions},
                                                 {"events", o.events}});
