@@ -121,6 +121,18 @@ Status ParseRetention(const std::string& file, const YAML::Node& n, RetentionPol
   return Status::Ok();
 }
 
+Status ParseErasure(const std::string& file, const YAML::Node& n, ErasurePolicy* out) {
+  if (!n || n.IsNull()) return Status::Ok();
+  Status s = yamlcheck::CheckKeys(
+      file, n, "erasure",
+      {{"suppress_days", Type::kInt, "days an erased subject's later data is dropped"}});
+  if (!s.ok()) return s;
+  out->suppress_days = yamlcheck::GetInt(n, "suppress_days", out->suppress_days);
+  if (out->suppress_days < 1 || out->suppress_days > 3650)
+    return Error(file, n["suppress_days"], "erasure.suppress_days must be within 1..3650");
+  return Status::Ok();
+}
+
 Result<std::shared_ptr<const Policy>> Compile(const std::string& file, const YAML::Node& root,
                                               std::string_view text, const LoadOptions& opts) {
   Status s = yamlcheck::CheckKeys(
@@ -135,6 +147,7 @@ Result<std::shared_ptr<const Policy>> Compile(const std::string& file, const YAM
        {"consent", Type::kMap, "consent enforcement"},
        {"sampling", Type::kMap, "session sampling"},
        {"retention", Type::kMap, "retention period"},
+       {"erasure", Type::kMap, "subject erasure: tombstone period"},
        {"identifiers", Type::kString, "pseudonymize | keep | redact the distinct ids"},
        {"person_properties", Type::kMap, "$set / $set_once allowlist and method"},
        {"client_ip", Type::kString, "drop | truncate | pass the client address"}});
@@ -173,6 +186,7 @@ Result<std::shared_ptr<const Policy>> Compile(const std::string& file, const YAM
   if (s = ParseBlocking(file, root["blocking"], &p->blocking); !s.ok()) return s;
   if (s = ParseSampling(file, root["sampling"], &p->sampling); !s.ok()) return s;
   if (s = ParseRetention(file, root["retention"], &p->retention); !s.ok()) return s;
+  if (s = ParseErasure(file, root["erasure"], &p->erasure); !s.ok()) return s;
   if (s = ParseIdentitySection(file, root, opts, &p->identity); !s.ok()) return s;
   return std::shared_ptr<const Policy>(std::move(p));
 }

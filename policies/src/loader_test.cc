@@ -63,6 +63,19 @@ TEST(PolicyLoaderTest, ErrorsCarryFileLineColumn) {
   EXPECT_NE(syntax.find("YAML syntax"), std::string::npos) << syntax;
 }
 
+TEST(PolicyLoaderTest, ErasureSuppressDaysParsedAndRangeChecked) {
+  auto p = Parse("version: 1\nerasure:\n  suppress_days: 90\n");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ((*p)->erasure.suppress_days, 90);
+  auto d = Parse("version: 1\n");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ((*d)->erasure.suppress_days, 30);
+  EXPECT_EQ(ErrorOf("version: 1\nerasure:\n  suppress_days: 0\n"),
+            "p.yaml:3:18: erasure.suppress_days must be within 1..3650");
+  EXPECT_NE(ErrorOf("version: 1\nerasure:\n  suppress: 3\n").find("p.yaml:3:3"),
+            std::string::npos);
+}
+
 TEST(PolicyLoaderTest, TokenRoutingPrefersExactMatch) {
   auto a = Parse("version: 1\nname: a\napplies_to: ['*']\n");
   auto b = Parse("version: 1\nname: b\napplies_to: [phc_b]\n");

@@ -46,6 +46,12 @@ struct RetentionPolicy {
   int64_t days = 30;
 };
 
+// `erasure:` subject erasure (docs/subjects.md): how long tombstones keep an erased subject's
+// later data out.
+struct ErasurePolicy {
+  int64_t suppress_days = 30;
+};
+
 // `identifiers:`, `person_properties:` and `client_ip:` (docs/identifiers.md): what identifies
 // a person in posthog traffic, and what scrubd does with it before the string pass.
 enum class IdentifierMode { kPseudonymize, kKeep, kRedact };
@@ -86,6 +92,7 @@ struct Policy {
   BlockingPolicy blocking;
   SamplingPolicy sampling;
   RetentionPolicy retention;
+  ErasurePolicy erasure;
   IdentityPolicy identity;
 
   bool AppliesTo(std::string_view token) const;

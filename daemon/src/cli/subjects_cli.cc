@@ -1,0 +1,241 @@
+// forget / subject export: argument parsing, the daemon path and the direct path.
+#include "cli/subjects_cli.h"
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "cli/daemon_client.h"
+#include "dom/state_store.h"
+#include "scrubd/audit/log.h"
+#include "server/keys.h"
+#include "sink/local_store.h"
+#include "sink/spool.h"
+#include "subjects/access.h"
+#include "subjects/api.h"
+#include "subjects/service.h"
+#include "subjects/sqlite_subject_store.h"
+
+namespace scrubd::cli {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+constexpr int kExitFailed = 1, kExitUsage = 2;
+
+constexpr const char* kForgetUsage =
+    "usage: scrubd forget --data-dir DIR (--distinct-id ID | --email ADDR | --session ID)\n"
+    "                     [--reason TEXT] [--json] [--admin-token-file FILE]\n"
+    "Erases everything scrubd holds of the person (every linked id, session, event, spool\n"
+    "record, dead letter and DOM state), tombstones them, and prints the signed receipt.\n";
+constexpr const char* kExportUsage =
+    "usage: scrubd export --data-dir DIR (--distinct-id ID | --email ADDR) --out FILE.zip\n"
+    "                     [--admin-token-file FILE]\n";
+
+struct Args {
+  fs::path data_dir, out, token_file;
+  subjects::Identity identity;
+  std::string reason;
+  bool json = false;
+};
+
+// Parses the shared flags; returns false (after printing usage) on a bad command line.
+bool ParseArgs(int argc, char** argv, bool forget, Args* a) {
+  const char* usage = forget ? kForgetUsage : kExportUsage;
+  for (int i = 0; i < argc; ++i) {
+    std::string f = argv[i];
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (f == "--data-dir") a->data_dir = next();
+    else if (f == "--distinct-id") a->identity = {"distinct_id", next(), "raw"};
+    else if (f == "--email") a->identity = {"email", next(), "raw"};
+    else if (f == "--session" && forget) a->identity = {"session", next(), "raw"};
+    else if (f == "--reason" && forget) a->reason = next();
+    else if (f == "--json" && forget) a->json = true;
+    else if (f == "--out" && !forget) a->out = next();
+    else if (f == "--admin-token-file") a->token_file = next();
+    else {
+      std::fprintf(stderr, "scrubd %s: unknown option '%s'\n%s", forget ? "forget" : "export",
+                   f.c_str(), usage);
+      return false;
+    }
+  }
+  if (a->data_dir.empty() || a->identity.value.empty() || (!forget && a->out.empty())) {
+    std::fputs(usage, stderr);
+    return false;
+  }
+  return true;
+}
+
+// Everything the direct path opens; the audit log's lock is the data dir's lock.
+struct LocalStack {
+  std::unique_ptr<audit::Log> log;
+  std::unique_ptr<sink::LocalStore> store;
+  std::unique_ptr<dom::StateStore> state;
+  std::unique_ptr<sink::Spool> spool;
+  std::unique_ptr<subjects::SubjectStore> index;
+  subjects::Stores stores;
+};
+
+Result<std::unique_ptr<LocalStack>> OpenLocal(const fs::path& data) {
+  auto st = std::make_unique<LocalStack>();
+  Result<std::unique_ptr<audit::Log>> log = audit::Log::Open(data / "audit", {});
+  if (!log.ok()) return log.status();
+  st->log = std::move(log).value();
+  Result<std::unique_ptr<sink::LocalStore>> store = sink::LocalStore::Open(data);
+  if (!store.ok()) return store.status();
+  st->store = std::move(store).value();
+  dom::StateStore::Options so;
+  so.dir = data / "state";
+  Result<std::unique_ptr<dom::StateStore>> state = dom::StateStore::Open(so);
+  if (!state.ok()) return state.status();
+  st->state = std::move(state).value();
+  if (fs::exists(data / "spool")) {
+    Result<std::unique_ptr<sink::Spool>> spool = sink::Spool::Open({data / "spool"});
+    if (!spool.ok()) return spool.status();
+    st->spool = std::move(spool).value();
+  }
+  Result<std::unique_ptr<subjects::SubjectStore>> index = subjects::OpenSqliteSubjectStore(data);
+  if (!index.ok()) return index.status();
+  st->index = std::move(index).value();
+  Result<std::string> master = server::LoadOrCreateKey(data / "keys" / "identity.key", 32);
+  if (!master.ok()) return master.status();
+  Result<std::string> pseudo = server::LoadOrCreateKey(data / "keys" / "pseudonym.key", 32);
+  if (!pseudo.ok()) return pseudo.status();
+  st->stores = {st->index.get(), st->store.get(), st->spool.get(), st->state.get(),
+                st->log.get(), nullptr, nullptr, data, *master, *pseudo};
+  return st;
+}
+
+// Submits through the daemon and polls until the request leaves pending / in_progress.
+Result<json::object> ViaDaemon(const Args& a, const std::string& type) {
+  json::object body{{"type", type},
+                    {"reason", a.reason},
+                    {"identities", json::array{json::object{{"type", a.identity.type},
+                                                            {"value", a.identity.value},
+                                                            {"format", "raw"}}}}};
+  Result<DaemonReply> r = CallDaemon(a.data_dir, a.token_file, "POST",
+                                     "/admin/subjects/requests", json::serialize(body));
+  if (!r.ok()) return r.status();
+  if (r->status != 201)
+    return Status::Unavailable("daemon answered " + std::to_string(r->status) + ": " +
+                               ErrorMessageOf(r->body));
+  for (int i = 0; i < 1200; ++i) {
+    json::error_code ec;
+    json::value v = json::parse(r->body, ec);
+    if (ec || !v.is_object()) return Status::Corruption("daemon reply is not JSON");
+    std::string status(v.as_object().at("status").as_string());
+    if (status == "completed" || status == "cancelled") return v.as_object();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::string id(v.as_object().at("request_id").as_string());
+    r = CallDaemon(a.data_dir, a.token_file, "GET", "/admin/subjects/requests/" + id, "");
+    if (!r.ok()) return r.status();
+    if (r->status != 200) return Status::Unavailable(ErrorMessageOf(r->body));
+  }
+  return Status::Unavailable("the request is still in progress (see GET /v1/requests/<id>)");
+}
+
+Result<json::object> Directly(const Args& a, const std::string& type) {
+  Result<std::unique_ptr<LocalStack>> st = OpenLocal(a.data_dir);
+  if (!st.ok()) return st.status();
+  subjects::Service service((*st)->stores, {});  // runs inline
+  subjects::NewRequest req;
+  req.type = type;
+  req.identities = {a.identity};
+  req.reason = a.reason;
+  Result<subjects::RequestRecord> r = service.Submit(std::move(req));
+  if (!r.ok()) return r.status();
+  Result<std::optional<subjects::RequestRecord>> done = service.Get(r->id);
+  if (!done.ok()) return done.status();
+  if (Status s = (*st)->log->Close(); !s.ok()) return s;
+  json::value v = json::parse(subjects::RecordJson(**done));
+  return v.as_object();
+}
+
+// Uses the daemon when it holds the data dir (the audit log's lock), else works directly.
+Result<json::object> Run(const Args& a, const std::string& type) {
+  Result<json::object> direct = Directly(a, type);
+  if (direct.ok() || direct.status().code() != Code::kUnavailable) return direct;
+  return ViaDaemon(a, type);
+}
+
+int PrintReceipt(const json::object& record, bool as_json) {
+  const json::value* receipt = record.if_contains("receipt");
+  if (!receipt || !receipt->is_object()) {
+    std::fprintf(stderr, "scrubd forget: request %s ended %s without a receipt\n",
+                 json::serialize(record.at("request_id")).c_str(),
+                 json::serialize(record.at("status")).c_str());
+    return kExitFailed;
+  }
+  const json::object& req = receipt->as_object().at("request").as_object();
+  bool clean = req.at("scan").as_object().at("clean").as_bool();
+  if (as_json) {
+    std::printf("%s\n", json::serialize(*receipt).c_str());
+  } else {
+    std::printf("erasure %s completed\nsubject: %s\ncounts: %s\nscan: %s\nupstream: %s\n"
+                "audit seq: %s\n",
+                json::serialize(req.at("request_id")).c_str(),
+                json::serialize(req.at("subject")).c_str(),
+                json::serialize(req.at("counts")).c_str(), json::serialize(req.at("scan")).c_str(),
+                json::serialize(req.at("upstream")).c_str(),
+                json::serialize(receipt->as_object().at("audit").as_object().at("seq")).c_str());
+  }
+  return clean ? 0 : kExitFailed;
+}
+
+}  // namespace
+
+int Forget(int argc, char** argv) {
+  Args a;
+  if (!ParseArgs(argc, argv, true, &a)) return kExitUsage;
+  Result<json::object> r = Run(a, "erasure");
+  if (!r.ok()) {
+    std::fprintf(stderr, "scrubd forget: %s\n", r.status().ToString().c_str());
+    return kExitFailed;
+  }
+  return PrintReceipt(*r, a.json);
+}
+
+bool IsSubjectExport(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--distinct-id") || !std::strcmp(argv[i], "--email")) return true;
+  return false;
+}
+
+int ExportSubject(int argc, char** argv) {
+  Args a;
+  if (!ParseArgs(argc, argv, false, &a)) return kExitUsage;
+  Result<json::object> r = Run(a, "access");
+  if (!r.ok()) {
+    std::fprintf(stderr, "scrubd export: %s\n", r.status().ToString().c_str());
+    return kExitFailed;
+  }
+  std::string id(r->at("request_id").as_string());
+  Result<std::string> zip = Status::NotFound("");
+  fs::path local = a.data_dir / "exports" / (id + ".zip");
+  if (fs::exists(local)) {  // written by this process: handed out, then not kept
+    zip = Env::Default()->ReadFile(local);
+    if (Status rm = Env::Default()->RemoveFile(local); !rm.ok())
+      std::fprintf(stderr, "scrubd export: cannot remove %s\n", local.filename().c_str());
+  } else {
+    Result<DaemonReply> d =
+        CallDaemon(a.data_dir, a.token_file, "GET", "/admin/subjects/requests/" + id + "/bundle", "");
+    if (d.ok() && d->status == 200) zip = std::move(d->body);
+    else zip = Status::Unavailable(d.ok() ? ErrorMessageOf(d->body) : d.status().message());
+  }
+  if (!zip.ok()) {
+    std::fprintf(stderr, "scrubd export: %s\n", zip.status().ToString().c_str());
+    return kExitFailed;
+  }
+  if (Status s = sink::WriteFileDurably(a.out, *zip, 0600); !s.ok()) {
+    std::fprintf(stderr, "scrubd export: %s\n", s.ToString().c_str());
+    return kExitFailed;
+  }
+  const json::value* res = r->if_contains("results");
+  std::fprintf(stderr, "scrubd export: wrote %s (%s)\n", a.out.c_str(),
+               res ? json::serialize(*res).c_str() : "{}");
+  return 0;
+}
+
+}  // namespace scrubd::cli

@@ -1,0 +1,296 @@
+// Erasure, in the order docs/subjects.md gives: tombstones (under the exclusive ingest lock),
+// then deletion, then the upstream, then the scan, then the audit entry and its receipt.
+#include "subjects/erasure.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <mutex>
+#include <set>
+
+#include "dom/state_store.h"
+#include "scrubd/audit/log.h"
+#include "scrubd/audit/receipt.h"
+#include "server/keys.h"
+#include "sink/scan.h"
+#include "sink/spool.h"
+#include "subjects/facts.h"
+#include "subjects/posthog_eraser.h"
+
+namespace scrubd::subjects {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+using Seeds = std::vector<std::pair<std::string, std::string>>;
+
+int64_t Now(const Stores& s) {
+  if (s.now_ms) return s.now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Tombstones every node of `subject` and every seed, expiring after suppress_days.
+Status Tombstone(const Stores& s, const Subject& subject, const Seeds& seeds,
+                 const std::string& request_id) {
+  auto expires = [&](std::string_view token) {
+    int64_t days = s.suppress_days_for ? s.suppress_days_for(token) : s.suppress_days;
+    return Now(s) + days * 86400000LL;
+  };
+  std::vector<Tombstone> t;
+  for (const Subject::Part& part : subject.parts)
+    for (const NodeFact& n : part.nodes)
+      t.push_back({part.token, n.node, request_id, expires(part.token)});
+  for (const auto& [token, node] : seeds)
+    if (!token.empty()) t.push_back({token, node, request_id, expires(token)});
+  if (t.empty()) return Status::Ok();
+  return s.index->AddTombstones(t);
+}
+
+// Tombstones first; the exclusive lock waits out every batch in flight, whose facts are then
+// in the index, so the second resolve is the whole subject.
+Result<Subject> TombstoneAndResolve(const Stores& s, const Seeds& seeds,
+                                    const std::string& request_id) {
+  Result<Subject> first = s.index->Resolve(seeds);
+  if (!first.ok()) return first.status();
+  {
+    std::unique_lock<std::shared_mutex> lock;
+    if (s.ingest_lock) lock = std::unique_lock<std::shared_mutex>(*s.ingest_lock);
+    if (Status st = Tombstone(s, *first, seeds, request_id); !st.ok()) return st;
+  }
+  Result<Subject> final_subject = s.index->Resolve(seeds);
+  if (!final_subject.ok()) return final_subject.status();
+  if (Status st = Tombstone(s, *final_subject, seeds, request_id); !st.ok()) return st;
+  return final_subject;
+}
+
+struct Targets {
+  std::vector<sink::SessionKey> sessions;
+  std::vector<std::pair<std::string, std::string>> events;  // (token, uuid)
+  std::vector<uint64_t> spool_seqs;
+  std::vector<std::string> distinct_ids;  // as stored: the pseudonym after "i:"
+};
+
+Targets TargetsOf(const Subject& subject) {
+  Targets t;
+  for (const Subject::Part& p : subject.parts) {
+    for (const std::string& id : p.sessions) t.sessions.push_back({p.token, id});
+    for (const std::string& u : p.event_uuids) t.events.emplace_back(p.token, u);
+    t.spool_seqs.insert(t.spool_seqs.end(), p.spool_seqs.begin(), p.spool_seqs.end());
+    for (const NodeFact& n : p.nodes)
+      if (n.kind == "distinct_id" && n.node.starts_with("i:")) t.distinct_ids.push_back(n.node.substr(2));
+  }
+  std::sort(t.spool_seqs.begin(), t.spool_seqs.end());
+  t.spool_seqs.erase(std::unique(t.spool_seqs.begin(), t.spool_seqs.end()), t.spool_seqs.end());
+  return t;
+}
+
+void Add(sink::EraseCounts* into, const sink::EraseCounts& c) {
+  into->sessions += c.sessions;
+  into->chunks += c.chunks;
+  into->chunk_bytes += c.chunk_bytes;
+  into->events += c.events;
+  into->spool += c.spool;
+  into->dead += c.dead;
+  into->dom_state += c.dom_state;
+}
+
+Status DeleteEverywhere(const Stores& s, const Targets& t, sink::EraseCounts* counts) {
+  if (s.store) {
+    Result<sink::EraseCounts> c = s.store->Erase(t.sessions, t.events);
+    if (!c.ok()) return c.status();
+    Add(counts, *c);
+  }
+  if (s.spool && !t.spool_seqs.empty()) {
+    Result<sink::EraseCounts> c = s.spool->Erase(t.spool_seqs);
+    if (!c.ok()) return c.status();
+    Add(counts, *c);
+  }
+  if (s.state) {
+    for (const sink::SessionKey& k : t.sessions) {
+      bool had = fs::exists(s.data_dir / "state" / k.token / k.session_id);
+      if (Status st = s.state->ForgetSession(k.token, k.session_id); !st.ok()) return st;
+      if (had) counts->dom_state++;
+    }
+  }
+  return Status::Ok();
+}
+
+json::object CountsJson(const sink::EraseCounts& c) {
+  return json::object{{"sessions", c.sessions},     {"chunks", c.chunks},
+                      {"chunk_bytes", c.chunk_bytes}, {"events", c.events},
+                      {"spool", c.spool},           {"dead_letters", c.dead},
+                      {"dom_state", c.dom_state}};
+}
+
+sink::EraseCounts CountsFrom(const std::string& result_json) {
+  sink::EraseCounts c;
+  boost::system::error_code ec;
+  json::value v = json::parse(result_json, ec);
+  if (ec || !v.is_object()) return c;
+  const json::value* counts = v.as_object().if_contains("counts");
+  if (!counts || !counts->is_object()) return c;
+  auto get = [&](const char* k) -> uint64_t {
+    const json::value* x = counts->as_object().if_contains(k);
+    return x && x->is_int64() && x->as_int64() >= 0 ? static_cast<uint64_t>(x->as_int64())
+           : x && x->is_uint64()                    ? x->as_uint64()
+                                                    : 0;
+  };
+  c.sessions = get("sessions");
+  c.chunks = get("chunks");
+  c.chunk_bytes = get("chunk_bytes");
+  c.events = get("events");
+  c.spool = get("spool");
+  c.dead = get("dead_letters");
+  c.dom_state = get("dom_state");
+  return c;
+}
+
+// The raw identifiers, as the scan looks for them (sha256 inputs are not raw: skipped).
+std::vector<std::string> Needles(const std::vector<Identity>& raw) {
+  std::vector<std::string> out;
+  for (const Identity& i : raw) {
+    if (i.format != "raw" || i.type == "session" || i.value.size() < 4) continue;
+    out.push_back(i.value);
+  }
+  return out;
+}
+
+Result<ScanResult> Scan(const Stores& s, const Seeds& seeds, const Targets& t,
+                        const std::vector<Identity>& raw) {
+  ScanResult r;
+  if (s.store) {
+    Result<sink::EraseCounts> left = s.store->Residue(t.sessions, t.events, t.distinct_ids);
+    if (!left.ok()) return left.status();
+    r.index_rows = left->sessions + left->events;
+    r.files = left->chunks;
+  }
+  for (uint64_t seq : t.spool_seqs)
+    if (s.spool && s.spool->Holds(seq)) r.spool_records++;
+  for (const sink::SessionKey& k : t.sessions)
+    if (fs::exists(s.data_dir / "state" / k.token / k.session_id)) r.files++;
+  Result<Subject> again = s.index->Resolve(seeds);
+  if (!again.ok()) return again.status();
+  for (const Subject::Part& p : again->parts)
+    r.subject_index += p.sessions.size() + p.event_uuids.size() + p.spool_seqs.size();
+  std::vector<std::string> needles = Needles(raw);
+  r.raw_checked = !raw.empty();
+  if (!needles.empty()) {
+    for (const char* sub : {"store", "spool", "state", "subjects", "audit", "exports"}) {
+      if (!fs::exists(s.data_dir / sub)) continue;
+      Result<uint64_t> n = sink::ScanForNeedles(s.data_dir / sub, needles);
+      if (!n.ok()) return n.status();
+      r.raw_identifier_files += *n;
+    }
+  }
+  r.clean = r.index_rows == 0 && r.files == 0 && r.spool_records == 0 && r.subject_index == 0 &&
+            r.raw_identifier_files == 0;
+  return r;
+}
+
+json::object ScanJson(const ScanResult& r) {
+  return json::object{{"clean", r.clean},
+                      {"index_rows", r.index_rows},
+                      {"files", r.files},
+                      {"spool_records", r.spool_records},
+                      {"subject_index", r.subject_index},
+                      {"raw_identifier_files", r.raw_identifier_files},
+                      {"raw_identifiers_checked", r.raw_checked}};
+}
+
+// Upstream step: "none" without an upstream eraser or with no distinct ids.
+std::string EraseUpstream(const Stores& s, const Targets& t, uint64_t* deleted) {
+  if (!s.upstream) return "none";
+  if (t.distinct_ids.empty()) return "done";
+  UpstreamEraseResult r = s.upstream->Erase(t.distinct_ids);
+  *deleted = r.persons_deleted;
+  switch (r.outcome) {
+    case EraseAttempt::kDone: return "done";
+    case EraseAttempt::kRetry: return "retry";
+    case EraseAttempt::kFailed: return "failed";
+  }
+  return "failed";
+}
+
+}  // namespace
+
+std::string JoinSeed(const std::string& token, const std::string& node) {
+  return token + "\t" + node;
+}
+
+std::pair<std::string, std::string> SplitSeed(const std::string& seed) {
+  size_t tab = seed.find('\t');
+  if (tab == std::string::npos) return {"", seed};
+  return {seed.substr(0, tab), seed.substr(tab + 1)};
+}
+
+Result<Seeds> SeedsOf(const Stores& stores, const std::vector<Identity>& identities) {
+  Result<std::vector<std::string>> tokens = stores.index->Tokens();
+  if (!tokens.ok()) return tokens.status();
+  Seeds seeds;
+  for (const Identity& id : identities) {
+    for (const std::string& token : *tokens)
+      for (const NodeFact& n : SeedNodes(stores.master_key, token, id.type, id.value, id.format))
+        seeds.emplace_back(token, n.node);
+  }
+  std::sort(seeds.begin(), seeds.end());
+  seeds.erase(std::unique(seeds.begin(), seeds.end()), seeds.end());
+  return seeds;
+}
+
+std::string SubjectId(const Stores& stores, const std::vector<std::string>& seeds) {
+  std::vector<std::string> sorted = seeds;
+  std::sort(sorted.begin(), sorted.end());
+  std::string joined;
+  for (const std::string& s : sorted) joined += s + "\n";
+  return "subj_" + server::Pseudonym(stores.pseudonym_key, joined);
+}
+
+Result<ErasureOutcome> RunErasure(const Stores& stores, const RequestRecord& request,
+                                  const std::vector<Identity>& raw) {
+  Seeds seeds;
+  for (const std::string& s : request.seeds) seeds.push_back(SplitSeed(s));
+  ErasureOutcome out;
+  out.subject = SubjectId(stores, request.seeds);
+  Result<Subject> subject = TombstoneAndResolve(stores, seeds, request.id);
+  if (!subject.ok()) return subject.status();
+  Targets targets = TargetsOf(*subject);
+  out.counts = CountsFrom(request.result_json);  // what an earlier run already removed
+  if (Status s = DeleteEverywhere(stores, targets, &out.counts); !s.ok()) return s;
+  if (Status s = stores.index->ForgetSubject(*subject); !s.ok()) return s;
+  out.upstream = EraseUpstream(stores, targets, &out.persons_deleted);
+  if (out.upstream == "retry" || out.upstream == "failed") {  // stays in_progress until acked
+    out.status = "in_progress";
+    return out;
+  }
+  Result<ScanResult> scan = Scan(stores, seeds, targets, raw);
+  if (!scan.ok()) return scan.status();
+  out.scan = *scan;
+  json::object summary{{"request_id", request.id},
+                       {"type", "erasure"},
+                       {"regulation", request.regulation},
+                       {"subject", out.subject},
+                       {"counts", CountsJson(out.counts)},
+                       {"scan", ScanJson(out.scan)},
+                       {"upstream", out.upstream},
+                       {"upstream_persons_deleted", out.persons_deleted}};
+  out.status = "completed";  // an unclean scan is reported in the receipt, and by the CLI
+  summary["status"] = out.status;
+  if (!stores.audit) return Status::Internal("erasure needs the audit log");
+  std::string text = json::serialize(summary);
+  Result<uint64_t> seq = stores.audit->Append("erasure_completed", text);
+  if (!seq.ok()) return seq.status();
+  Result<std::string> receipt =
+      audit::MakeReceipt(*stores.audit, stores.data_dir / "audit", *seq, text);
+  if (!receipt.ok()) return receipt.status();
+  out.receipt_json = std::move(receipt).value();
+  spdlog::info("erasure {} subject={} status={} sessions={} events={} spool={} scan_clean={}",
+               request.id, out.subject, out.status, out.counts.sessions, out.counts.events,
+               out.counts.spool, out.scan.clean);
+  return out;
+}
+
+}  // namespace scrubd::subjects

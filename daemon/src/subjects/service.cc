@@ -1,0 +1,240 @@
+// Request lifecycle: pending -> in_progress -> completed (or cancelled while pending).
+#include "subjects/service.h"
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+
+#include "scrubd/audit/log.h"
+#include "subjects/access.h"
+#include "subjects/deadlines.h"
+
+namespace scrubd::subjects {
+namespace json = boost::json;
+
+namespace {
+
+int64_t NowMs(const Stores& s) {
+  if (s.now_ms) return s.now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool KnownType(const std::string& t) {
+  return t == "erasure" || t == "access" || t == "portability";
+}
+
+Status CheckIdentity(const Identity& i) {
+  if (i.type != "distinct_id" && i.type != "email" && i.type != "session")
+    return Status::InvalidInput("identity type must be distinct_id, email or session");
+  if (i.format != "raw" && i.format != "sha256")
+    return Status::InvalidInput("identity format must be raw or sha256");
+  if (i.value.empty() || i.value.size() > 512)
+    return Status::InvalidInput("identity value must be 1..512 bytes");
+  if (i.format == "sha256" && i.value.size() != 64)
+    return Status::InvalidInput("a sha256 identity is 64 hex digits");
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string NewRequestId() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) return {};
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  static const char* kHex = "0123456789abcdef";
+  std::string s;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    s += kHex[b[i] >> 4];
+    s += kHex[b[i] & 15];
+  }
+  return s;
+}
+
+bool IsRequestId(std::string_view id) {
+  if (id.size() != 36) return false;
+  for (size_t i = 0; i < id.size(); ++i) {
+    char c = id[i];
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash != (c == '-')) return false;
+    if (!dash && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return id[14] == '4' && (id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
+}
+
+Service::Service(Stores stores, ServiceOptions options)
+    : stores_(std::move(stores)), options_(std::move(options)) {}
+
+Status Service::Save(RequestRecord& record, const std::string& status) {
+  bool changed = record.status != status;
+  record.status = status;
+  record.updated_ms = NowMs(stores_);
+  if (Status s = stores_.index->PutRequest(record); !s.ok()) return s;
+  if (changed && options_.on_status) options_.on_status(record);
+  return Status::Ok();
+}
+
+Result<RequestRecord> Service::Submit(NewRequest req) {
+  if (req.id.empty()) req.id = NewRequestId();
+  if (!IsRequestId(req.id)) return Status::InvalidInput("request id must be a lowercase UUID v4");
+  if (!KnownType(req.type)) return Status::InvalidInput("unknown request type");
+  if (req.regulation != "gdpr" && req.regulation != "ccpa")
+    return Status::InvalidInput("regulation must be gdpr or ccpa");
+  if (req.identities.empty()) return Status::InvalidInput("no subject identity");
+  for (const Identity& i : req.identities)
+    if (Status s = CheckIdentity(i); !s.ok()) return s;
+  Result<std::optional<RequestRecord>> existing = stores_.index->GetRequest(req.id);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) return **existing;  // idempotent resubmission
+  Result<std::vector<std::pair<std::string, std::string>>> seeds = SeedsOf(stores_, req.identities);
+  if (!seeds.ok()) return seeds.status();
+  RequestRecord r;
+  r.id = req.id;
+  r.type = req.type;
+  r.regulation = req.regulation;
+  r.received_ms = NowMs(stores_);
+  r.submitted_ms = req.submitted_ms ? req.submitted_ms : r.received_ms;
+  r.expected_ms = ExpectedCompletionMs(r.regulation, r.received_ms, false);
+  for (const auto& [token, node] : *seeds) r.seeds.push_back(JoinSeed(token, node));
+  r.callback_urls = req.callback_urls;
+  r.reason = req.reason;
+  r.status = "pending";
+  r.updated_ms = r.received_ms;
+  if (Status s = stores_.index->PutRequest(r); !s.ok()) return s;
+  if (stores_.audit) {
+    Result<uint64_t> seq = stores_.audit->Append(
+        r.type == "erasure" ? "erasure_requested" : "access_requested",
+        json::serialize(json::object{{"request_id", r.id},
+                                     {"type", r.type},
+                                     {"regulation", r.regulation},
+                                     {"subject", SubjectId(stores_, r.seeds)},
+                                     {"identities", req.identities.size()},
+                                     {"seeds", r.seeds.size()}}));
+    if (!seq.ok()) return seq.status();  // fail closed: an unaudited request is not taken
+  }
+  if (options_.on_status) options_.on_status(r);
+  {
+    std::lock_guard lock(mu_);
+    raw_[r.id] = std::move(req.identities);
+  }
+  Queue(r.id);
+  return r;
+}
+
+void Service::Queue(const std::string& id) {
+  if (options_.post)
+    options_.post([this, id] { Run(id); });
+  else
+    Run(id);
+}
+
+Result<std::optional<RequestRecord>> Service::Get(const std::string& id) {
+  return stores_.index->GetRequest(id);
+}
+
+Result<RequestRecord> Service::Cancel(const std::string& id) {
+  std::lock_guard run(run_mu_);  // not while it runs
+  Result<std::optional<RequestRecord>> r = stores_.index->GetRequest(id);
+  if (!r.ok()) return r.status();
+  if (!r->has_value()) return Status::NotFound("no such request");
+  RequestRecord rec = **r;
+  if (rec.status != "pending") return Status::InvalidInput("only a pending request can be cancelled");
+  if (Status s = Save(rec, "cancelled"); !s.ok()) return s;
+  std::lock_guard lock(mu_);
+  raw_.erase(id);
+  return rec;
+}
+
+Status Service::Resume() {
+  Result<std::vector<RequestRecord>> open = stores_.index->Unfinished();
+  if (!open.ok()) return open.status();
+  for (const RequestRecord& r : *open) Queue(r.id);
+  if (!open->empty()) spdlog::info("subjects: resuming {} unfinished requests", open->size());
+  return Status::Ok();
+}
+
+void Service::Tick() {
+  std::vector<std::string> due;
+  int64_t now = NowMs(stores_);
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = retry_at_ms_.begin(); it != retry_at_ms_.end();) {
+      if (it->second <= now) {
+        due.push_back(it->first);
+        it = retry_at_ms_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const std::string& id : due) Queue(id);
+}
+
+void Service::Run(const std::string& id) {
+  std::lock_guard run(run_mu_);
+  Result<std::optional<RequestRecord>> r = stores_.index->GetRequest(id);
+  if (!r.ok() || !r->has_value()) {
+    spdlog::error("subjects: request {} cannot be read", id);
+    return;
+  }
+  RequestRecord rec = **r;
+  if (rec.status == "completed" || rec.status == "cancelled") return;
+  if (Status s = RunOne(rec); !s.ok()) {
+    // Faults are retried like an upstream failure; the request stays in_progress.
+    spdlog::error("subjects: request {} failed a step: {}", id, s.ToString());
+    std::lock_guard lock(mu_);
+    uint32_t n = ++attempts_[id];
+    retry_at_ms_[id] = NowMs(stores_) + (options_.retry_delay_ms ? options_.retry_delay_ms(n)
+                                                                   : 1000LL << std::min(n, 8u));
+  }
+}
+
+Status Service::RunOne(RequestRecord& rec) {
+  if (Status s = Save(rec, "in_progress"); !s.ok()) return s;
+  std::vector<Identity> raw;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = raw_.find(rec.id); it != raw_.end()) raw = it->second;
+  }
+  if (rec.type == "erasure") {
+    Result<ErasureOutcome> out = RunErasure(stores_, rec, raw);
+    if (!out.ok()) return out.status();
+    if (out->status != "completed") {
+      json::object interim{{"counts", json::object{{"sessions", out->counts.sessions},
+                                                    {"chunks", out->counts.chunks},
+                                                    {"chunk_bytes", out->counts.chunk_bytes},
+                                                    {"events", out->counts.events},
+                                                    {"spool", out->counts.spool},
+                                                    {"dead_letters", out->counts.dead},
+                                                    {"dom_state", out->counts.dom_state}}},
+                           {"upstream", out->upstream}};
+      rec.result_json = json::serialize(interim);
+      if (Status s = Save(rec, "in_progress"); !s.ok()) return s;
+      return Status::Unavailable("upstream erasure pending");
+    }
+    rec.result_json = out->receipt_json;
+  } else {
+    Result<AccessOutcome> out = RunAccess(stores_, rec);
+    if (!out.ok()) return out.status();
+    rec.result_json = out->summary_json;
+  }
+  if (Status s = Save(rec, "completed"); !s.ok()) return s;
+  std::lock_guard lock(mu_);
+  raw_.erase(rec.id);
+  attempts_.erase(rec.id);
+  return Status::Ok();
+}
+
+Result<std::filesystem::path> Service::ResultsPath(const std::string& id) {
+  Result<std::optional<RequestRecord>> r = stores_.index->GetRequest(id);
+  if (!r.ok()) return r.status();
+  if (!r->has_value() || (*r)->type == "erasure") return Status::NotFound("no results");
+  if ((*r)->status != "completed") return Status::NotFound("not completed");
+  return BundlePath(stores_, id);
+}
+
+}  // namespace scrubd::subjects
