@@ -2,6 +2,7 @@
 // the operation and errno, never the path: paths under the data dir are built from ids.
 #include "scrubd/common/env.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <system_error>
+#include <vector>
 
 namespace scrubd {
 namespace fs = std::filesystem;
@@ -62,6 +64,41 @@ class PosixWritableFile : public WritableFile {
  private:
   int fd_;
 };
+
+// Unlinks `name` (relative to `dirfd`, or a path with AT_FDCWD); a directory is emptied first,
+// depth first, by names read before any removal. Symlinks are unlinked, never followed.
+Status RemoveTreeAt(int dirfd, const char* name, uint64_t* removed, int depth) {
+  if (::unlinkat(dirfd, name, 0) == 0) {
+    ++*removed;
+    return Status::Ok();
+  }
+  if (errno == ENOENT) return Status::Ok();
+  if (errno != EISDIR && errno != EPERM) return ErrnoStatus("unlink", errno);
+  if (depth > 64) return Status::Io("remove tree: too deep");
+  int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? Status::Ok() : ErrnoStatus("open dir", errno);
+  DIR* d = ::fdopendir(fd);
+  if (!d) {
+    int e = errno;
+    ::close(fd);
+    return ErrnoStatus("opendir", e);
+  }
+  std::vector<std::string> names;
+  while (struct dirent* ent = ::readdir(d)) {
+    std::string_view n = ent->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+  }
+  Status s = Status::Ok();
+  for (const std::string& n : names) {
+    s = RemoveTreeAt(::dirfd(d), n.c_str(), removed, depth + 1);
+    if (!s.ok()) break;
+  }
+  ::closedir(d);
+  if (!s.ok()) return s;
+  if (::unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+    return ErrnoStatus("rmdir", errno);
+  return Status::Ok();
+}
 
 class PosixEnv : public Env {
  public:
@@ -139,6 +176,12 @@ class PosixEnv : public Env {
     ::close(fd);
     if (rc != 0) return ErrnoStatus("fsync dir", e);
     return Status::Ok();
+  }
+
+  Result<uint64_t> RemoveAll(const fs::path& p) override {
+    uint64_t removed = 0;
+    if (Status s = RemoveTreeAt(AT_FDCWD, p.c_str(), &removed, 0); !s.ok()) return s;
+    return removed;
   }
 
   Result<std::vector<std::string>> GetChildren(const fs::path& p) override {

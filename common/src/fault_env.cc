@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 namespace scrubd {
 namespace fs = std::filesystem;
@@ -116,6 +117,29 @@ Status FaultEnv::CreateDirs(const fs::path& p, int mode) {
 Status FaultEnv::SyncDir(const fs::path& p) {
   if (auto k = Check(FaultOp::kSync, p.string())) return Injected("fsync dir", *k);
   return target()->SyncDir(p);
+}
+
+Result<uint64_t> FaultEnv::RemoveAll(const fs::path& p) {
+  std::error_code ec;
+  fs::file_status st = fs::symlink_status(p, ec);
+  if (ec || !fs::is_directory(st)) {
+    if (ec && !fs::exists(st)) return uint64_t{0};
+    if (Status s = RemoveFile(p); !s.ok()) return s;
+    return uint64_t{1};
+  }
+  std::vector<fs::path> children;
+  for (const auto& e : fs::directory_iterator(p, ec)) children.push_back(e.path());
+  if (ec) return Status::Io("list directory: " + ec.message());
+  uint64_t removed = 0;
+  for (const fs::path& c : children) {
+    Result<uint64_t> n = RemoveAll(c);
+    if (!n.ok()) return n.status();
+    removed += *n;
+  }
+  if (auto k = Check(FaultOp::kRemove, p.string())) return Injected("rmdir", *k);
+  Result<uint64_t> rest = target()->RemoveAll(p);  // now empty: removes the directory
+  if (!rest.ok()) return rest.status();
+  return removed + *rest;
 }
 
 }  // namespace scrubd

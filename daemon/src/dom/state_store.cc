@@ -287,9 +287,11 @@ Status StateStore::ForgetSession(std::string_view token, std::string_view sessio
     }
   }
   if (opts_.dir.empty()) return Status::Ok();
-  std::error_code ec;
-  fs::remove_all(SessionDir(token, session_id), ec);
-  if (ec) return Status::Io("dom state: erase session: " + ec.message());
+  // Through the Env (fault-injectable), then an fsync of the parent so the removal is durable.
+  Result<uint64_t> n = opts_.env->RemoveAll(SessionDir(token, session_id));
+  if (!n.ok()) return Status::Io("dom state: erase session: " + n.status().message());
+  if (Status s = opts_.env->SyncDir(opts_.dir); !s.ok())
+    return Status::Io("dom state: erase session: " + s.message());
   return Status::Ok();
 }
 

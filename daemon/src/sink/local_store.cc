@@ -14,12 +14,17 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <map>
+#include <span>
 
 #include "ingest/decode.h"
+#include "sink/sqlite_stmt.h"
 
 namespace scrubd::sink {
 namespace json = boost::json;
 namespace fs = std::filesystem;
+using sqlite::SqlError;
+using sqlite::Stmt;
 
 namespace {
 
@@ -39,36 +44,6 @@ int64_t TimestampOf(const json::value& v) {
   return 0;
 }
 
-// A prepared statement that finalizes itself.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
-  ~Stmt() { sqlite3_finalize(s_); }
-  bool ok() const { return rc_ == SQLITE_OK; }
-  Stmt& Bind(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(s_, i, v);
-    return *this;
-  }
-  int Step() { return sqlite3_step(s_); }
-  void Reset() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  std::string Text(int i) {
-    const unsigned char* t = sqlite3_column_text(s_, i);
-    return t ? reinterpret_cast<const char*>(t) : "";
-  }
-  int64_t Int(int i) { return sqlite3_column_int64(s_, i); }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-  int rc_;
-};
-
 // Columns: token, session_id, distinct_id, first_ts, last_ts, first_url, bytes, events.
 constexpr char kSessionColumns[] =
     "token,session_id,distinct_id,first_ts,last_ts,first_url,bytes,events";
@@ -84,10 +59,6 @@ SessionInfo ReadSession(Stmt& q) {
   s.bytes = q.Int(6);
   s.events = q.Int(7);
   return s;
-}
-
-Status SqlError(sqlite3* db, const char* what) {
-  return Status::Io(std::string("sqlite: ") + what + ": " + sqlite3_errmsg(db));
 }
 
 std::string StringAt(const json::object& o, std::string_view key) {
@@ -159,6 +130,7 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& data_dir, E
   static const char* kSchema = R"sql(
     PRAGMA journal_mode=WAL;
     PRAGMA synchronous=FULL;
+    PRAGMA secure_delete=ON;
     CREATE TABLE IF NOT EXISTS sessions(
       token TEXT NOT NULL, session_id TEXT NOT NULL, distinct_id TEXT,
       first_ts INTEGER, last_ts INTEGER, first_url TEXT,
@@ -177,6 +149,7 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& data_dir, E
       received_at INTEGER NOT NULL, body TEXT NOT NULL);
     CREATE INDEX IF NOT EXISTS events_session ON events(session_id);
     CREATE INDEX IF NOT EXISTS events_distinct ON events(distinct_id);
+    CREATE INDEX IF NOT EXISTS events_uuid ON events(uuid);
   )sql";
   if (Status s = store->Exec(kSchema); !s.ok()) return s;
   return store;
@@ -194,55 +167,83 @@ Status LocalStore::Exec(const char* sql) {
   return Status::Ok();
 }
 
-Status LocalStore::WriteRecording(const RecordingChunk& c) {
-  if (!c.events || c.events->empty()) return Status::Ok();
+Result<LocalStore::ChunkFile> LocalStore::WriteChunkFile(const RecordingChunk& c) {
   std::string text = json::serialize(*c.events);
-  int64_t first_ts = INT64_MAX, last_ts = 0;
-  std::string first_url;
+  ChunkFile f;
+  f.first_ts = INT64_MAX;
   for (const json::value& e : *c.events) {
     int64_t ts = TimestampOf(e);
     if (ts > 0) {
-      first_ts = std::min(first_ts, ts);
-      last_ts = std::max(last_ts, ts);
+      f.first_ts = std::min(f.first_ts, ts);
+      f.last_ts = std::max(f.last_ts, ts);
     }
-    if (first_url.empty() && e.is_object()) {
+    if (f.first_url.empty() && e.is_object()) {
       const json::object& o = e.get_object();
       const json::value* t = o.if_contains("type");
       const json::value* d = o.if_contains("data");
       if (t && t->is_int64() && t->get_int64() == 4 && d && d->is_object())
         if (auto* h = d->get_object().if_contains("href"); h && h->is_string())
-          first_url = std::string(h->get_string());
+          f.first_url = std::string(h->get_string());
     }
   }
-  if (first_ts == INT64_MAX) first_ts = 0;
+  if (f.first_ts == INT64_MAX) f.first_ts = 0;
 
   static std::atomic<uint64_t> seq{0};
-  int64_t now = NowMs();
+  f.now = NowMs();
   fs::path dir = root_ / "recordings" / c.token / c.session_id / c.window_id;
   // Messages name the step, never the path: the path holds the token and session id.
   if (Status s = env_->CreateDirs(dir, 0700); !s.ok())
     return Status::Io("chunk directory: " + s.message());
   char name[64];
-  snprintf(name, sizeof(name), "%013lld-%06llu.json", static_cast<long long>(now),
+  snprintf(name, sizeof(name), "%013lld-%06llu.json", static_cast<long long>(f.now),
            static_cast<unsigned long long>(seq++ % 1000000));
-  fs::path file = dir / name;
-  if (Status s = scrubd::WriteFileDurably(env_, file, text); !s.ok())
+  f.file = dir / name;
+  if (Status s = scrubd::WriteFileDurably(env_, f.file, text); !s.ok())
     return Status::Io("chunk file: " + s.message());
-  std::string rel = fs::relative(file, root_).string();
-  Status s =
-      IndexChunk(c, rel, static_cast<int64_t>(text.size()), first_ts, last_ts, first_url, now);
+  f.rel = fs::relative(f.file, root_).string();
+  f.bytes = static_cast<int64_t>(text.size());
+  return f;
+}
+
+Status LocalStore::WriteRecording(const RecordingChunk& c) {
+  const RecordingChunk* one[] = {&c};
+  return WriteChunks(one);
+}
+
+Status LocalStore::WriteRecordings(const std::vector<RecordingChunk>& chunks) {
+  std::vector<const RecordingChunk*> all;
+  for (const RecordingChunk& c : chunks) all.push_back(&c);
+  return WriteChunks(all);
+}
+
+Status LocalStore::WriteChunks(std::span<const RecordingChunk* const> given) {
+  std::vector<const RecordingChunk*> chunks;
+  for (const RecordingChunk* c : given)
+    if (c->events && !c->events->empty()) chunks.push_back(c);
+  std::vector<ChunkFile> files;
+  Status s = Status::Ok();
+  for (const RecordingChunk* c : chunks) {
+    Result<ChunkFile> f = WriteChunkFile(*c);
+    if (!f.ok()) {
+      s = f.status();
+      break;
+    }
+    files.push_back(std::move(f).value());
+  }
+  if (s.ok()) s = IndexChunks(chunks, files);
   if (!s.ok()) {
-    // The chunk file is unreferenced: remove it so nothing unacknowledged stays on disk. If
-    // that fails too, the file is invisible to every reader (they go through the index).
-    if (Status r = env_->RemoveFile(file); !r.ok())
-      return Status::Io(s.message() + "; unindexed chunk left: " + r.message());
+    // The chunk files are unreferenced: remove them so nothing unacknowledged stays on disk.
+    // If that fails too, they are invisible to every reader (they go through the index).
+    for (const ChunkFile& f : files)
+      if (Status r = env_->RemoveFile(f.file); !r.ok())
+        return Status::Io(s.message() + "; unindexed chunk left: " + r.message());
   }
   return s;
 }
 
-Status LocalStore::IndexChunk(const RecordingChunk& c, const std::string& rel, int64_t bytes,
-                              int64_t first_ts, int64_t last_ts, const std::string& first_url,
-                              int64_t now) {
+Status LocalStore::IndexChunks(const std::vector<const RecordingChunk*>& chunks,
+                               const std::vector<ChunkFile>& files) {
+  if (chunks.empty()) return Status::Ok();
   std::lock_guard<std::mutex> lock(mu_);
   if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   Stmt ins(db_,
@@ -259,17 +260,20 @@ Status LocalStore::IndexChunk(const RecordingChunk& c, const std::string& rel, i
           "distinct_id=CASE WHEN distinct_id='' THEN excluded.distinct_id ELSE distinct_id END,"
           "bytes=bytes+excluded.bytes, events=events+excluded.events,"
           "updated_at=excluded.updated_at");
-  const auto events = static_cast<int64_t>(c.events->size());
   bool ok = ins.ok() && up.ok();
-  if (ok) {
-    ins.Bind(1, c.token).Bind(2, c.session_id).Bind(3, c.window_id).Bind(4, rel);
-    ins.Bind(5, bytes).Bind(6, events).Bind(7, first_ts).Bind(8, last_ts).Bind(9, now);
+  for (size_t i = 0; ok && i < chunks.size(); ++i) {
+    const RecordingChunk& c = *chunks[i];
+    const ChunkFile& f = files[i];
+    const auto events = static_cast<int64_t>(c.events->size());
+    ins.Bind(1, c.token).Bind(2, c.session_id).Bind(3, c.window_id).Bind(4, f.rel);
+    ins.Bind(5, f.bytes).Bind(6, events).Bind(7, f.first_ts).Bind(8, f.last_ts).Bind(9, f.now);
     ok = ins.Step() == SQLITE_DONE;
-  }
-  if (ok) {
-    up.Bind(1, c.token).Bind(2, c.session_id).Bind(3, c.distinct_id).Bind(4, first_ts);
-    up.Bind(5, last_ts).Bind(6, first_url).Bind(7, bytes).Bind(8, events).Bind(9, now);
+    ins.Reset();
+    if (!ok) break;
+    up.Bind(1, c.token).Bind(2, c.session_id).Bind(3, c.distinct_id).Bind(4, f.first_ts);
+    up.Bind(5, f.last_ts).Bind(6, f.first_url).Bind(7, f.bytes).Bind(8, events).Bind(9, f.now);
     ok = up.Step() == SQLITE_DONE;
+    up.Reset();
   }
   Status s = ok ? Exec("COMMIT") : SqlError(db_, "index chunk");
   if (!s.ok()) Rollback();
@@ -376,6 +380,76 @@ Result<SessionInfo> LocalStore::GetSession(const std::string& session_id,
   q.Bind(1, session_id).Bind(2, token);
   if (q.Step() != SQLITE_ROW) return Status::NotFound("no such session");
   return ReadSession(q);
+}
+
+Result<std::vector<SessionInfo>> LocalStore::SessionsOf(const std::vector<SessionKey>& keys) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_, (std::string("SELECT ") + kSessionColumns +
+               " FROM sessions WHERE token=?1 AND session_id=?2")
+                  .c_str());
+  if (!q.ok()) return SqlError(db_, "sessions of subject");
+  std::vector<SessionInfo> out;
+  for (const SessionKey& k : keys) {
+    q.Bind(1, k.token).Bind(2, k.session_id);
+    int rc = q.Step();
+    if (rc == SQLITE_ROW) out.push_back(ReadSession(q));
+    else if (rc != SQLITE_DONE) return SqlError(db_, "sessions of subject");
+    q.Reset();
+  }
+  return out;
+}
+
+namespace {
+
+// Runs `q` (its parameters bound) and adds each row (id, token, session_id, distinct_id, uuid,
+// event, timestamp, body) not seen before to `out`, keyed by row id.
+bool CollectEvents(Stmt& q, std::map<int64_t, StoredEvent>* out) {
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    int64_t id = q.Int(0);
+    if (out->count(id)) continue;
+    (*out)[id] = StoredEvent{q.Text(1), q.Text(2), q.Text(3), q.Text(4),
+                             q.Text(5), q.Text(6), q.Text(7)};
+  }
+  q.Reset();
+  return rc == SQLITE_DONE;
+}
+
+}  // namespace
+
+Result<std::vector<StoredEvent>> LocalStore::EventsOf(
+    const std::vector<SessionKey>& sessions, const std::vector<std::string>& distinct_ids,
+    const std::vector<std::pair<std::string, std::string>>& token_uuid_events) {
+  constexpr char kCols[] =
+      "SELECT id,token,session_id,distinct_id,uuid,event,timestamp,body FROM events WHERE ";
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt by_session(db_, (std::string(kCols) + "session_id=?1 AND token=?2").c_str());
+  Stmt by_distinct(db_, (std::string(kCols) + "distinct_id=?1").c_str());
+  Stmt by_uuid(db_, (std::string(kCols) + "uuid=?1 AND token=?2").c_str());
+  if (!by_session.ok() || !by_distinct.ok() || !by_uuid.ok())
+    return SqlError(db_, "events of subject");
+  std::map<int64_t, StoredEvent> rows;  // row id order = arrival order
+  bool ok = true;
+  for (const SessionKey& k : sessions) {
+    if (k.session_id.empty()) continue;  // events without a session are not "of" it
+    by_session.Bind(1, k.session_id).Bind(2, k.token);
+    ok = ok && CollectEvents(by_session, &rows);
+  }
+  for (const std::string& d : distinct_ids) {
+    if (d.empty()) continue;
+    by_distinct.Bind(1, d);
+    ok = ok && CollectEvents(by_distinct, &rows);
+  }
+  for (const auto& [token, uuid] : token_uuid_events) {
+    if (uuid.empty()) continue;
+    by_uuid.Bind(1, uuid).Bind(2, token);
+    ok = ok && CollectEvents(by_uuid, &rows);
+  }
+  if (!ok) return SqlError(db_, "events of subject");
+  std::vector<StoredEvent> out;
+  out.reserve(rows.size());
+  for (auto& [id, e] : rows) out.push_back(std::move(e));
+  return out;
 }
 
 }  // namespace scrubd::sink

@@ -10,11 +10,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "scrubd/common/env.h"
 #include "scrubd/common/status.h"
+#include "sink/erasure.h"
 
 struct sqlite3;
 
@@ -74,6 +77,9 @@ class LocalStore {
   // Durably writes one chunk: the file is fsynced and renamed into place, then the index is
   // committed (synchronous=FULL). Only after both does the caller acknowledge the batch.
   Status WriteRecording(const RecordingChunk& chunk);
+  // Several chunks with one index transaction (one commit fsync): every file is written
+  // durably first, then all rows are committed together, or none are and the files go.
+  Status WriteRecordings(const std::vector<RecordingChunk>& chunks);
   // Durably inserts cleaned analytics events in one transaction.
   Status WriteEvents(const std::vector<StoredEvent>& events);
 
@@ -85,6 +91,33 @@ class LocalStore {
   Result<std::vector<SessionInfo>> ListSessions(int limit);
   Result<SessionInfo> GetSession(const std::string& session_id, const std::string& token);
 
+  // Erasure (STORE_FORMAT.md "Erasure"). Deletes, in one transaction, the sessions and chunks
+  // rows of `sessions`, every events row of those sessions, every events row whose (token,
+  // uuid) is in `token_uuid_events` and (an addition) whose (token, distinct_id) is in
+  // `token_distinct_ids`; then checkpoints the WAL (deleted rows are zeroed: secure_delete);
+  // then removes each session directory recordings/<token>/<session>/ with all its windows
+  // and fsyncs each token directory. Idempotent: a rerun after any failure or crash finishes
+  // the job (and counts only what it removed itself). kInvalidInput for an id that is not a
+  // valid path component; nothing is touched then. Other sessions' files are never opened.
+  Result<EraseCounts> Erase(
+      const std::vector<SessionKey>& sessions,
+      const std::vector<std::pair<std::string, std::string>>& token_uuid_events,
+      const std::vector<std::pair<std::string, std::string>>& token_distinct_ids = {});
+  // What of these is still there: sessions / chunks rows, events rows of those sessions, of
+  // those (token, uuid)s or with one of `distinct_ids` (stored form, any token), and files or
+  // directories under those session directories (`files`, their bytes in `chunk_bytes`).
+  Result<EraseCounts> Residue(
+      const std::vector<SessionKey>& sessions,
+      const std::vector<std::pair<std::string, std::string>>& token_uuid_events,
+      const std::vector<std::string>& distinct_ids);
+  // Access bundle: the index rows of those sessions that exist, in the order given.
+  Result<std::vector<SessionInfo>> SessionsOf(const std::vector<SessionKey>& sessions);
+  // Access bundle: the stored (cleaned) events of those sessions, with one of `distinct_ids`
+  // (any token) or (an addition) with a listed (token, uuid); each once, in arrival order.
+  Result<std::vector<StoredEvent>> EventsOf(
+      const std::vector<SessionKey>& sessions, const std::vector<std::string>& distinct_ids,
+      const std::vector<std::pair<std::string, std::string>>& token_uuid_events = {});
+
   const std::filesystem::path& root() const { return root_; }
 
  private:
@@ -92,9 +125,27 @@ class LocalStore {
       : root_(std::move(root)), db_(db), env_(env) {}
   Status Exec(const char* sql);
   void Rollback();
-  Status IndexChunk(const RecordingChunk& c, const std::string& rel, int64_t bytes,
-                    int64_t first_ts, int64_t last_ts, const std::string& first_url, int64_t now);
+  struct ChunkFile {  // a chunk file written, not yet indexed
+    std::filesystem::path file;
+    std::string rel, first_url;
+    int64_t bytes = 0, first_ts = 0, last_ts = 0, now = 0;
+  };
+  Result<ChunkFile> WriteChunkFile(const RecordingChunk& c);
+  Status WriteChunks(std::span<const RecordingChunk* const> chunks);
+  Status IndexChunks(const std::vector<const RecordingChunk*>& chunks,
+                     const std::vector<ChunkFile>& files);
   Result<std::string> ResolveToken(const std::string& session_id, const std::string& token);
+  Status EraseRows(const std::vector<SessionKey>& sessions,
+                   const std::vector<std::pair<std::string, std::string>>& token_uuid_events,
+                   const std::vector<std::pair<std::string, std::string>>& token_distinct_ids,
+                   EraseCounts* counts);
+  Status EraseDirs(const std::vector<SessionKey>& sessions, EraseCounts* counts);
+  Status CountResidueRows(const std::vector<SessionKey>& sessions,
+                          const std::vector<std::pair<std::string, std::string>>& uuids,
+                          const std::vector<std::string>& distinct_ids, EraseCounts* counts);
+  std::filesystem::path SessionDir(const SessionKey& k) const {
+    return root_ / "recordings" / k.token / k.session_id;
+  }
   std::filesystem::path root_;
   sqlite3* db_;
   Env* env_;

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -18,6 +19,8 @@ namespace {
 
 constexpr std::string_view kMagic = "scrubd-spool 1";
 constexpr size_t kMaxHeader = 8192;
+// Written by Erase: the next sequence number, so erased numbers are never handed out again.
+constexpr char kNextSeqFile[] = "next-seq";
 
 std::string Crc32Hex(std::string_view data) {
   uLong crc = crc32(0L, Z_NULL, 0);
@@ -161,6 +164,7 @@ Result<std::unique_ptr<Spool>> Spool::Open(Options options) {
       continue;
     }
     std::optional<uint64_t> seq = SeqFromName(name);
+    if (name == kNextSeqFile) continue;
     if (!seq) {
       spdlog::warn("spool: ignoring unexpected file {}", name);
       continue;
@@ -178,6 +182,14 @@ Result<std::unique_ptr<Spool>> Spool::Open(Options options) {
     s->counters_.dead_files++;
   }
   s->next_seq_ = max_seq + 1;
+  // Erase may have removed the highest numbers; the floor it wrote keeps them unused.
+  if (Result<std::string> floor = s->opts_.env->ReadFile(s->opts_.dir / kNextSeqFile);
+      floor.ok()) {
+    uint64_t n = std::strtoull(floor->c_str(), nullptr, 10);
+    s->next_seq_ = std::max(s->next_seq_, n);
+  } else if (floor.status().code() != Code::kNotFound) {
+    return Status::Io("read spool next-seq: " + floor.status().message());
+  }
   if (temps > 0) spdlog::info("spool: removed {} unacknowledged temp files", temps);
   if (!s->pending_.empty())
     spdlog::info("spool: resuming {} pending batches ({} bytes)", s->pending_.size(),
@@ -232,31 +244,99 @@ Status Spool::Remove(uint64_t seq) {
   if (Status s = opts_.env->RemoveFile(PathFor(seq)); !s.ok())
     return Status::Io("remove spool file " + NameFor(seq) + ": " + s.message());
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = pending_.find(seq);
-  if (it != pending_.end()) {
-    pending_bytes_ -= it->second;
-    pending_.erase(it);
-  }
+  Unindex(seq);
   return Status::Ok();
 }
 
-Status Spool::MoveToDead(uint64_t seq, const std::string& reason) {
-  fs::path dead = opts_.dir / "dead";
-  if (Status s = scrubd::WriteFileDurably(opts_.env, dead / (NameFor(seq) + ".reason"),
-                                          reason + "\n", 0600);
-      !s.ok())
-    return s;
-  if (Status s = opts_.env->RenameFile(PathFor(seq), dead / (NameFor(seq) + ".req")); !s.ok())
-    return Status::Io("move spool file " + NameFor(seq) + " to dead/: " + s.message());
-  std::lock_guard<std::mutex> lock(mu_);
+void Spool::Unindex(uint64_t seq) {
   auto it = pending_.find(seq);
   if (it != pending_.end()) {
     pending_bytes_ -= it->second;
     pending_.erase(it);
   }
+}
+
+fs::path Spool::DeadPathFor(uint64_t seq, const char* ext) const {
+  return opts_.dir / "dead" / (NameFor(seq) + ext);
+}
+
+Status Spool::MoveToDead(uint64_t seq, const std::string& reason) {
+  std::lock_guard<std::mutex> files(file_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!pending_.count(seq))
+      return Status::NotFound("spool file " + NameFor(seq) + " is no longer pending");
+  }
+  if (Status s = scrubd::WriteFileDurably(opts_.env, DeadPathFor(seq, ".reason"), reason + "\n",
+                                          0600);
+      !s.ok())
+    return s;
+  if (Status s = opts_.env->RenameFile(PathFor(seq), DeadPathFor(seq, ".req")); !s.ok())
+    return Status::Io("move spool file " + NameFor(seq) + " to dead/: " + s.message());
+  std::lock_guard<std::mutex> lock(mu_);
+  Unindex(seq);
   counters_.dead_files++;
   if (reason.starts_with("corrupt")) counters_.corrupt_files++;
   return Status::Ok();
+}
+
+Result<EraseCounts> Spool::Erase(const std::vector<uint64_t>& seqs) {
+  EraseCounts counts;
+  if (seqs.empty()) return counts;
+  std::lock_guard<std::mutex> files(file_mu_);
+  // First record the numbering floor: open takes max(largest file + 1, floor), so a number is
+  // never reused even when the largest ones are erased (the subject index holds seqs).
+  uint64_t next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    next = next_seq_;
+  }
+  if (Status s = scrubd::WriteFileDurably(opts_.env, opts_.dir / kNextSeqFile,
+                                          std::to_string(next) + "\n", 0600);
+      !s.ok())
+    return Status::Io("erase: spool next-seq: " + s.message());
+  for (uint64_t seq : seqs)
+    if (Status s = EraseOne(seq, &counts); !s.ok()) return s;
+  for (const fs::path& d : {opts_.dir, opts_.dir / "dead"})
+    if (Status s = opts_.env->SyncDir(d); !s.ok()) return Status::Io("erase: spool " + s.message());
+  return counts;
+}
+
+Status Spool::EraseOne(uint64_t seq, EraseCounts* counts) {
+  Env* env = opts_.env;
+  // Out of the index first: from here Oldest() never returns it and MoveToDead refuses it.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Unindex(seq);
+  }
+  bool had_pending = env->FileExists(PathFor(seq));
+  if (had_pending) {
+    if (Status s = env->RemoveFile(PathFor(seq)); !s.ok())
+      return Status::Io("erase spool file " + NameFor(seq) + ": " + s.message());
+    counts->spool++;
+  }
+  fs::path req = DeadPathFor(seq, ".req"), why = DeadPathFor(seq, ".reason");
+  bool had_req = env->FileExists(req), had_why = env->FileExists(why);
+  if (had_req || had_why) {
+    for (const fs::path& p : {req, why})
+      if (Status s = env->RemoveFile(p); !s.ok())
+        return Status::Io("erase dead letter " + NameFor(seq) + ": " + s.message());
+    counts->dead++;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (had_req && counters_.dead_files > 0) counters_.dead_files--;
+  if (had_pending || had_req || had_why) counters_.erased_files++;
+  return Status::Ok();
+}
+
+bool Spool::Holds(uint64_t seq) const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_.count(seq)) return true;
+  }
+  Env* env = opts_.env;
+  return env->FileExists(PathFor(seq)) || env->FileExists(DeadPathFor(seq, ".req")) ||
+         env->FileExists(DeadPathFor(seq, ".reason"));
 }
 
 bool Spool::WaitForPending(std::chrono::milliseconds timeout) {

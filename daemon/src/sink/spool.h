@@ -12,9 +12,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "scrubd/common/env.h"
 #include "scrubd/common/status.h"
+#include "sink/erasure.h"
 
 namespace scrubd::sink {
 
@@ -36,6 +38,7 @@ struct SpoolStats {
   uint64_t dead_files = 0;       // moved to dead/ since open (plus those found on open)
   uint64_t corrupt_files = 0;    // of those, failed the format check
   uint64_t full_rejections = 0;  // Appends refused because the spool was full
+  uint64_t erased_files = 0;     // pending or dead records removed by Erase since open
 };
 
 class Spool {
@@ -62,8 +65,20 @@ class Spool {
   Result<SpoolRecord> Read(uint64_t seq) const;
   // Deletes a delivered file.
   Status Remove(uint64_t seq);
-  // Moves a file to dead/ with a one-line reason (ids and codes only).
+  // Moves a pending file to dead/ with a one-line reason (ids and codes only). kNotFound
+  // (nothing written) when `seq` is no longer pending, e.g. erased while being delivered.
   Status MoveToDead(uint64_t seq, const std::string& reason);
+
+  // Erasure: removes the pending file and the dead letter (.req and .reason) of each seq,
+  // drops them from the index and stats, then fsyncs spool/ and spool/dead/ (always, so a
+  // rerun after a failed fsync makes an earlier unlink durable). Returns the counts in
+  // `spool` (pending files) and `dead` (dead letters). Idempotent; unknown seqs are skipped.
+  // Safe beside the forwarder: a record it is delivering may already be upstream (the
+  // upstream erasure covers that), but it is never re-created here: Remove only unlinks, and
+  // MoveToDead refuses a seq Erase took out of the index (both serialize on file_mu_).
+  Result<EraseCounts> Erase(const std::vector<uint64_t>& seqs);
+  // True while a pending or dead file (or a dead .reason) of `seq` exists: the residue check.
+  bool Holds(uint64_t seq) const;
 
   // Blocks until a file is pending, Wake() is called, or `timeout` passes. True if pending.
   bool WaitForPending(std::chrono::milliseconds timeout);
@@ -79,8 +94,14 @@ class Spool {
  private:
   explicit Spool(Options o) : opts_(std::move(o)) {}
   std::filesystem::path PathFor(uint64_t seq) const;
+  std::filesystem::path DeadPathFor(uint64_t seq, const char* ext) const;
+  void Unindex(uint64_t seq);  // requires mu_
+  Status EraseOne(uint64_t seq, EraseCounts* counts);  // requires file_mu_
 
   Options opts_;
+  // file_mu_ serializes the calls that move or erase existing files (MoveToDead, Erase), so
+  // an erased record is never dead-lettered back into existence. Order: file_mu_, then mu_.
+  std::mutex file_mu_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<uint64_t, uint64_t> pending_;  // seq -> file bytes

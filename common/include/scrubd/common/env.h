@@ -50,6 +50,9 @@ class Env {
   // Creates `p` and missing parents; ok if it exists. New directories get `mode`.
   virtual Status CreateDirs(const std::filesystem::path& p, int mode = 0700) = 0;
   virtual Status SyncDir(const std::filesystem::path& p) = 0;
+  // Removes `p` and everything under it, never following symlinks; ok if absent. Returns the
+  // number of non-directory entries unlinked. Does not fsync: the caller syncs the parent.
+  virtual Result<uint64_t> RemoveAll(const std::filesystem::path& p) = 0;
   // Names (not paths) of the entries of a directory.
   virtual Result<std::vector<std::string>> GetChildren(const std::filesystem::path& p) = 0;
   virtual Result<uint64_t> FileSize(const std::filesystem::path& p) = 0;
@@ -78,6 +81,9 @@ class EnvWrapper : public Env {
     return target_->CreateDirs(p, mode);
   }
   Status SyncDir(const std::filesystem::path& p) override { return target_->SyncDir(p); }
+  Result<uint64_t> RemoveAll(const std::filesystem::path& p) override {
+    return target_->RemoveAll(p);
+  }
   Result<std::vector<std::string>> GetChildren(const std::filesystem::path& p) override {
     return target_->GetChildren(p);
   }

@@ -45,6 +45,8 @@ class FaultEnv : public EnvWrapper {
   Status RemoveFile(const std::filesystem::path& p) override;
   Status CreateDirs(const std::filesystem::path& p, int mode) override;
   Status SyncDir(const std::filesystem::path& p) override;
+  // Walks the tree itself so a kRemove fault can hit any single file or directory in it.
+  Result<uint64_t> RemoveAll(const std::filesystem::path& p) override;
 
   // For the wrapped files: the fault to return for `op` on `path`, if one fires now.
   std::optional<FaultKind> Check(FaultOp op, const std::string& path);
