@@ -34,7 +34,7 @@ int64_t Now(const Stores& s) {
 }
 
 // Tombstones every node of `subject` and every seed, expiring after suppress_days.
-Status Tombstone(const Stores& s, const Subject& subject, const Seeds& seeds,
+Status WriteTombstones(const Stores& s, const Subject& subject, const Seeds& seeds,
                  const std::string& request_id) {
   auto expires = [&](std::string_view token) {
     int64_t days = s.suppress_days_for ? s.suppress_days_for(token) : s.suppress_days;
@@ -59,11 +59,11 @@ Result<Subject> TombstoneAndResolve(const Stores& s, const Seeds& seeds,
   {
     std::unique_lock<std::shared_mutex> lock;
     if (s.ingest_lock) lock = std::unique_lock<std::shared_mutex>(*s.ingest_lock);
-    if (Status st = Tombstone(s, *first, seeds, request_id); !st.ok()) return st;
+    if (Status st = WriteTombstones(s, *first, seeds, request_id); !st.ok()) return st;
   }
   Result<Subject> final_subject = s.index->Resolve(seeds);
   if (!final_subject.ok()) return final_subject.status();
-  if (Status st = Tombstone(s, *final_subject, seeds, request_id); !st.ok()) return st;
+  if (Status st = WriteTombstones(s, *final_subject, seeds, request_id); !st.ok()) return st;
   return final_subject;
 }
 
