@@ -13,12 +13,12 @@
 #include "server/flags_proxy.h"
 #include "sink/local_store.h"
 #include "sink/upstream.h"
+#include "support/canary.h"
 #include "support/fixtures.h"
 
 namespace scrubd::server {
 namespace {
 namespace json = boost::json;
-using scrubd::testing::ReadFile;
 using scrubd::testing::TempDir;
 
 constexpr char kMaster[] = "identity-master-key-for-tests-01";
@@ -58,10 +58,7 @@ std::string Readable(std::string_view bytes) {
 }
 
 std::string DataDirText(const std::filesystem::path& dir) {
-  std::string all;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) all += Readable(ReadFile(e.path())) + "\n";
-  return all;
+  return scrubd::testing::DirBytes(dir, Readable);
 }
 
 std::string EventsBody(const std::string& token, const std::string& distinct_id) {
