@@ -63,7 +63,9 @@ inline std::optional<std::string_view> AttributeValue(const json::value& v) {
 
 // A value at a text or attribute position that the replay would render as text: strings, and
 // numbers and bools (rrweb sets them with String(v)), which are masked as their text.
-inline bool IsTextual(const json::value& v) { return v.is_string() || v.is_number() || v.is_bool(); }
+inline bool IsTextual(const json::value& v) {
+  return v.is_string() || v.is_number() || v.is_bool();
+}
 
 inline bool IsFormField(TagKind t) {
   return t == TagKind::kInput || t == TagKind::kTextarea || t == TagKind::kSelect;
