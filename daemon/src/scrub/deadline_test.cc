@@ -2,7 +2,6 @@
 // not only between events and properties: one event with one enormous nested value stops
 // within the budget, reports deadline_exceeded, and is not kept.
 #include <gtest/gtest.h>
-#include <time.h>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -10,32 +9,16 @@
 
 #include "scrub/scrub.h"
 #include "scrub/testing/scrub_fixture.h"
+#include "support/big_value.h"
 
 namespace scrubd::scrub {
 namespace {
 namespace json = boost::json;
+using scrubd::testing::EnormousValue;
+using scrubd::testing::ThreadCpuMs;
 using testing::ScrubFixture;
 
 constexpr char kCanary[] = "canary.zq@example.com";
-
-double ThreadCpuMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-// One value: `n` small objects of a few strings each, every string holding the canary, and
-// as many object keys shaped like it (the key pass is walked too).
-json::value Enormous(int n) {
-  json::array items;
-  items.reserve(n);
-  for (int i = 0; i < n; ++i) {
-    std::string s = "note " + std::to_string(i) + " " + kCanary;
-    items.push_back(json::object{{"a", json::object{{"b", json::array{s, s}}, {"c", s}}},
-                                 {std::to_string(i) + "." + kCanary, i}});
-  }
-  return json::object{{"deep", json::object{{"items", std::move(items)}}}};
-}
 
 ingest::Event OneEvent(json::value big) {
   ingest::Event ev;
@@ -49,11 +32,11 @@ ingest::Event OneEvent(json::value big) {
 TEST(WalkDeadlineTest, ScrubStringsStopsInsideOneValueAndSaysSo) {
   auto scanner = testing::MakeScanner();
   rules::RedactionCounts counts;
-  json::value v = Enormous(20000);
+  json::value v = EnormousValue(20000, kCanary);
   Deadline expired(std::chrono::nanoseconds(1));
   EXPECT_FALSE(ScrubStrings(v, "", *scanner, &counts, &expired));
   EXPECT_LT(counts.Total(), 100u);  // it stopped within the first nodes of the one value
-  json::value w = Enormous(50);
+  json::value w = EnormousValue(50, kCanary);
   Deadline ample(std::chrono::seconds(60));
   EXPECT_TRUE(ScrubStrings(w, "", *scanner, &counts, &ample));
   EXPECT_EQ(json::serialize(w).find(kCanary), std::string::npos);
@@ -62,7 +45,7 @@ TEST(WalkDeadlineTest, ScrubStringsStopsInsideOneValueAndSaysSo) {
 // Baseline measured in the same run: the same event scrubbed without a deadline.
 TEST(WalkDeadlineTest, OneEnormousValueIsRejectedWithinTheBudget) {
   ScrubFixture fx;
-  const json::value big = Enormous(40000);
+  const json::value big = EnormousValue(40000, kCanary);
   Scrubber free_scrubber(fx.state.get());
   ingest::Event full = OneEvent(big);
   Report full_report;

@@ -3,50 +3,30 @@
 // of it in any byte of the data dir), and a /flags/ body past the deadline gets 503 and is
 // not forwarded. The budget is checked against a baseline measured in the same run.
 #include <gtest/gtest.h>
-#include <time.h>
 
 #include <boost/json.hpp>
 #include <chrono>
-#include <mutex>
 
 #include "dom/state_store.h"
 #include "server/app.h"
 #include "sink/local_store.h"
 #include "sink/upstream.h"
+#include "support/big_value.h"
 #include "support/canary.h"
 #include "support/fixtures.h"
+#include "support/recording_upstream.h"
 
 namespace scrubd::server {
 namespace {
 namespace json = boost::json;
+using scrubd::testing::EnormousValue;
 using scrubd::testing::ExpectAbsentEverywhere;
+using scrubd::testing::RecordingClient;
+using scrubd::testing::ThreadCpuMs;
 using scrubd::testing::TempDir;
 
 constexpr char kToken[] = "phc_deadline1";
 constexpr char kCanary[] = "canary.zq@example.com";
-
-double ThreadCpuMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-class CountingClient : public sink::UpstreamClient {
- public:
-  Result<sink::UpstreamResponse> Exchange(const sink::UpstreamRequest& req) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    bodies.push_back(req.body);
-    sink::UpstreamResponse r;
-    r.status = 200;
-    r.headers = {{"content-type", "application/json"}};
-    r.body = R"({"featureFlags":{}})";
-    return r;
-  }
-  std::vector<std::string> bodies;
-
- private:
-  std::mutex mu_;
-};
 
 struct Harness {
   explicit Harness(std::chrono::nanoseconds deadline) {
@@ -79,30 +59,18 @@ struct Harness {
     return resp;
   }
   TempDir dir;
-  CountingClient client;
+  RecordingClient client;
   std::unique_ptr<sink::LocalStore> store;
   std::unique_ptr<dom::StateStore> state;
   std::unique_ptr<sink::Upstream> upstream;
   std::unique_ptr<App> app;
 };
 
-// `n` objects of canary strings and canary-shaped keys: cheap to decode, costly to scan.
-json::value Enormous(int n) {
-  json::array items;
-  items.reserve(n);
-  for (int i = 0; i < n; ++i) {
-    std::string s = "note " + std::to_string(i) + " " + kCanary;
-    items.push_back(json::object{{"a", json::object{{"b", json::array{s, s}}, {"c", s}}},
-                                 {std::to_string(i) + "." + kCanary, i}});
-  }
-  return json::object{{"deep", json::object{{"items", std::move(items)}}}};
-}
-
 std::string EventBody(int n) {
   json::object props{{"distinct_id", "d-1"},
                      {"$session_id", "01a20355-1c58-723a-837c-2bcc756c76c4"},
                      {"$window_id", "01a20355-1c58-723a-837c-2bcc756c76c5"},
-                     {"big", Enormous(n)}};
+                     {"big", EnormousValue(n, kCanary)}};
   json::object ev{{"uuid", "01a20355-1c58-723a-837c-2bcc756c7601"},
                   {"event", "big"},
                   {"properties", props}};
@@ -110,8 +78,8 @@ std::string EventBody(int n) {
 }
 
 std::string FlagsBody(int n) {
-  return json::serialize(
-      json::object{{"token", kToken}, {"distinct_id", "d-1"}, {"x", Enormous(n)}});
+  return json::serialize(json::object{
+      {"token", kToken}, {"distinct_id", "d-1"}, {"x", EnormousValue(n, kCanary)}});
 }
 
 TEST(WalkDeadlineAppTest, OneEnormousEventValueIsRejectedWholeWithinTheBudget) {
@@ -136,7 +104,7 @@ TEST(WalkDeadlineAppTest, OneEnormousEventValueIsRejectedWholeWithinTheBudget) {
   std::printf("/e/ enormous value: full %.1f ms, budget %.1f ms, rejected after %.1f ms\n",
               full_ms, full_ms / 10, spent_ms);
   h.upstream->forwarder()->RunOnce();
-  EXPECT_TRUE(h.client.bodies.empty());
+  EXPECT_TRUE(h.client.seen.empty());
   ExpectAbsentEverywhere(h.dir.path(), kCanary);
   ExpectAbsentEverywhere(h.dir.path(), "canary.zq");
 }
@@ -147,14 +115,14 @@ TEST(WalkDeadlineAppTest, FlagsBodyPastTheDeadlineIsNotForwarded) {
   {
     Harness free_app(std::chrono::nanoseconds(0));
     ASSERT_EQ(free_app.Post("/flags/?v=2", body, &full_ms).status, 200u);
-    ASSERT_EQ(free_app.client.bodies.size(), 1u);
-    EXPECT_EQ(free_app.client.bodies[0].find("canary.zq"), std::string::npos);
+    ASSERT_EQ(free_app.client.seen.size(), 1u);
+    EXPECT_EQ(free_app.client.seen[0].body.find("canary.zq"), std::string::npos);
   }
   Harness h(std::chrono::microseconds(static_cast<int64_t>(full_ms * 1000 / 10)));
   HttpResponse r = h.Post("/flags/?v=2", body, &spent_ms);
   EXPECT_EQ(r.status, 503u);
   EXPECT_NE(r.body.find("deadline_exceeded"), std::string::npos);
-  EXPECT_TRUE(h.client.bodies.empty());  // nothing forwarded
+  EXPECT_TRUE(h.client.seen.empty());  // nothing forwarded
   EXPECT_EQ(h.app->metrics().deadline_exceeded.load(), 1u);
   EXPECT_LT(spent_ms, full_ms / 3) << "full " << full_ms << " ms";
   std::printf("/flags/ enormous value: full %.1f ms, budget %.1f ms, rejected after %.1f ms\n",
@@ -162,7 +130,7 @@ TEST(WalkDeadlineAppTest, FlagsBodyPastTheDeadlineIsNotForwarded) {
   ExpectAbsentEverywhere(h.dir.path(), "canary.zq");
   // A small body still goes through under the same deadline.
   EXPECT_EQ(h.Post("/flags/?v=2", FlagsBody(2), &spent_ms).status, 200u);
-  EXPECT_EQ(h.client.bodies.size(), 1u);
+  EXPECT_EQ(h.client.seen.size(), 1u);
 }
 
 }  // namespace
