@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "support/canary.h"
 #include "support/fixtures.h"
 #include "support/http_client.h"
 
@@ -111,14 +112,9 @@ TEST(CliTest, ServeDrainsOnSigtermAndLeavesAVerifiableAuditLog) {
   }
 }
 
-// Every byte of every file under `dir`, concatenated (audit segments are binary frames with
-// the entry type and payload as text).
-std::string AllBytes(const std::filesystem::path& dir) {
-  std::string all;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) all += scrubd::testing::ReadFile(e.path());
-  return all;
-}
+// Every byte of every file under `dir` (audit segments are binary frames with the entry type
+// and payload as text).
+std::string AllBytes(const std::filesystem::path& dir) { return scrubd::testing::DirBytes(dir); }
 
 size_t Count(const std::string& hay, const std::string& needle) {
   size_t n = 0;

@@ -83,11 +83,14 @@ Status ParseBlocking(const std::string& file, const YAML::Node& n, BlockingPolic
       RE2::Options o;
       o.set_log_errors(false);
       o.set_max_mem(8 << 20);
+      o.set_case_sensitive(false);  // matched against the lower-cased canonical URL too
       auto re = std::make_shared<const RE2>(e.Scalar(), o);
       if (!re->ok()) return Error(file, e, "blocking.urls: bad RE2 pattern: " + re->error());
       out->urls.push_back(std::move(re));
       out->url_patterns.push_back(e.Scalar());
-      out->urls_fingerprint = Fnv1a(e.Scalar() + '\n', out->urls_fingerprint);
+      // "ci:": verdicts made before patterns were case-insensitive over the canonical URL
+      // are not reused (a window is unknown until its next navigation).
+      out->urls_fingerprint = Fnv1a("ci:" + e.Scalar() + '\n', out->urls_fingerprint);
     }
   }
   return Status::Ok();

@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "admit/url_canon.h"
 #include "dom/page_state.h"
 #include "dom/state_store.h"
 
@@ -98,9 +99,13 @@ bool FilterRecording(ingest::Event& ev, const policies::BlockingPolicy& b, dom::
 
 }  // namespace
 
+// Both the URL as sent and its canonical form (admit/url_canon.h) are matched: an encoding
+// of a blocked page is blocked, and a pattern written against the raw text still matches it.
 bool UrlBlocked(const policies::BlockingPolicy& b, std::string_view url) {
+  if (b.urls.empty()) return false;
+  const std::string canonical = CanonicalUrl(url);
   for (const auto& re : b.urls)
-    if (RE2::PartialMatch(url, *re)) return true;
+    if (RE2::PartialMatch(canonical, *re) || RE2::PartialMatch(url, *re)) return true;
   return false;
 }
 

@@ -18,7 +18,9 @@ class StateStore;
 
 namespace scrubd::admit {
 
-// Whether `url` (a full URL, a path or anything else) matches one of `blocking.urls`.
+// Whether `url` (a full URL, a path or anything else) matches one of `blocking.urls`: the URL
+// as sent or its canonical form (percent-decoded, dot segments resolved, slashes collapsed,
+// lower-cased: admit/url_canon.h). The policy compiles the patterns case-insensitively.
 bool UrlBlocked(const policies::BlockingPolicy& b, std::string_view url);
 
 class PageGate {

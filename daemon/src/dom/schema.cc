@@ -124,4 +124,67 @@ bool HasValidIntegers(const json::object& event, int max_depth, size_t max_nodes
   return node == nullptr || node->is_string() || ValidTree(*node, max_depth, max_nodes);
 }
 
+namespace {
+
+bool OneOf(std::string_view key, std::initializer_list<std::string_view> names) {
+  for (std::string_view n : names)
+    if (key == n) return true;
+  return false;
+}
+
+}  // namespace
+
+// rrweb-snapshot's serializedNode: every node has type and id (rootId, isShadowHost and
+// isShadow are optional on every node).
+bool KnownNodeField(int64_t node_type, std::string_view key) {
+  if (OneOf(key, {"type", "id", "rootId", "isShadowHost", "isShadow"})) return true;
+  switch (node_type) {
+    case 0: return OneOf(key, {"childNodes", "compatMode"});
+    case 1: return OneOf(key, {"name", "publicId", "systemId"});
+    case 2:
+      return OneOf(key, {"tagName", "attributes", "childNodes", "isSVG", "needBlock", "isCustom"});
+    case 3: return OneOf(key, {"textContent", "isStyle"});
+    case 4:
+    case 5: return key == "textContent";
+    default: return false;
+  }
+}
+
+// rrweb's IncrementalSource data shapes (types.ts of rrweb 2.x).
+bool KnownIncrementalField(int64_t source, std::string_view key) {
+  if (key == "source") return true;
+  switch (source) {
+    case 0: return OneOf(key, {"texts", "attributes", "removes", "adds", "isAttachIframe"});
+    case 1:
+    case 6:
+    case 12: return key == "positions";
+    case 2: return OneOf(key, {"type", "id", "x", "y", "pointerType"});
+    case 3: return OneOf(key, {"id", "x", "y"});
+    case 4: return OneOf(key, {"width", "height"});
+    case 5: return OneOf(key, {"id", "text", "isChecked", "userTriggered"});
+    case 7:
+      return OneOf(key,
+                   {"type", "id", "currentTime", "volume", "muted", "loop", "playbackRate"});
+    case 8: return OneOf(key, {"id", "styleId", "removes", "adds", "replace", "replaceSync"});
+    case 9: return OneOf(key, {"id", "type", "commands", "property", "args", "setter"});
+    case 10: return OneOf(key, {"family", "fontSource", "buffer", "descriptors"});
+    case 11: return OneOf(key, {"level", "trace", "payload"});
+    case 13: return OneOf(key, {"id", "styleId", "index", "set", "remove"});
+    case 14: return key == "ranges";
+    case 15: return OneOf(key, {"id", "styleIds", "styles"});
+    case 16: return key == "define";
+    default: return false;
+  }
+}
+
+bool KnownMutationItemField(MutationList list, std::string_view key) {
+  switch (list) {
+    case MutationList::kTexts: return OneOf(key, {"id", "value"});
+    case MutationList::kAttributes: return OneOf(key, {"id", "attributes"});
+    case MutationList::kRemoves: return OneOf(key, {"parentId", "id", "isShadow"});
+    case MutationList::kAdds: return OneOf(key, {"parentId", "nextId", "previousId", "node"});
+  }
+  return false;
+}
+
 }  // namespace scrubd::dom

@@ -4,33 +4,19 @@
 
 #include <boost/json.hpp>
 
-#include "dom/state_store.h"
 #include "scrub/scrub.h"
-#include "support/fixtures.h"
+#include "scrub/testing/scrub_fixture.h"
 
 namespace scrubd::scrub {
 namespace {
 namespace json = boost::json;
 
 TEST(BadTypeTest, TrickedIntegersDropTheRrwebEventAndAreCounted) {
-  policies::Policy policy;
-  auto scanner = rules::Scanner::Create({});
-  ASSERT_TRUE(scanner.ok());
-  policy.scanner = *scanner;
-  policy.masking = policies::MaskingPolicy::Defaults();
-  scrubd::testing::TempDir dir;
-  dom::StateStore::Options so;
-  so.dir = dir.path();
-  auto state = dom::StateStore::Open(so);
-  ASSERT_TRUE(state.ok());
-  ingest::Event ev;
-  ev.is_snapshot = true;
-  ev.token = "t";
-  ev.session_id = "s-1";
-  ev.window_id = "w-1";
+  testing::ScrubFixture fx;
   // The canary is a password value, ph-mask text and ph-no-capture content: none of them is
   // a pattern the string pass would catch (kept short and shapeless on purpose).
-  ev.json = json::parse(R"({"event": "$snapshot", "properties": {"token": "t",
+  ingest::Event ev = testing::ScrubFixture::Snapshot(
+      R"({"event": "$snapshot", "properties": {"token": "t",
     "$snapshot_data": [
       {"type": "2", "timestamp": 1, "data": {"node": {"type": 0, "id": 1, "childNodes": [
         {"type": 2, "tagName": "input", "id": 2, "attributes": {"type": "password",
@@ -47,11 +33,10 @@ TEST(BadTypeTest, TrickedIntegersDropTheRrwebEventAndAreCounted) {
         "tagName": "span", "id": "6", "attributes": {}, "childNodes": [
         {"type": 3, "id": 7, "textContent": "Zq9canary"}]}}]}},
       {"type": 3, "timestamp": 5, "data": {"source": 5, "id": 2, "text": "Zq9canary"}}
-    ]}})")
-                .as_object();
-  Scrubber scrubber(state->get());
+    ]}})");
+  Scrubber scrubber(fx.state.get());
   Report report;
-  ASSERT_TRUE(scrubber.ScrubEvent(ev, policy, &report));
+  ASSERT_TRUE(scrubber.ScrubEvent(ev, fx.policy, &report));
   EXPECT_EQ(report.dropped["bad_type"], 4u);
   const json::array& items = *ingest::SnapshotItems(ev.json);
   ASSERT_EQ(items.size(), 1u);  // the well-formed Input event, masked as an unknown id

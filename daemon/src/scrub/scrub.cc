@@ -55,6 +55,18 @@ bool RedactWhole(json::value& v, std::string_view key, const rules::Scanner& sca
   return true;
 }
 
+// One string pass: the scanner, where its counts go, a scratch buffer, and the request's
+// deadline (null: unlimited), polled once per node (Deadline::Expired reads the clock every
+// kStride polls). Once it has expired the walk unwinds and reports it; the caller rejects the
+// whole batch, so a half-scrubbed value is never stored.
+struct WalkCtx {
+  const rules::Scanner& scanner;
+  rules::RedactionCounts* counts;
+  std::string& scratch;
+  Deadline* deadline;
+  bool OutOfTime() const { return deadline != nullptr && deadline->Expired(); }
+};
+
 // `name`, or `name#2`, `name#3`, ... : the first not in `taken`, which then holds it.
 // `next` remembers, per base name, the first suffix not yet tried, so n colliding keys cost
 // O(n) probes in all rather than O(n^2) (a body of 20,000 email-like keys).
@@ -76,16 +88,17 @@ std::string UniqueKey(std::string name, KeySet& taken, NextSuffix& next) {
 // renamed to its redaction. Two keys that redact alike, or a redacted key that meets a kept
 // one, stay distinct ("[EMAIL]", "[EMAIL]#2"): no value is lost and no key repeats. Kept keys
 // are never renamed; order is preserved.
-void ScrubKeys(json::object& o, std::string_view parent, const rules::Scanner& scanner,
-               rules::RedactionCounts* counts, std::string& scratch) {
+// False when the deadline of `c` expired (keys then left as they were: the batch is rejected).
+[[nodiscard]] bool ScrubKeys(json::object& o, std::string_view parent, WalkCtx& c) {
   std::vector<std::pair<size_t, std::string>> renamed;  // (position, redacted key)
   size_t i = 0;
   for (const auto& kv : o) {
-    scratch.assign(kv.key().data(), kv.key().size());
-    if (scanner.Redact(scratch, parent, counts)) renamed.emplace_back(i, scratch);
+    if (c.OutOfTime()) return false;
+    c.scratch.assign(kv.key().data(), kv.key().size());
+    if (c.scanner.Redact(c.scratch, parent, c.counts)) renamed.emplace_back(i, c.scratch);
     ++i;
   }
-  if (renamed.empty()) return;
+  if (renamed.empty()) return true;
   KeySet taken;
   taken.reserve(o.size());
   NextSuffix next;
@@ -110,6 +123,7 @@ void ScrubKeys(json::object& o, std::string_view parent, const rules::Scanner& s
     ++i;
   }
   o = std::move(out);
+  return true;
 }
 
 // A number whose integer part has 9 or more digits (a card, an SSN, a phone number sent as
@@ -141,34 +155,36 @@ void ScrubNumber(json::value& v, std::string_view key, const rules::Scanner& sca
   if (scanner.Redact(scratch, key, counts)) v = json::string(scratch);
 }
 
-void Walk(json::value& v, std::string_view key, const rules::Scanner& scanner,
-          rules::RedactionCounts* counts, std::string& scratch) {
-  if (RedactWhole(v, key, scanner, counts, scratch)) return;
+// False when the deadline expired (the value is then partly scrubbed and must be discarded).
+[[nodiscard]] bool Walk(json::value& v, std::string_view key, WalkCtx& c) {
+  if (c.OutOfTime()) return false;
+  if (RedactWhole(v, key, c.scanner, c.counts, c.scratch)) return true;
   switch (v.kind()) {
     case json::kind::string: {
       json::string& s = v.get_string();
-      scratch.assign(s.data(), s.size());
-      if (scanner.Redact(scratch, key, counts)) s = scratch;
+      c.scratch.assign(s.data(), s.size());
+      if (c.scanner.Redact(c.scratch, key, c.counts)) s = c.scratch;
       break;
     }
     case json::kind::array:
-      for (json::value& e : v.get_array()) Walk(e, key, scanner, counts, scratch);
+      for (json::value& e : v.get_array())
+        if (!Walk(e, key, c)) return false;
       break;
     case json::kind::object: {
       json::object& o = v.get_object();
-      CssFieldsHold css(o, scanner, counts);  // CSS fields: strings and urls only (css.h)
+      CssFieldsHold css(o, c.scanner, c.counts);  // CSS fields: strings and urls only (css.h)
       for (auto& kv : o) {
         std::string_view k = kv.key();
-        Walk(kv.value(), k, scanner, counts, scratch);
+        if (!Walk(kv.value(), k, c)) return false;
       }
-      ScrubKeys(o, key, scanner, counts, scratch);
-      break;
+      return ScrubKeys(o, key, c);
     }
     case json::kind::int64:
     case json::kind::uint64:
-    case json::kind::double_: ScrubNumber(v, key, scanner, counts, scratch); break;
+    case json::kind::double_: ScrubNumber(v, key, c.scanner, c.counts, c.scratch); break;
     default: break;  // booleans and null: rewritten only under a sensitive key (above)
   }
+  return true;
 }
 
 // An rrweb Input event (incremental source 5) whose `text` is not a string: the masker only
@@ -182,6 +198,31 @@ bool InputTextNotString(const json::value& r) {
   if (!src || !src->is_int64() || src->get_int64() != 5) return false;
   const json::value* text = d->get_object().if_contains("text");
   return text && !text->is_string();
+}
+
+// The detector pass over one event, routing ids skipped at the level posthog puts them, the
+// rrweb events of a recording walked one by one. False when the deadline expired.
+bool StringPass(ingest::Event& ev, WalkCtx& c) {
+  for (auto& kv : ev.json) {
+    if (IsRoutingKey(kv.key(), true)) continue;
+    if (kv.key() != "properties" || !kv.value().is_object()) {
+      if (!Walk(kv.value(), kv.key(), c)) return false;
+      continue;
+    }
+    json::object& props = kv.value().get_object();
+    for (auto& p : props) {
+      if (IsRoutingKey(p.key(), false)) continue;
+      if (ev.is_snapshot && (p.key() == "$snapshot_data" || p.key() == "$snapshot_items") &&
+          p.value().is_array()) {
+        for (json::value& r : p.value().get_array())
+          if (!Walk(r, "", c)) return false;  // CSS events: CssFieldsHold
+        continue;
+      }
+      if (!Walk(p.value(), p.key(), c)) return false;
+    }
+    if (!ScrubKeys(props, kv.key(), c)) return false;
+  }
+  return ScrubKeys(ev.json, "", c);
 }
 
 }  // namespace
@@ -221,10 +262,11 @@ bool RoutingIdLooksPersonal(const ingest::Event& ev, const rules::Scanner& scann
   return props && props->is_object() && copies(props->get_object(), false);
 }
 
-void ScrubStrings(json::value& value, std::string_view key, const rules::Scanner& scanner,
-                  rules::RedactionCounts* counts) {
+bool ScrubStrings(json::value& value, std::string_view key, const rules::Scanner& scanner,
+                  rules::RedactionCounts* counts, Deadline* deadline) {
   std::string scratch;
-  Walk(value, key, scanner, counts, scratch);
+  WalkCtx c{scanner, counts, scratch, deadline};
+  return Walk(value, key, c);
 }
 
 bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy, Report* report) const {
@@ -266,30 +308,13 @@ bool Scrubber::ScrubEvent(ingest::Event& ev, const policies::Policy& policy, Rep
   }
   // masking.urls first, so the detectors see the rewritten URLs (scrub/urls.h).
   for (auto& kv : ev.json) RewriteUrls(kv.value(), kv.key(), policy.masking.urls, &counts);
+  if (OutOfTime(report)) return false;
   std::string scratch;
-  for (auto& kv : ev.json) {
-    if (IsRoutingKey(kv.key(), true)) continue;
-    if (kv.key() == "properties" && kv.value().is_object()) {
-      json::object& props = kv.value().get_object();
-      for (auto& p : props) {
-        if (IsRoutingKey(p.key(), false)) continue;
-        if (ev.is_snapshot && (p.key() == "$snapshot_data" || p.key() == "$snapshot_items") &&
-            p.value().is_array()) {
-          for (json::value& r : p.value().get_array()) {
-            if (OutOfTime(report)) return false;
-            Walk(r, "", *policy.scanner, &counts, scratch);  // CSS events: CssFieldsHold
-          }
-          continue;
-        }
-        if (OutOfTime(report)) return false;
-        Walk(p.value(), p.key(), *policy.scanner, &counts, scratch);
-      }
-      ScrubKeys(props, kv.key(), *policy.scanner, &counts, scratch);
-      continue;
-    }
-    Walk(kv.value(), kv.key(), *policy.scanner, &counts, scratch);
+  WalkCtx c{*policy.scanner, &counts, scratch, deadline_};
+  if (!StringPass(ev, c)) {
+    report->deadline_exceeded = true;  // the walk stopped inside a value: reject the batch
+    return false;
   }
-  ScrubKeys(ev.json, "", *policy.scanner, &counts, scratch);
   return true;
 }
 

@@ -36,9 +36,12 @@ struct Report {
 // additionally skips the routing ids DecodeBatch validated (event `uuid`, `api_key`, `token`;
 // properties `token`, `$session_id`, `$window_id`) at the level posthog puts them, and drops
 // rrweb Input events whose `text` is not a string (docs/ingest.md).
-// `key` is the object key `value` sits under.
-void ScrubStrings(boost::json::value& value, std::string_view key, const rules::Scanner& scanner,
-                  rules::RedactionCounts* counts);
+// `key` is the object key `value` sits under. `deadline` (optional, the request's) is polled
+// once per node of the walk; returns false when it expired, with `value` partly scrubbed: the
+// caller must then discard it (never store or forward it).
+[[nodiscard]] bool ScrubStrings(boost::json::value& value, std::string_view key,
+                                const rules::Scanner& scanner, rules::RedactionCounts* counts,
+                                Deadline* deadline = nullptr);
 
 // True when a detector of `scanner` would rewrite one of the event's routing ids (the
 // decoded token, session id and window id, and the `uuid`/`api_key`/`token` and
@@ -57,8 +60,10 @@ class Scrubber {
   explicit Scrubber(dom::StateStore* state) : state_(state) {}
   // Scrubs one admitted event in place. Returns false when the whole event must be dropped.
   bool ScrubEvent(ingest::Event& event, const policies::Policy& policy, Report* report) const;
-  // The request's CPU deadline (must outlive the Scrubber's use). Once it expires ScrubEvent
-  // stops, returns false and sets report->deadline_exceeded: the batch must not be stored.
+  // The request's CPU deadline (must outlive the Scrubber's use). It is polled inside every
+  // walk (DOM pass, string pass, key pass), not only between events: once it expires
+  // ScrubEvent stops, returns false and sets report->deadline_exceeded; the batch must not be
+  // stored.
   void set_deadline(Deadline* deadline) { deadline_ = deadline; }
 
  private:

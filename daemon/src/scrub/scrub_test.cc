@@ -7,17 +7,15 @@
 #include <vector>
 
 #include "dom/dom_masker.h"
+#include "scrub/testing/scrub_fixture.h"
 #include "support/fixtures.h"
 
 namespace scrubd::scrub {
 namespace {
 namespace json = boost::json;
 
-std::shared_ptr<const rules::Scanner> MakeScanner() {
-  auto s = rules::Scanner::Create({});
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  return *s;
-}
+using testing::MakeScanner;
+using testing::ScrubFixture;
 
 TEST(ScrubStringsTest, RedactsStringsCssStringsAndLongNumbersButNotTimestamps) {
   auto scanner = MakeScanner();
@@ -28,7 +26,7 @@ TEST(ScrubStringsTest, RedactsStringsCssStringsAndLongNumbersButNotTimestamps) {
                    {"type": 3, "textContent": "call jane@example.com now"}],
     "timestamp": 1795352239383, "x": 4111111111111111})");
   rules::RedactionCounts counts;
-  ScrubStrings(v, "", *scanner, &counts);
+  ASSERT_TRUE(ScrubStrings(v, "", *scanner, &counts));
   std::string out = json::serialize(v);
   // CSS keeps its syntax, but its strings are scanned (scrub/css_test.cc has the details).
   EXPECT_NE(out.find(".a[title='"), std::string::npos);
@@ -75,30 +73,18 @@ namespace scrubd::scrub {
 namespace {
 
 TEST(ScrubEventTest, StyleSheetRuleEventsKeepSyntaxNotEmails) {
-  policies::Policy policy;
-  policy.scanner = MakeScanner();
-  policy.masking = policies::MaskingPolicy::Defaults();
-  scrubd::testing::TempDir dir;
-  dom::StateStore::Options so;
-  so.dir = dir.path();
-  auto state = dom::StateStore::Open(so);
-  ASSERT_TRUE(state.ok());
-  ingest::Event ev;
-  ev.is_snapshot = true;
-  ev.token = "t";
-  ev.session_id = "s-1";
-  ev.window_id = "w-1";
-  ev.json = json::parse(R"({"event": "$snapshot", "properties": {"token": "t",
+  ScrubFixture fx;
+  ingest::Event ev = ScrubFixture::Snapshot(
+      R"({"event": "$snapshot", "properties": {"token": "t",
     "$snapshot_data": [
       {"type": 3, "timestamp": 1, "data": {"source": 8, "id": 4,
         "adds": [{"rule": "a[href='mailto:jane@example.com']{color:red}", "index": 0}]}},
       {"type": 6, "timestamp": 2, "data": {"plugin": "rrweb/console@1", "payload": {"level": "log",
         "payload": ["\"jane@example.com\""], "trace": []}}}
-    ]}})")
-                .as_object();
-  Scrubber scrubber(state->get());
+    ]}})");
+  Scrubber scrubber(fx.state.get());
   Report report;
-  ASSERT_TRUE(scrubber.ScrubEvent(ev, policy, &report));
+  ASSERT_TRUE(scrubber.ScrubEvent(ev, fx.policy, &report));
   const json::array& items = *ingest::SnapshotItems(ev.json);
   ASSERT_EQ(items.size(), 2u);
   // CSS rule text keeps its syntax; the string inside it is scanned like any string.
@@ -149,12 +135,12 @@ TEST(ScrubKeysTest, ARedactedKeyNeverTakesAKeptKeysName) {
   auto scanner = MakeScanner();
   json::value probe = json::parse(R"({"jane@example.com": 0})");
   rules::RedactionCounts counts;
-  ScrubStrings(probe, "", *scanner, &counts);
+  ASSERT_TRUE(ScrubStrings(probe, "", *scanner, &counts));
   const std::string label(probe.as_object().begin()->key());  // what an email key becomes
   json::value v = json::parse(R"({"a": {"jane@example.com": 1}})");
   v.as_object()["a"].as_object()[label] = 2;  // a kept key that already has that name
   v.as_object()["a"].as_object()[label + "#2"] = 3;
-  ScrubStrings(v, "", *scanner, &counts);
+  ASSERT_TRUE(ScrubStrings(v, "", *scanner, &counts));
   const json::object& a = v.at("a").as_object();
   ASSERT_EQ(a.size(), 3u);
   EXPECT_EQ(a.at(label).as_int64(), 2);  // the kept keys are untouched
@@ -168,14 +154,14 @@ TEST(ScrubKeysTest, ManyCollidingKeysStayDistinct) {
   auto scanner = MakeScanner();
   json::value probe = json::parse(R"({"jane@example.com": 0})");
   rules::RedactionCounts counts;
-  ScrubStrings(probe, "", *scanner, &counts);
+  ASSERT_TRUE(ScrubStrings(probe, "", *scanner, &counts));
   const std::string label(probe.as_object().begin()->key());
   constexpr int kKeys = 20000;
   json::object o;
   for (int i = 0; i < kKeys; ++i) o["u" + std::to_string(i) + "@example.com"] = i;
   o[label + "#7"] = -1;  // a kept key in the suffix range
   json::value v = std::move(o);
-  ScrubStrings(v, "", *scanner, &counts);
+  ASSERT_TRUE(ScrubStrings(v, "", *scanner, &counts));
   const json::object& out = v.as_object();
   ASSERT_EQ(out.size(), static_cast<size_t>(kKeys) + 1);
   EXPECT_EQ(out.at(label + "#7").as_int64(), -1);
@@ -197,7 +183,7 @@ TEST(ScrubNumberTest, LongNumbersAreScannedSmallOnesAndTimestampsKept) {
     "timestamp": 1795352239383, "ts": 1795352239383.5, "time_ms": 1764628997000,
     "nested": [{"card": 5555555555554444}], "w": 1280, "neg": -3})");
   rules::RedactionCounts counts;
-  ScrubStrings(v, "", *scanner, &counts);
+  ASSERT_TRUE(ScrubStrings(v, "", *scanner, &counts));
   std::string out = json::serialize(v);
   for (std::string_view canary :
        {"4111111111111111", "4.111111111111111", "536221234", "5555555555554444"})
@@ -236,29 +222,17 @@ TEST(SensitiveKeyTest, WholeValueIsRedactedWhateverItsType) {
 }
 
 TEST(InputEventTest, NonStringTextIsDroppedAndCounted) {
-  policies::Policy policy;
-  policy.scanner = MakeScanner();
-  policy.masking = policies::MaskingPolicy::Defaults();
-  scrubd::testing::TempDir dir;
-  dom::StateStore::Options so;
-  so.dir = dir.path();
-  auto state = dom::StateStore::Open(so);
-  ASSERT_TRUE(state.ok());
-  ingest::Event ev;
-  ev.is_snapshot = true;
-  ev.token = "t";
-  ev.session_id = "s-1";
-  ev.window_id = "w-1";
-  ev.json = json::parse(R"({"event": "$snapshot", "properties": {"token": "t",
+  ScrubFixture fx;
+  ingest::Event ev = ScrubFixture::Snapshot(
+      R"({"event": "$snapshot", "properties": {"token": "t",
     "$snapshot_data": [
       {"type": 3, "timestamp": 1, "data": {"source": 5, "id": 9, "text": ["Jane Q Canary"]}},
       {"type": 3, "timestamp": 2, "data": {"source": 5, "id": 9, "text": {"v": "Jane Q Canary"}}},
       {"type": 3, "timestamp": 3, "data": {"source": 5, "id": 9, "text": "typed", "isChecked": false}}
-    ]}})")
-                .as_object();
-  Scrubber scrubber(state->get());
+    ]}})");
+  Scrubber scrubber(fx.state.get());
   Report report;
-  ASSERT_TRUE(scrubber.ScrubEvent(ev, policy, &report));
+  ASSERT_TRUE(scrubber.ScrubEvent(ev, fx.policy, &report));
   const json::array& items = *ingest::SnapshotItems(ev.json);
   ASSERT_EQ(items.size(), 1u);
   EXPECT_EQ(items[0].at("timestamp").as_int64(), 3);

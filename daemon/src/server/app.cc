@@ -424,7 +424,14 @@ Status App::Sink(std::string_view path, bool recording, const std::string& batch
 
 HttpResponse App::Proxy(const HttpRequest& req) {
   rules::RedactionCounts counts;  // flags bodies: same policy as events (flags_proxy.h)
-  Result<sink::UpstreamRequest> up = BuildProxyRequest(req, *policies(), config_.limits, &counts);
+  Deadline deadline(config_.request_deadline);  // [deadline] as for ingest: 503, none forwarded
+  Result<sink::UpstreamRequest> up =
+      BuildProxyRequest(req, *policies(), config_.limits, &counts, &deadline);
+  if (!up.ok() && deadline.expired()) {
+    metrics_.deadline_exceeded++;
+    return ErrorResponse(503, "deadline_exceeded",
+                         "the request exceeded the per-request CPU deadline; retry later");
+  }
   if (!up.ok())
     return ErrorResponse(HttpStatusFor(up.status()), CodeName(up.status().code()),
                          up.status().message());

@@ -8,12 +8,14 @@
 #include "dom/state_store.h"
 #include "server/app.h"
 #include "sink/local_store.h"
+#include "support/canary.h"
 #include "support/fixtures.h"
 
 namespace scrubd::server {
 namespace {
 namespace json = boost::json;
 using scrubd::testing::AnyFileContains;
+using scrubd::testing::ExpectAbsentEverywhere;
 using scrubd::testing::TempDir;
 
 constexpr char kSession[] = "01a20355-1c58-723a-837c-2bcc756c76c4";
@@ -201,6 +203,38 @@ TEST_F(AppUrlsTest, BlockedPageDropsLaterBatchesWithoutMeta) {
   EXPECT_FALSE(OnDisk("shop.test/account"));
   EXPECT_NE(Exported().find("czqok2"), std::string::npos);  // resumed after navigating away
   EXPECT_NE(Exported().find("czqok3"), std::string::npos);
+}
+
+// blocking.urls matches the canonical URL (admit/url_canon.h): no encoding of the blocked
+// page escapes the pattern, whether it arrives as a Meta href, a navigation or $current_url,
+// and an allowed page is still stored. Each encoding gets its own window.
+TEST_F(AppUrlsTest, EncodingsOfABlockedUrlAreAllBlocked) {
+  Build("blocking:\n  urls: ['/account(/|$)']\n");
+  const std::vector<std::string> hrefs = {
+      "https://shop.test/Account%2Fsettings", "https://shop.test/%61ccount",
+      "https://shop.test/ACCOUNT",           "HTTPS://SHOP.TEST/AcCoUnT/7",
+      "https://shop.test/a/../account",      "https://shop.test/a/%2e%2e/account/",
+      "https://shop.test//account",          "https://shop.test/x//..//account",
+      "https://shop.test\\\\account",           "https://shop.test/%2561ccount",
+      "https://shop.test/acc\\nount",         "/Account%2F"};
+  for (size_t i = 0; i < hrefs.size(); ++i) {
+    char window[40];
+    std::snprintf(window, sizeof window, "01a20355-1c58-723a-837c-2bcc756c77%02zu", i);
+    const std::string canary = "czqenc" + std::to_string(i);
+    ASSERT_EQ(Post("/s/", Snap(Meta(hrefs[i]) + "," + Full(canary), window)), 200u) << hrefs[i];
+    ASSERT_EQ(Post("/s/", Snap(Nav(hrefs[i]) + "," + Note(canary + "n"), window)), 200u);
+  }
+  ASSERT_EQ(Post("/e/", Pageview("https://shop.test/%41ccount", "/ACCOUNT", R"(,"m":"czqencpv")")),
+            200u);
+  ASSERT_EQ(Post("/s/", Snap(Meta("https://shop.test/accounts-overview") + "," + Full("czqokx"),
+                             "01a20355-1c58-723a-837c-2bcc756c7799")),
+            200u);
+  for (size_t i = 0; i < hrefs.size(); ++i) {
+    ExpectAbsentEverywhere(dir_.path(), "czqenc" + std::to_string(i));
+    ExpectAbsentEverywhere(dir_.path(), "czqenc" + std::to_string(i) + "n");
+  }
+  ExpectAbsentEverywhere(dir_.path(), "czqencpv");
+  EXPECT_TRUE(OnDisk("czqokx"));  // an allowed page is stored
 }
 
 TEST_F(AppUrlsTest, SpaNavigationIntoBlockedUrlAndBack) {

@@ -18,12 +18,14 @@
 #include "server/app.h"
 #include "sink/local_store.h"
 #include "sink/upstream.h"
+#include "support/canary.h"
 #include "support/fixtures.h"
 
 namespace scrubd::server {
 namespace {
 namespace json = boost::json;
 using scrubd::testing::AnyFileContains;
+using scrubd::testing::ExpectAbsentEverywhere;
 using scrubd::testing::TempDir;
 
 constexpr char kEmail[] = "canary.zq@example.com";  // found by the email detector
@@ -310,7 +312,7 @@ void RunRow(const Position& p, bool upstream) {
     (void)(*log)->Close();
     spooled = SpooledText(dir.path() / "spool");
   }  // everything flushed and closed: the state store persists its windows here
-  EXPECT_FALSE(AnyFileContains(dir.path(), p.canary)) << p.name;
+  EXPECT_EQ(ExpectAbsentEverywhere(dir.path(), p.canary), 0u) << p.name;
   EXPECT_EQ(spooled.find(p.canary), std::string::npos) << p.name << " goes upstream";
   bool stored = AnyFileContains(dir.path(), kMarker) || spooled.find(kMarker) != std::string::npos;
   EXPECT_EQ(stored, p.status == 200) << p.name;
@@ -363,7 +365,7 @@ TEST(SplitGzipBombTest, RequestIsRefusedWholeAndNothingIsStored) {
   req.target = "/s/";
   req.body = *body;
   EXPECT_EQ(app.Handle(req).status, 413u);
-  EXPECT_FALSE(AnyFileContains(dir.path(), kMarker));
+  ExpectAbsentEverywhere(dir.path(), kMarker);
   auto list = (*store)->ListSessions(10);
   ASSERT_TRUE(list.ok());
   EXPECT_TRUE(list->empty());

@@ -18,6 +18,7 @@
 #include "server/app.h"
 #include "sink/local_store.h"
 #include "sink/upstream.h"
+#include "support/canary.h"
 #include "support/fixtures.h"
 
 namespace scrubd::server {
@@ -230,18 +231,14 @@ TEST_F(FaultTest, IndexWriteFailureAnswers503AndLeavesNoChunk) {
   ASSERT_EQ(sqlite3_open((dir_.path() / "store" / "index.sqlite").c_str(), &other), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   const uint64_t errors = MetricValue(Metrics(), "sink_errors_total");
-  size_t chunks = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir_.path() / "store" / "recordings"))
-    chunks += e.is_regular_file();
+  const size_t chunks = scrubd::testing::FilesUnder(dir_.path() / "store" / "recordings").size();
   EXPECT_EQ(Post(Fixture("0008.body")).status, 503u);
   sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(other);
   EXPECT_EQ(MetricValue(Metrics(), "sink_errors_total"), errors + 1);
   EXPECT_EQ(Export(), before);
-  size_t chunks_after = 0;
-  for (const auto& e : fs::recursive_directory_iterator(dir_.path() / "store" / "recordings"))
-    chunks_after += e.is_regular_file();
-  EXPECT_EQ(chunks_after, chunks) << "an unindexed chunk file was left";
+  EXPECT_EQ(scrubd::testing::FilesUnder(dir_.path() / "store" / "recordings").size(), chunks)
+      << "an unindexed chunk file was left";
 }
 
 // DOM state persistence: a failed persist keeps the previous file (old, never torn), is
@@ -256,19 +253,16 @@ TEST_F(FaultTest, StatePersistFaultsKeepTheOldState) {
   };
   touch(4242);
   ASSERT_TRUE(state_->PersistAll().ok());
-  std::map<std::string, std::string> files;
-  for (const auto& e : fs::recursive_directory_iterator(dir_.path() / "state"))
-    if (e.is_regular_file()) files[e.path().string()] = scrubd::testing::ReadFile(e.path());
+  const std::map<std::string, std::string> files =
+      scrubd::testing::FilesUnder(dir_.path() / "state");
   ASSERT_FALSE(files.empty());
   touch(4243);  // the persisted file of w-extra is now out of date
   for (FaultKind k : kWriteKinds) {
     env_.Arm({FaultOp::kAppend, k, "state"});
     EXPECT_FALSE(state_->PersistAll().ok()) << FaultKindName(k);
     env_.Clear();
-    std::map<std::string, std::string> now;
-    for (const auto& e : fs::recursive_directory_iterator(dir_.path() / "state"))
-      if (e.is_regular_file()) now[e.path().string()] = scrubd::testing::ReadFile(e.path());
-    EXPECT_EQ(now, files) << "a failed persist replaced, tore or added a state file";
+    EXPECT_EQ(scrubd::testing::FilesUnder(dir_.path() / "state"), files)
+        << "a failed persist replaced, tore or added a state file";
   }
   EXPECT_GE(state_->stats().persist_errors, 3u);
   EXPECT_TRUE(state_->PersistAll().ok());

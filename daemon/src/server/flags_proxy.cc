@@ -95,9 +95,13 @@ bool KeepHeader(std::string_view name, bool reencoded) {
 
 }  // namespace
 
+Status DeadlineExceeded() {
+  return Status::Unavailable("the flags request exceeded the per-request CPU deadline");
+}
+
 Result<std::string> ScrubFlagsBody(std::string_view json_text, const policies::PolicySet& policies,
                                    int max_depth, std::string* token,
-                                   rules::RedactionCounts* counts) {
+                                   rules::RedactionCounts* counts, Deadline* deadline) {
   json::parse_options opts;
   opts.max_depth = static_cast<std::size_t>(max_depth);
   boost::system::error_code ec;
@@ -113,8 +117,10 @@ Result<std::string> ScrubFlagsBody(std::string_view json_text, const policies::P
     return Status::Unavailable("flags body: no identity key to pseudonymise with");
   for (auto& kv : body) {
     if (kv.key() == "token" || kv.key() == "api_key") continue;  // validated routing id
-    scrub::ScrubStrings(kv.value(), kv.key(), *policy->scanner, counts);
+    if (!scrub::ScrubStrings(kv.value(), kv.key(), *policy->scanner, counts, deadline))
+      return DeadlineExceeded();
   }
+  if (deadline != nullptr && deadline->ExpiredNow()) return DeadlineExceeded();
   *token = std::move(t).value();
   return json::serialize(root);
 }
@@ -122,7 +128,8 @@ Result<std::string> ScrubFlagsBody(std::string_view json_text, const policies::P
 Result<sink::UpstreamRequest> BuildProxyRequest(const HttpRequest& req,
                                                 const policies::PolicySet& policies,
                                                 const ingest::DecodeLimits& limits,
-                                                rules::RedactionCounts* counts) {
+                                                rules::RedactionCounts* counts,
+                                                Deadline* deadline) {
   sink::UpstreamRequest up;
   up.method = req.method;
   up.target = AllowlistedTarget(req.target, false);
@@ -144,7 +151,9 @@ Result<sink::UpstreamRequest> BuildProxyRequest(const HttpRequest& req,
   Result<std::string> text = ingest::DecodeBodyText(view, limits);
   if (!text.ok()) return text.status();
   std::string token;
-  Result<std::string> body = ScrubFlagsBody(*text, policies, limits.max_depth, &token, counts);
+  if (deadline != nullptr && deadline->ExpiredNow()) return DeadlineExceeded();
+  Result<std::string> body =
+      ScrubFlagsBody(*text, policies, limits.max_depth, &token, counts, deadline);
   if (!body.ok()) return body.status();
   up.target = AllowlistedTarget(target, true);
   up.body = std::move(body).value();

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "ingest/decode.h"
+#include "scrubd/common/deadline.h"
 #include "scrubd/policies/policy.h"
 #include "server/app.h"
 #include "sink/upstream.h"
@@ -20,11 +21,17 @@ namespace scrubd::server {
 // body is re-encoded as plain JSON with `Content-Type: application/json` and the target loses
 // its `compression` parameter. Every target's query is rebuilt by AllowlistedTarget. Only /flags
 // and /decide carry a client address (the token's `client_ip`); other paths carry none. `counts`
-// (may be null) receives the redaction counts.
+// (may be null) receives the redaction counts. `deadline` (may be null: unlimited) is the
+// request's CPU budget, polled inside the body's walk; once it expires the result is
+// DeadlineExceeded() (answer 503, forward nothing), and `deadline->expired()` tells it apart.
 Result<sink::UpstreamRequest> BuildProxyRequest(const HttpRequest& req,
                                                 const policies::PolicySet& policies,
                                                 const ingest::DecodeLimits& limits,
-                                                rules::RedactionCounts* counts);
+                                                rules::RedactionCounts* counts,
+                                                Deadline* deadline = nullptr);
+
+// The status of a flags request past its deadline: kUnavailable (503), nothing forwarded.
+Status DeadlineExceeded();
 
 // `target` with its query rebuilt from an allowlist of the parameters posthog-js sends, each
 // kept only with the value shape it sends: _, sent_at, ip digits; v, ver a number or version;
@@ -36,6 +43,6 @@ std::string AllowlistedTarget(std::string_view target, bool drop_compression);
 // The flags body alone: decoded JSON text of project `*token` in, scrubbed JSON text out.
 Result<std::string> ScrubFlagsBody(std::string_view json_text, const policies::PolicySet& policies,
                                    int max_depth, std::string* token,
-                                   rules::RedactionCounts* counts);
+                                   rules::RedactionCounts* counts, Deadline* deadline = nullptr);
 
 }  // namespace scrubd::server

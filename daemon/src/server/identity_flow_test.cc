@@ -13,12 +13,14 @@
 #include "server/flags_proxy.h"
 #include "sink/local_store.h"
 #include "sink/upstream.h"
+#include "support/canary.h"
 #include "support/fixtures.h"
+#include "support/recording_upstream.h"
 
 namespace scrubd::server {
 namespace {
 namespace json = boost::json;
-using scrubd::testing::ReadFile;
+using scrubd::testing::RecordingClient;
 using scrubd::testing::TempDir;
 
 constexpr char kMaster[] = "identity-master-key-for-tests-01";
@@ -27,24 +29,6 @@ constexpr char kCanary[] = "canary.zq@example.com";
 // Pieces that must not survive anywhere, not even partly masked.
 constexpr const char* kCanaryParts[] = {"canary.zq",  "Canary Zq",    "canary%2Ezq",
                                         "zq@example", "203.0.113.77", "6.6.6.6"};
-
-// Records every exchange; answers 200 with a small flags reply.
-class RecordingClient : public sink::UpstreamClient {
- public:
-  Result<sink::UpstreamResponse> Exchange(const sink::UpstreamRequest& req) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    seen.push_back(req);
-    sink::UpstreamResponse r;
-    r.status = 200;
-    r.headers = {{"content-type", "application/json"}};
-    r.body = R"({"featureFlags":{}})";
-    return r;
-  }
-  std::vector<sink::UpstreamRequest> seen;
-
- private:
-  std::mutex mu_;
-};
 
 // The bytes as sent, plus every gzip stream in them inflated.
 std::string Readable(std::string_view bytes) {
@@ -58,10 +42,7 @@ std::string Readable(std::string_view bytes) {
 }
 
 std::string DataDirText(const std::filesystem::path& dir) {
-  std::string all;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) all += Readable(ReadFile(e.path())) + "\n";
-  return all;
+  return scrubd::testing::DirBytes(dir, Readable);
 }
 
 std::string EventsBody(const std::string& token, const std::string& distinct_id) {
