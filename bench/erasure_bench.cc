@@ -190,6 +190,38 @@ int Fail(const char* what, const std::string& why = "") {
   return 1;
 }
 
+
+struct Layout {
+  std::vector<SessionKey> subject;
+  std::vector<std::pair<std::string, std::string>> uuids;
+  std::vector<fs::path> files, dirs;  // the floor's copy
+};
+
+// Builds the store (others, the subject, others: interleaved like real traffic) and the
+// floor's copy. False on any failure (reported).
+bool Build(const Args& a, Layout* l) {
+  auto t0 = std::chrono::steady_clock::now();
+  {
+    NoSyncEnv nosync;
+    auto store = LocalStore::Open(a.dir / "data", &nosync);
+    if (!store.ok()) return Fail("open", store.status().ToString()) == 0;
+    if (!Populate(**store, "a", "pid_others_a", a.others / 2, a.chunks, nullptr, nullptr) ||
+        !Populate(**store, "s", "pid_subject", a.recordings, a.chunks, &l->subject, &l->uuids) ||
+        !Populate(**store, "b", "pid_others_b", a.others - a.others / 2, a.chunks, nullptr,
+                  nullptr))
+      return Fail("populate") == 0;
+  }
+  if (!CopyLayout(a.dir / "data" / "store", a.dir / "floor", l->subject, a.others, &l->files,
+                  &l->dirs))
+    return Fail("copy layout") == 0;
+  std::fprintf(stderr, "erasure_bench: built %llu + %llu recordings x %llu chunks in %.0f ms\n",
+               static_cast<unsigned long long>(a.recordings),
+               static_cast<unsigned long long>(a.others),
+               static_cast<unsigned long long>(a.chunks),
+               Ms(t0, std::chrono::steady_clock::now()));
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -197,35 +229,14 @@ int main(int argc, char** argv) {
   if (!ParseArgs(argc, argv, &a)) return 2;
   std::error_code ec;
   fs::remove_all(a.dir, ec);
-  std::vector<SessionKey> subject;
-  std::vector<std::pair<std::string, std::string>> uuids;
-  auto t0 = std::chrono::steady_clock::now();
-  {
-    NoSyncEnv nosync;
-    auto store = LocalStore::Open(a.dir / "data", &nosync);
-    if (!store.ok()) return Fail("open", store.status().ToString());
-    // Interleaved like real traffic: others, the subject, others.
-    if (!Populate(**store, "a", "pid_others_a", a.others / 2, a.chunks, nullptr, nullptr) ||
-        !Populate(**store, "s", "pid_subject", a.recordings, a.chunks, &subject, &uuids) ||
-        !Populate(**store, "b", "pid_others_b", a.others - a.others / 2, a.chunks, nullptr,
-                  nullptr))
-      return Fail("populate");
-  }
-  std::vector<fs::path> files, dirs;
-  if (!CopyLayout(a.dir / "data" / "store", a.dir / "floor", subject, a.others, &files, &dirs))
-    return Fail("copy layout");
-  auto t1 = std::chrono::steady_clock::now();
-  std::fprintf(stderr, "erasure_bench: built %llu + %llu recordings x %llu chunks in %.0f ms\n",
-               static_cast<unsigned long long>(a.recordings),
-               static_cast<unsigned long long>(a.others),
-               static_cast<unsigned long long>(a.chunks), Ms(t0, t1));
-
+  Layout l;
+  if (!Build(a, &l)) return 1;
   ::sync();
   auto f0 = std::chrono::steady_clock::now();
-  for (const fs::path& f : files)
+  for (const fs::path& f : l.files)
     if (::unlink(f.c_str()) != 0) return Fail("floor unlink", std::strerror(errno));
   auto f1 = std::chrono::steady_clock::now();
-  for (const fs::path& d : dirs)
+  for (const fs::path& d : l.dirs)
     if (::rmdir(d.c_str()) != 0) return Fail("floor rmdir", std::strerror(errno));
   auto f2 = std::chrono::steady_clock::now();
 
@@ -233,10 +244,10 @@ int main(int argc, char** argv) {
   if (!store.ok()) return Fail("reopen", store.status().ToString());
   ::sync();
   auto e0 = std::chrono::steady_clock::now();
-  auto counts = (*store)->Erase(subject, uuids);
+  auto counts = (*store)->Erase(l.subject, l.uuids);
   auto e1 = std::chrono::steady_clock::now();
   if (!counts.ok()) return Fail("erase", counts.status().ToString());
-  auto residue = (*store)->Residue(subject, uuids, {"pid_subject"});
+  auto residue = (*store)->Residue(l.subject, l.uuids, {"pid_subject"});
   if (!residue.ok() || !residue->zero()) return Fail("residue after erase is not zero");
   if (!(*store)->ExportSession(SessionId("a", 0), kToken).ok() ||
       !(*store)->ExportSession(SessionId("b", 0), kToken).ok())
@@ -250,7 +261,7 @@ int main(int argc, char** argv) {
                static_cast<unsigned long long>(counts->chunks),
                static_cast<unsigned long long>(counts->files),
                static_cast<unsigned long long>(counts->events), Ms(f0, f1), Ms(f1, f2),
-               files.size(), dirs.size());
+               l.files.size(), l.dirs.size());
   std::printf("erasure_bench: erase=%.1f ms unlink_floor=%.1f ms ratio=%.2f\n", erase, floor,
               erase / floor);
   store->reset();

@@ -40,6 +40,17 @@ bool RunDelete(sqlite3* db, Stmt& q, uint64_t* n) {
   return ok;
 }
 
+// Steps a "DELETE ... RETURNING bytes" to completion: rows into `n`, bytes into `sum`.
+bool RunDeleteSum(Stmt& q, uint64_t* n, uint64_t* sum) {
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    ++*n;
+    *sum += static_cast<uint64_t>(q.Int(0));
+  }
+  q.Reset();
+  return rc == SQLITE_DONE;
+}
+
 // Steps a "SELECT count, sum" query and adds both to `n` and `sum`.
 bool RunCount(Stmt& q, uint64_t* n, uint64_t* sum = nullptr) {
   bool ok = q.Step() == SQLITE_ROW;
@@ -93,25 +104,20 @@ Status LocalStore::EraseRows(const std::vector<SessionKey>& sessions, const Toke
                              const TokenIds& distinct_ids, EraseCounts* counts) {
   std::lock_guard<std::mutex> lock(mu_);
   if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  Stmt sum(db_,
-           "SELECT COUNT(*),COALESCE(SUM(bytes),0) FROM chunks WHERE session_id=?1 AND token=?2");
-  Stmt chunks(db_, "DELETE FROM chunks WHERE session_id=?1 AND token=?2");
+  Stmt chunks(db_, "DELETE FROM chunks WHERE session_id=?1 AND token=?2 RETURNING bytes");
   Stmt session(db_, "DELETE FROM sessions WHERE token=?1 AND session_id=?2");
   Stmt events(db_, "DELETE FROM events WHERE session_id=?1 AND token=?2");
   Stmt by_uuid(db_, "DELETE FROM events WHERE uuid=?1 AND token=?2");
   Stmt by_distinct(db_, "DELETE FROM events WHERE distinct_id=?1 AND token=?2");
-  bool ok = sum.ok() && chunks.ok() && session.ok() && events.ok() && by_uuid.ok() &&
+  bool ok = chunks.ok() && session.ok() && events.ok() && by_uuid.ok() &&
             by_distinct.ok();
-  uint64_t counted = 0;
   for (size_t i = 0; ok && i < sessions.size(); ++i) {
     const SessionKey& k = sessions[i];
-    sum.Bind(1, k.session_id).Bind(2, k.token);
     chunks.Bind(1, k.session_id).Bind(2, k.token);
     session.Bind(1, k.token).Bind(2, k.session_id);
     events.Bind(1, k.session_id).Bind(2, k.token);
-    ok = RunCount(sum, &counted, &counts->chunk_bytes) &&
-         RunDelete(db_, chunks, &counts->chunks) && RunDelete(db_, session, &counts->sessions) &&
-         RunDelete(db_, events, &counts->events);
+    ok = RunDeleteSum(chunks, &counts->chunks, &counts->chunk_bytes) &&
+         RunDelete(db_, session, &counts->sessions) && RunDelete(db_, events, &counts->events);
   }
   for (size_t i = 0; ok && i < uuids.size(); ++i) {
     if (uuids[i].second.empty()) continue;

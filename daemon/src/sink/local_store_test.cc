@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 
+#include "scrubd/common/fault_env.h"
 #include "support/fixtures.h"
 
 namespace scrubd::sink {
@@ -120,6 +121,40 @@ TEST(IndexDerivationTest, IdsThatBecomePathsAreCheckedAgain) {
   }
   json::object no_token{{"event", "e"}, {"properties", json::object{}}};
   EXPECT_EQ(StoredEventOf(no_token).status().code(), Code::kInternal);
+}
+
+size_t FilesUnder(const std::filesystem::path& dir) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    n += e.is_regular_file() ? 1 : 0;
+  return n;
+}
+
+TEST(LocalStoreTest, WriteRecordingsIndexesAllOrNone) {
+  TempDir d;
+  FaultEnv env;
+  auto store = LocalStore::Open(d.path(), &env);
+  ASSERT_TRUE(store.ok());
+  json::array a = json::parse(R"([{"type":3,"data":{},"timestamp":5}])").as_array();
+  json::array b = json::parse(R"([{"type":3,"data":{},"timestamp":6}])").as_array();
+  json::array none;
+  ASSERT_TRUE((*store)
+                  ->WriteRecordings({{"phc_t", "s-1", "w", "", &a},
+                                     {"phc_t", "s-1", "w", "", &none},
+                                     {"phc_t", "s-2", "w", "", &b}})
+                  .ok());
+  EXPECT_EQ((*store)->GetSession("s-1", "phc_t")->events, 1);
+  EXPECT_EQ((*store)->GetSession("s-2", "phc_t")->events, 1);
+  auto recordings = d.path() / "store" / "recordings";
+  EXPECT_EQ(FilesUnder(recordings), 2u);
+  // The second file of a batch fails: the first is removed, no row of the batch exists.
+  env.Arm({FaultOp::kAppend, FaultKind::kEnospc, "s-4", 0, true});
+  Status s = (*store)->WriteRecordings({{"phc_t", "s-3", "w", "", &a},
+                                        {"phc_t", "s-4", "w", "", &b}});
+  EXPECT_EQ(s.code(), Code::kIo);
+  env.Clear();
+  EXPECT_EQ((*store)->GetSession("s-3", "phc_t").status().code(), Code::kNotFound);
+  EXPECT_EQ(FilesUnder(recordings), 2u);
 }
 
 }  // namespace
