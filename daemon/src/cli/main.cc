@@ -224,6 +224,38 @@ void PublishAdminAddress(const std::filesystem::path& addr_file, const std::stri
     spdlog::warn("cannot publish the admin address for scrubd export: {}", w.message());
 }
 
+// The upstream sink, or null without --upstream.
+Result<std::unique_ptr<sink::Upstream>> OpenUpstream(const cli::ServeConfig& cfg,
+                                                     const std::filesystem::path& data) {
+  if (cfg.upstream.empty()) return std::unique_ptr<sink::Upstream>();
+  sink::UpstreamOptions uopts;
+  uopts.url = cfg.upstream;
+  uopts.spool_dir = data / "spool";
+  uopts.spool_max_bytes = cfg.spool_max_bytes;
+  uopts.encode.reencode_cv = cfg.upstream_reencode_cv;
+  uopts.client.insecure = cfg.upstream_insecure;
+  Result<std::unique_ptr<sink::Upstream>> up = sink::Upstream::Open(uopts);
+  if (up.ok() && cfg.upstream_insecure)
+    spdlog::warn("upstream TLS certificate verification is OFF (--upstream-insecure)");
+  return up;
+}
+
+// The --listen server's options; its surface is everything unless --admin-listen splits it.
+server::ServerOptions ServerOptionsOf(const cli::ServeConfig& cfg) {
+  server::ServerOptions sopt;
+  sopt.listen = cfg.listen;
+  sopt.max_body_bytes = cfg.max_body_bytes;
+  sopt.max_inflight_body_bytes = cfg.max_inflight_body_bytes;
+  sopt.worker_threads = cfg.workers;
+  sopt.max_connections = cfg.max_connections;
+  sopt.max_connections_per_peer = cfg.max_connections_per_peer;
+  sopt.max_peer_inflight_body_bytes = cfg.max_peer_inflight_body_bytes;
+  sopt.idle_timeout = std::chrono::seconds(std::max<int64_t>(1, cfg.idle_timeout_s));
+  sopt.admin_origin = cfg.admin_origin;
+  sopt.surface = cfg.admin_listen.empty() ? server::Surface::kAll : server::Surface::kPublic;
+  return sopt;
+}
+
 int Serve(int argc, char** argv) {
   if (WantsHelp(argc, argv)) {
     std::fputs(kServeUsage, stdout);
@@ -307,20 +339,9 @@ int Serve(int argc, char** argv) {
   acfg.policy_options = popts;
   acfg.pseudonym_key = *pseudo_key;
   acfg.upstream_and_store = cfg.upstream_and_store;
-  std::unique_ptr<sink::Upstream> upstream;
-  if (!cfg.upstream.empty()) {
-    sink::UpstreamOptions uopts;
-    uopts.url = cfg.upstream;
-    uopts.spool_dir = data / "spool";
-    uopts.spool_max_bytes = cfg.spool_max_bytes;
-    uopts.encode.reencode_cv = cfg.upstream_reencode_cv;
-    uopts.client.insecure = cfg.upstream_insecure;
-    Result<std::unique_ptr<sink::Upstream>> up = sink::Upstream::Open(uopts);
-    if (!up.ok()) return fail(up.status());
-    upstream = std::move(up).value();
-    if (cfg.upstream_insecure)
-      spdlog::warn("upstream TLS certificate verification is OFF (--upstream-insecure)");
-  }
+  Result<std::unique_ptr<sink::Upstream>> up = OpenUpstream(cfg, data);
+  if (!up.ok()) return fail(up.status());
+  std::unique_ptr<sink::Upstream> upstream = std::move(up).value();
   server::App app(acfg, *set, store->get(), state_ptr, log->get(), upstream.get());
   app.AuditPolicies("policy_load", "startup");
 
@@ -332,17 +353,7 @@ int Serve(int argc, char** argv) {
   sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
-  server::ServerOptions sopt;
-  sopt.listen = cfg.listen;
-  sopt.max_body_bytes = cfg.max_body_bytes;
-  sopt.max_inflight_body_bytes = cfg.max_inflight_body_bytes;
-  sopt.worker_threads = cfg.workers;
-  sopt.max_connections = cfg.max_connections;
-  sopt.max_connections_per_peer = cfg.max_connections_per_peer;
-  sopt.max_peer_inflight_body_bytes = cfg.max_peer_inflight_body_bytes;
-  sopt.idle_timeout = std::chrono::seconds(std::max<int64_t>(1, cfg.idle_timeout_s));
-  sopt.admin_origin = cfg.admin_origin;
-  sopt.surface = cfg.admin_listen.empty() ? server::Surface::kAll : server::Surface::kPublic;
+  server::ServerOptions sopt = ServerOptionsOf(cfg);
   server::HttpServer http(&app, sopt);
   std::unique_ptr<server::HttpServer> admin_http;
   if (!cfg.admin_listen.empty()) {

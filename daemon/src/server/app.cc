@@ -42,6 +42,7 @@ App::App(AppConfig config, std::shared_ptr<const policies::PolicySet> policies,
       renderer_(&metrics_) {
   renderer_.AddSource([this] { return transport_.Text(); });
   renderer_.AddSource([this] { return admin_.MetricsText(); });
+  renderer_.AddSource([this] { return ingest_.MetricsText(); });
   if (upstream_) renderer_.AddSource([this] { return upstream_->MetricsText(); });
 }
 

@@ -176,7 +176,10 @@ HttpResponse IngestPipeline::Store(const HttpRequest& req, ingest::Endpoint endp
   clean.recordings = std::move(admitted.recordings);
   clean.events = std::move(admitted.events);
   uint64_t dropped = 0;
-  for (const auto& [k, n] : report.dropped) dropped += n;
+  for (const auto& [k, n] : report.dropped) {
+    dropped += n;
+    dropped_.Add("reason=\"" + k + "\"", n);
+  }
   json::object entry{{"endpoint", EndpointName(endpoint)},
                      {"token", token},
                      {"session", clean.batch_id},

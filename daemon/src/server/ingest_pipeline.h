@@ -17,6 +17,7 @@
 #include "scrubd/policies/policy.h"
 #include "server/batch_sink.h"
 #include "server/http_types.h"
+#include "server/metrics.h"
 
 namespace scrubd::dom {
 class StateStore;
@@ -25,7 +26,6 @@ class StateStore;
 namespace scrubd::server {
 
 class Auditor;
-struct Metrics;
 
 struct IngestConfig {
   ingest::DecodeLimits limits;
@@ -67,6 +67,8 @@ class IngestPipeline {
   void SetHooks(IngestHooks* hooks, std::shared_mutex* erasure_lock);
 
   HttpResponse Handle(const HttpRequest& req, ingest::Endpoint endpoint);
+  // scrubd_events_dropped_by_reason_total{reason="tombstone|consent|..."} lines.
+  std::string MetricsText() const { return dropped_.Text(); }
 
  private:
   struct Admitted;
@@ -88,6 +90,7 @@ class IngestPipeline {
   Metrics* metrics_;
   IngestHooks* hooks_ = nullptr;
   std::shared_mutex* erasure_lock_ = nullptr;
+  LabeledCounter dropped_{"scrubd_events_dropped_by_reason_total"};  // reasons are fixed names
 };
 
 }  // namespace scrubd::server

@@ -103,6 +103,11 @@ TEST_F(IngestHooksTest, TombstonedEventsAreAnswered200DroppedAndCounted) {
   EXPECT_EQ(hooks_.stored_calls.load(), 0);
   EXPECT_GT(app_->metrics().events_dropped.load(), 0u);
   EXPECT_EQ(app_->metrics().events_stored.load(), 0u);
+  HttpRequest m;
+  m.method = "GET";
+  m.target = "/metrics";
+  EXPECT_NE(app_->Handle(m).body.find("scrubd_events_dropped_by_reason_total{reason=\"tombstone\"}"),
+            std::string::npos);
   ASSERT_TRUE(log_->Close().ok());
   EXPECT_TRUE(AnyFileContains(dir_.path() / "audit", "\"tombstone\":"));
 }
