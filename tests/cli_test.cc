@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "support/canary.h"
 #include "support/fixtures.h"
@@ -168,3 +169,88 @@ TEST(CliTest, ExportIsAuditedWhileTheDaemonRunsAndAfter) {
 }
 
 }  // namespace
+
+namespace {
+
+// Serves `args` in a child whose output goes to `log`; returns its pid once `ready` shows.
+pid_t ServeUntil(const std::vector<std::string>& args, const std::string& log,
+                 const std::string& ready) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    freopen(log.c_str(), "w", stdout);
+    freopen(log.c_str(), "a", stderr);
+    std::vector<char*> argv{const_cast<char*>(SCRUBD_BIN), const_cast<char*>("serve")};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(SCRUBD_BIN, argv.data());
+    _exit(127);
+  }
+  for (int i = 0; i < 100; ++i) {
+    if (scrubd::testing::ReadFile(log).find(ready) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pid;
+}
+
+uint16_t PortAfter(const std::string& out, const std::string& marker) {
+  size_t at = out.find(marker);
+  return at == std::string::npos ? 0 : static_cast<uint16_t>(std::stoi(out.substr(at + marker.size())));
+}
+
+}  // namespace
+
+// A tokens file group/other can read, or with a bad line, stops serve with exit 78 naming the
+// file (and the line), never the token.
+TEST(CliTest, ServeRefusesAReadableOrMalformedAdminTokensFile) {
+  TempDir d;
+  std::string tokens = (d.path() / "tokens").string();
+  std::ofstream(tokens) << "admin CANARY-token-0123456789\n";
+  chmod(tokens.c_str(), 0644);
+  std::string base = "serve --listen 127.0.0.1:0 --data-dir " + (d.path() / "data").string() +
+                     " --admin-tokens-file " + tokens;
+  CliRun r = Scrubd(base);
+  EXPECT_EQ(r.exit_code, 78) << r.out;
+  EXPECT_NE(r.out.find("must be mode 0600, is 0644"), std::string::npos) << r.out;
+  std::ofstream(tokens) << "admin CANARY-token-0123456789\nroot CANARY-token-9876543210\n";
+  chmod(tokens.c_str(), 0600);
+  r = Scrubd(base);
+  EXPECT_EQ(r.exit_code, 78) << r.out;
+  EXPECT_NE(r.out.find(tokens + ":2: unknown role"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("CANARY"), std::string::npos) << r.out;
+}
+
+// With --admin-listen the public port 404s the admin API, serve.addr names the admin port,
+// and `scrubd export` reaches the daemon through it.
+TEST(CliTest, AdminListenerServesTheAdminApiAndTheCliFindsIt) {
+  TempDir d;
+  std::string data = (d.path() / "data").string();
+  std::string log = (d.path() / "serve.log").string();
+  pid_t pid = ServeUntil({"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                          "--data-dir", data},
+                         log, "admin listening on");
+  ASSERT_GT(pid, 0);
+  std::string out = scrubd::testing::ReadFile(log);
+  uint16_t pub = PortAfter(out, "scrubd listening on http://127.0.0.1:");
+  uint16_t adm = PortAfter(out, "scrubd admin listening on http://127.0.0.1:");
+  ASSERT_TRUE(pub && adm && pub != adm) << out;
+  auto posted = scrubd::testing::HttpSend(
+      pub, "POST", "/s/", scrubd::testing::Fixture("0008.body"), {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(posted.status, 200u) << posted.body;
+  std::string token = scrubd::testing::ReadFile(d.path() / "data" / "keys" / "admin.token");
+  token.erase(token.find_last_not_of("\n") + 1);
+  boost::json::object auth{{"Authorization", "Bearer " + token}};
+  EXPECT_EQ(scrubd::testing::HttpSend(pub, "GET", "/admin/sessions", "", auth).status, 404u);
+  EXPECT_EQ(scrubd::testing::HttpSend(pub, "GET", "/metrics", "").status, 404u);
+  EXPECT_EQ(scrubd::testing::HttpSend(adm, "GET", "/admin/sessions", "", auth).status, 200u);
+  EXPECT_EQ(scrubd::testing::HttpSend(adm, "GET", "/metrics", "").status, 401u);
+  EXPECT_EQ(scrubd::testing::HttpSend(adm, "POST", "/s/", "{}").status, 404u);
+  EXPECT_EQ(scrubd::testing::ReadFile(d.path() / "data" / "run" / "serve.addr"),
+            "127.0.0.1:" + std::to_string(adm) + "\n");
+  CliRun live = Scrubd("export --data-dir " + data + " --session 01a20355-1c58-723a-837c-2bcc756c76c4");
+  EXPECT_EQ(live.exit_code, 0) << live.out;
+  EXPECT_EQ(live.out.rfind("[", 0), 0u) << live.out.substr(0, 300);
+  kill(pid, SIGTERM);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << scrubd::testing::ReadFile(log);
+}

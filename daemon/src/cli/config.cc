@@ -32,6 +32,8 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
        {"max_decompressed_bytes", Type::kInt, "inflate cap per request"},
        {"max_inflight_body_bytes", Type::kInt, "all bodies being read or handled"},
        {"admin_token_file", Type::kString, "admin bearer token file"},
+       {"admin_tokens_file", Type::kString, "admin tokens with roles (docs/admin.md)"},
+       {"admin_listen", Type::kString, "HOST:PORT of a separate admin listener"},
        {"answer_remote_config", Type::kBool, "answer /flags and config locally"},
        {"events_require_session_id", Type::kBool, "reject /e/ events without $session_id"},
        {"workers", Type::kInt, "scrub worker threads"},
@@ -63,6 +65,8 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
   c->max_inflight_body_bytes = static_cast<size_t>(yamlcheck::GetInt(
       root, "max_inflight_body_bytes", static_cast<int64_t>(c->max_inflight_body_bytes)));
   c->admin_token_file = yamlcheck::GetString(root, "admin_token_file", c->admin_token_file);
+  c->admin_tokens_file = yamlcheck::GetString(root, "admin_tokens_file", c->admin_tokens_file);
+  c->admin_listen = yamlcheck::GetString(root, "admin_listen", c->admin_listen);
   c->answer_remote_config =
       yamlcheck::GetBool(root, "answer_remote_config", c->answer_remote_config);
   c->events_require_session_id =
@@ -174,6 +178,10 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
       c.data_dir = *v;
     } else if (a == "--admin-token-file") {
       c.admin_token_file = *v;
+    } else if (a == "--admin-tokens-file") {
+      c.admin_tokens_file = *v;
+    } else if (a == "--admin-listen") {
+      c.admin_listen = *v;
     } else if (a == "--upstream") {
       c.upstream = *v;
     } else if (a == "--log-level") {

@@ -18,6 +18,8 @@ struct ServeConfig {
   size_t max_decompressed_bytes = 64u << 20;
   size_t max_inflight_body_bytes = 256u << 20;
   std::string admin_token_file;
+  std::string admin_tokens_file;  // `<role> <token>` lines, mode 0600 (docs/admin.md)
+  std::string admin_listen;       // HOST:PORT of a separate admin listener; empty: none
   bool answer_remote_config = true;
   bool events_require_session_id = true;
   int workers = 2;

@@ -23,6 +23,7 @@
 #include "server/app.h"
 #include "server/http_server.h"
 #include "server/keys.h"
+#include "server/roles.h"
 #include "sink/local_store.h"
 #include "sink/upstream.h"
 
@@ -65,7 +66,11 @@ const char* kServeUsage = R"(usage: scrubd serve [options]
   --idle-timeout-seconds N wait for a request's headers, keep-alive too (default 30; 3 when
                            the server is at 3/4 of its connection cap)
   --admin-origin ORIGIN    the one Origin given CORS headers on /admin/* (default: none)
-  --admin-token-file FILE  bearer token for /admin/* (default DIR/keys/admin.token, created)
+  --admin-token-file FILE  bearer token of role admin (default DIR/keys/admin.token, created)
+  --admin-tokens-file FILE more bearer tokens with roles, '<role> <token>' per line (roles
+                           admin, dsr, auditor; mode 0600; docs/admin.md)
+  --admin-listen HOST:PORT serve admin, OpenDSR and /metrics on this address only; the
+                           --listen port then answers ingest, remote config and /healthz
   --no-remote-config       do not answer /flags, /decide, /array/<token>/config locally
   --workers N              scrub worker threads (default 2)
   --upstream URL           forward cleaned batches to URL (https://eu.i.posthog.com) through a
@@ -205,6 +210,52 @@ void RaiseNofileLimit() {
                static_cast<uint64_t>(before));
 }
 
+std::string HostOf(const std::string& listen) { return listen.substr(0, listen.rfind(':')); }
+
+// Writes HOST:PORT of the admin routes to DATA_DIR/run/serve.addr for the CLI (export, forget).
+void PublishAdminAddress(const std::filesystem::path& addr_file, const std::string& host,
+                         uint16_t port) {
+  std::string connect_host = host == "0.0.0.0" || host.empty() ? "127.0.0.1" : host;
+  if (Status s = Env::Default()->CreateDirs(addr_file.parent_path(), 0700); !s.ok())
+    spdlog::warn("cannot publish the admin address for scrubd export: {}", s.message());
+  else if (Status w =
+               sink::WriteFileDurably(addr_file, connect_host + ":" + std::to_string(port) + "\n");
+           !w.ok())
+    spdlog::warn("cannot publish the admin address for scrubd export: {}", w.message());
+}
+
+// The upstream sink, or null without --upstream.
+Result<std::unique_ptr<sink::Upstream>> OpenUpstream(const cli::ServeConfig& cfg,
+                                                     const std::filesystem::path& data) {
+  if (cfg.upstream.empty()) return std::unique_ptr<sink::Upstream>();
+  sink::UpstreamOptions uopts;
+  uopts.url = cfg.upstream;
+  uopts.spool_dir = data / "spool";
+  uopts.spool_max_bytes = cfg.spool_max_bytes;
+  uopts.encode.reencode_cv = cfg.upstream_reencode_cv;
+  uopts.client.insecure = cfg.upstream_insecure;
+  Result<std::unique_ptr<sink::Upstream>> up = sink::Upstream::Open(uopts);
+  if (up.ok() && cfg.upstream_insecure)
+    spdlog::warn("upstream TLS certificate verification is OFF (--upstream-insecure)");
+  return up;
+}
+
+// The --listen server's options; its surface is everything unless --admin-listen splits it.
+server::ServerOptions ServerOptionsOf(const cli::ServeConfig& cfg) {
+  server::ServerOptions sopt;
+  sopt.listen = cfg.listen;
+  sopt.max_body_bytes = cfg.max_body_bytes;
+  sopt.max_inflight_body_bytes = cfg.max_inflight_body_bytes;
+  sopt.worker_threads = cfg.workers;
+  sopt.max_connections = cfg.max_connections;
+  sopt.max_connections_per_peer = cfg.max_connections_per_peer;
+  sopt.max_peer_inflight_body_bytes = cfg.max_peer_inflight_body_bytes;
+  sopt.idle_timeout = std::chrono::seconds(std::max<int64_t>(1, cfg.idle_timeout_s));
+  sopt.admin_origin = cfg.admin_origin;
+  sopt.surface = cfg.admin_listen.empty() ? server::Surface::kAll : server::Surface::kPublic;
+  return sopt;
+}
+
 int Serve(int argc, char** argv) {
   if (WantsHelp(argc, argv)) {
     std::fputs(kServeUsage, stdout);
@@ -239,6 +290,12 @@ int Serve(int argc, char** argv) {
       cfg.admin_token_file.empty() ? data / "keys" / "admin.token" : fs::path(cfg.admin_token_file);
   Result<std::string> admin_token = server::LoadOrCreateToken(token_file);
   if (!admin_token.ok()) return fail(admin_token.status());
+  std::vector<server::RoleToken> role_tokens;
+  if (!cfg.admin_tokens_file.empty()) {
+    Result<std::vector<server::RoleToken>> t = server::LoadTokensFile(cfg.admin_tokens_file);
+    if (!t.ok()) return fail(t.status());
+    role_tokens = std::move(t).value();
+  }
 
   policies::LoadOptions popts{*hash_key, *identity_key};
   Result<std::shared_ptr<const policies::PolicySet>> set =
@@ -252,6 +309,8 @@ int Serve(int argc, char** argv) {
   if (Result<uint64_t> r = (*log)->Append(
           "startup", json::serialize(json::object{{"version", SCRUBD_VERSION},
                                                   {"listen", cfg.listen},
+                                                  {"admin_listen", cfg.admin_listen},
+                                                  {"admin_tokens", role_tokens.size()},
                                                   {"policies", cfg.policy_files.size()}}));
       !r.ok())
     return fail(r.status());
@@ -274,25 +333,15 @@ int Serve(int argc, char** argv) {
   acfg.limits.events_require_session_id = cfg.events_require_session_id;
   acfg.request_deadline = std::chrono::milliseconds(cfg.request_deadline_ms);
   acfg.admin_token = *admin_token;
+  acfg.admin_tokens = std::move(role_tokens);
   acfg.answer_remote_config = cfg.answer_remote_config;
   acfg.policy_files = cfg.policy_files;
   acfg.policy_options = popts;
   acfg.pseudonym_key = *pseudo_key;
   acfg.upstream_and_store = cfg.upstream_and_store;
-  std::unique_ptr<sink::Upstream> upstream;
-  if (!cfg.upstream.empty()) {
-    sink::UpstreamOptions uopts;
-    uopts.url = cfg.upstream;
-    uopts.spool_dir = data / "spool";
-    uopts.spool_max_bytes = cfg.spool_max_bytes;
-    uopts.encode.reencode_cv = cfg.upstream_reencode_cv;
-    uopts.client.insecure = cfg.upstream_insecure;
-    Result<std::unique_ptr<sink::Upstream>> up = sink::Upstream::Open(uopts);
-    if (!up.ok()) return fail(up.status());
-    upstream = std::move(up).value();
-    if (cfg.upstream_insecure)
-      spdlog::warn("upstream TLS certificate verification is OFF (--upstream-insecure)");
-  }
+  Result<std::unique_ptr<sink::Upstream>> up = OpenUpstream(cfg, data);
+  if (!up.ok()) return fail(up.status());
+  std::unique_ptr<sink::Upstream> upstream = std::move(up).value();
   server::App app(acfg, *set, store->get(), state_ptr, log->get(), upstream.get());
   app.AuditPolicies("policy_load", "startup");
 
@@ -304,31 +353,36 @@ int Serve(int argc, char** argv) {
   sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
-  server::ServerOptions sopt;
-  sopt.listen = cfg.listen;
-  sopt.max_body_bytes = cfg.max_body_bytes;
-  sopt.max_inflight_body_bytes = cfg.max_inflight_body_bytes;
-  sopt.worker_threads = cfg.workers;
-  sopt.max_connections = cfg.max_connections;
-  sopt.max_connections_per_peer = cfg.max_connections_per_peer;
-  sopt.max_peer_inflight_body_bytes = cfg.max_peer_inflight_body_bytes;
-  sopt.idle_timeout = std::chrono::seconds(std::max<int64_t>(1, cfg.idle_timeout_s));
-  sopt.admin_origin = cfg.admin_origin;
+  server::ServerOptions sopt = ServerOptionsOf(cfg);
   server::HttpServer http(&app, sopt);
+  std::unique_ptr<server::HttpServer> admin_http;
+  if (!cfg.admin_listen.empty()) {
+    server::ServerOptions aopt = sopt;
+    aopt.listen = cfg.admin_listen;
+    aopt.surface = server::Surface::kAdmin;
+    aopt.worker_threads = 1;
+    admin_http = std::make_unique<server::HttpServer>(&app, aopt);
+  }
   if (upstream) upstream->Start();  // resumes any spool left by the last run
   Result<uint16_t> port = http.Start();
   if (!port.ok()) return fail(port.status());
-  std::string host = cfg.listen.substr(0, cfg.listen.rfind(':'));
+  std::string host = HostOf(cfg.listen);
   std::printf("scrubd listening on http://%s:%u\n", host.c_str(), *port);
-  // For `scrubd export` while we hold the audit log (cli/export.h).
+  std::string admin_host = host;
+  uint16_t admin_port = *port;
+  if (admin_http) {
+    Result<uint16_t> ap = admin_http->Start();
+    if (!ap.ok()) {
+      http.Stop();
+      return fail(ap.status());
+    }
+    admin_host = HostOf(cfg.admin_listen);
+    admin_port = *ap;
+    std::printf("scrubd admin listening on http://%s:%u\n", admin_host.c_str(), admin_port);
+  }
+  // For `scrubd export` while we hold the audit log (cli/export.h): the admin address.
   const fs::path addr_file = cli::ServeAddrFile(data);
-  std::string connect_host = host == "0.0.0.0" || host.empty() ? "127.0.0.1" : host;
-  if (Status s = Env::Default()->CreateDirs(addr_file.parent_path(), 0700); !s.ok())
-    spdlog::warn("cannot publish the admin address for scrubd export: {}", s.message());
-  else if (Status w =
-               sink::WriteFileDurably(addr_file, connect_host + ":" + std::to_string(*port) + "\n");
-           !w.ok())
-    spdlog::warn("cannot publish the admin address for scrubd export: {}", w.message());
+  PublishAdminAddress(addr_file, admin_host, admin_port);
   std::fflush(stdout);
   spdlog::info("listening on {}:{} data_dir={} policies={}", host, *port, cfg.data_dir,
                cfg.policy_files.empty() ? "<embedded>/default.yaml" : cfg.policy_files[0]);
@@ -349,6 +403,7 @@ int Serve(int argc, char** argv) {
     app.FlushAuditAggregates();
   }
   http.Stop();
+  if (admin_http) admin_http->Stop();
   app.FlushAuditAggregates(/*all=*/true);
   if (Status s = Env::Default()->RemoveFile(addr_file); !s.ok())
     spdlog::warn("cannot remove {}: {}", addr_file.filename().string(), s.message());

@@ -1,22 +1,27 @@
-// The request handler: a pure function from an HTTP request to a response, over the current
-// policy snapshot, the DOM state store, the local store and the audit log. No sockets here,
-// so the whole ingest -> admit -> scrub -> sink flow is testable directly. Thread-safe:
-// Handle may run on many threads; policy swaps are atomic and a request keeps the snapshot
-// it started with.
+// The router: maps an HTTP request to the component that answers it (ingest pipeline, admin
+// API, remote config / proxy, metrics) and owns the policy snapshot and those components.
+// No sockets here, so the whole ingest -> admit -> scrub -> sink flow is testable directly.
+// Thread-safe: Handle may run on many threads; policy swaps are atomic and a request keeps
+// the snapshot it started with. Set*/Mount/AddMetricsSource are called before serving.
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "ingest/decode.h"
 #include "scrubd/policies/policy.h"
-#include "server/audit_aggregate.h"
+#include "server/admin_api.h"
+#include "server/auditor.h"
+#include "server/batch_sink.h"
+#include "server/http_types.h"
+#include "server/ingest_pipeline.h"
+#include "server/metrics.h"
+#include "server/remote_config.h"
+#include "server/roles.h"
 
 namespace scrubd::dom {
 class StateStore;
@@ -31,24 +36,10 @@ class Upstream;
 
 namespace scrubd::server {
 
-struct HttpRequest {
-  std::string method;
-  std::string target;                          // path and query
-  std::map<std::string, std::string> headers;  // names lower-cased
-  std::string body;
-  std::string peer;  // remote address, for admin audit entries
-};
-
-struct HttpResponse {
-  unsigned status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-};
-
 struct AppConfig {
   ingest::DecodeLimits limits;
-  std::string admin_token;                // required as "Authorization: Bearer <token>" on /admin
+  std::string admin_token;  // role admin, as "Authorization: Bearer <token>" (empty: none)
+  std::vector<RoleToken> admin_tokens;    // more tokens with roles (--admin-tokens-file)
   bool answer_remote_config = true;       // serve /flags, /decide, /array/<token>/config locally
   std::vector<std::string> policy_files;  // for /admin/reload (empty: embedded default)
   policies::LoadOptions policy_options;
@@ -60,14 +51,6 @@ struct AppConfig {
   std::chrono::nanoseconds request_deadline{std::chrono::milliseconds(2000)};
 };
 
-// Counters exposed on /metrics (Prometheus text).
-struct Metrics {
-  std::atomic<uint64_t> requests{0}, batches_ok{0}, batches_rejected{0}, events_in{0},
-      events_stored{0}, events_dropped{0}, redactions{0}, sink_errors{0}, scrub_errors{0},
-      audit_errors{0},  // audit appends that failed (a batch or export behind one: 503)
-      deadline_exceeded{0};
-};
-
 class App {
  public:
   // All pointers must outlive the App. `audit` may be null (tests). With `upstream`, cleaned
@@ -77,7 +60,13 @@ class App {
       sink::LocalStore* store, dom::StateStore* state, audit::Log* audit,
       sink::Upstream* upstream = nullptr);
 
-  HttpResponse Handle(const HttpRequest& req);
+  // Every route (the single listener).
+  HttpResponse Handle(const HttpRequest& req) { return Handle(req, Surface::kAll); }
+  // The routes of one listener; the others answer 404 there.
+  HttpResponse Handle(const HttpRequest& req, Surface surface);
+  // True for the paths the admin API answers (/admin*, mounted prefixes): the HTTP layer
+  // gives them the admin CORS treatment.
+  bool IsAdminRoute(std::string_view target) const;
 
   std::shared_ptr<const policies::PolicySet> policies() const;
   // Atomically replaces the snapshot (SIGHUP / admin reload); audited.
@@ -92,52 +81,40 @@ class App {
   void RecordTransportRejection(unsigned status, std::string_view reason, const std::string& peer);
   // Writes the summaries of aggregation windows that ended (all of them when `all`).
   void FlushAuditAggregates(bool all = false);
+
+  // Hooks for the subjects module (ingest_pipeline.h); call before serving.
+  void SetIngestHooks(IngestHooks* hooks, std::shared_mutex* erasure_lock) {
+    ingest_.SetHooks(hooks, erasure_lock);
+  }
+  // Routes `prefix` on the admin surface to `h` for roles allowing `role` (admin_api.h).
+  void Mount(std::string prefix, Role role, AdminApi::Handler h) {
+    admin_.Mount(std::move(prefix), role, std::move(h));
+  }
+  // Appends `text()` to /metrics (metrics.h); call before serving.
+  void AddMetricsSource(std::function<std::string()> text) {
+    renderer_.AddSource(std::move(text));
+  }
+  Auditor* auditor() { return &auditor_; }
+  AdminApi* admin() { return &admin_; }
   const Metrics& metrics() const { return metrics_; }
   const AppConfig& config() const { return config_; }
 
  private:
-  HttpResponse Ingest(const HttpRequest& req, ingest::Endpoint endpoint);
-  // Makes the cleaned batch durable: the upstream spool and/or the local store. `stored` is
-  // the number of events (rrweb and analytics) written; set only on success. `client_ip` is
-  // the already scrubbed client address spooled with the batch for the upstream.
-  Status Sink(std::string_view path, bool recording, const std::string& batch_id,
-              const std::string& client_ip, const std::vector<ingest::Event*>& recordings,
-              const std::vector<ingest::Event*>& events, uint64_t* stored);
-  HttpResponse RemoteConfig(const HttpRequest& req, ingest::Endpoint endpoint);
-  HttpResponse Admin(const HttpRequest& req, std::string_view path);
-  HttpResponse Proxy(const HttpRequest& req);
-  void AuditAppend(std::string_view type, const std::string& payload_json);
-  void AuditAggregated(const std::string& key, std::string_view type,
-                       const boost::json::object& fields);
-  void AuditAdminDenied(const HttpRequest& req, std::string_view path);
-  std::string TransportMetricsText() const;
-  // Fail-closed append: the caller must not act (store, export) unless this is ok.
-  Result<uint64_t> AuditRequired(std::string_view type, const std::string& payload_json);
-  // Audits then sinks a cleaned batch (the order is in docs/audit.md): 503 when either fails.
-  Status AuditThenSink(std::string_view path, bool recording, const std::string& pseudonym,
-                       const std::string& client_ip, const std::vector<ingest::Event*>& recordings,
-                       const std::vector<ingest::Event*>& events, boost::json::object entry,
-                       uint64_t* stored);
+  HttpResponse MetricsResponse() const;
+  HttpResponse Public(const HttpRequest& req, std::string_view path);
 
   AppConfig config_;
   std::shared_ptr<const policies::PolicySet> policies_;  // guarded by policy_mu_
   mutable std::mutex policy_mu_;
-  sink::LocalStore* store_;
-  dom::StateStore* state_;
-  audit::Log* audit_;
   sink::Upstream* upstream_;  // null: local store only
   Metrics metrics_;
-  AuditAggregator aggregator_;
-  mutable std::mutex transport_mu_;
-  std::map<std::pair<unsigned, std::string>, uint64_t> transport_;  // guarded by transport_mu_
+  Auditor auditor_;
+  LabeledCounter transport_{"scrubd_transport_rejections_total"};
+  std::unique_ptr<BatchSink> sink_;
+  IngestPipeline ingest_;
+  AdminApi admin_;
+  RemoteConfigService remote_;
+  MetricsRenderer renderer_;
 };
-
-// The admin route class of an /admin path ("reload", "sessions", "export", ... or "unknown"):
-// what audit entries record instead of the raw path, which may carry ids or personal data.
-std::string_view AdminRouteClass(std::string_view path);
-
-// {"error": code, "message": msg} with the matching 4xx/5xx status.
-HttpResponse ErrorResponse(unsigned status, std::string_view code, std::string_view message);
-unsigned HttpStatusFor(const Status& s);
 
 }  // namespace scrubd::server

@@ -1,4 +1,4 @@
-// What App::Proxy sends upstream: /flags/ and /decide/ bodies decoded, put through the token's
+// What RemoteConfigService::Proxy sends upstream: /flags/ and /decide/ bodies decoded, put through the token's
 // policy (identifiers, person_properties, $ip, then the detectors) and re-encoded as plain
 // JSON; every proxied request gets the policy's client address and never the client's own
 // forwarding headers. Pure functions; thread-safe.
@@ -10,7 +10,7 @@
 #include "ingest/decode.h"
 #include "scrubd/common/deadline.h"
 #include "scrubd/policies/policy.h"
-#include "server/app.h"
+#include "server/http_types.h"
 #include "sink/upstream.h"
 
 namespace scrubd::server {

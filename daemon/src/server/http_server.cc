@@ -67,10 +67,6 @@ struct GrowingBody {
   };
 };
 
-bool IsAdminPath(std::string_view target) {
-  return target.substr(0, target.find('?')).starts_with("/admin");
-}
-
 }  // namespace
 
 struct HttpServer::Impl {
@@ -204,7 +200,8 @@ class Session : public std::enable_shared_from_this<Session> {
     idle_seq_ = 0;
     if (ec) return OnReadError(ec);
     origin_ = std::string(parser_->get()[http::field::origin]);
-    admin_ = IsAdminPath(parser_->get().target());
+    admin_ = server_->opts.surface == Surface::kAdmin ||
+             server_->app->IsAdminRoute(parser_->get().target());
     auto len = parser_->content_length();
     if (len && *len > server_->opts.max_body_bytes)
       return SendError(413, "too_large", "too_large", "request body exceeds the configured cap");
@@ -268,7 +265,7 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::post(server_->workers, [self = shared_from_this(), hr] {
       HttpResponse resp;
       try {
-        resp = self->server_->app->Handle(*hr);
+        resp = self->server_->app->Handle(*hr, self->server_->opts.surface);
       } catch (const std::exception& e) {
         spdlog::error("handler exception: {}", e.what());
         resp = JsonError(500, "internal", "internal error");

@@ -1,6 +1,6 @@
 // The HTTP front end (Boost.Beast): accepts connections, reads requests with timeouts and a
 // body limit, charges body bytes as they arrive (per peer and globally), sheds idle
-// connections near the cap, runs App::Handle on a worker pool, adds CORS, drains on shutdown.
+// connections near the cap, runs App::Handle (for its surface) on a worker pool, adds CORS, drains on shutdown.
 // Owned by main; Start/Stop are called from the main thread only; stats() from any thread.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "scrubd/common/status.h"
+#include "server/http_types.h"
 
 namespace scrubd::server {
 
@@ -31,6 +32,9 @@ struct ServerOptions {
   size_t max_inflight_body_bytes = 256u << 20;  // body bytes received and not yet answered
   size_t max_peer_inflight_body_bytes = 0;      // 0: max(max_body, max_inflight / 4)
   std::string admin_origin;  // the one Origin given CORS headers on /admin*; empty: none
+  // The routes this listener serves (App::Handle(req, surface)): kAll for the single
+  // listener, kPublic / kAdmin for the two of --admin-listen.
+  Surface surface = Surface::kAll;
   // Tests only: runs first inside every io-thread handler (named), and may throw.
   std::function<void(const char* handler)> fault_injection;
 };

@@ -457,12 +457,15 @@ Upstream::~Upstream() {
   if (forwarder_) forwarder_->Stop();
 }
 
-Status Upstream::Enqueue(const OutgoingBatch& batch) {
+Status Upstream::Enqueue(const OutgoingBatch& batch) { return Enqueue(batch, nullptr); }
+
+Status Upstream::Enqueue(const OutgoingBatch& batch, std::vector<uint64_t>* seqs) {
   Result<std::vector<SpoolRecord>> records = EncodeBatch(batch, opts_.encode);
   if (!records.ok()) return records.status();
   for (SpoolRecord& r : *records) {
     Result<uint64_t> seq = spool_->Append(std::move(r));
     if (!seq.ok()) return seq.status();
+    if (seqs) seqs->push_back(*seq);
   }
   return Status::Ok();
 }

@@ -161,6 +161,8 @@ class Upstream {
   // Encodes and durably spools the batch. OK means every record is on disk and the caller may
   // acknowledge; kUnavailable when the spool is full (answer 503); kIo on a disk fault.
   Status Enqueue(const OutgoingBatch& batch);
+  // The same; appends the spool seq of every record written to `seqs` (may be null).
+  Status Enqueue(const OutgoingBatch& batch, std::vector<uint64_t>* seqs);
   // Forwards a /flags, /decide, /array, /static request. Cookies are never passed either way.
   // kUnavailable when the upstream cannot be reached.
   Result<UpstreamResponse> Proxy(const UpstreamRequest& req);

@@ -1,0 +1,234 @@
+// The ingest flow. Logs and audit entries carry ids, counts and rule names only; payload text
+// never reaches spdlog or the audit log.
+#include "server/ingest_pipeline.h"
+
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+
+#include "admit/admit.h"
+#include "admit/page_gate.h"
+#include "scrub/identity.h"
+#include "scrub/scrub.h"
+#include "server/auditor.h"
+#include "server/keys.h"
+#include "server/metrics.h"
+
+namespace scrubd::server {
+namespace json = boost::json;
+
+namespace {
+
+std::string CookieValue(std::string_view cookies, std::string_view name) {
+  while (!cookies.empty()) {
+    size_t semi = cookies.find(';');
+    std::string_view part = cookies.substr(0, semi);
+    while (!part.empty() && part[0] == ' ') part.remove_prefix(1);
+    size_t eq = part.find('=');
+    if (eq != std::string_view::npos && part.substr(0, eq) == name)
+      return std::string(part.substr(eq + 1));
+    if (semi == std::string_view::npos) break;
+    cookies.remove_prefix(semi + 1);
+  }
+  return {};
+}
+
+json::object CountsJson(const std::map<std::string, uint64_t>& m) {
+  json::object o;
+  for (const auto& [k, v] : m) o[k] = v;
+  return o;
+}
+
+const char* EndpointName(ingest::Endpoint e) {
+  return e == ingest::Endpoint::kRecording ? "recording" : "events";
+}
+
+}  // namespace
+
+// One batch between admission and the sink.
+struct IngestPipeline::Admitted {
+  scrub::Report report;
+  std::vector<ingest::Event*> recordings;
+  std::vector<ingest::Event*> events;                              // analytics events
+  policies::ClientIpMode ip_mode = policies::ClientIpMode::kPass;  // strictest admitted policy
+  std::vector<ingest::Event> raw;  // copies before scrubbing, only with hooks
+};
+
+IngestPipeline::IngestPipeline(IngestConfig config, PolicySource policies,
+                               dom::StateStore* state, BatchSink* sink, Auditor* auditor,
+                               Metrics* metrics)
+    : config_(std::move(config)),
+      policies_(std::move(policies)),
+      state_(state),
+      sink_(sink),
+      auditor_(auditor),
+      metrics_(metrics) {}
+
+void IngestPipeline::SetHooks(IngestHooks* hooks, std::shared_mutex* erasure_lock) {
+  hooks_ = hooks;
+  erasure_lock_ = erasure_lock;
+}
+
+HttpResponse IngestPipeline::Reject(std::string_view endpoint, std::string_view reason,
+                                    std::string_view detail, size_t bytes, HttpResponse answer) {
+  metrics_->batches_rejected++;
+  spdlog::warn("rejected {} batch: {}{}{} ({} bytes)", endpoint, reason, detail.empty() ? "" : ", ",
+               detail, bytes);
+  json::object entry{{"endpoint", endpoint}, {"reason", reason}};
+  if (!detail.empty()) entry["detail"] = detail;
+  entry["bytes"] = bytes;
+  auditor_->Append("batch_rejected", json::serialize(entry));
+  return answer;
+}
+
+HttpResponse IngestPipeline::Handle(const HttpRequest& req, ingest::Endpoint endpoint) {
+  Deadline deadline(config_.request_deadline);  // [deadline] this request's CPU budget
+  std::string_view target = req.target;
+  size_t q = target.find('?');
+  ingest::RequestView view{req.body, HeaderOf(req, "content-type"),
+                           q == std::string_view::npos ? std::string_view() : target.substr(q + 1)};
+  const char* ep_name = EndpointName(endpoint);
+  Result<ingest::Batch> decoded = ingest::DecodeBatch(endpoint, view, config_.limits);
+  if (!decoded.ok()) {
+    const Status& s = decoded.status();
+    return Reject(ep_name, CodeName(s.code()), s.message(), req.body.size(),
+                  ErrorResponse(HttpStatusFor(s), CodeName(s.code()), s.message()));
+  }
+  ingest::Batch& batch = decoded.value();
+  std::shared_ptr<const policies::PolicySet> set = policies_();  // this request's snapshot
+  // A routing id shaped like personal data would be stored and logged raw: reject the whole
+  // request (never logging the id).
+  if (RoutingIdsLookPersonal(batch, *set))
+    return Reject(ep_name, "invalid_input", "routing id", req.body.size(),
+                  ErrorResponse(400, "invalid_input", "routing id looks like personal data"));
+  // [erasure] held from the tombstone check until the batch is stored and indexed.
+  std::shared_lock<std::shared_mutex> erasure;
+  if (erasure_lock_) erasure = std::shared_lock<std::shared_mutex>(*erasure_lock_);
+  Admitted admitted;
+  AdmitAndScrub(req, batch, *set, &deadline, &admitted);
+  if (admitted.report.deadline_exceeded || deadline.ExpiredNow()) {  // [deadline] none stored
+    metrics_->deadline_exceeded++;
+    return Reject(ep_name, "deadline_exceeded", "", req.body.size(),
+                  ErrorResponse(503, "deadline_exceeded",
+                                "the batch exceeded the per-request CPU deadline; retry later"));
+  }
+  return Store(req, endpoint, batch, admitted);
+}
+
+// Scanned with the event's policy or, for an unknown token, the first one.
+bool IngestPipeline::RoutingIdsLookPersonal(const ingest::Batch& batch,
+                                            const policies::PolicySet& set) const {
+  for (const ingest::Event& ev : batch.events) {
+    const policies::Policy* policy = set.ForToken(ev.token);
+    if (!policy && !set.policies().empty()) policy = set.policies().front().get();
+    if (policy && policy->scanner && scrub::RoutingIdLooksPersonal(ev, *policy->scanner))
+      return true;
+  }
+  return false;
+}
+
+void IngestPipeline::AdmitAndScrub(const HttpRequest& req, ingest::Batch& batch,
+                                   const policies::PolicySet& set, Deadline* deadline,
+                                   Admitted* out) {
+  admit::RequestSignals signals;
+  signals.gpc = HeaderOf(req, "sec-gpc") == "1";
+  signals.dnt = HeaderOf(req, "dnt") == "1";
+  signals.tcf_consent = CookieValue(HeaderOf(req, "cookie"), "euconsent-v2");
+  admit::TombstoneCheck no_tombstones;  // IngestHooks::Tombstoned takes the whole event
+  admit::PageGate page_gate(state_);    // blocking.urls, per window (docs/blocking.md)
+  scrub::Scrubber scrubber(state_);
+  scrubber.set_deadline(deadline);  // [deadline]
+  scrub::Report& report = out->report;
+  for (ingest::Event& ev : batch.events) {
+    metrics_->events_in++;
+    const policies::Policy* policy = set.ForToken(ev.token);
+    admit::Verdict v = admit::Admit(ev, policy, signals, no_tombstones);
+    if (v == admit::Verdict::kAdmit && hooks_ && hooks_->Tombstoned(ev))
+      v = admit::Verdict::kTombstone;
+    if (v != admit::Verdict::kAdmit) {
+      report.dropped[admit::VerdictName(v)]++;
+      report.events_in++;
+      continue;
+    }
+    if (!page_gate.Apply(ev, *policy, &report.dropped, &report.events_in)) continue;
+    if (hooks_) out->raw.push_back(ev);  // before the scrubber rewrites it in place
+    if (!scrubber.ScrubEvent(ev, *policy, &report)) {
+      if (hooks_) out->raw.pop_back();
+      continue;
+    }
+    out->ip_mode = std::min(out->ip_mode, policy->identity.client_ip);
+    (ev.is_snapshot ? out->recordings : out->events).push_back(&ev);
+  }
+}
+
+HttpResponse IngestPipeline::Store(const HttpRequest& req, ingest::Endpoint endpoint,
+                                   const ingest::Batch& batch, Admitted& admitted) {
+  const scrub::Report& report = admitted.report;
+  const std::string session = batch.events.empty() ? "" : batch.events.front().session_id;
+  const std::string token = batch.events.empty() ? "" : batch.events.front().token;
+  CleanBatch clean;
+  clean.path = std::string(PathOf(req));
+  clean.recording = endpoint == ingest::Endpoint::kRecording;
+  clean.batch_id = session.empty() ? "" : Pseudonym(config_.pseudonym_key, session);
+  clean.client_ip = scrub::ForwardedClientAddress(admitted.ip_mode, req.peer,
+                                                  HeaderOf(req, "x-forwarded-for"),
+                                                  HeaderOf(req, "x-real-ip"));
+  clean.recordings = std::move(admitted.recordings);
+  clean.events = std::move(admitted.events);
+  uint64_t dropped = 0;
+  for (const auto& [k, n] : report.dropped) {
+    dropped += n;
+    dropped_.Add("reason=\"" + k + "\"", n);
+  }
+  json::object entry{{"endpoint", EndpointName(endpoint)},
+                     {"token", token},
+                     {"session", clean.batch_id},
+                     {"events_in", report.events_in},
+                     {"events_out", report.events_out},
+                     {"redactions_by_rule", CountsJson(report.counts.by_rule)},
+                     {"redactions_by_method", CountsJson(report.counts.by_method)},
+                     {"scan_errors", report.counts.errors},
+                     {"dropped", CountsJson(report.dropped)}};
+  std::vector<uint64_t> spool_seqs;
+  Result<uint64_t> stored = AuditThenSink(clean, std::move(entry), &spool_seqs);
+  metrics_->redactions += report.counts.Total();
+  metrics_->events_dropped += dropped;
+  if (!stored.ok()) {
+    metrics_->batches_rejected++;
+    metrics_->sink_errors++;
+    // Store and audit messages name the failed step and errno, never a path or a raw id.
+    spdlog::error("sink failed for token={} session={}: {}", token, clean.batch_id,
+                  stored.status().ToString());
+    return ErrorResponse(503, "unavailable", "storage is unavailable; retry later");
+  }
+  if (hooks_ && !admitted.raw.empty()) hooks_->OnStored(StoredBatch{admitted.raw, spool_seqs});
+  metrics_->batches_ok++;
+  metrics_->events_stored += *stored;
+  spdlog::info("{} batch token={} session={} in={} stored={} redactions={} dropped={}",
+               EndpointName(endpoint), token, clean.batch_id, report.events_in, *stored,
+               report.counts.Total(), dropped);
+  return HttpResponse{200, "application/json", R"({"status":1})", {}};
+}
+
+// Fail closed (docs/audit.md "Ordering"): the batch entry is appended first, with the count
+// about to be stored; only then is the batch written. No stored batch lacks its entry. If the
+// sink then fails, a `batch_not_stored` entry names the first one's seq, so the log may
+// over-report a 503 batch but never under-reports a stored one.
+Result<uint64_t> IngestPipeline::AuditThenSink(const CleanBatch& batch, json::object entry,
+                                               std::vector<uint64_t>* spool_seqs) {
+  entry["stored"] = batch.Count();
+  Result<uint64_t> seq = auditor_->Required("batch", json::serialize(entry));
+  if (!seq.ok()) return Status::Unavailable("audit log unavailable");
+  Result<SinkResult> r = sink_->Write(batch);
+  if (!r.ok()) {
+    auditor_->Append("batch_not_stored",
+                     json::serialize(json::object{{"batch_seq", *seq},
+                                                  {"session", batch.batch_id},
+                                                  {"sink_error", CodeName(r.status().code())}}));
+    return r.status();
+  }
+  *spool_seqs = std::move(r->spool_seqs);
+  return r->stored;
+}
+
+}  // namespace scrubd::server
