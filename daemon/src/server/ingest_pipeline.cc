@@ -201,7 +201,15 @@ HttpResponse IngestPipeline::Store(const HttpRequest& req, ingest::Endpoint endp
                   stored.status().ToString());
     return ErrorResponse(503, "unavailable", "storage is unavailable; retry later");
   }
-  if (hooks_ && !admitted.raw.empty()) hooks_->OnStored(StoredBatch{admitted.raw, spool_seqs});
+  if (hooks_ && !admitted.raw.empty()) {
+    if (Status s = hooks_->OnStored(StoredBatch{admitted.raw, spool_seqs}); !s.ok()) {
+      metrics_->batches_rejected++;
+      metrics_->sink_errors++;
+      spdlog::error("subject index write failed for token={} session={}: {}", token,
+                    clean.batch_id, s.ToString());
+      return ErrorResponse(503, "unavailable", "storage is unavailable; retry later");
+    }
+  }
   metrics_->batches_ok++;
   metrics_->events_stored += *stored;
   spdlog::info("{} batch token={} session={} in={} stored={} redactions={} dropped={}",

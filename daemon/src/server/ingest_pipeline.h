@@ -50,8 +50,10 @@ class IngestHooks {
   // Checked for each event a policy admits: true drops it before scrubbing (verdict
   // kTombstone, counted as dropped "tombstone"; the batch is still answered 200).
   virtual bool Tombstoned(const ingest::Event& event) = 0;
-  // After the sink made the batch durable, when at least one event was stored.
-  virtual void OnStored(const StoredBatch& batch) = 0;
+  // After the sink made the batch durable, when at least one event was stored: the subject
+  // index. An error answers the batch 503 (the client retries, and the retry is indexed), so
+  // no acknowledged batch is missing from the index that erasure searches.
+  virtual Status OnStored(const StoredBatch& batch) = 0;
 };
 
 class IngestPipeline {

@@ -29,7 +29,7 @@ class FakeHooks : public IngestHooks {
     checked++;
     return ev.session_id == tombstoned_session;
   }
-  void OnStored(const StoredBatch& b) override {
+  Status OnStored(const StoredBatch& b) override {
     stored_calls++;
     raw_events = b.raw_events.size();
     for (const ingest::Event& ev : b.raw_events)
@@ -45,6 +45,7 @@ class FakeHooks : public IngestHooks {
             return got;
           }).get();
     }
+    return Status::Ok();
   }
   std::string tombstoned_session;
   std::shared_mutex* lock = nullptr;
