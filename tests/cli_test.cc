@@ -194,7 +194,8 @@ pid_t ServeUntil(const std::vector<std::string>& args, const std::string& log,
 
 uint16_t PortAfter(const std::string& out, const std::string& marker) {
   size_t at = out.find(marker);
-  return at == std::string::npos ? 0 : static_cast<uint16_t>(std::stoi(out.substr(at + marker.size())));
+  if (at == std::string::npos) return 0;
+  return static_cast<uint16_t>(std::stoi(out.substr(at + marker.size())));
 }
 
 }  // namespace
@@ -246,7 +247,8 @@ TEST(CliTest, AdminListenerServesTheAdminApiAndTheCliFindsIt) {
   EXPECT_EQ(scrubd::testing::HttpSend(adm, "POST", "/s/", "{}").status, 404u);
   EXPECT_EQ(scrubd::testing::ReadFile(d.path() / "data" / "run" / "serve.addr"),
             "127.0.0.1:" + std::to_string(adm) + "\n");
-  CliRun live = Scrubd("export --data-dir " + data + " --session 01a20355-1c58-723a-837c-2bcc756c76c4");
+  CliRun live =
+      Scrubd("export --data-dir " + data + " --session 01a20355-1c58-723a-837c-2bcc756c76c4");
   EXPECT_EQ(live.exit_code, 0) << live.out;
   EXPECT_EQ(live.out.rfind("[", 0), 0u) << live.out.substr(0, 300);
   kill(pid, SIGTERM);

@@ -88,7 +88,8 @@ std::optional<AdminCaller> AdminApi::Authenticate(const HttpRequest& req, std::s
   std::optional<Role> role = tokens_.RoleOf(HeaderOf(req, "authorization"));
   if (!role) {
     Denied(req, 401, route);
-    *denied = ErrorResponse(401, "unauthorized", "admin endpoints need Authorization: Bearer <token>");
+    *denied =
+        ErrorResponse(401, "unauthorized", "admin endpoints need Authorization: Bearer <token>");
     return std::nullopt;
   }
   if (!RoleAllows(*role, need)) {
@@ -98,12 +99,12 @@ std::optional<AdminCaller> AdminApi::Authenticate(const HttpRequest& req, std::s
     return std::nullopt;
   }
   AdminCaller caller{*role, "admin@" + Pseudonym(pseudonym_key_, req.peer)};
-  auditor_->Append("admin_call",
-                   json::serialize(json::object{{"route", route},
-                                                {"path_hash", Pseudonym(pseudonym_key_, PathOf(req))},
-                                                {"method", MethodClass(req.method)},
-                                                {"role", RoleName(*role)},
-                                                {"caller", caller.name}}));
+  json::object entry{{"route", route},
+                     {"path_hash", Pseudonym(pseudonym_key_, PathOf(req))},
+                     {"method", MethodClass(req.method)},
+                     {"role", RoleName(*role)},
+                     {"caller", caller.name}};
+  auditor_->Append("admin_call", json::serialize(entry));
   return caller;
 }
 

@@ -1,7 +1,7 @@
-// What RemoteConfigService::Proxy sends upstream: /flags/ and /decide/ bodies decoded, put through the token's
-// policy (identifiers, person_properties, $ip, then the detectors) and re-encoded as plain
-// JSON; every proxied request gets the policy's client address and never the client's own
-// forwarding headers. Pure functions; thread-safe.
+// What RemoteConfigService::Proxy sends upstream: /flags/ and /decide/ bodies decoded, put
+// through the token's policy (identifiers, person_properties, $ip, then the detectors) and
+// re-encoded as plain JSON; every proxied request gets the policy's client address and never
+// the client's own forwarding headers. Pure functions; thread-safe.
 #pragma once
 
 #include <string>

@@ -1,6 +1,7 @@
 // The HTTP front end (Boost.Beast): accepts connections, reads requests with timeouts and a
 // body limit, charges body bytes as they arrive (per peer and globally), sheds idle
-// connections near the cap, runs App::Handle (for its surface) on a worker pool, adds CORS, drains on shutdown.
+// connections near the cap, runs App::Handle (for its surface) on a worker pool, adds CORS,
+// drains on shutdown. One HttpServer per listener (two with --admin-listen).
 // Owned by main; Start/Stop are called from the main thread only; stats() from any thread.
 #pragma once
 

@@ -107,7 +107,8 @@ TEST_F(IngestHooksTest, TombstonedEventsAreAnswered200DroppedAndCounted) {
   HttpRequest m;
   m.method = "GET";
   m.target = "/metrics";
-  EXPECT_NE(app_->Handle(m).body.find("scrubd_events_dropped_by_reason_total{reason=\"tombstone\"}"),
+  EXPECT_NE(app_->Handle(m).body.find(
+                "scrubd_events_dropped_by_reason_total{reason=\"tombstone\"}"),
             std::string::npos);
   ASSERT_TRUE(log_->Close().ok());
   EXPECT_TRUE(AnyFileContains(dir_.path() / "audit", "\"tombstone\":"));

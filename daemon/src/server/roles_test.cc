@@ -23,12 +23,14 @@ constexpr char kDsr[] = "dsr-token-0123456789ab";
 constexpr char kAuditor[] = "auditor-token-01234567";
 
 TEST(RolesTest, TokensFileParsesRolesCommentsAndBlankLines) {
-  auto t = ParseTokens("# ops tokens\n\nadmin  admin-token-0123456789\r\n  dsr\tdsr-token-0123456789ab\n"
+  auto t = ParseTokens("# ops tokens\n\nadmin  admin-token-0123456789\r\n"
+                       "  dsr\tdsr-token-0123456789ab\n"
                        "auditor auditor-token-01234567   # no: a comment only at line start\n",
                        "t");
   ASSERT_FALSE(t.ok());  // the trailing comment is a third field
   EXPECT_NE(t.status().message().find("t:5"), std::string::npos) << t.status().message();
-  t = ParseTokens("# ops tokens\n\nadmin  admin-token-0123456789\r\n  dsr\tdsr-token-0123456789ab\n"
+  t = ParseTokens("# ops tokens\n\nadmin  admin-token-0123456789\r\n"
+                  "  dsr\tdsr-token-0123456789ab\n"
                   "auditor auditor-token-01234567\n",
                   "t");
   ASSERT_TRUE(t.ok()) << t.status().ToString();
