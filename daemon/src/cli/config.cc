@@ -44,6 +44,8 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
        {"upstream_and_store", Type::kBool, "with an upstream, also write the local store"},
        {"upstream_reencode_cv", Type::kBool, "re-compress nested rrweb fields for upstream"},
        {"upstream_insecure", Type::kBool, "skip upstream TLS verification (tests/dev)"},
+       {"dsr_callbacks_allow_loopback", Type::kBool,
+        "let OpenDSR status callbacks go to loopback addresses (tests, one-host setups)"},
        {"spool_max_bytes", Type::kInt, "cap on bytes waiting for the upstream"},
        {"max_connections", Type::kInt, "open connections (0: from RLIMIT_NOFILE)"},
        {"max_connections_per_peer", Type::kInt, "open connections per client address"},
@@ -82,6 +84,8 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
   c->upstream_reencode_cv =
       yamlcheck::GetBool(root, "upstream_reencode_cv", c->upstream_reencode_cv);
   c->upstream_insecure = yamlcheck::GetBool(root, "upstream_insecure", c->upstream_insecure);
+  c->dsr_callbacks_allow_loopback = yamlcheck::GetBool(root, "dsr_callbacks_allow_loopback",
+                                                       c->dsr_callbacks_allow_loopback);
   c->spool_max_bytes = static_cast<size_t>(
       yamlcheck::GetInt(root, "spool_max_bytes", static_cast<int64_t>(c->spool_max_bytes)));
   auto size_key = [&](const char* key, size_t* v) {
@@ -153,6 +157,10 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
     };
     if (a == "--no-remote-config") {
       c.answer_remote_config = false;
+      continue;
+    }
+    if (a == "--dsr-callbacks-allow-loopback") {
+      c.dsr_callbacks_allow_loopback = true;
       continue;
     }
     if (a == "--upstream-and-store" || a == "--upstream-insecure" ||

@@ -42,6 +42,7 @@ struct ServeConfig {
   std::string posthog_api_host;      // private API host, e.g. https://eu.posthog.com
   std::string posthog_project_id;    // numeric project id
   std::string posthog_api_key_file;  // personal API key, file mode 0600
+  bool dsr_callbacks_allow_loopback = false;  // OpenDSR callbacks to 127.0.0.0/8, ::1
 };
 
 // Errors: kInvalidInput for bad flags (usage), kInvalidConfig for a bad config file

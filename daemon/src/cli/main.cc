@@ -15,6 +15,8 @@
 
 #include "cli/config.h"
 #include "cli/export.h"
+#include "cli/subjects_cli.h"
+#include "cli/subjects_wiring.h"
 #include "dom/dom_masker.h"
 #include "scrubd/audit/cli.h"
 #include "scrubd/audit/log.h"
@@ -41,7 +43,9 @@ usage: scrubd <command> [options]
 commands:
   serve          run the ingest proxy (posthog-js api_host points here)
   policy check   validate policy files (exit 1 with file:line:col on error)
-  export         write one stored session as a JSON array of rrweb events
+  export         write one stored session as a JSON array of rrweb events, or with
+                 --distinct-id / --email a person's access bundle (.zip)
+  forget         erase a person (--distinct-id, --email or --session) and print the receipt
   audit          verify / prove / rotate-key / export-key on the signed audit log
   version        print the version
 
@@ -79,6 +83,9 @@ const char* kServeUsage = R"(usage: scrubd serve [options]
   --no-upstream-reencode-cv  send rrweb fields uncompressed (default: re-compress, cv 2024-10)
   --spool-max-bytes N      bytes waiting for the upstream (default 1073741824; 503 above)
   --upstream-insecure      do not verify the upstream TLS certificate (tests/dev only)
+  --posthog-api-host URL, --posthog-project-id N, --posthog-api-key-file FILE
+                           erase subjects at PostHog too (all three or none; docs/subjects.md)
+  --dsr-callbacks-allow-loopback  let OpenDSR status callbacks reach loopback addresses
   --log-level LEVEL        trace|debug|info|warn|error (default info)
 
 Signals: SIGTERM/SIGINT drain in-flight requests and stop; SIGHUP reloads policies.
@@ -344,6 +351,11 @@ int Serve(int argc, char** argv) {
   std::unique_ptr<sink::Upstream> upstream = std::move(up).value();
   server::App app(acfg, *set, store->get(), state_ptr, log->get(), upstream.get());
   app.AuditPolicies("policy_load", "startup");
+  // Subject requests: the index as ingest hooks, the service, its routes (docs/subjects.md).
+  Result<std::unique_ptr<cli::SubjectsRuntime>> subjects = cli::SubjectsRuntime::Start(
+      cfg, {data, *identity_key, *pseudo_key, store->get(),
+            upstream ? upstream->spool() : nullptr, state_ptr, log->get(), &app});
+  if (!subjects.ok()) return fail(subjects.status());
 
   // Signals are taken synchronously by this thread; every other thread has them blocked.
   sigset_t sigs;
@@ -404,6 +416,7 @@ int Serve(int argc, char** argv) {
   }
   http.Stop();
   if (admin_http) admin_http->Stop();
+  (*subjects)->Stop();  // finishes the request step under way
   app.FlushAuditAggregates(/*all=*/true);
   if (Status s = Env::Default()->RemoveFile(addr_file); !s.ok())
     spdlog::warn("cannot remove {}: {}", addr_file.filename().string(), s.message());
@@ -434,7 +447,11 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   if (cmd == "serve") return Serve(argc - 2, argv + 2);
-  if (cmd == "export") return Export(argc - 2, argv + 2);
+  if (cmd == "export") {
+    if (cli::IsSubjectExport(argc - 2, argv + 2)) return cli::ExportSubject(argc - 2, argv + 2);
+    return Export(argc - 2, argv + 2);
+  }
+  if (cmd == "forget") return cli::Forget(argc - 2, argv + 2);
   if (cmd == "version" || cmd == "--version") {
     std::printf("scrubd %s\n", SCRUBD_VERSION);
     return 0;

@@ -1,0 +1,180 @@
+// The subjects runtime of `serve` (see subjects_wiring.h).
+#include "cli/subjects_wiring.h"
+
+#include <spdlog/spdlog.h>
+
+#include "server/app.h"
+#include "server/work_queue.h"
+#include "sink/upstream.h"
+#include "subjects/api.h"
+#include "subjects/callbacks.h"
+#include "subjects/facts.h"
+#include "subjects/posthog_eraser.h"
+#include "subjects/service.h"
+#include "subjects/sqlite_subject_store.h"
+
+namespace scrubd::cli {
+namespace {
+
+// The subject index seen from ingest: tombstones at admission, facts after the sink.
+class IngestGate : public server::IngestHooks {
+ public:
+  IngestGate(subjects::SubjectStore* index, std::string key)
+      : index_(index), key_(std::move(key)) {}
+  bool Tombstoned(const ingest::Event& ev) override {
+    return subjects::IsSuppressed(*index_, subjects::FactsOf(ev, key_));
+  }
+  Status OnStored(const server::StoredBatch& b) override {
+    subjects::BatchFacts facts;
+    for (const ingest::Event& ev : b.raw_events) facts.events.push_back(subjects::FactsOf(ev, key_));
+    if (b.spool_seqs.empty()) return index_->Record(facts);
+    for (uint64_t seq : b.spool_seqs) {  // one batch may be several spool records
+      facts.spool_seq = seq;
+      if (Status s = index_->Record(facts); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  subjects::SubjectStore* index_;
+  std::string key_;
+};
+
+server::HttpResponse ToHttp(subjects::ApiReply r) {
+  return server::HttpResponse{r.status, std::move(r.content_type), std::move(r.body), {}};
+}
+
+subjects::ApiRequest ToApi(const server::HttpRequest& req) {
+  std::string_view t = req.target;
+  return {req.method, std::string(t.substr(0, t.find('?'))), req.body};
+}
+
+std::vector<std::string> PolicyVersions(const policies::PolicySet& set) {
+  std::vector<std::string> out;
+  for (const auto& p : set.policies())
+    out.push_back(p->name + " v" + std::to_string(p->version) + " " + p->sha256);
+  return out;
+}
+
+}  // namespace
+
+struct SubjectsRuntime::Parts {
+  std::shared_mutex erasure_lock;
+  std::unique_ptr<subjects::SubjectStore> index;
+  std::unique_ptr<IngestGate> gate;
+  std::unique_ptr<sink::UpstreamClient> posthog_client;
+  std::unique_ptr<subjects::UpstreamEraser> eraser;
+  std::unique_ptr<subjects::CallbackSender> callbacks;
+  std::unique_ptr<server::WorkQueue> queue;
+  std::unique_ptr<subjects::Service> service;
+  subjects::ApiOptions api;
+};
+
+namespace {
+
+Status OpenEraser(const ServeConfig& cfg, SubjectsRuntime::Parts* p);
+
+}  // namespace
+
+Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfig& cfg,
+                                                                const SubjectsDeps& d) {
+  std::unique_ptr<SubjectsRuntime> rt(new SubjectsRuntime());
+  rt->parts_ = std::make_unique<Parts>();
+  Parts* p = rt->parts_.get();
+  Result<std::unique_ptr<subjects::SubjectStore>> index = subjects::OpenSqliteSubjectStore(d.data_dir);
+  if (!index.ok()) return index.status();
+  p->index = std::move(index).value();
+  if (Status s = OpenEraser(cfg, p); !s.ok()) return s;
+  subjects::CallbackOptions copts;
+  copts.policy.allow_loopback = cfg.dsr_callbacks_allow_loopback;
+  p->callbacks = std::make_unique<subjects::CallbackSender>(copts);
+  p->callbacks->Start();
+  p->queue = std::make_unique<server::WorkQueue>();
+  server::App* app = d.app;
+  subjects::Stores stores{p->index.get(), d.store,         d.spool,      d.state,
+                          d.log,          p->eraser.get(), &p->erasure_lock, d.data_dir,
+                          d.identity_key, d.pseudonym_key};
+  stores.suppress_days_for = [app](std::string_view token) -> int64_t {
+    const policies::Policy* policy = app->policies()->ForToken(token);
+    return policy ? policy->erasure.suppress_days : 30;
+  };
+  stores.policy_versions = PolicyVersions(*app->policies());
+  subjects::ServiceOptions sopts;
+  server::WorkQueue* queue = p->queue.get();
+  sopts.post = [queue](std::function<void()> job) {
+    if (!queue->Post(std::move(job))) spdlog::error("subjects: work queue refused a job");
+  };
+  subjects::CallbackSender* cb = p->callbacks.get();
+  std::string controller = p->api.controller_id;
+  sopts.on_status = [cb, controller](const subjects::RequestRecord& r) {
+    std::string results = r.type != "erasure" && r.status == "completed"
+                              ? "/v1/requests/" + r.id + "/results"
+                              : "";
+    for (const std::string& url : r.callback_urls)
+      if (Status s = cb->Enqueue(r.id, url, subjects::CallbackBody(controller, url, r, results));
+          !s.ok())
+        spdlog::warn("subjects: callback for {} not queued: {}", r.id, CodeName(s.code()));
+  };
+  sopts.retry_delay_ms = [](uint32_t attempt) {
+    return static_cast<int64_t>(subjects::RetryDelay(attempt).count());
+  };
+  p->service = std::make_unique<subjects::Service>(stores, sopts);
+  p->gate = std::make_unique<IngestGate>(p->index.get(), d.identity_key);
+  app->SetIngestHooks(p->gate.get(), &p->erasure_lock);
+  subjects::Service* svc = p->service.get();
+  subjects::ApiOptions api = p->api;
+  app->Mount("/admin/subjects/", server::Role::kDsr,
+             [svc, api](const server::HttpRequest& req, const server::AdminCaller&) {
+               return ToHttp(subjects::HandleAdminSubjects(*svc, ToApi(req), api));
+             });
+  app->Mount("/v1/", server::Role::kDsr,
+             [svc, api](const server::HttpRequest& req, const server::AdminCaller&) {
+               return ToHttp(subjects::HandleOpenDsr(*svc, ToApi(req), api));
+             });
+  app->AddMetricsSource([cb] { return cb->MetricsText(); });
+  if (Status s = p->service->Resume(); !s.ok()) return s;
+  rt->ticker_ = std::thread([r = rt.get()] {
+    for (int i = 0; !r->stop_.load(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      r->parts_->service->Tick();
+      if (i % 7200 == 0) {  // hourly
+        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        if (Result<uint64_t> n = r->parts_->index->ExpireTombstones(now); n.ok() && *n > 0)
+          spdlog::info("subjects: {} tombstones expired", *n);
+      }
+    }
+  });
+  return rt;
+}
+
+namespace {
+
+Status OpenEraser(const ServeConfig& cfg, SubjectsRuntime::Parts* p) {
+  if (cfg.posthog_api_host.empty()) return Status::Ok();
+  Result<subjects::PosthogEraseConfig> pc = subjects::LoadPosthogEraseConfig(
+      cfg.posthog_api_host, cfg.posthog_project_id, cfg.posthog_api_key_file);
+  if (!pc.ok()) return pc.status();
+  Result<std::unique_ptr<sink::UpstreamClient>> client =
+      subjects::MakePosthogApiClient(*pc, cfg.upstream_insecure);
+  if (!client.ok()) return client.status();
+  p->posthog_client = std::move(client).value();
+  p->eraser = subjects::MakePosthogEraser(*pc, p->posthog_client.get());
+  return Status::Ok();
+}
+
+}  // namespace
+
+void SubjectsRuntime::Stop() {
+  if (stop_.exchange(true)) return;
+  if (ticker_.joinable()) ticker_.join();
+  if (parts_) {
+    parts_->queue->Stop();
+    parts_->callbacks->Stop();
+  }
+}
+
+SubjectsRuntime::~SubjectsRuntime() { Stop(); }
+
+}  // namespace scrubd::cli

@@ -1,0 +1,61 @@
+// Wires the subjects module into `scrubd serve`: the subject index as the ingest pipeline's
+// hooks (tombstone check, indexing), the request service on a work queue, the PostHog eraser,
+// OpenDSR status callbacks, and the admin / OpenDSR routes. The composition root for
+// subjects, so neither server/ nor subjects/ depends on the other. Start before serving; the
+// runtime must outlive the App's use of it (Stop before the App goes).
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+
+#include "cli/config.h"
+#include "scrubd/common/status.h"
+
+namespace scrubd::audit {
+class Log;
+}
+namespace scrubd::dom {
+class StateStore;
+}
+namespace scrubd::sink {
+class LocalStore;
+class Spool;
+}  // namespace scrubd::sink
+namespace scrubd::server {
+class App;
+}
+
+namespace scrubd::cli {
+
+struct SubjectsDeps {
+  std::filesystem::path data_dir;
+  std::string identity_key, pseudonym_key;
+  sink::LocalStore* store = nullptr;  // null when only forwarding
+  sink::Spool* spool = nullptr;       // null without an upstream
+  dom::StateStore* state = nullptr;
+  audit::Log* log = nullptr;
+  server::App* app = nullptr;
+};
+
+class SubjectsRuntime {
+ public:
+  static Result<std::unique_ptr<SubjectsRuntime>> Start(const ServeConfig& cfg,
+                                                        const SubjectsDeps& deps);
+  ~SubjectsRuntime();
+  // Finishes the queued request steps, stops callbacks and the ticker. Idempotent.
+  void Stop();
+
+  struct Parts;  // the components (subjects_wiring.cc)
+
+ private:
+  SubjectsRuntime() = default;
+  std::unique_ptr<Parts> parts_;
+  std::thread ticker_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace scrubd::cli
