@@ -364,7 +364,7 @@ test('subject rights: forget follows the person, late data dropped, receipt veri
     tokens: await writeTokensFile(tokensFile) };
   t.diagnostic(`scrubd=${SCRUBD_BIN} tmp=${tmp} until=${UNTIL || 'end'}`);
   try {
-    let extraArgs = ['--admin-tokens-file', tokensFile];
+    let extraArgs = ['--admin-tokens-file', tokensFile, '--dsr-callbacks-allow-loopback'];
     if (UNTIL === 'record' && !await serveKnowsFlag('--admin-tokens-file')) {
       t.diagnostic('this scrubd has no --admin-tokens-file: recording without it');
       extraArgs = [];

@@ -149,6 +149,19 @@ sink::EraseCounts CountsFrom(const std::string& result_json) {
   return c;
 }
 
+// The upstream ids an earlier run kept in the request (interim result_json).
+std::vector<std::string> UpstreamIdsFrom(const std::string& result_json) {
+  std::vector<std::string> ids;
+  boost::system::error_code ec;
+  json::value v = json::parse(result_json, ec);
+  if (ec || !v.is_object()) return ids;
+  const json::value* a = v.as_object().if_contains("upstream_ids");
+  if (!a || !a->is_array()) return ids;
+  for (const json::value& x : a->as_array())
+    if (x.is_string()) ids.emplace_back(x.as_string());
+  return ids;
+}
+
 // The raw identifiers, as the scan looks for them (sha256 inputs are not raw: skipped).
 std::vector<std::string> Needles(const std::vector<Identity>& raw) {
   std::vector<std::string> out;
@@ -259,6 +272,11 @@ Result<ErasureOutcome> RunErasure(const Stores& stores, const RequestRecord& req
   if (!subject.ok()) return subject.status();
   Targets targets = TargetsOf(*subject);
   out.counts = CountsFrom(request.result_json);  // what an earlier run already removed
+  for (std::string& id : UpstreamIdsFrom(request.result_json)) targets.distinct_ids.push_back(id);
+  std::sort(targets.distinct_ids.begin(), targets.distinct_ids.end());
+  targets.distinct_ids.erase(std::unique(targets.distinct_ids.begin(), targets.distinct_ids.end()),
+                             targets.distinct_ids.end());
+  out.upstream_ids = targets.distinct_ids;
   if (Status s = DeleteEverywhere(stores, targets, &out.counts); !s.ok()) return s;
   if (Status s = stores.index->ForgetSubject(*subject); !s.ok()) return s;
   out.upstream = EraseUpstream(stores, targets, &out.persons_deleted);

@@ -75,6 +75,9 @@ struct ErasureOutcome {
   uint64_t persons_deleted = 0;
   std::string receipt_json;  // completed only
   std::string subject;       // the subject's audit pseudonym
+  // The pseudonymised distinct ids the upstream step works on: kept in the request while it
+  // is in_progress, since a rerun resolves an already forgotten subject to its seeds only.
+  std::vector<std::string> upstream_ids;
 };
 
 // The (token, node) seeds of `identities` over every project the index has seen.

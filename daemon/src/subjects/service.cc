@@ -212,6 +212,9 @@ Status Service::RunOne(RequestRecord& rec) {
                                                     {"dead_letters", out->counts.dead},
                                                     {"dom_state", out->counts.dom_state}}},
                            {"upstream", out->upstream}};
+      json::array ids;
+      for (const std::string& id : out->upstream_ids) ids.push_back(json::string(id));
+      interim["upstream_ids"] = std::move(ids);
       rec.result_json = json::serialize(interim);
       if (Status s = Save(rec, "in_progress"); !s.ok()) return s;
       return Status::Unavailable("upstream erasure pending");
