@@ -152,6 +152,10 @@ TEST_F(DomMaskerTest, LaterBatchMutationsFollowTheSnapshot) {
     "isChecked":true,"id":16}})");
   Run(check);
   EXPECT_EQ(check["data"].as_object()["text"].as_string(), "on");
+  json::object forged = Obj(R"({"type":3,"timestamp":4,"data":{"source":5,"text":"hunter2pw",
+    "isChecked":true,"id":16}})");
+  Run(forged);
+  EXPECT_EQ(forged["data"].as_object()["text"].as_string().find("hunter2"), std::string::npos);
 }
 
 TEST_F(DomMaskerTest, AddsWhoseParentComesLaterInTheSameList) {
