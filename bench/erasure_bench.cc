@@ -190,7 +190,6 @@ int Fail(const char* what, const std::string& why = "") {
   return 1;
 }
 
-
 struct Layout {
   std::vector<SessionKey> subject;
   std::vector<std::pair<std::string, std::string>> uuids;
@@ -216,8 +215,7 @@ bool Build(const Args& a, Layout* l) {
     return Fail("copy layout") == 0;
   std::fprintf(stderr, "erasure_bench: built %llu + %llu recordings x %llu chunks in %.0f ms\n",
                static_cast<unsigned long long>(a.recordings),
-               static_cast<unsigned long long>(a.others),
-               static_cast<unsigned long long>(a.chunks),
+               static_cast<unsigned long long>(a.others), static_cast<unsigned long long>(a.chunks),
                Ms(t0, std::chrono::steady_clock::now()));
   return true;
 }

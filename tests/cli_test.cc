@@ -226,16 +226,16 @@ TEST(CliTest, AdminListenerServesTheAdminApiAndTheCliFindsIt) {
   TempDir d;
   std::string data = (d.path() / "data").string();
   std::string log = (d.path() / "serve.log").string();
-  pid_t pid = ServeUntil({"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
-                          "--data-dir", data},
-                         log, "admin listening on");
+  pid_t pid =
+      ServeUntil({"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--data-dir", data},
+                 log, "admin listening on");
   ASSERT_GT(pid, 0);
   std::string out = scrubd::testing::ReadFile(log);
   uint16_t pub = PortAfter(out, "scrubd listening on http://127.0.0.1:");
   uint16_t adm = PortAfter(out, "scrubd admin listening on http://127.0.0.1:");
   ASSERT_TRUE(pub && adm && pub != adm) << out;
-  auto posted = scrubd::testing::HttpSend(
-      pub, "POST", "/s/", scrubd::testing::Fixture("0008.body"), {{"Content-Type", "text/plain"}});
+  auto posted = scrubd::testing::HttpSend(pub, "POST", "/s/", scrubd::testing::Fixture("0008.body"),
+                                          {{"Content-Type", "text/plain"}});
   EXPECT_EQ(posted.status, 200u) << posted.body;
   std::string token = scrubd::testing::ReadFile(d.path() / "data" / "keys" / "admin.token");
   token.erase(token.find_last_not_of("\n") + 1);

@@ -37,19 +37,23 @@ constexpr char kOtherSession[] = "0193aa10-0000-7000-8000-00000000b001";
 
 std::string Recording(const std::string& distinct_id, const std::string& session,
                       const std::string& window, const std::string& text) {
-  json::object meta{{"type", 4},
-                    {"data", json::object{{"href", "https://shop.example/p"}, {"width", 800},
-                                          {"height", 600}}},
-                    {"timestamp", 1764583200000}};
+  json::object meta{
+      {"type", 4},
+      {"data", json::object{{"href", "https://shop.example/p"}, {"width", 800}, {"height", 600}}},
+      {"timestamp", 1764583200000}};
   json::object text_node{{"type", 3}, {"id", 3}, {"textContent", text}};
-  json::object html{{"type", 2}, {"id", 2}, {"tagName", "p"}, {"attributes", json::object{}},
+  json::object html{{"type", 2},
+                    {"id", 2},
+                    {"tagName", "p"},
+                    {"attributes", json::object{}},
                     {"childNodes", json::array{text_node}}};
-  json::object snap{{"type", 2},
-                    {"data", json::object{{"node", json::object{{"type", 0},
-                                                                {"id", 1},
-                                                                {"childNodes", json::array{html}}}},
-                                          {"initialOffset", json::object{{"left", 0}, {"top", 0}}}}},
-                    {"timestamp", 1764583200001}};
+  json::object snap{
+      {"type", 2},
+      {"data",
+       json::object{
+           {"node", json::object{{"type", 0}, {"id", 1}, {"childNodes", json::array{html}}}},
+           {"initialOffset", json::object{{"left", 0}, {"top", 0}}}}},
+      {"timestamp", 1764583200001}};
   json::object ev{{"event", "$snapshot"},
                   {"properties", json::object{{"distinct_id", distinct_id},
                                               {"$session_id", session},
@@ -90,9 +94,8 @@ class SubjectsTest : public ::testing::Test {
     auto set = policies::LoadPolicySet({}, acfg.policy_options);
     ASSERT_TRUE(set.ok());
     app_ = std::make_unique<server::App>(acfg, *set, store_.get(), state_.get(), log_.get());
-    auto rt = cli::SubjectsRuntime::Start(
-        cfg, {dir_.path(), kMaster, "pseudonym-key", store_.get(), nullptr, state_.get(),
-              log_.get(), app_.get()});
+    auto rt = cli::SubjectsRuntime::Start(cfg, {dir_.path(), kMaster, "pseudonym-key", store_.get(),
+                                                nullptr, state_.get(), log_.get(), app_.get()});
     ASSERT_TRUE(rt.ok()) << rt.status().ToString();
     rt_ = std::move(rt).value();
   }
@@ -140,22 +143,22 @@ class SubjectsTest : public ::testing::Test {
   }
   bool Exported(const std::string& session) { return store_->ExportSession(session, "").ok(); }
   void RecordPersonA() {
-    ASSERT_EQ(Post("/s/", Recording(kAnon, kAnonSession, kAnonSession, "before identify zqa"))
-                  .status,
-              200u);
+    ASSERT_EQ(
+        Post("/s/", Recording(kAnon, kAnonSession, kAnonSession, "before identify zqa")).status,
+        200u);
     ASSERT_EQ(Post("/e/", Event("0193aa10-0000-7000-8000-0000000000e1", "$identify",
-                               {{"distinct_id", kEmail},
-                                {"$anon_distinct_id", kAnon},
-                                {"$session_id", kIdSession},
-                                {"$window_id", kIdSession},
-                                {"$set", json::object{{"email", kEmail}}}}))
+                                {{"distinct_id", kEmail},
+                                 {"$anon_distinct_id", kAnon},
+                                 {"$session_id", kIdSession},
+                                 {"$window_id", kIdSession},
+                                 {"$set", json::object{{"email", kEmail}}}}))
                   .status,
               200u);
     ASSERT_EQ(Post("/s/", Recording(kEmail, kIdSession, kIdSession, "after identify zqb")).status,
               200u);
-    ASSERT_EQ(Post("/s/", Recording(kOther, kOtherSession, kOtherSession, "other person zqc"))
-                  .status,
-              200u);
+    ASSERT_EQ(
+        Post("/s/", Recording(kOther, kOtherSession, kOtherSession, "other person zqc")).status,
+        200u);
     ASSERT_TRUE(Exported(kAnonSession) && Exported(kIdSession) && Exported(kOtherSession));
   }
 
@@ -216,8 +219,14 @@ TEST_F(SubjectsTest, IngestRacingAnErasureLeavesNothingOfTheSubject) {
   json::object done = Forget("distinct_id", kEmail);
   stop = true;
   writer.join();
-  EXPECT_TRUE(done.at("receipt").as_object().at("request").as_object().at("scan").as_object()
-                  .at("clean").as_bool());
+  EXPECT_TRUE(done.at("receipt")
+                  .as_object()
+                  .at("request")
+                  .as_object()
+                  .at("scan")
+                  .as_object()
+                  .at("clean")
+                  .as_bool());
   EXPECT_FALSE(Exported(kAnonSession));  // every batch was erased or dropped
   testing::ExpectAbsentEverywhere(dir_.path(), "racing zqe");
   EXPECT_TRUE(Exported(kOtherSession));
@@ -236,8 +245,9 @@ TEST_F(SubjectsTest, UpstreamErasureRetriesAcrossARestartUntilAcknowledged) {
   Start(cfg);
   RecordPersonA();
   posthog.FailNext(1000, 503);
-  json::object body{{"type", "erasure"},
-                    {"identities", json::array{json::object{{"type", "email"}, {"value", kEmail}}}}};
+  json::object body{
+      {"type", "erasure"},
+      {"identities", json::array{json::object{{"type", "email"}, {"value", kEmail}}}}};
   HttpResponse r = Admin("POST", "/admin/subjects/requests", json::serialize(body));
   ASSERT_EQ(r.status, 201u);
   std::string id(json::parse(r.body).as_object().at("request_id").as_string());
@@ -245,7 +255,7 @@ TEST_F(SubjectsTest, UpstreamErasureRetriesAcrossARestartUntilAcknowledged) {
   EXPECT_EQ(WaitFor(id, "in_progress").at("status").as_string(), "in_progress");
   EXPECT_FALSE(Exported(kIdSession));  // the local part is done already
   EXPECT_TRUE(posthog.HasPerson(person));
-  Stop();  // restart: the request is durable
+  Stop();                        // restart: the request is durable
   testing::FakePosthog healthy;  // the upstream is back (a fresh fake, no scripted faults)
   std::string person2 = healthy.AddPerson({pid});
   ASSERT_TRUE(sink::WriteFileDurably(key, healthy.api_key(), 0600).ok());
@@ -270,14 +280,14 @@ TEST_F(SubjectsTest, OpenDsrFlowWithRolesAndErrorShape) {
   Start();
   RecordPersonA();
   std::string id = "7d5b7f0e-4a8c-4b8e-9f3a-2c1d0e9f8a71";
-  json::object body{{"subject_request_id", id},
-                    {"subject_request_type", "erasure"},
-                    {"regulation", "gdpr"},
-                    {"submitted_time", "2026-12-01T10:00:00Z"},
-                    {"subject_identities",
-                     json::array{json::object{{"identity_type", "controller_customer_id"},
-                                              {"identity_value", kOther},
-                                              {"identity_format", "raw"}}}}};
+  json::object body{
+      {"subject_request_id", id},
+      {"subject_request_type", "erasure"},
+      {"regulation", "gdpr"},
+      {"submitted_time", "2026-12-01T10:00:00Z"},
+      {"subject_identities", json::array{json::object{{"identity_type", "controller_customer_id"},
+                                                      {"identity_value", kOther},
+                                                      {"identity_format", "raw"}}}}};
   std::string text = json::serialize(body);
   EXPECT_EQ(Admin("POST", "/v1/requests", text, "").status, 401u);
   EXPECT_EQ(Admin("POST", "/v1/requests", text, "auditor-token-1").status, 403u);
@@ -308,12 +318,12 @@ TEST_F(SubjectsTest, CanaryInEveryRequestFieldNeverReachesTheAuditLogOrTheIndex)
   Start();
   RecordPersonA();
   const std::string canary = "req.canary.zq@example.org";
-  json::object body{{"type", "erasure"},
-                    {"regulation", "gdpr"},
-                    {"identities", json::array{json::object{{"type", "email"}, {"value", canary},
-                                                            {"format", "raw"}},
-                                               json::object{{"type", "distinct_id"},
-                                                            {"value", canary}}}}};
+  json::object body{
+      {"type", "erasure"},
+      {"regulation", "gdpr"},
+      {"identities",
+       json::array{json::object{{"type", "email"}, {"value", canary}, {"format", "raw"}},
+                   json::object{{"type", "distinct_id"}, {"value", canary}}}}};
   HttpResponse r = Admin("POST", "/admin/subjects/requests", json::serialize(body));
   ASSERT_EQ(r.status, 201u);
   std::string id(json::parse(r.body).as_object().at("request_id").as_string());
@@ -321,7 +331,8 @@ TEST_F(SubjectsTest, CanaryInEveryRequestFieldNeverReachesTheAuditLogOrTheIndex)
   // Invalid bodies carrying the canary: 400 whose message never quotes it.
   for (const std::string& bad :
        {std::string(R"({"type":")") + canary + R"(","identities":[]})",
-        std::string(R"({"type":"erasure","identities":[{"type":")") + canary + R"(","value":"x"}]})",
+        std::string(R"({"type":"erasure","identities":[{"type":")") + canary +
+            R"(","value":"x"}]})",
         std::string(R"({"type":"erasure","identities":[{"type":"email","value":"x","format":")") +
             canary + R"("}]})"}) {
     HttpResponse e = Admin("POST", "/admin/subjects/requests", bad);

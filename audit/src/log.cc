@@ -219,7 +219,6 @@ Status Log::State::InitFresh(std::unique_lock<std::mutex>& lk) {
   return CheckpointLocked(lk);
 }
 
-
 void Log::State::BackgroundLoop() {
   std::unique_lock<std::mutex> lk(mu);
   const auto ckp_every =

@@ -121,9 +121,9 @@ struct Log::State {
   std::shared_ptr<WritableFile> ckp;
   uint64_t ckp_size = 0;
   CompactRange range;
-  RecentLeaves recent;             // proofs of recent entries without reading the log
-  std::string last_note_text;      // the newest durable checkpoint note, verbatim
-  std::string last_note_raw_pub;   // the raw public key that signed it
+  RecentLeaves recent;            // proofs of recent entries without reading the log
+  std::string last_note_text;     // the newest durable checkpoint note, verbatim
+  std::string last_note_raw_pub;  // the raw public key that signed it
   Hash prev{};
   std::atomic<uint64_t> size{0};
   uint64_t synced_size = 0;        // entries < synced_size are durable

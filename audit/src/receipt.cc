@@ -51,8 +51,9 @@ Status OnlyKeys(const json::object& o, std::initializer_list<std::string_view> a
   for (const auto& kv : o) {
     bool ok = false;
     for (std::string_view a : allowed) ok |= kv.key() == a;
-    if (!ok) return Status::InvalidInput(std::string(where) + ": unknown field '" +
-                                         std::string(kv.key()) + "'");
+    if (!ok)
+      return Status::InvalidInput(std::string(where) + ": unknown field '" + std::string(kv.key()) +
+                                  "'");
   }
   return Status::Ok();
 }
@@ -75,8 +76,8 @@ Status MatchRequest(const json::object& request, std::string_view entry_type,
   auto payload = ParseObject(payload_text, "audit entry payload");
   if (!payload.ok()) return Status::Corruption(payload.status().message());
   for (std::string_view k : kRequiredRequestFields) {
-    if (!request.contains(k)) return Status::InvalidInput("receipt request lacks '" +
-                                                          std::string(k) + "'");
+    if (!request.contains(k))
+      return Status::InvalidInput("receipt request lacks '" + std::string(k) + "'");
   }
   for (const auto& kv : request) {
     if (kv.key() == "type") {
@@ -97,9 +98,9 @@ Status MatchRequest(const json::object& request, std::string_view entry_type,
 }
 
 Result<InclusionProof> ProofFromJson(const json::object& audit) {
-  if (Status s = OnlyKeys(audit, {"seq", "entry", "tree_size", "inclusion_path", "checkpoint",
-                                  "public_key"},
-                          "receipt audit");
+  if (Status s = OnlyKeys(
+          audit, {"seq", "entry", "tree_size", "inclusion_path", "checkpoint", "public_key"},
+          "receipt audit");
       !s.ok()) {
     return s;
   }
@@ -110,8 +111,9 @@ Result<InclusionProof> ProofFromJson(const json::object& audit) {
   auto note = StringField(audit, "checkpoint");
   const json::value* path = audit.if_contains("inclusion_path");
   if (!seq || !size || !entry || !note || path == nullptr || !path->is_array()) {
-    return Status::InvalidInput("receipt audit: seq, entry, tree_size, inclusion_path and "
-                                "checkpoint are required");
+    return Status::InvalidInput(
+        "receipt audit: seq, entry, tree_size, inclusion_path and "
+        "checkpoint are required");
   }
   auto body = Base64DecodeStrict(*entry);
   if (!body) return Status::Corruption("receipt audit entry is not canonical base64");

@@ -144,8 +144,8 @@ TEST_F(ReceiptTest, RequestFieldOrderDoesNotMatter) {
   json::object req = json::parse(RequestJson()).as_object();
   json::object reordered;
   reordered["type"] = "erasure";
-  reordered["counts"] = json::parse(
-      R"({"dom_state":2,"dead":0,"spool":1,"events":40,"chunks":17,"sessions":3})");
+  reordered["counts"] =
+      json::parse(R"({"dom_state":2,"dead":0,"spool":1,"events":40,"chunks":17,"sessions":3})");
   for (const char* k : {"upstream", "scan", "subject", "request_id"}) reordered[k] = req[k];
   auto r = MakeReceipt(*log_, Dir(), seq.value(), json::serialize(reordered));
   ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -11,9 +11,9 @@ namespace {
 constexpr uint32_t kLocalSig = 0x04034b50;
 constexpr uint32_t kCentralSig = 0x02014b50;
 constexpr uint32_t kEndSig = 0x06054b50;
-constexpr uint16_t kVersionNeeded = 20;                    // 2.0: deflate
-constexpr uint16_t kVersionMadeBy = (3 << 8) | 20;         // Unix, 2.0
-constexpr uint32_t kExternalAttr = (0100600u) << 16;       // -rw-------
+constexpr uint16_t kVersionNeeded = 20;               // 2.0: deflate
+constexpr uint16_t kVersionMadeBy = (3 << 8) | 20;    // Unix, 2.0
+constexpr uint32_t kExternalAttr = (0100600u) << 16;  // -rw-------
 constexpr size_t kLocalSize = 30, kCentralSize = 46, kEndSize = 22;
 
 void Put16(std::string& o, uint16_t v) {

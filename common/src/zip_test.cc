@@ -54,7 +54,7 @@ bool Have(const std::string& tool) {
 struct Fixture {
   std::string manifest = R"({"subject":"pid_canary","sessions":[{"id":"s1"}]})";
   std::string session = "[" + std::string(200000, ' ') + "{\"type\":2}]";  // compressible
-  std::string big = RandomBytes(1 << 20);                                 // 1 MiB
+  std::string big = RandomBytes(1 << 20);                                  // 1 MiB
 };
 
 Status AddAll(ZipWriter& w, const Fixture& f) {
@@ -106,9 +106,8 @@ TEST(ZipTest, PythonZipfileAndUnzipReadIt) {
           zip.string() + " " + out.string(),
       &code);
   ASSERT_EQ(code, 0) << listing;
-  EXPECT_EQ(listing, "manifest.json " + std::to_string(f.manifest.size()) +
-                         "\nsessions/s1.json " + std::to_string(f.session.size()) +
-                         "\nevents.bin 1048576\n");
+  EXPECT_EQ(listing, "manifest.json " + std::to_string(f.manifest.size()) + "\nsessions/s1.json " +
+                         std::to_string(f.session.size()) + "\nevents.bin 1048576\n");
   auto read = [](const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});

@@ -72,8 +72,7 @@ TEST(PolicyLoaderTest, ErasureSuppressDaysParsedAndRangeChecked) {
   EXPECT_EQ((*d)->erasure.suppress_days, 30);
   EXPECT_EQ(ErrorOf("version: 1\nerasure:\n  suppress_days: 0\n"),
             "p.yaml:3:18: erasure.suppress_days must be within 1..3650");
-  EXPECT_NE(ErrorOf("version: 1\nerasure:\n  suppress: 3\n").find("p.yaml:3:3"),
-            std::string::npos);
+  EXPECT_NE(ErrorOf("version: 1\nerasure:\n  suppress: 3\n").find("p.yaml:3:3"), std::string::npos);
 }
 
 TEST(PolicyLoaderTest, TokenRoutingPrefersExactMatch) {

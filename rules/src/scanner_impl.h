@@ -4,8 +4,6 @@
 // immutable and safe to use from any thread.
 #pragma once
 
-#include "scrubd/rules/scanner.h"
-
 #include <re2/re2.h>
 #include <re2/set.h>
 
@@ -20,6 +18,7 @@
 #include "catalog.h"
 #include "prefilter.h"
 #include "redact.h"
+#include "scrubd/rules/scanner.h"
 #include "shape.h"
 #include "validators.h"
 

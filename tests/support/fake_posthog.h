@@ -218,8 +218,8 @@ class FakePosthog {
   Answer Delete(const std::string& key, const Query& q) {
     for (auto it = persons_.begin(); it != persons_.end(); ++it) {
       if (it->uuid != key && std::to_string(it->id) != key) continue;
-      deletions_.push_back({it->uuid, q.count("delete_events") > 0,
-                            q.count("delete_recordings") > 0});
+      deletions_.push_back(
+          {it->uuid, q.count("delete_events") > 0, q.count("delete_recordings") > 0});
       persons_.erase(it);
       return {202, ""};
     }

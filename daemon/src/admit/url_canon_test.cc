@@ -24,8 +24,8 @@ TEST(CanonicalUrlTest, DecodesFoldsAndResolves) {
 }
 
 TEST(CanonicalUrlTest, BlockedUnderEveryEncodingAllowedStaysAllowed) {
-  auto p = policies::ParsePolicy("p.yaml", "version: 1\nblocking:\n  urls: ['/account(/|$)']\n",
-                                 {});
+  auto p =
+      policies::ParsePolicy("p.yaml", "version: 1\nblocking:\n  urls: ['/account(/|$)']\n", {});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   const policies::BlockingPolicy& b = (*p)->blocking;
   for (const char* url :

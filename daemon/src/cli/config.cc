@@ -84,8 +84,8 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
   c->upstream_reencode_cv =
       yamlcheck::GetBool(root, "upstream_reencode_cv", c->upstream_reencode_cv);
   c->upstream_insecure = yamlcheck::GetBool(root, "upstream_insecure", c->upstream_insecure);
-  c->dsr_callbacks_allow_loopback = yamlcheck::GetBool(root, "dsr_callbacks_allow_loopback",
-                                                       c->dsr_callbacks_allow_loopback);
+  c->dsr_callbacks_allow_loopback =
+      yamlcheck::GetBool(root, "dsr_callbacks_allow_loopback", c->dsr_callbacks_allow_loopback);
   c->spool_max_bytes = static_cast<size_t>(
       yamlcheck::GetInt(root, "spool_max_bytes", static_cast<int64_t>(c->spool_max_bytes)));
   auto size_key = [&](const char* key, size_t* v) {
@@ -129,8 +129,8 @@ bool ApplyPosthogFlag(const std::string& a, const std::string& v, ServeConfig* c
 // (subjects::LoadPosthogEraseConfig), which also reads the key file. A usage error when a flag
 // took part, else a config file error.
 Status CheckPosthogErasure(const ServeConfig& c, bool from_flags) {
-  int given = !c.posthog_api_host.empty() + !c.posthog_project_id.empty() +
-              !c.posthog_api_key_file.empty();
+  int given =
+      !c.posthog_api_host.empty() + !c.posthog_project_id.empty() + !c.posthog_api_key_file.empty();
   if (given == 0 || given == 3) return Status::Ok();
   std::string m =
       "posthog_api_host, posthog_project_id and posthog_api_key_file (--posthog-api-host, "

@@ -39,9 +39,9 @@ struct ServeConfig {
   std::string admin_origin;                 // the one Origin given CORS on /admin*
   int64_t request_deadline_ms = 2000;       // CPU per ingest request; 0: none (config file only)
   // Upstream erasure (docs/subjects.md#upstream-erasure): all three or none.
-  std::string posthog_api_host;      // private API host, e.g. https://eu.posthog.com
-  std::string posthog_project_id;    // numeric project id
-  std::string posthog_api_key_file;  // personal API key, file mode 0600
+  std::string posthog_api_host;               // private API host, e.g. https://eu.posthog.com
+  std::string posthog_project_id;             // numeric project id
+  std::string posthog_api_key_file;           // personal API key, file mode 0600
   bool dsr_callbacks_allow_loopback = false;  // OpenDSR callbacks to 127.0.0.0/8, ::1
 };
 

@@ -353,8 +353,8 @@ int Serve(int argc, char** argv) {
   app.AuditPolicies("policy_load", "startup");
   // Subject requests: the index as ingest hooks, the service, its routes (docs/subjects.md).
   Result<std::unique_ptr<cli::SubjectsRuntime>> subjects = cli::SubjectsRuntime::Start(
-      cfg, {data, *identity_key, *pseudo_key, store->get(),
-            upstream ? upstream->spool() : nullptr, state_ptr, log->get(), &app});
+      cfg, {data, *identity_key, *pseudo_key, store->get(), upstream ? upstream->spool() : nullptr,
+            state_ptr, log->get(), &app});
   if (!subjects.ok()) return fail(subjects.status());
 
   // Signals are taken synchronously by this thread; every other thread has them blocked.

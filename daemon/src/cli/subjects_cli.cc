@@ -47,14 +47,22 @@ bool ParseArgs(int argc, char** argv, bool forget, Args* a) {
   for (int i = 0; i < argc; ++i) {
     std::string f = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (f == "--data-dir") a->data_dir = next();
-    else if (f == "--distinct-id") a->identity = {"distinct_id", next(), "raw"};
-    else if (f == "--email") a->identity = {"email", next(), "raw"};
-    else if (f == "--session" && forget) a->identity = {"session", next(), "raw"};
-    else if (f == "--reason" && forget) a->reason = next();
-    else if (f == "--json" && forget) a->json = true;
-    else if (f == "--out" && !forget) a->out = next();
-    else if (f == "--admin-token-file") a->token_file = next();
+    if (f == "--data-dir")
+      a->data_dir = next();
+    else if (f == "--distinct-id")
+      a->identity = {"distinct_id", next(), "raw"};
+    else if (f == "--email")
+      a->identity = {"email", next(), "raw"};
+    else if (f == "--session" && forget)
+      a->identity = {"session", next(), "raw"};
+    else if (f == "--reason" && forget)
+      a->reason = next();
+    else if (f == "--json" && forget)
+      a->json = true;
+    else if (f == "--out" && !forget)
+      a->out = next();
+    else if (f == "--admin-token-file")
+      a->token_file = next();
     else {
       std::fprintf(stderr, "scrubd %s: unknown option '%s'\n%s", forget ? "forget" : "export",
                    f.c_str(), usage);
@@ -104,7 +112,8 @@ Result<std::unique_ptr<LocalStack>> OpenLocal(const fs::path& data) {
   Result<std::string> pseudo = server::LoadOrCreateKey(data / "keys" / "pseudonym.key", 32);
   if (!pseudo.ok()) return pseudo.status();
   st->stores = {st->index.get(), st->store.get(), st->spool.get(), st->state.get(),
-                st->log.get(), nullptr, nullptr, data, *master, *pseudo};
+                st->log.get(),   nullptr,         nullptr,         data,
+                *master,         *pseudo};
   return st;
 }
 
@@ -115,8 +124,8 @@ Result<json::object> ViaDaemon(const Args& a, const std::string& type) {
                     {"identities", json::array{json::object{{"type", a.identity.type},
                                                             {"value", a.identity.value},
                                                             {"format", "raw"}}}}};
-  Result<DaemonReply> r = CallDaemon(a.data_dir, a.token_file, "POST",
-                                     "/admin/subjects/requests", json::serialize(body));
+  Result<DaemonReply> r = CallDaemon(a.data_dir, a.token_file, "POST", "/admin/subjects/requests",
+                                     json::serialize(body));
   if (!r.ok()) return r.status();
   if (r->status != 201)
     return Status::Unavailable("daemon answered " + std::to_string(r->status) + ": " +
@@ -173,13 +182,13 @@ int PrintReceipt(const json::object& record, bool as_json) {
   if (as_json) {
     std::printf("%s\n", json::serialize(*receipt).c_str());
   } else {
-    std::printf("erasure %s completed\nsubject: %s\ncounts: %s\nscan: %s\nupstream: %s\n"
-                "audit seq: %s\n",
-                json::serialize(req.at("request_id")).c_str(),
-                json::serialize(req.at("subject")).c_str(),
-                json::serialize(req.at("counts")).c_str(), json::serialize(req.at("scan")).c_str(),
-                json::serialize(req.at("upstream")).c_str(),
-                json::serialize(receipt->as_object().at("audit").as_object().at("seq")).c_str());
+    std::printf(
+        "erasure %s completed\nsubject: %s\ncounts: %s\nscan: %s\nupstream: %s\n"
+        "audit seq: %s\n",
+        json::serialize(req.at("request_id")).c_str(), json::serialize(req.at("subject")).c_str(),
+        json::serialize(req.at("counts")).c_str(), json::serialize(req.at("scan")).c_str(),
+        json::serialize(req.at("upstream")).c_str(),
+        json::serialize(receipt->as_object().at("audit").as_object().at("seq")).c_str());
   }
   return clean ? 0 : kExitFailed;
 }
@@ -219,10 +228,12 @@ int ExportSubject(int argc, char** argv) {
     if (Status rm = Env::Default()->RemoveFile(local); !rm.ok())
       std::fprintf(stderr, "scrubd export: cannot remove %s\n", local.filename().c_str());
   } else {
-    Result<DaemonReply> d =
-        CallDaemon(a.data_dir, a.token_file, "GET", "/admin/subjects/requests/" + id + "/bundle", "");
-    if (d.ok() && d->status == 200) zip = std::move(d->body);
-    else zip = Status::Unavailable(d.ok() ? ErrorMessageOf(d->body) : d.status().message());
+    Result<DaemonReply> d = CallDaemon(a.data_dir, a.token_file, "GET",
+                                       "/admin/subjects/requests/" + id + "/bundle", "");
+    if (d.ok() && d->status == 200)
+      zip = std::move(d->body);
+    else
+      zip = Status::Unavailable(d.ok() ? ErrorMessageOf(d->body) : d.status().message());
   }
   if (!zip.ok()) {
     std::fprintf(stderr, "scrubd export: %s\n", zip.status().ToString().c_str());

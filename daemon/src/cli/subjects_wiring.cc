@@ -26,7 +26,8 @@ class IngestGate : public server::IngestHooks {
   }
   Status OnStored(const server::StoredBatch& b) override {
     subjects::BatchFacts facts;
-    for (const ingest::Event& ev : b.raw_events) facts.events.push_back(subjects::FactsOf(ev, key_));
+    for (const ingest::Event& ev : b.raw_events)
+      facts.events.push_back(subjects::FactsOf(ev, key_));
     if (b.spool_seqs.empty()) return index_->Record(facts);
     for (uint64_t seq : b.spool_seqs) {  // one batch may be several spool records
       facts.spool_seq = seq;
@@ -81,7 +82,8 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
   std::unique_ptr<SubjectsRuntime> rt(new SubjectsRuntime());
   rt->parts_ = std::make_unique<Parts>();
   Parts* p = rt->parts_.get();
-  Result<std::unique_ptr<subjects::SubjectStore>> index = subjects::OpenSqliteSubjectStore(d.data_dir);
+  Result<std::unique_ptr<subjects::SubjectStore>> index =
+      subjects::OpenSqliteSubjectStore(d.data_dir);
   if (!index.ok()) return index.status();
   p->index = std::move(index).value();
   if (Status s = OpenEraser(cfg, p); !s.ok()) return s;
@@ -91,7 +93,7 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
   p->callbacks->Start();
   p->queue = std::make_unique<server::WorkQueue>();
   server::App* app = d.app;
-  subjects::Stores stores{p->index.get(), d.store,         d.spool,      d.state,
+  subjects::Stores stores{p->index.get(), d.store,         d.spool,          d.state,
                           d.log,          p->eraser.get(), &p->erasure_lock, d.data_dir,
                           d.identity_key, d.pseudonym_key};
   stores.suppress_days_for = [app](std::string_view token) -> int64_t {
@@ -107,9 +109,8 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
   subjects::CallbackSender* cb = p->callbacks.get();
   std::string controller = p->api.controller_id;
   sopts.on_status = [cb, controller](const subjects::RequestRecord& r) {
-    std::string results = r.type != "erasure" && r.status == "completed"
-                              ? "/v1/requests/" + r.id + "/results"
-                              : "";
+    std::string results =
+        r.type != "erasure" && r.status == "completed" ? "/v1/requests/" + r.id + "/results" : "";
     for (const std::string& url : r.callback_urls)
       if (Status s = cb->Enqueue(r.id, url, subjects::CallbackBody(controller, url, r, results));
           !s.ok())

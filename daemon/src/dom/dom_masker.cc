@@ -36,8 +36,8 @@ Verdict Masker::Input(json::object& data) {
   if (n == nullptr) {
     Count("dom.unknown_id", "mask");
     if (text) MaskString(*text, true, "dom.input");
-    UnknownFields(data, [](std::string_view k) { return KnownIncrementalField(5, k); },
-                  kUnknownRegion);
+    UnknownFields(
+        data, [](std::string_view k) { return KnownIncrementalField(5, k); }, kUnknownRegion);
     return Verdict::kKeep;
   }
   if (n->flags & nf::kDropped) {
@@ -174,8 +174,8 @@ Verdict Masker::Event(json::object& event) {
     // A node-less source (Selection, MouseMove, ...) has no region: its text masks.
     const json::value* idv = data.if_contains("id");
     uint32_t f = source == 0 || idv == nullptr ? kUnknownRegion : RegionOf(NodeId(idv));
-    UnknownFields(data, [source](std::string_view k) { return KnownIncrementalField(source, k); },
-                  f);
+    UnknownFields(
+        data, [source](std::string_view k) { return KnownIncrementalField(source, k); }, f);
   }
   switch (source) {
     case 0: return Mutation(data);

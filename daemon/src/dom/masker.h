@@ -4,9 +4,6 @@
 // one Masker per MaskEvent call, not thread-safe (callers hold the window's Lease).
 #pragma once
 
-#include "dom/dom_masker.h"
-
-
 #include <algorithm>
 #include <boost/json.hpp>
 #include <optional>
@@ -16,6 +13,7 @@
 #include <vector>
 
 #include "dom/css.h"
+#include "dom/dom_masker.h"
 #include "dom/schema.h"
 
 namespace scrubd::dom::masker_internal {
@@ -249,7 +247,8 @@ class Masker {
     }
   }
   void UnknownNodeFields(json::object& node, int64_t type, uint32_t f) {
-    UnknownFields(node, [type](std::string_view k) { return KnownNodeField(type, k); }, f);
+    UnknownFields(
+        node, [type](std::string_view k) { return KnownNodeField(type, k); }, f);
   }
   // A known field holding a value of a type rrweb never writes there is dropped.
   void DropIfNot(json::object& o, std::string_view key, bool (*expected)(const json::value&)) {
@@ -269,7 +268,8 @@ class Masker {
       json::object* o = item.if_object();
       if (o == nullptr) continue;
       uint32_t f = region_key ? RegionOf(NodeId(*o, region_key)) : kUnknownRegion;
-      UnknownFields(*o, [list](std::string_view k) { return KnownMutationItemField(list, k); }, f);
+      UnknownFields(
+          *o, [list](std::string_view k) { return KnownMutationItemField(list, k); }, f);
     }
   }
 

@@ -163,8 +163,7 @@ bool KnownIncrementalField(int64_t source, std::string_view key) {
     case 4: return OneOf(key, {"width", "height"});
     case 5: return OneOf(key, {"id", "text", "isChecked", "userTriggered"});
     case 7:
-      return OneOf(key,
-                   {"type", "id", "currentTime", "volume", "muted", "loop", "playbackRate"});
+      return OneOf(key, {"type", "id", "currentTime", "volume", "muted", "loop", "playbackRate"});
     case 8: return OneOf(key, {"id", "styleId", "removes", "adds", "replace", "replaceSync"});
     case 9: return OneOf(key, {"id", "type", "commands", "property", "args", "setter"});
     case 10: return OneOf(key, {"family", "fontSource", "buffer", "descriptors"});

@@ -94,8 +94,8 @@ std::optional<AdminCaller> AdminApi::Authenticate(const HttpRequest& req, std::s
   }
   if (!RoleAllows(*role, need)) {
     Denied(req, 403, route);
-    *denied = ErrorResponse(403, "forbidden", std::string("the ") + RoleName(*role) +
-                                                  " role may not call this route");
+    *denied = ErrorResponse(
+        403, "forbidden", std::string("the ") + RoleName(*role) + " role may not call this route");
     return std::nullopt;
   }
   AdminCaller caller{*role, "admin@" + Pseudonym(pseudonym_key_, req.peer)};
@@ -120,8 +120,7 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
   const Mounted* m = FindMount(path);
   std::string route = m ? m->prefix : std::string(AdminRouteClass(path));
   HttpResponse denied;
-  std::optional<AdminCaller> caller =
-      Authenticate(req, route, m ? m->role : Role::kAdmin, &denied);
+  std::optional<AdminCaller> caller = Authenticate(req, route, m ? m->role : Role::kAdmin, &denied);
   if (!caller) return denied;
   if (m) return m->handler(req, *caller);
   return BuiltIn(req, path, *caller);

@@ -40,8 +40,8 @@ class AdminApi {
   using ReloadFn = std::function<Status(const std::string& caller)>;
 
   // `store` may be null (sessions/export answer 503); pointers outlive the AdminApi.
-  AdminApi(TokenTable tokens, std::string pseudonym_key, Auditor* auditor,
-           sink::LocalStore* store, ReloadFn reload);
+  AdminApi(TokenTable tokens, std::string pseudonym_key, Auditor* auditor, sink::LocalStore* store,
+           ReloadFn reload);
 
   // Routes every path starting with `prefix` (longest mounted prefix first, then the built-in
   // /admin routes) to `h`, for tokens whose role allows `role`. The prefix is the route class
@@ -71,8 +71,8 @@ class AdminApi {
   };
   const Mounted* FindMount(std::string_view path) const;
   // The caller, or the 401/403 response (counted and audited).
-  std::optional<AdminCaller> Authenticate(const HttpRequest& req, std::string_view route,
-                                          Role need, HttpResponse* denied);
+  std::optional<AdminCaller> Authenticate(const HttpRequest& req, std::string_view route, Role need,
+                                          HttpResponse* denied);
   void Denied(const HttpRequest& req, unsigned status, std::string_view route);
   HttpResponse BuiltIn(const HttpRequest& req, std::string_view path, const AdminCaller& caller);
   HttpResponse Sessions();

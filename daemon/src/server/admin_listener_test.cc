@@ -62,8 +62,8 @@ class AdminListenerTest : public ::testing::Test {
 };
 
 TEST_F(AdminListenerTest, AdminRoutesAnswerOnlyOnTheAdminPort) {
-  for (const char* target : {"/admin/sessions", "/admin/reload", "/v1/discovery", "/metrics",
-                             "/admin"}) {
+  for (const char* target :
+       {"/admin/sessions", "/admin/reload", "/v1/discovery", "/metrics", "/admin"}) {
     SCOPED_TRACE(target);
     auto pub = HttpSend(public_port_, "GET", target, "", Bearer(kAdmin));
     EXPECT_EQ(pub.status, 404u) << pub.body;

@@ -33,12 +33,14 @@ App::App(AppConfig config, std::shared_ptr<const policies::PolicySet> policies,
       upstream_(upstream),
       auditor_(audit, &metrics_.audit_errors, config_.audit_aggregate_window),
       sink_(MakeBatchSink(store, upstream, config_.upstream_and_store)),
-      ingest_(IngestConfigOf(config_), [this] { return this->policies(); }, state, sink_.get(),
-              &auditor_, &metrics_),
+      ingest_(
+          IngestConfigOf(config_), [this] { return this->policies(); }, state, sink_.get(),
+          &auditor_, &metrics_),
       admin_(TokensOf(config_), config_.pseudonym_key, &auditor_, store,
              [this](const std::string& caller) { return Reload(caller); }),
-      remote_(config_.answer_remote_config, config_.limits, [this] { return this->policies(); },
-              upstream, &metrics_, config_.request_deadline),
+      remote_(
+          config_.answer_remote_config, config_.limits, [this] { return this->policies(); },
+          upstream, &metrics_, config_.request_deadline),
       renderer_(&metrics_) {
   renderer_.AddSource([this] { return transport_.Text(); });
   renderer_.AddSource([this] { return admin_.MetricsText(); });

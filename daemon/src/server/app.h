@@ -91,9 +91,7 @@ class App {
     admin_.Mount(std::move(prefix), role, std::move(h));
   }
   // Appends `text()` to /metrics (metrics.h); call before serving.
-  void AddMetricsSource(std::function<std::string()> text) {
-    renderer_.AddSource(std::move(text));
-  }
+  void AddMetricsSource(std::function<std::string()> text) { renderer_.AddSource(std::move(text)); }
   Auditor* auditor() { return &auditor_; }
   AdminApi* admin() { return &admin_; }
   const Metrics& metrics() const { return metrics_; }

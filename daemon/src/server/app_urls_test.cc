@@ -210,13 +210,18 @@ TEST_F(AppUrlsTest, BlockedPageDropsLaterBatchesWithoutMeta) {
 // and an allowed page is still stored. Each encoding gets its own window.
 TEST_F(AppUrlsTest, EncodingsOfABlockedUrlAreAllBlocked) {
   Build("blocking:\n  urls: ['/account(/|$)']\n");
-  const std::vector<std::string> hrefs = {
-      "https://shop.test/Account%2Fsettings", "https://shop.test/%61ccount",
-      "https://shop.test/ACCOUNT",           "HTTPS://SHOP.TEST/AcCoUnT/7",
-      "https://shop.test/a/../account",      "https://shop.test/a/%2e%2e/account/",
-      "https://shop.test//account",          "https://shop.test/x//..//account",
-      "https://shop.test\\\\account",           "https://shop.test/%2561ccount",
-      "https://shop.test/acc\\nount",         "/Account%2F"};
+  const std::vector<std::string> hrefs = {"https://shop.test/Account%2Fsettings",
+                                          "https://shop.test/%61ccount",
+                                          "https://shop.test/ACCOUNT",
+                                          "HTTPS://SHOP.TEST/AcCoUnT/7",
+                                          "https://shop.test/a/../account",
+                                          "https://shop.test/a/%2e%2e/account/",
+                                          "https://shop.test//account",
+                                          "https://shop.test/x//..//account",
+                                          "https://shop.test\\\\account",
+                                          "https://shop.test/%2561ccount",
+                                          "https://shop.test/acc\\nount",
+                                          "/Account%2F"};
   for (size_t i = 0; i < hrefs.size(); ++i) {
     char window[40];
     std::snprintf(window, sizeof window, "01a20355-1c58-723a-837c-2bcc756c77%02zu", i);

@@ -31,8 +31,7 @@ class Auditor {
   // Fail closed: the caller must not act (store, export) unless this is ok.
   Result<uint64_t> Required(std::string_view type, const std::string& payload_json);
   // One occurrence of `key`, folded per window (AuditAggregator::Record).
-  void Aggregated(const std::string& key, std::string_view type,
-                  const boost::json::object& fields);
+  void Aggregated(const std::string& key, std::string_view type, const boost::json::object& fields);
   // Writes the summaries of windows that ended (all of them when `all`).
   void Flush(bool all);
 

@@ -22,10 +22,10 @@ namespace scrubd::server {
 // A scrubbed batch ready to be made durable. The events are owned by the caller's batch and
 // must outlive the Write call.
 struct CleanBatch {
-  std::string path;        // the path the client used, e.g. "/s/", "/e/"
-  bool recording = false;  // the recording endpoint
-  std::string batch_id;    // the session pseudonym (spool record id)
-  std::string client_ip;   // already scrubbed per policy; sent to the upstream only
+  std::string path;                        // the path the client used, e.g. "/s/", "/e/"
+  bool recording = false;                  // the recording endpoint
+  std::string batch_id;                    // the session pseudonym (spool record id)
+  std::string client_ip;                   // already scrubbed per policy; sent to the upstream only
   std::vector<ingest::Event*> recordings;  // $snapshot events
   std::vector<ingest::Event*> events;      // analytics events
   // Events this batch stores: analytics events plus the rrweb items of each snapshot.

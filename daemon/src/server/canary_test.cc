@@ -3,6 +3,8 @@
 // state) after App::Handle, while valid requests are stored (200) and bad routing fields are
 // refused (400); and absent from what is spooled for the upstream, decoded (gunzip and cv
 // expansion). Table-driven: add a row per new position (Positions() below).
+#include "support/canary.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -18,7 +20,6 @@
 #include "server/app.h"
 #include "sink/local_store.h"
 #include "sink/upstream.h"
-#include "support/canary.h"
 #include "support/fixtures.h"
 
 namespace scrubd::server {

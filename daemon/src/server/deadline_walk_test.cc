@@ -22,8 +22,8 @@ namespace json = boost::json;
 using scrubd::testing::EnormousValue;
 using scrubd::testing::ExpectAbsentEverywhere;
 using scrubd::testing::RecordingClient;
-using scrubd::testing::ThreadCpuMs;
 using scrubd::testing::TempDir;
+using scrubd::testing::ThreadCpuMs;
 
 constexpr char kToken[] = "phc_deadline1";
 constexpr char kCanary[] = "canary.zq@example.com";
@@ -71,15 +71,14 @@ std::string EventBody(int n) {
                      {"$session_id", "01a20355-1c58-723a-837c-2bcc756c76c4"},
                      {"$window_id", "01a20355-1c58-723a-837c-2bcc756c76c5"},
                      {"big", EnormousValue(n, kCanary)}};
-  json::object ev{{"uuid", "01a20355-1c58-723a-837c-2bcc756c7601"},
-                  {"event", "big"},
-                  {"properties", props}};
+  json::object ev{
+      {"uuid", "01a20355-1c58-723a-837c-2bcc756c7601"}, {"event", "big"}, {"properties", props}};
   return json::serialize(json::object{{"api_key", kToken}, {"batch", json::array{ev}}});
 }
 
 std::string FlagsBody(int n) {
-  return json::serialize(json::object{
-      {"token", kToken}, {"distinct_id", "d-1"}, {"x", EnormousValue(n, kCanary)}});
+  return json::serialize(
+      json::object{{"token", kToken}, {"distinct_id", "d-1"}, {"x", EnormousValue(n, kCanary)}});
 }
 
 TEST(WalkDeadlineAppTest, OneEnormousEventValueIsRejectedWholeWithinTheBudget) {
@@ -101,8 +100,8 @@ TEST(WalkDeadlineAppTest, OneEnormousEventValueIsRejectedWholeWithinTheBudget) {
   ASSERT_TRUE(rows.ok());
   EXPECT_TRUE(rows->empty());
   EXPECT_LT(spent_ms, full_ms / 3) << "full " << full_ms << " ms";
-  std::printf("/e/ enormous value: full %.1f ms, budget %.1f ms, rejected after %.1f ms\n",
-              full_ms, full_ms / 10, spent_ms);
+  std::printf("/e/ enormous value: full %.1f ms, budget %.1f ms, rejected after %.1f ms\n", full_ms,
+              full_ms / 10, spent_ms);
   h.upstream->forwarder()->RunOnce();
   EXPECT_TRUE(h.client.seen.empty());
   ExpectAbsentEverywhere(h.dir.path(), kCanary);

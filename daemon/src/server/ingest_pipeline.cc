@@ -54,9 +54,8 @@ struct IngestPipeline::Admitted {
   std::vector<ingest::Event> raw;  // copies before scrubbing, only with hooks
 };
 
-IngestPipeline::IngestPipeline(IngestConfig config, PolicySource policies,
-                               dom::StateStore* state, BatchSink* sink, Auditor* auditor,
-                               Metrics* metrics)
+IngestPipeline::IngestPipeline(IngestConfig config, PolicySource policies, dom::StateStore* state,
+                               BatchSink* sink, Auditor* auditor, Metrics* metrics)
     : config_(std::move(config)),
       policies_(std::move(policies)),
       state_(state),
@@ -170,9 +169,8 @@ HttpResponse IngestPipeline::Store(const HttpRequest& req, ingest::Endpoint endp
   clean.path = std::string(PathOf(req));
   clean.recording = endpoint == ingest::Endpoint::kRecording;
   clean.batch_id = session.empty() ? "" : Pseudonym(config_.pseudonym_key, session);
-  clean.client_ip = scrub::ForwardedClientAddress(admitted.ip_mode, req.peer,
-                                                  HeaderOf(req, "x-forwarded-for"),
-                                                  HeaderOf(req, "x-real-ip"));
+  clean.client_ip = scrub::ForwardedClientAddress(
+      admitted.ip_mode, req.peer, HeaderOf(req, "x-forwarded-for"), HeaderOf(req, "x-real-ip"));
   clean.recordings = std::move(admitted.recordings);
   clean.events = std::move(admitted.events);
   uint64_t dropped = 0;
@@ -205,8 +203,8 @@ HttpResponse IngestPipeline::Store(const HttpRequest& req, ingest::Endpoint endp
     if (Status s = hooks_->OnStored(StoredBatch{admitted.raw, spool_seqs}); !s.ok()) {
       metrics_->batches_rejected++;
       metrics_->sink_errors++;
-      spdlog::error("subject index write failed for token={} session={}: {}", token,
-                    clean.batch_id, s.ToString());
+      spdlog::error("subject index write failed for token={} session={}: {}", token, clean.batch_id,
+                    s.ToString());
       return ErrorResponse(503, "unavailable", "storage is unavailable; retry later");
     }
   }

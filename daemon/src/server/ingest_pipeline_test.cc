@@ -38,12 +38,11 @@ class FakeHooks : public IngestHooks {
     spool_seqs = b.spool_seqs.size();
     if (lock) {  // another thread cannot take the erasure lock exclusively meanwhile
       std::shared_mutex* m = lock;
-      lock_free_during_store =
-          std::async(std::launch::async, [m] {
-            bool got = m->try_lock();
-            if (got) m->unlock();
-            return got;
-          }).get();
+      lock_free_during_store = std::async(std::launch::async, [m] {
+                                 bool got = m->try_lock();
+                                 if (got) m->unlock();
+                                 return got;
+                               }).get();
     }
     return Status::Ok();
   }
@@ -107,9 +106,9 @@ TEST_F(IngestHooksTest, TombstonedEventsAreAnswered200DroppedAndCounted) {
   HttpRequest m;
   m.method = "GET";
   m.target = "/metrics";
-  EXPECT_NE(app_->Handle(m).body.find(
-                "scrubd_events_dropped_by_reason_total{reason=\"tombstone\"}"),
-            std::string::npos);
+  EXPECT_NE(
+      app_->Handle(m).body.find("scrubd_events_dropped_by_reason_total{reason=\"tombstone\"}"),
+      std::string::npos);
   ASSERT_TRUE(log_->Close().ok());
   EXPECT_TRUE(AnyFileContains(dir_.path() / "audit", "\"tombstone\":"));
 }

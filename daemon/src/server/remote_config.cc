@@ -93,7 +93,7 @@ HttpResponse RemoteConfigService::Local(const HttpRequest& req, ingest::Endpoint
 
 HttpResponse RemoteConfigService::Proxy(const HttpRequest& req) {
   rules::RedactionCounts counts;  // flags bodies: same policy as events (flags_proxy.h)
-  Deadline deadline(deadline_);  // [deadline] as for ingest: 503, nothing forwarded
+  Deadline deadline(deadline_);   // [deadline] as for ingest: 503, nothing forwarded
   Result<sink::UpstreamRequest> up =
       BuildProxyRequest(req, *policies_(), limits_, &counts, &deadline);
   if (!up.ok() && deadline.expired()) {

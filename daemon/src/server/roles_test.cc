@@ -23,16 +23,18 @@ constexpr char kDsr[] = "dsr-token-0123456789ab";
 constexpr char kAuditor[] = "auditor-token-01234567";
 
 TEST(RolesTest, TokensFileParsesRolesCommentsAndBlankLines) {
-  auto t = ParseTokens("# ops tokens\n\nadmin  admin-token-0123456789\r\n"
-                       "  dsr\tdsr-token-0123456789ab\n"
-                       "auditor auditor-token-01234567   # no: a comment only at line start\n",
-                       "t");
+  auto t = ParseTokens(
+      "# ops tokens\n\nadmin  admin-token-0123456789\r\n"
+      "  dsr\tdsr-token-0123456789ab\n"
+      "auditor auditor-token-01234567   # no: a comment only at line start\n",
+      "t");
   ASSERT_FALSE(t.ok());  // the trailing comment is a third field
   EXPECT_NE(t.status().message().find("t:5"), std::string::npos) << t.status().message();
-  t = ParseTokens("# ops tokens\n\nadmin  admin-token-0123456789\r\n"
-                  "  dsr\tdsr-token-0123456789ab\n"
-                  "auditor auditor-token-01234567\n",
-                  "t");
+  t = ParseTokens(
+      "# ops tokens\n\nadmin  admin-token-0123456789\r\n"
+      "  dsr\tdsr-token-0123456789ab\n"
+      "auditor auditor-token-01234567\n",
+      "t");
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   ASSERT_EQ(t->size(), 3u);
   EXPECT_EQ((*t)[0].role, Role::kAdmin);
@@ -47,11 +49,11 @@ TEST(RolesTest, MalformedLineIsReportedWithItsNumberAndNeverTheToken) {
     const char* where;
   } cases[] = {
       {"admin admin-token-0123456789\nroot CANARY-token-0123456789\n", "f:2"},  // unknown role
-      {"# c\nadmin\n", "f:2"},                                                // no token
-      {"\n\n\ndsr CANARY-short\n", "f:4"},                                   // too short
+      {"# c\nadmin\n", "f:2"},                                                  // no token
+      {"\n\n\ndsr CANARY-short\n", "f:4"},                                      // too short
       {"admin CANARY-token-0123456789\ndsr CANARY-token-0123456789\n", "f:2"},  // duplicate
-      {"admin CANARY-token-\x01-0123456789\n", "f:1"},                       // control byte
-      {"# only comments\n", "f"},                                             // empty
+      {"admin CANARY-token-\x01-0123456789\n", "f:1"},                          // control byte
+      {"# only comments\n", "f"},                                               // empty
   };
   for (const Case& c : cases) {
     auto t = ParseTokens(c.text, "f");
@@ -84,9 +86,9 @@ TEST(RolesTest, TableFindsTheRoleOnlyForTheExactBearerToken) {
   TokenTable table({{Role::kAdmin, kAdmin}, {Role::kDsr, kDsr}});
   EXPECT_EQ(table.RoleOf(std::string("Bearer ") + kDsr), Role::kDsr);
   EXPECT_EQ(table.RoleOf(std::string("Bearer ") + kAdmin), Role::kAdmin);
-  EXPECT_FALSE(table.RoleOf(kAdmin));                                   // no scheme
-  EXPECT_FALSE(table.RoleOf(std::string("bearer ") + kAdmin));          // case matters
-  EXPECT_FALSE(table.RoleOf(std::string("Bearer ") + kAdmin + "x"));    // longer
+  EXPECT_FALSE(table.RoleOf(kAdmin));                                 // no scheme
+  EXPECT_FALSE(table.RoleOf(std::string("bearer ") + kAdmin));        // case matters
+  EXPECT_FALSE(table.RoleOf(std::string("Bearer ") + kAdmin + "x"));  // longer
   EXPECT_FALSE(table.RoleOf(std::string("Bearer ") + std::string(kAdmin).substr(1)));
   EXPECT_FALSE(table.RoleOf("Bearer "));
   EXPECT_FALSE(TokenTable().RoleOf("Bearer "));
@@ -115,8 +117,8 @@ class RolesAppTest : public ::testing::Test {
     cfg.pseudonym_key = "pseudonym-key-for-tests";
     app_ = std::make_unique<App>(cfg, *set, store_.get(), nullptr, log_.get());
     auto ok = [](const HttpRequest&, const AdminCaller& c) {
-      return HttpResponse{200, "application/json", std::string("{\"role\":\"") +
-                                                       RoleName(c.role) + "\"}", {}};
+      return HttpResponse{
+          200, "application/json", std::string("{\"role\":\"") + RoleName(c.role) + "\"}", {}};
     };
     app_->Mount("/v1/", Role::kDsr, ok);
     app_->Mount("/admin/subjects", Role::kDsr, ok);
@@ -178,8 +180,7 @@ TEST_F(RolesAppTest, DenialsAreCountedOnMetricsByStatusAndRoute) {
   EXPECT_NE(m.find("scrubd_admin_denied_total{status=\"403\",route=\"reload\"} 2"),
             std::string::npos)
       << m;
-  EXPECT_NE(m.find("scrubd_admin_denied_total{status=\"401\",route=\"/v1/\"} 1"),
-            std::string::npos)
+  EXPECT_NE(m.find("scrubd_admin_denied_total{status=\"401\",route=\"/v1/\"} 1"), std::string::npos)
       << m;
 }
 

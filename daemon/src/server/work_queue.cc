@@ -5,8 +5,7 @@
 
 namespace scrubd::server {
 
-WorkQueue::WorkQueue(size_t max_pending)
-    : max_pending_(max_pending), thread_([this] { Run(); }) {}
+WorkQueue::WorkQueue(size_t max_pending) : max_pending_(max_pending), thread_([this] { Run(); }) {}
 
 WorkQueue::~WorkQueue() { Stop(); }
 

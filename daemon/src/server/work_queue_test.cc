@@ -31,7 +31,10 @@ TEST(WorkQueueTest, RunsJobsInOrderOnOneThreadOffTheCaller) {
 TEST(WorkQueueTest, StopFinishesQueuedJobsThenRefusesNewOnes) {
   std::atomic<int> ran{0};
   WorkQueue q;
-  ASSERT_TRUE(q.Post([&] { std::this_thread::sleep_for(std::chrono::milliseconds(50)); ++ran; }));
+  ASSERT_TRUE(q.Post([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ++ran;
+  }));
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(q.Post([&] { ++ran; }));
   q.Stop();
   EXPECT_EQ(ran.load(), 11);

@@ -392,8 +392,10 @@ Result<std::vector<SessionInfo>> LocalStore::SessionsOf(const std::vector<Sessio
   for (const SessionKey& k : keys) {
     q.Bind(1, k.token).Bind(2, k.session_id);
     int rc = q.Step();
-    if (rc == SQLITE_ROW) out.push_back(ReadSession(q));
-    else if (rc != SQLITE_DONE) return SqlError(db_, "sessions of subject");
+    if (rc == SQLITE_ROW)
+      out.push_back(ReadSession(q));
+    else if (rc != SQLITE_DONE)
+      return SqlError(db_, "sessions of subject");
     q.Reset();
   }
   return out;
@@ -408,8 +410,8 @@ bool CollectEvents(Stmt& q, std::map<int64_t, StoredEvent>* out) {
   while ((rc = q.Step()) == SQLITE_ROW) {
     int64_t id = q.Int(0);
     if (out->count(id)) continue;
-    (*out)[id] = StoredEvent{q.Text(1), q.Text(2), q.Text(3), q.Text(4),
-                             q.Text(5), q.Text(6), q.Text(7)};
+    (*out)[id] =
+        StoredEvent{q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5), q.Text(6), q.Text(7)};
   }
   q.Reset();
   return rc == SQLITE_DONE;

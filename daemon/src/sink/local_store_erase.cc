@@ -109,8 +109,7 @@ Status LocalStore::EraseRows(const std::vector<SessionKey>& sessions, const Toke
   Stmt events(db_, "DELETE FROM events WHERE session_id=?1 AND token=?2");
   Stmt by_uuid(db_, "DELETE FROM events WHERE uuid=?1 AND token=?2");
   Stmt by_distinct(db_, "DELETE FROM events WHERE distinct_id=?1 AND token=?2");
-  bool ok = chunks.ok() && session.ok() && events.ok() && by_uuid.ok() &&
-            by_distinct.ok();
+  bool ok = chunks.ok() && session.ok() && events.ok() && by_uuid.ok() && by_distinct.ok();
   for (size_t i = 0; ok && i < sessions.size(); ++i) {
     const SessionKey& k = sessions[i];
     chunks.Bind(1, k.session_id).Bind(2, k.token);
@@ -167,13 +166,11 @@ Result<EraseCounts> LocalStore::Residue(const std::vector<SessionKey>& sessions,
   if (Status s = CountResidueRows(sessions, token_uuid_events, distinct_ids, &counts); !s.ok())
     return s;
   for (const SessionKey& k : sessions)
-    if (Status s = CountTree(SessionDir(k), &counts.files, &counts.chunk_bytes); !s.ok())
-      return s;
+    if (Status s = CountTree(SessionDir(k), &counts.files, &counts.chunk_bytes); !s.ok()) return s;
   return counts;
 }
 
-Status LocalStore::CountResidueRows(const std::vector<SessionKey>& sessions,
-                                    const TokenIds& uuids,
+Status LocalStore::CountResidueRows(const std::vector<SessionKey>& sessions, const TokenIds& uuids,
                                     const std::vector<std::string>& distinct_ids,
                                     EraseCounts* counts) {
   std::lock_guard<std::mutex> lock(mu_);

@@ -31,8 +31,7 @@ struct FileState {
 std::map<std::string, FileState> Snapshot(const fs::path& dir) {
   std::map<std::string, FileState> out;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file() || e.path().filename().string().starts_with("index.sqlite"))
-      continue;
+    if (!e.is_regular_file() || e.path().filename().string().starts_with("index.sqlite")) continue;
     struct stat st {};
     ::stat(e.path().c_str(), &st);
     out[fs::relative(e.path(), dir).string()] = {
@@ -75,10 +74,12 @@ class LocalStoreEraseTest : public ::testing::Test {
   }
   static StoredEvent Event(const std::string& token, const std::string& session,
                            const std::string& distinct, const std::string& uuid) {
-    json::object body{{"event", "$pageview"},  {"uuid", uuid},
-                      {"distinct_id", distinct}, {"properties", {{"$session_id", session}}}};
-    return {token, session, distinct, uuid, "$pageview", "2026-01-01T00:00:00Z",
-            json::serialize(body)};
+    json::object body{{"event", "$pageview"},
+                      {"uuid", uuid},
+                      {"distinct_id", distinct},
+                      {"properties", {{"$session_id", session}}}};
+    return {
+        token, session, distinct, uuid, "$pageview", "2026-01-01T00:00:00Z", json::serialize(body)};
   }
 
   std::vector<SessionKey> Subject() const { return {{"phc_t", "subj-s1"}, {"phc_t", "subj-s2"}}; }
@@ -190,8 +191,8 @@ TEST_F(LocalStoreEraseTest, FailedDirectoryFsyncIsAnErrorAndARerunSyncsAgain) {
 TEST_F(LocalStoreEraseTest, EraseRejectsIdsThatAreNotPathComponents) {
   std::map<std::string, FileState> before = Snapshot(Recordings());
   const std::vector<std::vector<SessionKey>> bad = {
-      {{"phc_t", ".."}},        {{"phc_t", "../phc_u/subj-s1"}}, {{"phc_t", ""}},
-      {{"..", "subj-s1"}},      {{"phc_t/../phc_u", "subj-s1"}}, {{"", "subj-s1"}},
+      {{"phc_t", ".."}},          {{"phc_t", "../phc_u/subj-s1"}},          {{"phc_t", ""}},
+      {{"..", "subj-s1"}},        {{"phc_t/../phc_u", "subj-s1"}},          {{"", "subj-s1"}},
       {{"phc_t", "subj-s1/w-1"}}, {{"phc_t", std::string("subj-s1\0x", 9)}}};
   for (const auto& keys : bad) {
     auto r = store_->Erase(keys, {});
@@ -206,8 +207,7 @@ TEST_F(LocalStoreEraseTest, EraseRejectsIdsThatAreNotPathComponents) {
 }
 
 TEST_F(LocalStoreEraseTest, EraseByDistinctIdTakesEventsTheIndexMissed) {
-  auto counts =
-      store_->Erase({}, {}, {{"phc_t", std::string("pid_") + kCanary}, {"phc_t", ""}});
+  auto counts = store_->Erase({}, {}, {{"phc_t", std::string("pid_") + kCanary}, {"phc_t", ""}});
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(counts->events, 2u);
   auto other = store_->EventsOf({}, {"pid_other"});

@@ -149,8 +149,8 @@ TEST(LocalStoreTest, WriteRecordingsIndexesAllOrNone) {
   EXPECT_EQ(FilesUnder(recordings), 2u);
   // The second file of a batch fails: the first is removed, no row of the batch exists.
   env.Arm({FaultOp::kAppend, FaultKind::kEnospc, "s-4", 0, true});
-  Status s = (*store)->WriteRecordings({{"phc_t", "s-3", "w", "", &a},
-                                        {"phc_t", "s-4", "w", "", &b}});
+  Status s =
+      (*store)->WriteRecordings({{"phc_t", "s-3", "w", "", &a}, {"phc_t", "s-4", "w", "", &b}});
   EXPECT_EQ(s.code(), Code::kIo);
   env.Clear();
   EXPECT_EQ((*store)->GetSession("s-3", "phc_t").status().code(), Code::kNotFound);

@@ -183,8 +183,7 @@ Result<std::unique_ptr<Spool>> Spool::Open(Options options) {
   }
   s->next_seq_ = max_seq + 1;
   // Erase may have removed the highest numbers; the floor it wrote keeps them unused.
-  if (Result<std::string> floor = s->opts_.env->ReadFile(s->opts_.dir / kNextSeqFile);
-      floor.ok()) {
+  if (Result<std::string> floor = s->opts_.env->ReadFile(s->opts_.dir / kNextSeqFile); floor.ok()) {
     uint64_t n = std::strtoull(floor->c_str(), nullptr, 10);
     s->next_seq_ = std::max(s->next_seq_, n);
   } else if (floor.status().code() != Code::kNotFound) {
@@ -267,8 +266,8 @@ Status Spool::MoveToDead(uint64_t seq, const std::string& reason) {
     if (!pending_.count(seq))
       return Status::NotFound("spool file " + NameFor(seq) + " is no longer pending");
   }
-  if (Status s = scrubd::WriteFileDurably(opts_.env, DeadPathFor(seq, ".reason"), reason + "\n",
-                                          0600);
+  if (Status s =
+          scrubd::WriteFileDurably(opts_.env, DeadPathFor(seq, ".reason"), reason + "\n", 0600);
       !s.ok())
     return s;
   if (Status s = opts_.env->RenameFile(PathFor(seq), DeadPathFor(seq, ".req")); !s.ok())

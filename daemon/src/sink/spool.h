@@ -95,7 +95,7 @@ class Spool {
   explicit Spool(Options o) : opts_(std::move(o)) {}
   std::filesystem::path PathFor(uint64_t seq) const;
   std::filesystem::path DeadPathFor(uint64_t seq, const char* ext) const;
-  void Unindex(uint64_t seq);  // requires mu_
+  void Unindex(uint64_t seq);                          // requires mu_
   Status EraseOne(uint64_t seq, EraseCounts* counts);  // requires file_mu_
 
   Options opts_;

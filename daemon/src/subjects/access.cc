@@ -80,7 +80,8 @@ Status CollectEvents(const Stores& s, const Subject& subject, Collected* c) {
   for (const Subject::Part& part : subject.parts) {
     for (const std::string& id : part.sessions) sessions.push_back({part.token, id});
     for (const NodeFact& n : part.nodes)
-      if (n.kind == "distinct_id" && n.node.starts_with("i:")) distinct_ids.push_back(n.node.substr(2));
+      if (n.kind == "distinct_id" && n.node.starts_with("i:"))
+        distinct_ids.push_back(n.node.substr(2));
   }
   Result<std::vector<sink::StoredEvent>> rows = s.store->EventsOf(sessions, distinct_ids);
   if (!rows.ok()) return rows.status();
@@ -128,9 +129,8 @@ Result<AccessOutcome> WriteBundle(const Stores& stores, const std::vector<std::s
     if (Status s = writer.Add(name, bytes); !s.ok()) return s;
   if (Status s = Env::Default()->CreateDirs(out.parent_path(), 0700); !s.ok()) return s;
   if (Status s = writer.WriteTo(Env::Default(), out); !s.ok()) return s;
-  o.summary_json = json::serialize(json::object{{"subject", SubjectId(stores, seeds)},
-                                                {"sessions", o.sessions},
-                                                {"events", o.events}});
+  o.summary_json = json::serialize(json::object{
+      {"subject", SubjectId(stores, seeds)}, {"sessions", o.sessions}, {"events", o.events}});
   return o;
 }
 

@@ -11,7 +11,8 @@ namespace {
 
 ApiReply DsrError(unsigned code, std::string_view message, std::string_view reason) {
   return {code, "application/json",
-          DsrErrorBody(static_cast<int>(code), message, {{"Request", std::string(reason), std::string(message)}})};
+          DsrErrorBody(static_cast<int>(code), message,
+                       {{"Request", std::string(reason), std::string(message)}})};
 }
 
 NewRequest FromDsr(DsrRequest d) {
@@ -39,7 +40,8 @@ ApiReply StatusOf(Service& service, const std::string& id, const ApiOptions& opt
   if (!r->has_value()) return DsrError(404, "no such request", "NotFound");
   const RequestRecord& rec = **r;
   std::string receipt = rec.type == "erasure" && rec.status == "completed" ? rec.result_json : "";
-  return {200, "application/json", StatusResponse(rec, ResultsUrl(rec), receipt, opts.controller_id)};
+  return {200, "application/json",
+          StatusResponse(rec, ResultsUrl(rec), receipt, opts.controller_id)};
 }
 
 ApiReply Create(Service& service, const ApiRequest& req, const ApiOptions& opts) {
@@ -83,7 +85,8 @@ ApiReply HandleOpenDsr(Service& service, const ApiRequest& req, const ApiOptions
   if (!path.starts_with("/v1/requests/")) return DsrError(404, "unknown endpoint", "NotFound");
   std::string_view rest = path.substr(kRequests.size() + 1);
   std::string id(rest.substr(0, rest.find('/')));
-  if (!IsUuidV4(id)) return DsrError(400, "subject_request_id must be a UUID v4", "IllegalArgumentException");
+  if (!IsUuidV4(id))
+    return DsrError(400, "subject_request_id must be a UUID v4", "IllegalArgumentException");
   std::string_view tail = rest.substr(id.size());
   if (tail == "/results" && req.method == "GET") return Results(service, id);
   if (!tail.empty()) return DsrError(404, "unknown endpoint", "NotFound");

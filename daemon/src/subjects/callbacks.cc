@@ -1,10 +1,10 @@
 #include "subjects/callbacks.h"
 
 #include <algorithm>
-#include <cctype>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
+#include <cctype>
 #include <random>
 #include <set>
 
@@ -112,14 +112,14 @@ bool AddressAllowed(std::string_view ip, const CallbackPolicy& p) {
   if (ec) return false;
   if (a.is_v6()) {
     asio::ip::address_v6 v6 = a.to_v6();
-    if (v6.is_v4_mapped()) return V4Allowed(asio::ip::make_address_v4(asio::ip::v4_mapped, v6)
-                                                .to_uint(), p);
+    if (v6.is_v4_mapped())
+      return V4Allowed(asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_uint(), p);
     asio::ip::address_v6::bytes_type b = v6.to_bytes();
     if (v6.is_loopback()) return p.allow_loopback;
-    if ((b[0] & 0xfe) == 0xfc) return p.allow_private;  // fc00::/7
+    if ((b[0] & 0xfe) == 0xfc) return p.allow_private;              // fc00::/7
     if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b)  // 64:ff9b::/96 (NAT64)
-      return V4Allowed(uint32_t{b[12]} << 24 | uint32_t{b[13]} << 16 | uint32_t{b[14]} << 8 |
-                           b[15], p);
+      return V4Allowed(uint32_t{b[12]} << 24 | uint32_t{b[13]} << 16 | uint32_t{b[14]} << 8 | b[15],
+                       p);
     bool v4_compatible = true;  // ::a.b.c.d, deprecated: refused with :: itself
     for (int i = 0; i < 12; ++i) v4_compatible = v4_compatible && b[i] == 0;
     return !(v4_compatible || v6.is_link_local() || v6.is_multicast() || v6.is_site_local());

@@ -55,8 +55,8 @@ bool AddressAllowed(std::string_view ip, const CallbackPolicy& policy);
 std::string CallbackBody(std::string_view controller_id, std::string_view url,
                          const DsrRecordView& record, std::string_view results_url = "");
 template <class Record>
-std::string CallbackBody(std::string_view controller_id, std::string_view url,
-                         const Record& record, std::string_view results_url = "") {
+std::string CallbackBody(std::string_view controller_id, std::string_view url, const Record& record,
+                         std::string_view results_url = "") {
   return CallbackBody(controller_id, url, ViewOf(record), results_url);
 }
 

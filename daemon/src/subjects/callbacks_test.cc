@@ -129,8 +129,9 @@ CallbackOptions ScriptedOptions(std::shared_ptr<ScriptClient::Shared> shared) {
   o.policy.allow_loopback = true;
   o.backoff = {milliseconds(100), milliseconds(400)};
   o.random = [] { return 0.999; };  // delay ~= the cap d
-  o.make_client = [shared](const sink::UpstreamUrl& u, const sink::ClientOptions&)
-      -> Result<std::unique_ptr<sink::UpstreamClient>> {
+  o.make_client = [shared](
+                      const sink::UpstreamUrl& u,
+                      const sink::ClientOptions&) -> Result<std::unique_ptr<sink::UpstreamClient>> {
     return std::unique_ptr<sink::UpstreamClient>(std::make_unique<ScriptClient>(shared, u));
   };
   return o;
@@ -138,8 +139,8 @@ CallbackOptions ScriptedOptions(std::shared_ptr<ScriptClient::Shared> shared) {
 
 TEST(CallbackBody, MatchesTheSpecFields) {
   DsrRecordView r{kId, "access", "gdpr", "in_progress", 1538492401000, 1541170801000};
-  json::value v = json::parse(CallbackBody("ctl", "https://c.example/cb", r,
-                                           "https://scrubd.example/results/1"));
+  json::value v = json::parse(
+      CallbackBody("ctl", "https://c.example/cb", r, "https://scrubd.example/results/1"));
   EXPECT_EQ(v.at("controller_id").as_string(), "ctl");
   EXPECT_EQ(v.at("status_callback_url").as_string(), "https://c.example/cb");
   EXPECT_EQ(v.at("subject_request_id").as_string(), kId);
@@ -175,10 +176,10 @@ TEST(CallbackUrl, ParsesTargetsAndRefusesTricks) {
   EXPECT_EQ(u->host, "2001:db8::1");
   EXPECT_EQ(u->port, "443");
   EXPECT_EQ(u->target, "/cb/x?y");
-  for (const char* bad : {"https://a@b.example/", "https://b.example@evil.example/",
-                          "https://[fe80::1%25eth0]/", "gopher://a.example/",
-                          "https://a.example/#x",
-                          "https://a.example:99999/", "https://a.example\\@b/", "https://"}) {
+  for (const char* bad :
+       {"https://a@b.example/", "https://b.example@evil.example/", "https://[fe80::1%25eth0]/",
+        "gopher://a.example/", "https://a.example/#x", "https://a.example:99999/",
+        "https://a.example\\@b/", "https://"}) {
     Result<CallbackUrl> r = ParseCallbackUrl(bad);
     EXPECT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().message().find("example"), std::string::npos);  // never echoed
@@ -187,11 +188,27 @@ TEST(CallbackUrl, ParsesTargetsAndRefusesTricks) {
 
 TEST(CallbackDestination, AddressClasses) {
   CallbackPolicy strict;
-  for (const char* refused :
-       {"127.0.0.1", "127.9.9.9", "::1", "10.1.2.3", "172.16.0.1", "172.31.255.255",
-        "192.168.1.1", "100.64.0.1", "169.254.169.254", "0.0.0.0", "::", "224.0.0.1",
-        "255.255.255.255", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1",
-        "::ffff:127.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "not-an-ip"})
+  for (const char* refused : {"127.0.0.1",
+                              "127.9.9.9",
+                              "::1",
+                              "10.1.2.3",
+                              "172.16.0.1",
+                              "172.31.255.255",
+                              "192.168.1.1",
+                              "100.64.0.1",
+                              "169.254.169.254",
+                              "0.0.0.0",
+                              "::",
+                              "224.0.0.1",
+                              "255.255.255.255",
+                              "fe80::1",
+                              "fc00::1",
+                              "fd12:3456::1",
+                              "ff02::1",
+                              "::ffff:127.0.0.1",
+                              "::ffff:169.254.169.254",
+                              "64:ff9b::a9fe:a9fe",
+                              "not-an-ip"})
     EXPECT_FALSE(AddressAllowed(refused, strict)) << refused;
   for (const char* allowed : {"93.184.216.34", "172.32.0.1", "8.8.8.8", "2001:4860::8888",
                               "::ffff:8.8.8.8", "100.128.0.1"})
@@ -218,7 +235,7 @@ TEST(CallbackSender, RetriesWithCappedBackoffThenDelivers) {
   ASSERT_TRUE(sender.Enqueue(kId, "http://127.0.0.1:8080/cb?t=1", "{\"a\":1}").ok());
   Clock::time_point t0 = Clock::now();
   Clock::time_point next = sender.RunDue(t0);
-  EXPECT_EQ(next - t0, milliseconds(99));  // d/2 + 0.999 * d/2 with d = 100
+  EXPECT_EQ(next - t0, milliseconds(99));                  // d/2 + 0.999 * d/2 with d = 100
   EXPECT_EQ(sender.RunDue(next - milliseconds(1)), next);  // not due yet: nothing sent
   EXPECT_EQ(shared->seen.size(), 1u);
   next = sender.RunDue(next);

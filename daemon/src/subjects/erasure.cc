@@ -35,7 +35,7 @@ int64_t Now(const Stores& s) {
 
 // Tombstones every node of `subject` and every seed, expiring after suppress_days.
 Status WriteTombstones(const Stores& s, const Subject& subject, const Seeds& seeds,
-                 const std::string& request_id) {
+                       const std::string& request_id) {
   auto expires = [&](std::string_view token) {
     int64_t days = s.suppress_days_for ? s.suppress_days_for(token) : s.suppress_days;
     return Now(s) + days * 86400000LL;
@@ -81,7 +81,8 @@ Targets TargetsOf(const Subject& subject) {
     for (const std::string& u : p.event_uuids) t.events.emplace_back(p.token, u);
     t.spool_seqs.insert(t.spool_seqs.end(), p.spool_seqs.begin(), p.spool_seqs.end());
     for (const NodeFact& n : p.nodes)
-      if (n.kind == "distinct_id" && n.node.starts_with("i:")) t.distinct_ids.push_back(n.node.substr(2));
+      if (n.kind == "distinct_id" && n.node.starts_with("i:"))
+        t.distinct_ids.push_back(n.node.substr(2));
   }
   std::sort(t.spool_seqs.begin(), t.spool_seqs.end());
   t.spool_seqs.erase(std::unique(t.spool_seqs.begin(), t.spool_seqs.end()), t.spool_seqs.end());
@@ -120,10 +121,10 @@ Status DeleteEverywhere(const Stores& s, const Targets& t, sink::EraseCounts* co
 }
 
 json::object CountsJson(const sink::EraseCounts& c) {
-  return json::object{{"sessions", c.sessions},     {"chunks", c.chunks},
-                      {"chunk_bytes", c.chunk_bytes}, {"events", c.events},
-                      {"spool", c.spool},           {"dead_letters", c.dead},
-                      {"dom_state", c.dom_state}};
+  return json::object{
+      {"sessions", c.sessions},  {"chunks", c.chunks}, {"chunk_bytes", c.chunk_bytes},
+      {"events", c.events},      {"spool", c.spool},   {"dead_letters", c.dead},
+      {"dom_state", c.dom_state}};
 }
 
 sink::EraseCounts CountsFrom(const std::string& result_json) {
@@ -287,14 +288,11 @@ Result<ErasureOutcome> RunErasure(const Stores& stores, const RequestRecord& req
   Result<ScanResult> scan = Scan(stores, seeds, targets, raw);
   if (!scan.ok()) return scan.status();
   out.scan = *scan;
-  json::object summary{{"request_id", request.id},
-                       {"type", "erasure"},
-                       {"regulation", request.regulation},
-                       {"subject", out.subject},
-                       {"counts", CountsJson(out.counts)},
-                       {"scan", ScanJson(out.scan)},
-                       {"upstream", out.upstream},
-                       {"upstream_persons_deleted", out.persons_deleted}};
+  json::object summary{
+      {"request_id", request.id},         {"type", "erasure"},
+      {"regulation", request.regulation}, {"subject", out.subject},
+      {"counts", CountsJson(out.counts)}, {"scan", ScanJson(out.scan)},
+      {"upstream", out.upstream},         {"upstream_persons_deleted", out.persons_deleted}};
   out.status = "completed";  // an unclean scan is reported in the receipt, and by the CLI
   summary["status"] = out.status;
   if (!stores.audit) return Status::Internal("erasure needs the audit log");

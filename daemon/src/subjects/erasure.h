@@ -32,8 +32,8 @@ class UpstreamEraser;
 
 // A raw identity from a request. Held in memory only, for pseudonymising and for the scan.
 struct Identity {
-  std::string type;    // distinct_id | email | session
-  std::string value;   // raw (or the lowercase sha256 hex when format is sha256)
+  std::string type;   // distinct_id | email | session
+  std::string value;  // raw (or the lowercase sha256 hex when format is sha256)
   std::string format = "raw";
 };
 
@@ -59,12 +59,12 @@ struct Stores {
 
 struct ScanResult {
   bool clean = false;
-  uint64_t index_rows = 0;       // sessions, chunks and events rows still naming the subject
-  uint64_t files = 0;            // chunk dirs and DOM state dirs still present
-  uint64_t spool_records = 0;    // pending or dead spool files still present
-  uint64_t subject_index = 0;    // sessions / events / spool seqs the index still links
+  uint64_t index_rows = 0;            // sessions, chunks and events rows still naming the subject
+  uint64_t files = 0;                 // chunk dirs and DOM state dirs still present
+  uint64_t spool_records = 0;         // pending or dead spool files still present
+  uint64_t subject_index = 0;         // sessions / events / spool seqs the index still links
   uint64_t raw_identifier_files = 0;  // files holding a raw identifier of the request
-  bool raw_checked = false;      // false after a restart: the raw identifiers are gone
+  bool raw_checked = false;           // false after a restart: the raw identifiers are gone
 };
 
 struct ErasureOutcome {

@@ -51,13 +51,13 @@ Status OneOf(std::string_view value, std::initializer_list<std::string_view> all
 
 Result<DsrIdentity> ParseIdentity(const json::value& v, size_t i, const DsrLimits& lim) {
   const std::string where = "subject_identities[" + std::to_string(i) + "].";
-  if (!v.is_object()) return Invalid("subject_identities[" + std::to_string(i) +
-                                     "] must be an object");
+  if (!v.is_object())
+    return Invalid("subject_identities[" + std::to_string(i) + "] must be an object");
   const json::object& o = v.get_object();
   DsrIdentity id;
-  for (auto [key, out] : {std::pair{"identity_type", &id.type},
-                          std::pair{"identity_value", &id.value},
-                          std::pair{"identity_format", &id.format}}) {
+  for (auto [key, out] :
+       {std::pair{"identity_type", &id.type}, std::pair{"identity_value", &id.value},
+        std::pair{"identity_format", &id.format}}) {
     Result<std::string> s = StringField(o, key, true, where);
     if (!s.ok()) return s.status();
     *out = std::move(s).value();
@@ -65,8 +65,7 @@ Result<DsrIdentity> ParseIdentity(const json::value& v, size_t i, const DsrLimit
   if (Status s = OneOf(id.type, {"controller_customer_id", "email"}, where + "identity_type");
       !s.ok())
     return s;
-  if (Status s = OneOf(id.format, {"raw", "sha256"}, where + "identity_format"); !s.ok())
-    return s;
+  if (Status s = OneOf(id.format, {"raw", "sha256"}, where + "identity_format"); !s.ok()) return s;
   if (id.value.empty() || id.value.size() > lim.max_identity_value_bytes || HasControl(id.value))
     return Invalid(where + "identity_value must be a non-empty string of at most " +
                    std::to_string(lim.max_identity_value_bytes) +
@@ -103,8 +102,8 @@ Status ParseCallbacks(const json::object& o, const DsrLimits& lim, DsrRequest* o
   if (!v->is_array()) return Invalid("status_callback_urls must be an array");
   const json::array& a = v->get_array();
   if (a.size() > lim.max_callback_urls)
-    return Invalid("status_callback_urls holds more than " +
-                   std::to_string(lim.max_callback_urls) + " URLs");
+    return Invalid("status_callback_urls holds more than " + std::to_string(lim.max_callback_urls) +
+                   " URLs");
   for (size_t i = 0; i < a.size(); ++i) {
     const std::string where = "status_callback_urls[" + std::to_string(i) + "]";
     if (!a[i].is_string()) return Invalid(where + " must be a string");
@@ -277,8 +276,7 @@ std::string DiscoveryResponse(std::string_view /*controller_id*/, const Discover
   json::object o{{"api_version", kApiVersion},
                  {"supported_identities", std::move(identities)},
                  {"supported_subject_request_types", std::move(types)}};
-  if (!opts.processor_certificate.empty())
-    o["processor_certificate"] = opts.processor_certificate;
+  if (!opts.processor_certificate.empty()) o["processor_certificate"] = opts.processor_certificate;
   return json::serialize(o);
 }
 

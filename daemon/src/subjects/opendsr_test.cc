@@ -48,7 +48,8 @@ json::object Valid() {
     "status_callback_urls": ["https://examplecontroller.com/opendsr/callbacks"],
     "extensions": {"example-processor.com": {"foo-processor-custom-id": 123456,
                                              "property_id": "123456"}}
-  })").as_object();
+  })")
+      .as_object();
 }
 
 Result<DsrRequest> Parse(const json::object& o) { return ParseDsrRequest(json::serialize(o)); }
@@ -154,10 +155,14 @@ TEST(OpenDsrParse, SubjectRequestIdIsALowercaseUuidV4) {
 
 TEST(OpenDsrParse, EnumsAndTimes) {
   std::vector<std::pair<std::string, std::string>> cases = {
-      {"subject_request_type", "delete"},   {"subject_request_type", "Erasure"},
-      {"subject_request_type", "rectification"}, {"regulation", "GDPR"},
-      {"regulation", "lgpd"},               {"submitted_time", "2018-10-02"},
-      {"submitted_time", "yesterday"},      {"submitted_time", "2018-02-30T00:00:00Z"}};
+      {"subject_request_type", "delete"},
+      {"subject_request_type", "Erasure"},
+      {"subject_request_type", "rectification"},
+      {"regulation", "GDPR"},
+      {"regulation", "lgpd"},
+      {"submitted_time", "2018-10-02"},
+      {"submitted_time", "yesterday"},
+      {"submitted_time", "2018-02-30T00:00:00Z"}};
   for (const auto& [field, value] : cases) {
     json::object o = Valid();
     o[field] = value;
@@ -233,8 +238,8 @@ TEST(OpenDsrParse, CallbackUrlRules) {
     nine.push_back(json::string("https://a.example/" + std::to_string(i)));
   o["status_callback_urls"] = nine;
   ExpectRejected(o, "more than 8");
-  o["status_callback_urls"] = json::array{"http://127.0.0.1:8080/cb?k=v", "https://[2001:db8::1]/x",
-                                          "HTTPS://Example.COM"};
+  o["status_callback_urls"] =
+      json::array{"http://127.0.0.1:8080/cb?k=v", "https://[2001:db8::1]/x", "HTTPS://Example.COM"};
   EXPECT_TRUE(Parse(o).ok());  // address classes are checked when sending (callbacks.h)
 }
 
@@ -255,17 +260,17 @@ TEST(OpenDsrParse, OptionalFieldShapes) {
 
 TEST(OpenDsrParse, MalformedBodies) {
   const std::string valid = json::serialize(Valid());
-  for (std::string bad : {std::string(""), std::string("null"), std::string("[]"),
-                          std::string("\"x\""), valid.substr(0, valid.size() - 1),
-                          valid + "x", std::string("{\"subject_request_id\": }"),
-                          std::string("{'a': 1}"), valid + valid}) {
+  for (std::string bad :
+       {std::string(""), std::string("null"), std::string("[]"), std::string("\"x\""),
+        valid.substr(0, valid.size() - 1), valid + "x", std::string("{\"subject_request_id\": }"),
+        std::string("{'a': 1}"), valid + valid}) {
     Result<DsrRequest> r = ParseDsrRequest(bad);
     EXPECT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), Code::kInvalidInput);
   }
   // Bad UTF-8 inside a string value, and an overlong encoding.
-  for (std::string bytes : {std::string("\xff\xfe"), std::string("\xc0\xaf"),
-                            std::string("\xed\xa0\x80")}) {
+  for (std::string bytes :
+       {std::string("\xff\xfe"), std::string("\xc0\xaf"), std::string("\xed\xa0\x80")}) {
     std::string body = valid;
     body.replace(body.find("johndoe"), 7, bytes);
     Result<DsrRequest> r = ParseDsrRequest(body);
@@ -324,9 +329,7 @@ TEST(DsrCanary, NeverInAnErrorBody) {
         Identity(o)["identity_format"] = "sha256";
         Identity(o)["identity_value"] = c;
       },
-      [&](auto& o) {
-        Identity(o)["identity_value"] = c + std::string(600, 'x');
-      },
+      [&](auto& o) { Identity(o)["identity_value"] = c + std::string(600, 'x'); },
       [&](auto& o) {
         o[c] = c;  // an unknown field is ignored, then another field fails
         o.erase("regulation");
@@ -336,15 +339,14 @@ TEST(DsrCanary, NeverInAnErrorBody) {
   for (auto& edit : edits) {
     json::object o = Valid();
     // The canary is also a valid identity elsewhere in the same request.
-    o["subject_identities"].as_array().push_back(
-        json::object{{"identity_type", "email"}, {"identity_value", c},
-                     {"identity_format", "raw"}});
+    o["subject_identities"].as_array().push_back(json::object{
+        {"identity_type", "email"}, {"identity_value", c}, {"identity_format", "raw"}});
     edit(o);
     Result<DsrRequest> r = Parse(o);
     ASSERT_FALSE(r.ok()) << json::serialize(o);
     std::string body = DsrErrorBody(r.status());
-    for (const std::string& needle : {c, std::string("canary"), std::string("q7x"),
-                                      std::string("canary.q7x%40example.com")})
+    for (const std::string& needle :
+         {c, std::string("canary"), std::string("q7x"), std::string("canary.q7x%40example.com")})
       EXPECT_EQ(body.find(needle), std::string::npos) << body;
     ++checked;
   }
@@ -384,7 +386,11 @@ TEST(DsrError, ShapeMatchesTheSpec) {
   EXPECT_EQ(d.at("domain").as_string(), "Validation");
   EXPECT_EQ(d.at("reason").as_string(), "IllegalArgumentException");
   EXPECT_EQ(json::parse(DsrErrorBody(Status::TooLarge("big")))
-                .at("error").at("errors").as_array()[0].at("reason").as_string(),
+                .at("error")
+                .at("errors")
+                .as_array()[0]
+                .at("reason")
+                .as_string(),
             "RequestTooLarge");
 }
 
@@ -410,8 +416,8 @@ TEST(DsrResponse, StatusByTypeAndState) {
   rec.regulation = "ccpa";
   rec.received_ms = 1538492401000;
   rec.expected_ms = ExpectedCompletionMs("ccpa", rec.received_ms, false);
-  json::value v = json::parse(StatusResponse(rec, "https://scrubd.example/v1/results/1",
-                                             R"({"x":1})", "ctl"));
+  json::value v =
+      json::parse(StatusResponse(rec, "https://scrubd.example/v1/results/1", R"({"x":1})", "ctl"));
   EXPECT_EQ(v.at("request_status").as_string(), "completed");
   EXPECT_EQ(v.at("controller_id").as_string(), "ctl");
   EXPECT_EQ(v.at("subject_request_id").as_string(), kId);
@@ -427,9 +433,13 @@ TEST(DsrResponse, StatusByTypeAndState) {
   v = json::parse(StatusResponse(rec, "", "not json", "ctl"));
   EXPECT_FALSE(v.as_object().contains("receipt"));
 
-  for (auto [stored, wire] : std::vector<std::pair<std::string, std::string>>{
-           {"pending", "pending"}, {"in_progress", "in_progress"}, {"cancelled", "cancelled"},
-           {"deferred", "in_progress"}, {"failed", "in_progress"}, {"", "in_progress"}}) {
+  for (auto [stored, wire] :
+       std::vector<std::pair<std::string, std::string>>{{"pending", "pending"},
+                                                        {"in_progress", "in_progress"},
+                                                        {"cancelled", "cancelled"},
+                                                        {"deferred", "in_progress"},
+                                                        {"failed", "in_progress"},
+                                                        {"", "in_progress"}}) {
     rec.status = stored;
     v = json::parse(StatusResponse(rec, "", R"({"audit_seq":42})", "ctl"));
     EXPECT_EQ(v.at("request_status").as_string(), wire) << stored;

@@ -45,7 +45,8 @@ Status CheckHost(const std::string& api_host) {
 
 Status CheckProjectId(const std::string& id) {
   if (id.empty() || id.size() > 20 || id.find_first_not_of("0123456789") != std::string::npos)
-    return Status::InvalidConfig("posthog_project_id: must be the numeric project id (1-20 digits)");
+    return Status::InvalidConfig(
+        "posthog_project_id: must be the numeric project id (1-20 digits)");
   return Status::Ok();
 }
 
@@ -145,10 +146,9 @@ Status CheckPerson(const json::value& p, const std::string& distinct_id, std::st
   // the filter was not applied, and deleting the list would delete other people.
   const json::value* ids = o->if_contains("distinct_ids");
   if (!ids || !ids->is_array()) return Status::InvalidInput("lookup_bad_shape");
-  bool carries = std::any_of(ids->get_array().begin(), ids->get_array().end(),
-                             [&](const json::value& v) {
-                               return v.is_string() && v.get_string() == distinct_id;
-                             });
+  bool carries = std::any_of(
+      ids->get_array().begin(), ids->get_array().end(),
+      [&](const json::value& v) { return v.is_string() && v.get_string() == distinct_id; });
   if (!carries) return Status::InvalidInput("lookup_unfiltered");
   *uuid = std::string(u->get_string());
   return Status::Ok();
@@ -166,8 +166,7 @@ Status NextQueryOf(const json::object& page, std::string* next_query) {
     return Status::InvalidInput("lookup_bad_next");
   std::string_view query = url.substr(q + 1);
   for (char c : query)
-    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f ||
-        c == '#')
+    if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f || c == '#')
       return Status::InvalidInput("lookup_bad_next");
   *next_query = std::string(query);
   return Status::Ok();
@@ -269,8 +268,8 @@ class PosthogEraser : public UpstreamEraser {
   }
 
   UpstreamEraseResult Delete(const std::string& uuid) {
-    Result<sink::UpstreamResponse> resp = client_->Exchange(Request(
-        "DELETE", PersonsPath() + uuid + "/?delete_events=true&delete_recordings=true"));
+    Result<sink::UpstreamResponse> resp = client_->Exchange(
+        Request("DELETE", PersonsPath() + uuid + "/?delete_events=true&delete_recordings=true"));
     if (!resp.ok()) return Network("delete");
     UpstreamEraseResult r;
     if ((resp->status >= 200 && resp->status < 300) || resp->status == 404) {
@@ -298,7 +297,7 @@ class PosthogEraser : public UpstreamEraser {
     const char* what = r.outcome == EraseAttempt::kDone    ? "done"
                        : r.outcome == EraseAttempt::kRetry ? "retry"
                                                            : "failed";
-    auto level = r.outcome == EraseAttempt::kFailed ? spdlog::level::err
+    auto level = r.outcome == EraseAttempt::kFailed  ? spdlog::level::err
                  : r.outcome == EraseAttempt::kRetry ? spdlog::level::warn
                                                      : spdlog::level::info;
     spdlog::log(level, "posthog erasure: {} ({}); persons found={} deleted={}", what, r.detail,
@@ -315,8 +314,7 @@ class PosthogEraser : public UpstreamEraser {
 
 Result<PosthogEraseConfig> LoadPosthogEraseConfig(const std::string& api_host,
                                                   const std::string& project_id,
-                                                  const std::filesystem::path& key_file,
-                                                  Env* env) {
+                                                  const std::filesystem::path& key_file, Env* env) {
   if (Status s = CheckHost(api_host); !s.ok()) return s;
   if (Status s = CheckProjectId(project_id); !s.ok()) return s;
   Result<std::string> key = ReadKeyFile(key_file, env ? env : Env::Default());

@@ -63,7 +63,7 @@ std::unique_ptr<UpstreamEraser> MakePosthogEraser(PosthogEraseConfig cfg,
                                                   sink::UpstreamClient* client);
 
 inline constexpr std::chrono::milliseconds kRetryBase{2000};
-inline constexpr std::chrono::milliseconds kRetryMax{600000};       // 10 minutes
+inline constexpr std::chrono::milliseconds kRetryMax{600000};        // 10 minutes
 inline constexpr std::chrono::milliseconds kMaxRetryAfter{3600000};  // 1 hour
 
 // Backoff schedule: attempt n (1-based; 0 reads as 1) waits a uniform value in [d/2, d] with

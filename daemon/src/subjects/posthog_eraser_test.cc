@@ -31,8 +31,8 @@ void WriteKey(const fs::path& p, const std::string& content, mode_t mode) {
 // Decorates the real client: `hook` may answer a request itself (std::nullopt passes it on).
 class HookClient : public sink::UpstreamClient {
  public:
-  using Hook = std::function<std::optional<Result<sink::UpstreamResponse>>(
-      const sink::UpstreamRequest&)>;
+  using Hook =
+      std::function<std::optional<Result<sink::UpstreamResponse>>(const sink::UpstreamRequest&)>;
   HookClient(sink::UpstreamClient* inner, Hook hook) : inner_(inner), hook_(std::move(hook)) {}
   Result<sink::UpstreamResponse> Exchange(const sink::UpstreamRequest& req) override {
     if (auto canned = hook_(req)) return *canned;
@@ -82,10 +82,10 @@ TEST_F(PosthogEraserTest, LooksUpThenDeletesOnTheDocumentedPathsWithTheBearerKey
   EXPECT_EQ(r.outcome, EraseAttempt::kDone) << r.detail;
   EXPECT_EQ(r.persons_found, 1u);
   EXPECT_EQ(r.persons_deleted, 1u);
-  EXPECT_EQ(Targets(), (std::vector<std::string>{
-                           "GET " + PersonsPath() + "?distinct_id=pid_alice",
-                           "DELETE " + PersonsPath() + uuid +
-                               "/?delete_events=true&delete_recordings=true"}));
+  EXPECT_EQ(Targets(),
+            (std::vector<std::string>{
+                "GET " + PersonsPath() + "?distinct_id=pid_alice",
+                "DELETE " + PersonsPath() + uuid + "/?delete_events=true&delete_recordings=true"}));
   for (const auto& s : fake_.Requests()) EXPECT_EQ(s.authorization, std::string("Bearer ") + kKey);
   ASSERT_EQ(fake_.Deletions().size(), 1u);
   EXPECT_TRUE(fake_.Deletions()[0].delete_events);
@@ -238,8 +238,9 @@ TEST_F(PosthogEraserTest, FollowsNextPagesOnTheConfiguredHostOnly) {
 
   // A `next` naming another host: only its query is used, on our own host and path.
   std::string c = fake_.AddPerson({"pid_x"});
-  fake_.AnswerNext({200, "", R"({"next":"http://evil.example/steal/?distinct_id=pid_x&offset=0",)"
-                             R"("results":[]})"});
+  fake_.AnswerNext({200, "",
+                    R"({"next":"http://evil.example/steal/?distinct_id=pid_x&offset=0",)"
+                    R"("results":[]})"});
   r = eraser_->Erase({"pid_x"});
   EXPECT_EQ(r.outcome, EraseAttempt::kDone) << r.detail;
   EXPECT_EQ(fake_.Requests().back().method, "DELETE");
@@ -270,8 +271,9 @@ TEST_F(PosthogEraserTest, BadLookupAnswersNeverDelete) {
        "lookup_bad_uuid"},
       {R"({"results":[{"uuid":")" + uuid + R"("}]})", EraseAttempt::kFailed, "lookup_bad_shape"},
       // The filter was ignored: a person without the id asked for.
-      {R"({"results":[)" + person + R"(,{"uuid":"0190b3c4-5e6f-7a8b-9c0d-000000000099",)"
-                                    R"("distinct_ids":["pid_bob"]}]})",
+      {R"({"results":[)" + person +
+           R"(,{"uuid":"0190b3c4-5e6f-7a8b-9c0d-000000000099",)"
+           R"("distinct_ids":["pid_bob"]}]})",
        EraseAttempt::kFailed, "lookup_unfiltered"},
       {R"({"next":5,"results":[]})", EraseAttempt::kFailed, "lookup_bad_next"},
       {R"({"next":"http://h/p/?a=b c","results":[]})", EraseAttempt::kFailed, "lookup_bad_next"},

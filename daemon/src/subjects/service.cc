@@ -106,14 +106,14 @@ Result<RequestRecord> Service::Submit(NewRequest req) {
   r.updated_ms = r.received_ms;
   if (Status s = stores_.index->PutRequest(r); !s.ok()) return s;
   if (stores_.audit) {
-    Result<uint64_t> seq = stores_.audit->Append(
-        r.type == "erasure" ? "erasure_requested" : "access_requested",
-        json::serialize(json::object{{"request_id", r.id},
-                                     {"type", r.type},
-                                     {"regulation", r.regulation},
-                                     {"subject", SubjectId(stores_, r.seeds)},
-                                     {"identities", req.identities.size()},
-                                     {"seeds", r.seeds.size()}}));
+    Result<uint64_t> seq =
+        stores_.audit->Append(r.type == "erasure" ? "erasure_requested" : "access_requested",
+                              json::serialize(json::object{{"request_id", r.id},
+                                                           {"type", r.type},
+                                                           {"regulation", r.regulation},
+                                                           {"subject", SubjectId(stores_, r.seeds)},
+                                                           {"identities", req.identities.size()},
+                                                           {"seeds", r.seeds.size()}}));
     if (!seq.ok()) return seq.status();  // fail closed: an unaudited request is not taken
   }
   if (options_.on_status) options_.on_status(r);
@@ -142,7 +142,8 @@ Result<RequestRecord> Service::Cancel(const std::string& id) {
   if (!r.ok()) return r.status();
   if (!r->has_value()) return Status::NotFound("no such request");
   RequestRecord rec = **r;
-  if (rec.status != "pending") return Status::InvalidInput("only a pending request can be cancelled");
+  if (rec.status != "pending")
+    return Status::InvalidInput("only a pending request can be cancelled");
   if (Status s = Save(rec, "cancelled"); !s.ok()) return s;
   std::lock_guard lock(mu_);
   raw_.erase(id);
@@ -189,7 +190,7 @@ void Service::Run(const std::string& id) {
     std::lock_guard lock(mu_);
     uint32_t n = ++attempts_[id];
     retry_at_ms_[id] = NowMs(stores_) + (options_.retry_delay_ms ? options_.retry_delay_ms(n)
-                                                                   : 1000LL << std::min(n, 8u));
+                                                                 : 1000LL << std::min(n, 8u));
   }
 }
 
@@ -205,12 +206,12 @@ Status Service::RunOne(RequestRecord& rec) {
     if (!out.ok()) return out.status();
     if (out->status != "completed") {
       json::object interim{{"counts", json::object{{"sessions", out->counts.sessions},
-                                                    {"chunks", out->counts.chunks},
-                                                    {"chunk_bytes", out->counts.chunk_bytes},
-                                                    {"events", out->counts.events},
-                                                    {"spool", out->counts.spool},
-                                                    {"dead_letters", out->counts.dead},
-                                                    {"dom_state", out->counts.dom_state}}},
+                                                   {"chunks", out->counts.chunks},
+                                                   {"chunk_bytes", out->counts.chunk_bytes},
+                                                   {"events", out->counts.events},
+                                                   {"spool", out->counts.spool},
+                                                   {"dead_letters", out->counts.dead},
+                                                   {"dom_state", out->counts.dom_state}}},
                            {"upstream", out->upstream}};
       json::array ids;
       for (const std::string& id : out->upstream_ids) ids.push_back(json::string(id));

@@ -19,8 +19,8 @@
 namespace scrubd::subjects {
 
 struct NewRequest {
-  std::string id;                  // lowercase UUID v4; generated when empty
-  std::string type;                // erasure | access | portability
+  std::string id;                   // lowercase UUID v4; generated when empty
+  std::string type;                 // erasure | access | portability
   std::string regulation = "gdpr";  // gdpr | ccpa (deadlines)
   int64_t submitted_ms = 0;
   std::vector<Identity> identities;
@@ -68,9 +68,9 @@ class Service {
   ServiceOptions options_;
   std::mutex mu_;  // guards the maps and serialises runs
   std::mutex run_mu_;
-  std::map<std::string, std::vector<Identity>> raw_;   // guarded by mu_
-  std::map<std::string, uint32_t> attempts_;           // upstream attempts, guarded by mu_
-  std::map<std::string, int64_t> retry_at_ms_;         // guarded by mu_
+  std::map<std::string, std::vector<Identity>> raw_;  // guarded by mu_
+  std::map<std::string, uint32_t> attempts_;          // upstream attempts, guarded by mu_
+  std::map<std::string, int64_t> retry_at_ms_;        // guarded by mu_
 };
 
 // A fresh lowercase UUID v4 (OpenSSL random bytes).

@@ -59,11 +59,9 @@ Result<std::string> DsrSigner::Sign(std::string_view body) const {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   std::string sig(64, '\0');
   size_t len = sig.size();
-  bool ok = ctx != nullptr &&
-            EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, Key(pkey_)) == 1 &&
+  bool ok = ctx != nullptr && EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, Key(pkey_)) == 1 &&
             EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
-                           reinterpret_cast<const unsigned char*>(body.data()),
-                           body.size()) == 1;
+                           reinterpret_cast<const unsigned char*>(body.data()), body.size()) == 1;
   EVP_MD_CTX_free(ctx);
   if (!ok || len != 64) return Status::Internal("opendsr signer: signing failed");
   return Base64(sig);
@@ -102,8 +100,7 @@ bool DsrSigner::Verify(std::string_view public_pem, std::string_view body,
   bool ok = ctx != nullptr && EVP_PKEY_get_id(pkey) == EVP_PKEY_ED25519 &&
             EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pkey) == 1 &&
             EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
-                             reinterpret_cast<const unsigned char*>(body.data()),
-                             body.size()) == 1;
+                             reinterpret_cast<const unsigned char*>(body.data()), body.size()) == 1;
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(pkey);
   return ok;

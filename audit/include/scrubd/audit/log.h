@@ -78,7 +78,7 @@ class Log {
   // appends continue. kNotFound when `seq` is older than the window (use Prove) or not
   // appended yet; kCorruption when the entry read back does not match its leaf hash.
   Result<InclusionProof> ProveRecent(uint64_t seq, std::string* signer_pem);
-  uint64_t Size() const;             // number of entries
+  uint64_t Size() const;  // number of entries
 
  private:
   struct State;  // implementation detail (log.cc)

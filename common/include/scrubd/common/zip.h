@@ -22,7 +22,7 @@ inline constexpr uint64_t kMaxZip32Bytes = 0xFFFFFFFFull;  // 4 GiB - 1
 inline constexpr size_t kMaxMembers = 0xFFFF;
 
 struct ZipOptions {
-  int64_t mtime_unix_s = 0;  // every member's time (DOS, UTC); before 1980 -> 1980-01-01
+  int64_t mtime_unix_s = 0;             // every member's time (DOS, UTC); before 1980 -> 1980-01-01
   uint64_t max_bytes = kMaxZip32Bytes;  // archive size cap; never above kMaxZip32Bytes
 };
 
