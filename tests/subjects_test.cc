@@ -173,9 +173,22 @@ class SubjectsTest : public ::testing::Test {
 TEST_F(SubjectsTest, EraseByEmailFollowsTheAnonymousSessionAndLeavesNoByte) {
   Start();
   RecordPersonA();
+  // An access request first: its bundle holds the person's sessions, so erasure removes it.
+  json::object access{
+      {"type", "access"},
+      {"identities", json::array{json::object{{"type", "email"}, {"value", kEmail}}}}};
+  HttpResponse a = Admin("POST", "/admin/subjects/requests", json::serialize(access));
+  ASSERT_EQ(a.status, 201u) << a.body;
+  std::string aid(json::parse(a.body).as_object().at("request_id").as_string());
+  WaitFor(aid, "completed");
+  HttpResponse bundle = Admin("GET", "/admin/subjects/requests/" + aid + "/bundle", "");
+  ASSERT_EQ(bundle.status, 200u);
+  EXPECT_EQ(bundle.body.substr(0, 2), "PK");
   json::object done = Forget("email", kEmail);
   const json::object& receipt = done.at("receipt").as_object();
   const json::object& req = receipt.at("request").as_object();
+  EXPECT_EQ(req.at("counts").as_object().at("access_bundles").as_int64(), 1);
+  EXPECT_EQ(Admin("GET", "/admin/subjects/requests/" + aid + "/bundle", "").status, 404u);
   EXPECT_EQ(req.at("counts").as_object().at("sessions").as_int64(), 2);
   EXPECT_GE(req.at("counts").as_object().at("events").as_int64(), 1);
   EXPECT_TRUE(req.at("scan").as_object().at("clean").as_bool());
@@ -340,6 +353,53 @@ TEST_F(SubjectsTest, CanaryInEveryRequestFieldNeverReachesTheAuditLogOrTheIndex)
     EXPECT_EQ(e.body.find(canary), std::string::npos) << e.body;
   }
   testing::ExpectAbsentEverywhere(dir_.path(), canary);
+}
+
+}  // namespace
+}  // namespace scrubd
+
+namespace scrubd {
+namespace {
+
+// Review findings: a shared session is no person link, a reused request id with another
+// request is refused, and the operator's reason is never stored as text.
+TEST_F(SubjectsTest, SharedSessionDoesNotMergePersonsAndReasonsAreNotKept) {
+  Start();
+  const std::string shared = "0193aa10-0000-7000-8000-00000000c001";
+  const std::string erin_own = "0193aa10-0000-7000-8000-00000000c002";
+  ASSERT_EQ(Post("/e/", Event("0193aa10-0000-7000-8000-0000000000c1", "pageview",
+                              {{"distinct_id", "carol-id-1"}, {"$session_id", shared}}))
+                .status,
+            200u);
+  ASSERT_EQ(Post("/e/", Event("0193aa10-0000-7000-8000-0000000000c2", "pageview",
+                              {{"distinct_id", "erin-id-1"}, {"$session_id", shared}}))
+                .status,
+            200u);
+  ASSERT_EQ(Post("/s/", Recording("erin-id-1", erin_own, erin_own, "erin own zqf")).status, 200u);
+  const std::string reason = "asked by reason.canary.zq@example.org on the phone";
+  json::object body{
+      {"type", "erasure"},
+      {"reason", reason},
+      {"identities", json::array{json::object{{"type", "distinct_id"}, {"value", "carol-id-1"}}}}};
+  HttpResponse r = Admin("POST", "/admin/subjects/requests", json::serialize(body));
+  ASSERT_EQ(r.status, 201u) << r.body;
+  std::string id(json::parse(r.body).as_object().at("request_id").as_string());
+  json::object done = WaitFor(id, "completed");
+  EXPECT_TRUE(Exported(erin_own));  // Erin shared a session with Carol, nothing more
+  testing::ExpectAbsentEverywhere(dir_.path(), "reason.canary.zq");
+  EXPECT_TRUE(
+      done.at("receipt").as_object().at("request").as_object().at("subject_found").as_bool());
+  // The same id for another kind of request: refused, not silently answered.
+  json::object other{
+      {"subject_request_id", id},
+      {"subject_request_type", "access"},
+      {"regulation", "gdpr"},
+      {"submitted_time", "2026-12-01T10:00:00Z"},
+      {"subject_identities", json::array{json::object{{"identity_type", "controller_customer_id"},
+                                                      {"identity_value", "erin-id-1"},
+                                                      {"identity_format", "raw"}}}}};
+  EXPECT_EQ(Admin("POST", "/v1/requests", json::serialize(other), "dsr-token-1").status, 400u);
+  EXPECT_TRUE(Exported(erin_own));
 }
 
 }  // namespace

@@ -179,6 +179,11 @@ int PrintReceipt(const json::object& record, bool as_json) {
   }
   const json::object& req = receipt->as_object().at("request").as_object();
   bool clean = req.at("scan").as_object().at("clean").as_bool();
+  if (const json::value* f = req.if_contains("subject_found"); f && f->is_bool() && !f->as_bool())
+    std::fputs(
+        "scrubd forget: no data of this identity was found (nothing to erase; later data "
+        "is tombstoned)\n",
+        stderr);
   if (as_json) {
     std::printf("%s\n", json::serialize(*receipt).c_str());
   } else {

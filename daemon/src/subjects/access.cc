@@ -16,13 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int64_t NowMs(const Stores& s) {
-  if (s.now_ms) return s.now_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Distinct Meta (type 4) hrefs of a recording, in order.
 json::array UrlsOf(const json::value& events) {
   json::array urls;

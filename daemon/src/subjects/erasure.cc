@@ -12,6 +12,7 @@
 #include "dom/state_store.h"
 #include "scrubd/audit/log.h"
 #include "scrubd/audit/receipt.h"
+#include "scrubd/common/zip.h"
 #include "server/keys.h"
 #include "sink/scan.h"
 #include "sink/spool.h"
@@ -26,19 +27,12 @@ namespace {
 
 using Seeds = std::vector<std::pair<std::string, std::string>>;
 
-int64_t Now(const Stores& s) {
-  if (s.now_ms) return s.now_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Tombstones every node of `subject` and every seed, expiring after suppress_days.
 Status WriteTombstones(const Stores& s, const Subject& subject, const Seeds& seeds,
                        const std::string& request_id) {
   auto expires = [&](std::string_view token) {
     int64_t days = s.suppress_days_for ? s.suppress_days_for(token) : s.suppress_days;
-    return Now(s) + days * 86400000LL;
+    return NowMs(s) + days * 86400000LL;
   };
   std::vector<Tombstone> t;
   for (const Subject::Part& part : subject.parts)
@@ -99,7 +93,54 @@ void Add(sink::EraseCounts* into, const sink::EraseCounts& c) {
   into->dom_state += c.dom_state;
 }
 
-Status DeleteEverywhere(const Stores& s, const Targets& t, sink::EraseCounts* counts) {
+// True when the access bundle `zip` lists one of `sessions` in its manifest (or cannot be
+// read: a bundle that cannot be checked is removed, fail closed).
+bool BundleHolds(const std::string& zip, const std::set<std::string>& sessions) {
+  Result<std::vector<zip::ZipMember>> members = zip::ReadZip(zip);
+  if (!members.ok()) return true;
+  for (const zip::ZipMember& m : *members) {
+    if (m.name != "manifest.json") continue;
+    boost::system::error_code ec;
+    json::value v = json::parse(m.data, ec);
+    if (ec || !v.is_object()) return true;
+    const json::value* list = v.as_object().if_contains("sessions");
+    if (!list || !list->is_array()) return true;
+    for (const json::value& e : list->as_array()) {
+      const json::value* id = e.is_object() ? e.as_object().if_contains("session_id") : nullptr;
+      if (id && id->is_string() && sessions.count(std::string(id->as_string()))) return true;
+    }
+    return false;
+  }
+  return true;
+}
+
+// Access bundles (DATA_DIR/exports) that hold any of the subject's sessions.
+Result<uint64_t> DeleteBundles(const Stores& s, const Targets& t) {
+  fs::path dir = s.data_dir / "exports";
+  if (t.sessions.empty() || !fs::exists(dir)) return uint64_t{0};
+  std::set<std::string> sessions;
+  for (const sink::SessionKey& k : t.sessions) sessions.insert(k.session_id);
+  Env* env = Env::Default();
+  Result<std::vector<std::string>> names = env->GetChildren(dir);
+  if (!names.ok()) return names.status();
+  uint64_t n = 0;
+  for (const std::string& name : *names) {
+    if (!name.ends_with(".zip")) continue;
+    Result<std::string> bytes = env->ReadFile(dir / name);
+    if (!bytes.ok() || !BundleHolds(*bytes, sessions)) continue;
+    if (Status st = env->RemoveFile(dir / name); !st.ok()) return st;
+    ++n;
+  }
+  if (n > 0)
+    if (Status st = env->SyncDir(dir); !st.ok()) return st;
+  return n;
+}
+
+Status DeleteEverywhere(const Stores& s, const Targets& t, sink::EraseCounts* counts,
+                        uint64_t* bundles) {
+  Result<uint64_t> b = DeleteBundles(s, t);
+  if (!b.ok()) return b.status();
+  *bundles += *b;
   if (s.store) {
     Result<sink::EraseCounts> c = s.store->Erase(t.sessions, t.events);
     if (!c.ok()) return c.status();
@@ -120,11 +161,11 @@ Status DeleteEverywhere(const Stores& s, const Targets& t, sink::EraseCounts* co
   return Status::Ok();
 }
 
-json::object CountsJson(const sink::EraseCounts& c) {
-  return json::object{
-      {"sessions", c.sessions},  {"chunks", c.chunks}, {"chunk_bytes", c.chunk_bytes},
-      {"events", c.events},      {"spool", c.spool},   {"dead_letters", c.dead},
-      {"dom_state", c.dom_state}};
+json::object CountsJson(const sink::EraseCounts& c, uint64_t bundles) {
+  return json::object{{"access_bundles", bundles}, {"sessions", c.sessions},
+                      {"chunks", c.chunks},        {"chunk_bytes", c.chunk_bytes},
+                      {"events", c.events},        {"spool", c.spool},
+                      {"dead_letters", c.dead},    {"dom_state", c.dom_state}};
 }
 
 sink::EraseCounts CountsFrom(const std::string& result_json) {
@@ -231,6 +272,13 @@ std::string EraseUpstream(const Stores& s, const Targets& t, uint64_t* deleted) 
 
 }  // namespace
 
+int64_t NowMs(const Stores& s) {
+  if (s.now_ms) return s.now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string JoinSeed(const std::string& token, const std::string& node) {
   return token + "\t" + node;
 }
@@ -278,7 +326,7 @@ Result<ErasureOutcome> RunErasure(const Stores& stores, const RequestRecord& req
   targets.distinct_ids.erase(std::unique(targets.distinct_ids.begin(), targets.distinct_ids.end()),
                              targets.distinct_ids.end());
   out.upstream_ids = targets.distinct_ids;
-  if (Status s = DeleteEverywhere(stores, targets, &out.counts); !s.ok()) return s;
+  if (Status s = DeleteEverywhere(stores, targets, &out.counts, &out.bundles); !s.ok()) return s;
   if (Status s = stores.index->ForgetSubject(*subject); !s.ok()) return s;
   out.upstream = EraseUpstream(stores, targets, &out.persons_deleted);
   if (out.upstream == "retry" || out.upstream == "failed") {  // stays in_progress until acked
@@ -288,11 +336,18 @@ Result<ErasureOutcome> RunErasure(const Stores& stores, const RequestRecord& req
   Result<ScanResult> scan = Scan(stores, seeds, targets, raw);
   if (!scan.ok()) return scan.status();
   out.scan = *scan;
-  json::object summary{
-      {"request_id", request.id},         {"type", "erasure"},
-      {"regulation", request.regulation}, {"subject", out.subject},
-      {"counts", CountsJson(out.counts)}, {"scan", ScanJson(out.scan)},
-      {"upstream", out.upstream},         {"upstream_persons_deleted", out.persons_deleted}};
+  json::object summary{{"request_id", request.id},
+                       {"type", "erasure"},
+                       {"regulation", request.regulation},
+                       {"subject", out.subject},
+                       {"counts", CountsJson(out.counts, out.bundles)},
+                       {"scan", ScanJson(out.scan)},
+                       {"upstream", out.upstream},
+                       {"upstream_persons_deleted", out.persons_deleted}};
+  bool found = false;  // a request that matches no recorded id says so (not a silent "clean")
+  for (const Subject::Part& p : subject->parts)
+    for (const NodeFact& n : p.nodes) found = found || n.kind != kKindUnseen;
+  summary["subject_found"] = found || out.counts.sessions + out.counts.events > 0;
   out.status = "completed";  // an unclean scan is reported in the receipt, and by the CLI
   summary["status"] = out.status;
   if (!stores.audit) return Status::Internal("erasure needs the audit log");

@@ -70,6 +70,7 @@ struct ScanResult {
 struct ErasureOutcome {
   std::string status;  // completed | in_progress (upstream pending) | failed
   sink::EraseCounts counts;
+  uint64_t bundles = 0;  // access bundles in DATA_DIR/exports that held the subject's sessions
   ScanResult scan;
   std::string upstream;  // none | done | retry | failed
   uint64_t persons_deleted = 0;
@@ -79,6 +80,9 @@ struct ErasureOutcome {
   // is in_progress, since a rerun resolves an already forgotten subject to its seeds only.
   std::vector<std::string> upstream_ids;
 };
+
+// Unix milliseconds from stores.now_ms, else the system clock.
+int64_t NowMs(const Stores& stores);
 
 // The (token, node) seeds of `identities` over every project the index has seen.
 Result<std::vector<std::pair<std::string, std::string>>> SeedsOf(

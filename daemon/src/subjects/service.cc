@@ -6,7 +6,9 @@
 
 #include <boost/json.hpp>
 
+#include "ingest/decode.h"
 #include "scrubd/audit/log.h"
+#include "server/keys.h"
 #include "subjects/access.h"
 #include "subjects/deadlines.h"
 
@@ -14,13 +16,6 @@ namespace scrubd::subjects {
 namespace json = boost::json;
 
 namespace {
-
-int64_t NowMs(const Stores& s) {
-  if (s.now_ms) return s.now_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool KnownType(const std::string& t) {
   return t == "erasure" || t == "access" || t == "portability";
@@ -35,6 +30,10 @@ Status CheckIdentity(const Identity& i) {
     return Status::InvalidInput("identity value must be 1..512 bytes");
   if (i.format == "sha256" && i.value.size() != 64)
     return Status::InvalidInput("a sha256 identity is 64 hex digits");
+  if (i.type == "session" && !ingest::ValidSessionId(i.value))
+    return Status::InvalidInput("a session identity must be a session id");
+  for (unsigned char c : i.value)
+    if (c < 0x20 || c == 0x7f) return Status::InvalidInput("identity value has control characters");
   return Status::Ok();
 }
 
@@ -87,11 +86,16 @@ Result<RequestRecord> Service::Submit(NewRequest req) {
   if (req.identities.empty()) return Status::InvalidInput("no subject identity");
   for (const Identity& i : req.identities)
     if (Status s = CheckIdentity(i); !s.ok()) return s;
-  Result<std::optional<RequestRecord>> existing = stores_.index->GetRequest(req.id);
-  if (!existing.ok()) return existing.status();
-  if (existing->has_value()) return **existing;  // idempotent resubmission
   Result<std::vector<std::pair<std::string, std::string>>> seeds = SeedsOf(stores_, req.identities);
   if (!seeds.ok()) return seeds.status();
+  Result<std::optional<RequestRecord>> existing = stores_.index->GetRequest(req.id);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) {  // the same request again is answered as it stands
+    const RequestRecord& old = **existing;
+    if (old.type != req.type || old.regulation != req.regulation)
+      return Status::InvalidInput("subject_request_id is already used by another request");
+    return old;
+  }
   RequestRecord r;
   r.id = req.id;
   r.type = req.type;
@@ -101,7 +105,9 @@ Result<RequestRecord> Service::Submit(NewRequest req) {
   r.expected_ms = ExpectedCompletionMs(r.regulation, r.received_ms, false);
   for (const auto& [token, node] : *seeds) r.seeds.push_back(JoinSeed(token, node));
   r.callback_urls = req.callback_urls;
-  r.reason = req.reason;
+  // The operator's free text may name the person: only its keyed hash is kept (docs).
+  r.reason =
+      req.reason.empty() ? "" : "hmac:" + server::Pseudonym(stores_.pseudonym_key, req.reason);
   r.status = "pending";
   r.updated_ms = r.received_ms;
   if (Status s = stores_.index->PutRequest(r); !s.ok()) return s;
@@ -221,6 +227,7 @@ Status Service::RunOne(RequestRecord& rec) {
       return Status::Unavailable("upstream erasure pending");
     }
     rec.result_json = out->receipt_json;
+    rec.seeds.clear();  // the receipt names the subject; its pseudonyms need not outlive it
   } else {
     Result<AccessOutcome> out = RunAccess(stores_, rec);
     if (!out.ok()) return out.status();

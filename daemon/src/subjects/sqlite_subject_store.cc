@@ -220,7 +220,10 @@ EventPlan Plan(const EventFacts& ev) {
     if (hash_of(n)) {
       p.edges.push_back({n.of, n.node, 0});
     } else if (n.node != p.anchor) {
-      p.edges.push_back({p.anchor, n.node, n.kind == kKindDevice ? 1 : 0});
+      // Device and session links are weak: recorded, never followed by Resolve. A shared
+      // browser (no reset()) or a shared tab would otherwise merge two persons.
+      bool weak = n.kind == kKindDevice || n.kind == kKindSession;
+      p.edges.push_back({p.anchor, n.node, weak ? 1 : 0});
     }
   }
   return p;
@@ -465,6 +468,9 @@ Status SqliteSubjectStore::ResolveToken(const std::string& token,
     if (Status s = Expand(token, node, &queue, &seen); !s.ok()) return s;
     if (Status s = Collect(token, node, &sets); !s.ok()) return s;
   }
+  // The sessions found are part of the subject (tombstoned, forgotten), not walked through.
+  for (const std::string& id : sets.sessions)
+    if (seen.insert("s:" + id).second) queue.push_back({"s:" + id, std::string(kKindSession), {}});
   part->nodes = std::move(queue);
   part->sessions = Sorted(sets.sessions);
   part->event_uuids = Sorted(sets.uuids);
