@@ -191,6 +191,9 @@ TEST_F(SubjectsTest, EraseByEmailFollowsTheAnonymousSessionAndLeavesNoByte) {
   EXPECT_EQ(Admin("GET", "/admin/subjects/requests/" + aid + "/bundle", "").status, 404u);
   EXPECT_EQ(req.at("counts").as_object().at("sessions").as_int64(), 2);
   EXPECT_GE(req.at("counts").as_object().at("events").as_int64(), 1);
+  // Both sessions had DOM state (in memory, not yet persisted): counted and gone.
+  EXPECT_EQ(req.at("counts").as_object().at("dom_state").as_int64(), 2);
+  EXPECT_FALSE(state_->HoldsSession(kToken, kAnonSession));
   EXPECT_TRUE(req.at("scan").as_object().at("clean").as_bool());
   EXPECT_TRUE(req.at("scan").as_object().at("raw_identifiers_checked").as_bool());
   EXPECT_FALSE(Exported(kAnonSession));

@@ -295,6 +295,18 @@ Status StateStore::ForgetSession(std::string_view token, std::string_view sessio
   return Status::Ok();
 }
 
+bool StateStore::HoldsSession(std::string_view token, std::string_view session_id) const {
+  std::string prefix = Key(token, session_id, "");
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, slot] : slots_)
+      if (key.compare(0, prefix.size(), prefix) == 0) return true;
+  }
+  if (opts_.dir.empty()) return false;
+  Result<std::vector<std::string>> files = opts_.env->GetChildren(SessionDir(token, session_id));
+  return files.ok() && !files->empty();
+}
+
 StateStore::Stats StateStore::stats() const {
   std::lock_guard lock(mu_);
   Stats s = stats_;

@@ -70,6 +70,8 @@ class StateStore {
   size_t EvictIdle();   // persists then frees windows idle longer than the timeout; count
   Status PersistAll();  // graceful shutdown: writes every dirty window
   Status ForgetSession(std::string_view token, std::string_view session_id);  // GDPR erasure
+  // True while any window of the session is in memory or on disk (erasure counts, residue).
+  bool HoldsSession(std::string_view token, std::string_view session_id) const;
   Stats stats() const;
 
  private:

@@ -99,9 +99,13 @@ TEST_F(StateStoreTest, ForgetSessionErasesMemoryAndDisk) {
     lease.state().Put(1, {0, nf::kKindOther});
   }
   ASSERT_TRUE(store->PersistAll().ok());
+  EXPECT_TRUE(store->HoldsSession("t", "gone"));
   ASSERT_TRUE(store->ForgetSession("t", "gone").ok());
+  EXPECT_FALSE(store->HoldsSession("t", "gone"));
   EXPECT_EQ(store->stats().windows, 1u);
   auto reopened = StateStore::Open(Opts()).value();
+  EXPECT_TRUE(reopened->HoldsSession("t", "kept"));  // on disk only
+  EXPECT_FALSE(reopened->HoldsSession("t", "gone"));
   EXPECT_EQ(reopened->Acquire("t", "gone", "w1").state().size(), 0u);
   EXPECT_EQ(reopened->Acquire("t", "kept", "w1").state().size(), 1u);
 }

@@ -75,22 +75,12 @@ Targets TargetsOf(const Subject& subject) {
     for (const std::string& u : p.event_uuids) t.events.emplace_back(p.token, u);
     t.spool_seqs.insert(t.spool_seqs.end(), p.spool_seqs.begin(), p.spool_seqs.end());
     for (const NodeFact& n : p.nodes)
-      if (n.kind == "distinct_id" && n.node.starts_with("i:"))
+      if (n.kind == kKindDistinctId && n.node.starts_with("i:"))
         t.distinct_ids.push_back(n.node.substr(2));
   }
   std::sort(t.spool_seqs.begin(), t.spool_seqs.end());
   t.spool_seqs.erase(std::unique(t.spool_seqs.begin(), t.spool_seqs.end()), t.spool_seqs.end());
   return t;
-}
-
-void Add(sink::EraseCounts* into, const sink::EraseCounts& c) {
-  into->sessions += c.sessions;
-  into->chunks += c.chunks;
-  into->chunk_bytes += c.chunk_bytes;
-  into->events += c.events;
-  into->spool += c.spool;
-  into->dead += c.dead;
-  into->dom_state += c.dom_state;
 }
 
 // True when the access bundle `zip` lists one of `sessions` in its manifest (or cannot be
@@ -144,16 +134,16 @@ Status DeleteEverywhere(const Stores& s, const Targets& t, sink::EraseCounts* co
   if (s.store) {
     Result<sink::EraseCounts> c = s.store->Erase(t.sessions, t.events);
     if (!c.ok()) return c.status();
-    Add(counts, *c);
+    *counts += *c;
   }
   if (s.spool && !t.spool_seqs.empty()) {
     Result<sink::EraseCounts> c = s.spool->Erase(t.spool_seqs);
     if (!c.ok()) return c.status();
-    Add(counts, *c);
+    *counts += *c;
   }
   if (s.state) {
     for (const sink::SessionKey& k : t.sessions) {
-      bool had = fs::exists(s.data_dir / "state" / k.token / k.session_id);
+      bool had = s.state->HoldsSession(k.token, k.session_id);
       if (Status st = s.state->ForgetSession(k.token, k.session_id); !st.ok()) return st;
       if (had) counts->dom_state++;
     }
@@ -168,7 +158,7 @@ json::object CountsJson(const sink::EraseCounts& c, uint64_t bundles) {
                       {"dead_letters", c.dead},    {"dom_state", c.dom_state}};
 }
 
-sink::EraseCounts CountsFrom(const std::string& result_json) {
+sink::EraseCounts CountsFrom(const std::string& result_json, uint64_t* bundles) {
   sink::EraseCounts c;
   boost::system::error_code ec;
   json::value v = json::parse(result_json, ec);
@@ -188,6 +178,7 @@ sink::EraseCounts CountsFrom(const std::string& result_json) {
   c.spool = get("spool");
   c.dead = get("dead_letters");
   c.dom_state = get("dom_state");
+  *bundles = get("access_bundles");
   return c;
 }
 
@@ -220,13 +211,13 @@ Result<ScanResult> Scan(const Stores& s, const Seeds& seeds, const Targets& t,
   if (s.store) {
     Result<sink::EraseCounts> left = s.store->Residue(t.sessions, t.events, t.distinct_ids);
     if (!left.ok()) return left.status();
-    r.index_rows = left->sessions + left->events;
-    r.files = left->chunks;
+    r.index_rows = left->sessions + left->chunks + left->events;
+    r.files = left->files;  // files and directories of the sessions still on disk
   }
   for (uint64_t seq : t.spool_seqs)
     if (s.spool && s.spool->Holds(seq)) r.spool_records++;
   for (const sink::SessionKey& k : t.sessions)
-    if (fs::exists(s.data_dir / "state" / k.token / k.session_id)) r.files++;
+    if (s.state && s.state->HoldsSession(k.token, k.session_id)) r.files++;
   Result<Subject> again = s.index->Resolve(seeds);
   if (!again.ok()) return again.status();
   for (const Subject::Part& p : again->parts)
@@ -279,6 +270,14 @@ int64_t NowMs(const Stores& s) {
       .count();
 }
 
+std::string InterimJson(const ErasureOutcome& out) {
+  json::array ids;
+  for (const std::string& id : out.upstream_ids) ids.push_back(json::string(id));
+  return json::serialize(json::object{{"counts", CountsJson(out.counts, out.bundles)},
+                                      {"upstream", out.upstream},
+                                      {"upstream_ids", std::move(ids)}});
+}
+
 std::string JoinSeed(const std::string& token, const std::string& node) {
   return token + "\t" + node;
 }
@@ -320,7 +319,8 @@ Result<ErasureOutcome> RunErasure(const Stores& stores, const RequestRecord& req
   Result<Subject> subject = TombstoneAndResolve(stores, seeds, request.id);
   if (!subject.ok()) return subject.status();
   Targets targets = TargetsOf(*subject);
-  out.counts = CountsFrom(request.result_json);  // what an earlier run already removed
+  // What an earlier run already removed.
+  out.counts = CountsFrom(request.result_json, &out.bundles);
   for (std::string& id : UpstreamIdsFrom(request.result_json)) targets.distinct_ids.push_back(id);
   std::sort(targets.distinct_ids.begin(), targets.distinct_ids.end());
   targets.distinct_ids.erase(std::unique(targets.distinct_ids.begin(), targets.distinct_ids.end()),

@@ -68,7 +68,7 @@ struct ScanResult {
 };
 
 struct ErasureOutcome {
-  std::string status;  // completed | in_progress (upstream pending) | failed
+  std::string status;  // completed | in_progress (the upstream has not acknowledged yet)
   sink::EraseCounts counts;
   uint64_t bundles = 0;  // access bundles in DATA_DIR/exports that held the subject's sessions
   ScanResult scan;
@@ -97,6 +97,10 @@ std::string SubjectId(const Stores& stores, const std::vector<std::string>& seed
 // and says so.
 Result<ErasureOutcome> RunErasure(const Stores& stores, const RequestRecord& request,
                                   const std::vector<Identity>& raw);
+
+// What an in_progress request keeps for its next run (counts so far, upstream ids): the
+// request's result_json until the erasure completes; RunErasure reads it back.
+std::string InterimJson(const ErasureOutcome& outcome);
 
 // "token\tnode" <-> (token, node), the form seeds take in a RequestRecord.
 std::string JoinSeed(const std::string& token, const std::string& node);

@@ -211,18 +211,7 @@ Status Service::RunOne(RequestRecord& rec) {
     Result<ErasureOutcome> out = RunErasure(stores_, rec, raw);
     if (!out.ok()) return out.status();
     if (out->status != "completed") {
-      json::object interim{{"counts", json::object{{"sessions", out->counts.sessions},
-                                                   {"chunks", out->counts.chunks},
-                                                   {"chunk_bytes", out->counts.chunk_bytes},
-                                                   {"events", out->counts.events},
-                                                   {"spool", out->counts.spool},
-                                                   {"dead_letters", out->counts.dead},
-                                                   {"dom_state", out->counts.dom_state}}},
-                           {"upstream", out->upstream}};
-      json::array ids;
-      for (const std::string& id : out->upstream_ids) ids.push_back(json::string(id));
-      interim["upstream_ids"] = std::move(ids);
-      rec.result_json = json::serialize(interim);
+      rec.result_json = InterimJson(*out);
       if (Status s = Save(rec, "in_progress"); !s.ok()) return s;
       return Status::Unavailable("upstream erasure pending");
     }
