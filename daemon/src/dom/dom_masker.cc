@@ -14,17 +14,11 @@ namespace masker_internal {
 namespace {
 
 // What rrweb sends as the `text` of an unmasked checkbox or radio: its state word. Any other
-// text beside `isChecked` is a value the page (or a forged event) put there: masked.
+// text is a value the page (or a forged event) put there: masked.
 bool IsCheckboxDefault(const json::value& text) {
   if (!text.is_string()) return false;
   std::string_view s = text.as_string();
   return s == "on" || s == "off" || s.empty();
-}
-
-// rrweb sends isChecked on every Input event; true only for a checked checkbox or radio.
-bool IsCheckedTrue(const json::object& data) {
-  const json::value* c = data.if_contains("isChecked");
-  return c && c->is_bool() && c->as_bool();
 }
 
 }  // namespace
@@ -48,7 +42,7 @@ Verdict Masker::Input(json::object& data) {
   bool field = IsFormField(tag) && (n->flags & nf::kKindMask) == nf::kKindElement;
   if (text && (!field || (n->flags & (nf::kInputMasked | nf::kSelfBlock))))
     MaskString(*text, true, "dom.input");
-  else if (text && IsCheckedTrue(data) && !IsCheckboxDefault(*text))
+  else if (text && (n->flags & nf::kStateOnly) && !IsCheckboxDefault(*text))
     MaskString(*text, true, "dom.input");  // a checkbox / radio reports only on/off itself
   UnknownFields(
       data, [](std::string_view k) { return KnownIncrementalField(5, k); },

@@ -152,10 +152,14 @@ TEST_F(DomMaskerTest, LaterBatchMutationsFollowTheSnapshot) {
     "isChecked":true,"id":16}})");
   Run(check);
   EXPECT_EQ(check["data"].as_object()["text"].as_string(), "on");
-  json::object forged = Obj(R"({"type":3,"timestamp":4,"data":{"source":5,"text":"hunter2pw",
-    "isChecked":true,"id":16}})");
-  Run(forged);
-  EXPECT_EQ(forged["data"].as_object()["text"].as_string().find("hunter2"), std::string::npos);
+  // A checkbox's text is its state word: any other text is masked, whatever isChecked says.
+  for (const char* checked : {"true", "false"}) {
+    json::object forged = Obj(std::string(R"({"type":3,"timestamp":4,"data":{"source":5,)") +
+                              R"("text":"hunter2pw","isChecked":)" + checked + R"(,"id":16}})");
+    Run(forged);
+    EXPECT_EQ(forged["data"].as_object()["text"].as_string().find("hunter2"), std::string::npos)
+        << checked;
+  }
 }
 
 TEST_F(DomMaskerTest, AddsWhoseParentComesLaterInTheSameList) {

@@ -141,8 +141,8 @@ class Masker {
   // input bits) is `base`, whose parent has `pf`, and whose atom chain ends with itself.
   uint32_t DeriveElement(uint32_t base, uint32_t pf, bool parent_known,
                          std::span<const uint64_t> chain) const {
-    uint32_t f =
-        base & (nf::kKindMask | nf::kTagMask | nf::kHasAtoms | nf::kPassword | nf::kInputMasked);
+    uint32_t f = base & (nf::kKindMask | nf::kTagMask | nf::kHasAtoms | nf::kPassword |
+                         nf::kInputMasked | nf::kStateOnly);
     uint32_t inh = Inherit(pf, parent_known);
     f |= inh;
     if (sel_.Matches(MaskingPolicy::kBlockList, chain)) f |= nf::kSelfBlock;
@@ -181,6 +181,7 @@ class Masker {
     if (tag == TagKind::kInput) {
       if (type == "password" || password_attr) f |= nf::kPassword;
       if ((f & nf::kPassword) || p_.MasksInputType(type)) f |= nf::kInputMasked;
+      if (type == "checkbox" || type == "radio") f |= nf::kStateOnly;
     } else if (tag == TagKind::kTextarea) {
       if (p_.MasksInputType("textarea")) f |= nf::kInputMasked;
     } else if (tag == TagKind::kSelect) {

@@ -87,7 +87,7 @@ bool Masker::ApplyAttributeState(uint32_t id, const json::object& attrs) {
     if (tag == TagKind::kInput && name == "type") {
       std::string type = val ? ToLower(*val) : "text";
       uint32_t bits = InputBits(tag, type, false, flags);
-      flags = (flags & ~nf::kInputMasked) | bits |
+      flags = (flags & ~(nf::kInputMasked | nf::kStateOnly)) | bits |
               (flags & nf::kUnknownAncestry ? nf::kInputMasked : 0);
     }
     if (name == "data-rr-is-password" && val && tag == TagKind::kInput)

@@ -10,7 +10,7 @@ namespace {
 
 constexpr char kMagic[4] = {'S', 'D', 'W', 'S'};
 constexpr uint32_t kVersion = 1;
-constexpr uint32_t kPersistedFlagMask = (1u << 17) - 1;
+constexpr uint32_t kPersistedFlagMask = (1u << 18) - 1;
 constexpr size_t kMaxDecodedBytes = 256u << 20;
 
 void PutU32(std::string& out, uint32_t v) {

@@ -38,7 +38,8 @@ inline constexpr uint32_t kStyleText = 1u << 13;        // style/script text: ne
 inline constexpr uint32_t kUnknownAncestry = 1u << 14;  // some ancestor was unknown
 inline constexpr uint32_t kHasAtoms = 1u << 15;         // atoms stored in the side table
 inline constexpr uint32_t kPassword = 1u << 16;         // input that was ever a password
-// Bits 17..31 reserved (persisted as zero).
+inline constexpr uint32_t kStateOnly = 1u << 17;        // checkbox / radio: its text is only on/off
+// Bits 18..31 reserved (persisted as zero).
 }  // namespace nf
 
 enum class TagKind : uint8_t {
