@@ -81,8 +81,7 @@ std::string_view StringProperty(const ingest::Event& ev, std::string_view key) {
 }  // namespace
 
 Verdict Admit(const ingest::Event& ev, const policies::Policy* policy,
-              const RequestSignals& signals, const TombstoneCheck& tombstoned) {
-  if (tombstoned && tombstoned(ev.token, ev.distinct_id, ev.session_id)) return Verdict::kTombstone;
+              const RequestSignals& signals) {
   if (!policy) return Verdict::kNoPolicy;
   const policies::ConsentPolicy& c = policy->consent;
   if (c.respect_gpc && signals.gpc) return Verdict::kConsent;

@@ -1,6 +1,6 @@
 // Admission: decides per event whether it may enter the scrub stage at all, from consent
-// signals (opt-out, GPC, DNT, TCF), blocked event names, sampling and erasure tombstones.
-// Pure functions of (event, policy, request signals, tombstones); thread-safe. URL blocking
+// signals (opt-out, GPC, DNT, TCF), blocked event names and sampling (erasure tombstones: the
+// pipeline's hooks). Pure functions of (event, policy, request signals); thread-safe. URL blocking
 // is stateful (the window's page) and lives in admit/page_gate.h.
 #pragma once
 
@@ -31,12 +31,10 @@ struct RequestSignals {
   std::string tcf_consent;  // euconsent-v2 cookie, if sent
 };
 
-// Returns true when (token, distinct_id or session_id) has an erasure tombstone.
-using TombstoneCheck = std::function<bool(std::string_view token, std::string_view distinct_id,
-                                          std::string_view session_id)>;
-
+// Erasure tombstones are checked by the ingest pipeline's hooks (server/ingest_pipeline.h),
+// which see the whole event; they give the kTombstone verdict.
 Verdict Admit(const ingest::Event& event, const policies::Policy* policy,
-              const RequestSignals& signals, const TombstoneCheck& tombstoned);
+              const RequestSignals& signals);
 
 // True when `session_id` falls inside `rate` (deterministic: the same session always agrees).
 bool InSample(std::string_view session_id, double rate);

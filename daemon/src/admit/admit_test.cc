@@ -46,15 +46,11 @@ std::string TcString(const std::vector<int>& purposes) {
   return out;
 }
 
-TEST(AdmitTest, NoPolicyAndTombstonesFailClosed) {
+TEST(AdmitTest, NoPolicyFailsClosed) {
   auto ev = MakeEvent("{}");
-  EXPECT_EQ(Admit(ev, nullptr, {}, nullptr), Verdict::kNoPolicy);
+  EXPECT_EQ(Admit(ev, nullptr, {}), Verdict::kNoPolicy);
   auto p = MakePolicy("");
-  TombstoneCheck erased = [](std::string_view, std::string_view d, std::string_view) {
-    return d == "d-1";
-  };
-  EXPECT_EQ(Admit(ev, p.get(), {}, erased), Verdict::kTombstone);
-  EXPECT_EQ(Admit(ev, p.get(), {}, nullptr), Verdict::kAdmit);
+  EXPECT_EQ(Admit(ev, p.get(), {}), Verdict::kAdmit);
 }
 
 TEST(AdmitTest, ConsentSignals) {
@@ -63,13 +59,13 @@ TEST(AdmitTest, ConsentSignals) {
   gpc.gpc = true;
   RequestSignals dnt;
   dnt.dnt = true;
-  EXPECT_EQ(Admit(MakeEvent("{}"), p.get(), gpc, nullptr), Verdict::kConsent);
-  EXPECT_EQ(Admit(MakeEvent("{}"), p.get(), dnt, nullptr), Verdict::kConsent);
-  EXPECT_EQ(Admit(MakeEvent(R"({"$opt_out": true})"), p.get(), {}, nullptr), Verdict::kConsent);
-  EXPECT_EQ(Admit(MakeEvent(R"({"$consent": false})"), p.get(), {}, nullptr), Verdict::kConsent);
+  EXPECT_EQ(Admit(MakeEvent("{}"), p.get(), gpc), Verdict::kConsent);
+  EXPECT_EQ(Admit(MakeEvent("{}"), p.get(), dnt), Verdict::kConsent);
+  EXPECT_EQ(Admit(MakeEvent(R"({"$opt_out": true})"), p.get(), {}), Verdict::kConsent);
+  EXPECT_EQ(Admit(MakeEvent(R"({"$consent": false})"), p.get(), {}), Verdict::kConsent);
   auto optin = MakePolicy("consent: {require_opt_in: true, respect_gpc: false}\n");
-  EXPECT_EQ(Admit(MakeEvent("{}"), optin.get(), gpc, nullptr), Verdict::kConsent);
-  EXPECT_EQ(Admit(MakeEvent(R"({"$consent": true})"), optin.get(), gpc, nullptr), Verdict::kAdmit);
+  EXPECT_EQ(Admit(MakeEvent("{}"), optin.get(), gpc), Verdict::kConsent);
+  EXPECT_EQ(Admit(MakeEvent(R"({"$consent": true})"), optin.get(), gpc), Verdict::kAdmit);
 }
 
 TEST(AdmitTest, TcfPurposesFromPropertyOrCookie) {
@@ -79,23 +75,22 @@ TEST(AdmitTest, TcfPurposesFromPropertyOrCookie) {
   EXPECT_TRUE(TcfGrants(both, {1, 9}));
   EXPECT_FALSE(TcfGrants(only1, {1, 9}));
   EXPECT_FALSE(TcfGrants("not-a-tc-string!", {1}));
-  EXPECT_EQ(Admit(MakeEvent(R"({"$tcf_consent": ")" + both + R"("})"), p.get(), {}, nullptr),
+  EXPECT_EQ(Admit(MakeEvent(R"({"$tcf_consent": ")" + both + R"("})"), p.get(), {}),
             Verdict::kAdmit);
-  EXPECT_EQ(Admit(MakeEvent(R"({"$tcf_consent": ")" + only1 + R"("})"), p.get(), {}, nullptr),
+  EXPECT_EQ(Admit(MakeEvent(R"({"$tcf_consent": ")" + only1 + R"("})"), p.get(), {}),
             Verdict::kConsent);
   RequestSignals cookie;
   cookie.tcf_consent = both + ".suffix-segment";
-  EXPECT_EQ(Admit(MakeEvent("{}"), p.get(), cookie, nullptr), Verdict::kAdmit);
-  EXPECT_EQ(Admit(MakeEvent("{}"), p.get(), {}, nullptr), Verdict::kConsent);  // no TC string
+  EXPECT_EQ(Admit(MakeEvent("{}"), p.get(), cookie), Verdict::kAdmit);
+  EXPECT_EQ(Admit(MakeEvent("{}"), p.get(), {}), Verdict::kConsent);  // no TC string
 }
 
 TEST(AdmitTest, BlockingByEventName) {
   auto p = MakePolicy("blocking: {events: [$autocapture], urls: ['/admin(/|$)']}\n");
-  EXPECT_EQ(Admit(MakeEvent("{}", "$autocapture"), p.get(), {}, nullptr), Verdict::kBlocked);
+  EXPECT_EQ(Admit(MakeEvent("{}", "$autocapture"), p.get(), {}), Verdict::kBlocked);
   // URLs are the PageGate's (page_gate_test.cc): Admit has no window state.
-  EXPECT_EQ(
-      Admit(MakeEvent(R"({"$current_url": "https://x.test/admin/users"})"), p.get(), {}, nullptr),
-      Verdict::kAdmit);
+  EXPECT_EQ(Admit(MakeEvent(R"({"$current_url": "https://x.test/admin/users"})"), p.get(), {}),
+            Verdict::kAdmit);
 }
 
 TEST(AdmitTest, SamplingThinsRecordingsOnlyUnlessAll) {
@@ -103,10 +98,10 @@ TEST(AdmitTest, SamplingThinsRecordingsOnlyUnlessAll) {
   auto all = MakePolicy("sampling: {session_rate: 0.0, applies_to: all}\n");
   ingest::Event ev = MakeEvent("{}");
   ev.session_id = "s1";
-  EXPECT_EQ(Admit(ev, rec.get(), {}, nullptr), Verdict::kAdmit);
-  EXPECT_EQ(Admit(ev, all.get(), {}, nullptr), Verdict::kSampled);
+  EXPECT_EQ(Admit(ev, rec.get(), {}), Verdict::kAdmit);
+  EXPECT_EQ(Admit(ev, all.get(), {}), Verdict::kSampled);
   ev.is_snapshot = true;
-  EXPECT_EQ(Admit(ev, rec.get(), {}, nullptr), Verdict::kSampled);
+  EXPECT_EQ(Admit(ev, rec.get(), {}), Verdict::kSampled);
   auto bad = policies::ParsePolicy("p.yaml", "version: 1\nsampling: {applies_to: some}\n", {});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("p.yaml:2:24"), std::string::npos)

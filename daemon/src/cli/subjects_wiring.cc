@@ -16,18 +16,25 @@
 namespace scrubd::cli {
 namespace {
 
-// The subject index seen from ingest: tombstones at admission, facts after the sink.
+// The subject index seen from ingest: each admitted event's facts (pseudonyms only) are
+// computed once, before scrubbing, checked against the tombstones, and recorded once stored.
 class IngestGate : public server::IngestHooks {
  public:
+  struct Note : server::IngestNote {
+    subjects::EventFacts facts;
+  };
   IngestGate(subjects::SubjectStore* index, std::string key)
       : index_(index), key_(std::move(key)) {}
-  bool Tombstoned(const ingest::Event& ev) override {
-    return subjects::IsSuppressed(*index_, subjects::FactsOf(ev, key_));
+  std::unique_ptr<server::IngestNote> Admit(const ingest::Event& ev, bool* tombstoned) override {
+    auto note = std::make_unique<Note>();
+    note->facts = subjects::FactsOf(ev, key_);
+    *tombstoned = subjects::IsSuppressed(*index_, note->facts);
+    return note;
   }
   Status OnStored(const server::StoredBatch& b) override {
     subjects::BatchFacts facts;
-    for (const ingest::Event& ev : b.raw_events)
-      facts.events.push_back(subjects::FactsOf(ev, key_));
+    for (const auto& n : b.notes)
+      if (n) facts.events.push_back(static_cast<const Note&>(*n).facts);
     if (b.spool_seqs.empty()) return index_->Record(facts);
     for (uint64_t seq : b.spool_seqs) {  // one batch may be several spool records
       facts.spool_seq = seq;

@@ -51,7 +51,7 @@ struct IngestPipeline::Admitted {
   std::vector<ingest::Event*> recordings;
   std::vector<ingest::Event*> events;                              // analytics events
   policies::ClientIpMode ip_mode = policies::ClientIpMode::kPass;  // strictest admitted policy
-  std::vector<ingest::Event> raw;  // copies before scrubbing, only with hooks
+  std::vector<std::unique_ptr<IngestNote>> notes;  // IngestHooks::Admit's, of stored events
 };
 
 IngestPipeline::IngestPipeline(IngestConfig config, PolicySource policies, dom::StateStore* state,
@@ -133,28 +133,28 @@ void IngestPipeline::AdmitAndScrub(const HttpRequest& req, ingest::Batch& batch,
   signals.gpc = HeaderOf(req, "sec-gpc") == "1";
   signals.dnt = HeaderOf(req, "dnt") == "1";
   signals.tcf_consent = CookieValue(HeaderOf(req, "cookie"), "euconsent-v2");
-  admit::TombstoneCheck no_tombstones;  // IngestHooks::Tombstoned takes the whole event
-  admit::PageGate page_gate(state_);    // blocking.urls, per window (docs/blocking.md)
+  admit::PageGate page_gate(state_);  // blocking.urls, per window (docs/blocking.md)
   scrub::Scrubber scrubber(state_);
   scrubber.set_deadline(deadline);  // [deadline]
   scrub::Report& report = out->report;
   for (ingest::Event& ev : batch.events) {
     metrics_->events_in++;
     const policies::Policy* policy = set.ForToken(ev.token);
-    admit::Verdict v = admit::Admit(ev, policy, signals, no_tombstones);
-    if (v == admit::Verdict::kAdmit && hooks_ && hooks_->Tombstoned(ev))
-      v = admit::Verdict::kTombstone;
+    admit::Verdict v = admit::Admit(ev, policy, signals);
+    std::unique_ptr<IngestNote> note;  // taken before the scrubber rewrites the ids in place
+    if (v == admit::Verdict::kAdmit && hooks_) {
+      bool tombstoned = false;
+      note = hooks_->Admit(ev, &tombstoned);
+      if (tombstoned) v = admit::Verdict::kTombstone;
+    }
     if (v != admit::Verdict::kAdmit) {
       report.dropped[admit::VerdictName(v)]++;
       report.events_in++;
       continue;
     }
     if (!page_gate.Apply(ev, *policy, &report.dropped, &report.events_in)) continue;
-    if (hooks_) out->raw.push_back(ev);  // before the scrubber rewrites it in place
-    if (!scrubber.ScrubEvent(ev, *policy, &report)) {
-      if (hooks_) out->raw.pop_back();
-      continue;
-    }
+    if (!scrubber.ScrubEvent(ev, *policy, &report)) continue;
+    if (hooks_) out->notes.push_back(std::move(note));
     out->ip_mode = std::min(out->ip_mode, policy->identity.client_ip);
     (ev.is_snapshot ? out->recordings : out->events).push_back(&ev);
   }
@@ -199,8 +199,8 @@ HttpResponse IngestPipeline::Store(const HttpRequest& req, ingest::Endpoint endp
                   stored.status().ToString());
     return ErrorResponse(503, "unavailable", "storage is unavailable; retry later");
   }
-  if (hooks_ && !admitted.raw.empty()) {
-    if (Status s = hooks_->OnStored(StoredBatch{admitted.raw, spool_seqs}); !s.ok()) {
+  if (hooks_ && !admitted.notes.empty()) {
+    if (Status s = hooks_->OnStored(StoredBatch{admitted.notes, spool_seqs}); !s.ok()) {
       metrics_->batches_rejected++;
       metrics_->sink_errors++;
       spdlog::error("subject index write failed for token={} session={}: {}", token, clean.batch_id,

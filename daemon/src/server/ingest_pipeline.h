@@ -34,11 +34,17 @@ struct IngestConfig {
   std::chrono::nanoseconds request_deadline{std::chrono::milliseconds(2000)};
 };
 
+// What a hook derives from one admitted event before it is scrubbed (the subjects module keeps
+// the pseudonyms of its ids): opaque to the pipeline, handed back once the batch is stored.
+class IngestNote {
+ public:
+  virtual ~IngestNote() = default;
+};
+
 // What a successful sink hands to IngestHooks::OnStored. References live for the call only.
 struct StoredBatch {
-  // The events that were admitted and stored, as decoded (before scrubbing), in batch order.
-  // In memory only: whoever keeps anything of them keeps pseudonyms, never these values.
-  const std::vector<ingest::Event>& raw_events;
+  // One note per admitted and stored event, in batch order (null where the hook gave none).
+  const std::vector<std::unique_ptr<IngestNote>>& notes;
   const std::vector<uint64_t>& spool_seqs;  // the upstream spool records (empty: local only)
 };
 
@@ -47,9 +53,10 @@ struct StoredBatch {
 class IngestHooks {
  public:
   virtual ~IngestHooks() = default;
-  // Checked for each event a policy admits: true drops it before scrubbing (verdict
-  // kTombstone, counted as dropped "tombstone"; the batch is still answered 200).
-  virtual bool Tombstoned(const ingest::Event& event) = 0;
+  // Called once for each event a policy admits, before scrubbing. `*tombstoned` true drops it
+  // (verdict kTombstone, counted as dropped "tombstone"; the batch is still answered 200).
+  // The note (may be null) comes back in OnStored if the event is stored.
+  virtual std::unique_ptr<IngestNote> Admit(const ingest::Event& event, bool* tombstoned) = 0;
   // After the sink made the batch durable, when at least one event was stored: the subject
   // index. An error answers the batch 503 (the client retries, and the retry is indexed), so
   // no acknowledged batch is missing from the index that erasure searches.

@@ -25,16 +25,22 @@ constexpr char kSession[] = "01a20355-1c58-723a-837c-2bcc756c76c4";
 
 class FakeHooks : public IngestHooks {
  public:
-  bool Tombstoned(const ingest::Event& ev) override {
+  // Remembers whether the event still held the planted value when the hook saw it.
+  struct Note : IngestNote {
+    bool planted = false;
+  };
+  std::unique_ptr<IngestNote> Admit(const ingest::Event& ev, bool* tombstoned) override {
     checked++;
-    return ev.session_id == tombstoned_session;
+    *tombstoned = ev.session_id == tombstoned_session;
+    auto note = std::make_unique<Note>();
+    note->planted = json::serialize(ev.json).find("jane.doe@example.com") != std::string::npos;
+    return note;
   }
   Status OnStored(const StoredBatch& b) override {
     stored_calls++;
-    raw_events = b.raw_events.size();
-    for (const ingest::Event& ev : b.raw_events)
-      if (json::serialize(ev.json).find("jane.doe@example.com") != std::string::npos)
-        raw_has_planted = true;
+    stored_notes = b.notes.size();
+    for (const auto& n : b.notes)
+      if (n && static_cast<const Note&>(*n).planted) note_saw_planted = true;
     spool_seqs = b.spool_seqs.size();
     if (lock) {  // another thread cannot take the erasure lock exclusively meanwhile
       std::shared_mutex* m = lock;
@@ -49,8 +55,8 @@ class FakeHooks : public IngestHooks {
   std::string tombstoned_session;
   std::shared_mutex* lock = nullptr;
   std::atomic<int> checked{0}, stored_calls{0};
-  size_t raw_events = 0, spool_seqs = 0;
-  bool raw_has_planted = false, lock_free_during_store = true;
+  size_t stored_notes = 0, spool_seqs = 0;
+  bool note_saw_planted = false, lock_free_during_store = true;
 };
 
 class IngestHooksTest : public ::testing::Test {
@@ -113,12 +119,12 @@ TEST_F(IngestHooksTest, TombstonedEventsAreAnswered200DroppedAndCounted) {
   EXPECT_TRUE(AnyFileContains(dir_.path() / "audit", "\"tombstone\":"));
 }
 
-TEST_F(IngestHooksTest, OnStoredGetsTheRawAdmittedEventsUnderTheErasureLock) {
+TEST_F(IngestHooksTest, AdmitSeesEventsBeforeScrubbingAndOnStoredGetsTheirNotes) {
   ASSERT_EQ(PostSnapshot().status, 200u);
   EXPECT_TRUE(store_->ExportSession(kSession, "").ok());
   EXPECT_EQ(hooks_.stored_calls.load(), 1);
-  EXPECT_GT(hooks_.raw_events, 0u);
-  EXPECT_TRUE(hooks_.raw_has_planted);  // before scrubbing: in memory only
+  EXPECT_GT(hooks_.stored_notes, 0u);
+  EXPECT_TRUE(hooks_.note_saw_planted);  // before scrubbing: in memory only
   EXPECT_FALSE(AnyFileContains(dir_.path(), "jane.doe@example.com"));
   EXPECT_EQ(hooks_.spool_seqs, 0u);  // local store only
   EXPECT_FALSE(hooks_.lock_free_during_store);
