@@ -105,7 +105,7 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
                           d.identity_key, d.pseudonym_key};
   stores.suppress_days_for = [app](std::string_view token) -> int64_t {
     const policies::Policy* policy = app->policies()->ForToken(token);
-    return policy ? policy->erasure.suppress_days : 30;
+    return policy ? policy->erasure.suppress_days : subjects::kDefaultSuppressDays;
   };
   stores.policy_versions = PolicyVersions(*app->policies());
   subjects::ServiceOptions sopts;
@@ -122,9 +122,6 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
       if (Status s = cb->Enqueue(r.id, url, subjects::CallbackBody(controller, url, r, results));
           !s.ok())
         spdlog::warn("subjects: callback for {} not queued: {}", r.id, CodeName(s.code()));
-  };
-  sopts.retry_delay_ms = [](uint32_t attempt) {
-    return static_cast<int64_t>(subjects::RetryDelay(attempt).count());
   };
   p->service = std::make_unique<subjects::Service>(stores, sopts);
   p->gate = std::make_unique<IngestGate>(p->index.get(), d.identity_key);

@@ -72,9 +72,7 @@ Status CollectEvents(const Stores& s, const Subject& subject, Collected* c) {
   std::vector<std::string> distinct_ids;
   for (const Subject::Part& part : subject.parts) {
     for (const std::string& id : part.sessions) sessions.push_back({part.token, id});
-    for (const NodeFact& n : part.nodes)
-      if (n.kind == "distinct_id" && n.node.starts_with("i:"))
-        distinct_ids.push_back(n.node.substr(2));
+    for (std::string& id : DistinctIdsOf(part)) distinct_ids.push_back(std::move(id));
   }
   Result<std::vector<sink::StoredEvent>> rows = s.store->EventsOf(sessions, distinct_ids);
   if (!rows.ok()) return rows.status();
@@ -111,13 +109,13 @@ Result<AccessOutcome> WriteBundle(const Stores& stores, const std::vector<std::s
   for (const std::string& v : stores.policy_versions) versions.push_back(json::string(v));
   json::object manifest{{"bundle_version", 1},
                         {"subject", SubjectId(stores, seeds)},
-                        {"generated_at", FormatRfc3339Ms(NowMs(stores))},
+                        {"generated_at", FormatRfc3339Ms(NowMs())},
                         {"policy_versions", std::move(versions)},
                         {"sessions", std::move(c.sessions)},
                         {"event_count", o.events}};
   c.files.insert(c.files.begin(), {"manifest.json", json::serialize(manifest)});
   c.files.push_back({"events.json", json::serialize(c.events)});
-  zip::ZipWriter writer({NowMs(stores) / 1000});
+  zip::ZipWriter writer({NowMs() / 1000});
   for (const auto& [name, bytes] : c.files)
     if (Status s = writer.Add(name, bytes); !s.ok()) return s;
   if (Status s = Env::Default()->CreateDirs(out.parent_path(), 0700); !s.ok()) return s;

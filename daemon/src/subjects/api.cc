@@ -5,6 +5,7 @@
 
 #include "scrubd/common/env.h"
 #include "subjects/deadlines.h"
+#include "subjects/opendsr.h"
 
 namespace scrubd::subjects {
 namespace json = boost::json;
@@ -58,10 +59,8 @@ Result<NewRequest> ParseAdminRequest(const std::string& body) {
 }
 
 ApiReply Bundle(Service& service, const std::string& id) {
-  Result<std::filesystem::path> p = service.ResultsPath(id);
-  if (!p.ok()) return FromStatus(p.status());
-  Result<std::string> bytes = Env::Default()->ReadFile(*p);
-  if (!bytes.ok()) return FromStatus(Status::NotFound("bundle missing"));
+  Result<std::string> bytes = service.ReadResults(id);
+  if (!bytes.ok()) return FromStatus(bytes.status());
   return {200, "application/zip", std::move(bytes).value()};
 }
 
@@ -102,7 +101,7 @@ ApiReply HandleAdminSubjects(Service& service, const ApiRequest& req, const ApiO
   }
   rest.remove_prefix(1);
   std::string id(rest.substr(0, rest.find('/')));
-  if (!IsRequestId(id)) return Error(400, "invalid_input", "bad request id");
+  if (!IsUuidV4(id)) return Error(400, "invalid_input", "bad request id");
   std::string_view tail = rest.substr(id.size());
   if (tail == "/bundle" && req.method == "GET") return Bundle(service, id);
   if (!tail.empty()) return Error(404, "not_found", "unknown subjects endpoint");

@@ -60,10 +60,8 @@ ApiReply Create(Service& service, const ApiRequest& req, const ApiOptions& opts)
 }
 
 ApiReply Results(Service& service, const std::string& id) {
-  Result<std::filesystem::path> p = service.ResultsPath(id);
-  if (!p.ok()) return DsrError(404, "no results for this request", "NotFound");
-  Result<std::string> bytes = Env::Default()->ReadFile(*p);
-  if (!bytes.ok()) return DsrError(404, "results are gone", "NotFound");
+  Result<std::string> bytes = service.ReadResults(id);
+  if (!bytes.ok()) return DsrError(404, "no results for this request", "NotFound");
   return {200, "application/zip", std::move(bytes).value()};
 }
 

@@ -31,8 +31,8 @@ using Seeds = std::vector<std::pair<std::string, std::string>>;
 Status WriteTombstones(const Stores& s, const Subject& subject, const Seeds& seeds,
                        const std::string& request_id) {
   auto expires = [&](std::string_view token) {
-    int64_t days = s.suppress_days_for ? s.suppress_days_for(token) : s.suppress_days;
-    return NowMs(s) + days * 86400000LL;
+    int64_t days = s.suppress_days_for ? s.suppress_days_for(token) : kDefaultSuppressDays;
+    return NowMs() + days * 86400000LL;
   };
   std::vector<Tombstone> t;
   for (const Subject::Part& part : subject.parts)
@@ -66,6 +66,7 @@ struct Targets {
   std::vector<std::pair<std::string, std::string>> events;  // (token, uuid)
   std::vector<uint64_t> spool_seqs;
   std::vector<std::string> distinct_ids;  // as stored: the pseudonym after "i:"
+  std::vector<std::pair<std::string, std::string>> token_distinct_ids;  // the same, with tokens
 };
 
 Targets TargetsOf(const Subject& subject) {
@@ -74,9 +75,10 @@ Targets TargetsOf(const Subject& subject) {
     for (const std::string& id : p.sessions) t.sessions.push_back({p.token, id});
     for (const std::string& u : p.event_uuids) t.events.emplace_back(p.token, u);
     t.spool_seqs.insert(t.spool_seqs.end(), p.spool_seqs.begin(), p.spool_seqs.end());
-    for (const NodeFact& n : p.nodes)
-      if (n.kind == kKindDistinctId && n.node.starts_with("i:"))
-        t.distinct_ids.push_back(n.node.substr(2));
+    for (std::string& id : DistinctIdsOf(p)) {
+      t.token_distinct_ids.emplace_back(p.token, id);
+      t.distinct_ids.push_back(std::move(id));
+    }
   }
   std::sort(t.spool_seqs.begin(), t.spool_seqs.end());
   t.spool_seqs.erase(std::unique(t.spool_seqs.begin(), t.spool_seqs.end()), t.spool_seqs.end());
@@ -132,7 +134,8 @@ Status DeleteEverywhere(const Stores& s, const Targets& t, sink::EraseCounts* co
   if (!b.ok()) return b.status();
   *bundles += *b;
   if (s.store) {
-    Result<sink::EraseCounts> c = s.store->Erase(t.sessions, t.events);
+    // Rows by distinct id too: an event the index missed still names its subject.
+    Result<sink::EraseCounts> c = s.store->Erase(t.sessions, t.events, t.token_distinct_ids);
     if (!c.ok()) return c.status();
     *counts += *c;
   }
@@ -158,41 +161,33 @@ json::object CountsJson(const sink::EraseCounts& c, uint64_t bundles) {
                       {"dead_letters", c.dead},    {"dom_state", c.dom_state}};
 }
 
-sink::EraseCounts CountsFrom(const std::string& result_json, uint64_t* bundles) {
-  sink::EraseCounts c;
+// What an earlier run of this request kept (InterimJson): counts, upstream ids and deletions.
+void ReadInterim(const std::string& result_json, ErasureOutcome* out) {
   boost::system::error_code ec;
   json::value v = json::parse(result_json, ec);
-  if (ec || !v.is_object()) return c;
-  const json::value* counts = v.as_object().if_contains("counts");
-  if (!counts || !counts->is_object()) return c;
-  auto get = [&](const char* k) -> uint64_t {
-    const json::value* x = counts->as_object().if_contains(k);
+  if (ec || !v.is_object()) return;
+  const json::object& o = v.as_object();
+  auto get = [](const json::object& obj, const char* k) -> uint64_t {
+    const json::value* x = obj.if_contains(k);
     return x && x->is_int64() && x->as_int64() >= 0 ? static_cast<uint64_t>(x->as_int64())
            : x && x->is_uint64()                    ? x->as_uint64()
                                                     : 0;
   };
-  c.sessions = get("sessions");
-  c.chunks = get("chunks");
-  c.chunk_bytes = get("chunk_bytes");
-  c.events = get("events");
-  c.spool = get("spool");
-  c.dead = get("dead_letters");
-  c.dom_state = get("dom_state");
-  *bundles = get("access_bundles");
-  return c;
-}
-
-// The upstream ids an earlier run kept in the request (interim result_json).
-std::vector<std::string> UpstreamIdsFrom(const std::string& result_json) {
-  std::vector<std::string> ids;
-  boost::system::error_code ec;
-  json::value v = json::parse(result_json, ec);
-  if (ec || !v.is_object()) return ids;
-  const json::value* a = v.as_object().if_contains("upstream_ids");
-  if (!a || !a->is_array()) return ids;
-  for (const json::value& x : a->as_array())
-    if (x.is_string()) ids.emplace_back(x.as_string());
-  return ids;
+  out->persons_deleted = get(o, "upstream_persons_deleted");
+  if (const json::value* a = o.if_contains("upstream_ids"); a && a->is_array())
+    for (const json::value& x : a->as_array())
+      if (x.is_string()) out->upstream_ids.emplace_back(x.as_string());
+  const json::value* counts = o.if_contains("counts");
+  if (!counts || !counts->is_object()) return;
+  const json::object& c = counts->as_object();
+  out->counts.sessions = get(c, "sessions");
+  out->counts.chunks = get(c, "chunks");
+  out->counts.chunk_bytes = get(c, "chunk_bytes");
+  out->counts.events = get(c, "events");
+  out->counts.spool = get(c, "spool");
+  out->counts.dead = get(c, "dead_letters");
+  out->counts.dom_state = get(c, "dom_state");
+  out->bundles = get(c, "access_bundles");
 }
 
 // The raw identifiers, as the scan looks for them (sha256 inputs are not raw: skipped).
@@ -248,11 +243,12 @@ json::object ScanJson(const ScanResult& r) {
 }
 
 // Upstream step: "none" without an upstream eraser or with no distinct ids.
-std::string EraseUpstream(const Stores& s, const Targets& t, uint64_t* deleted) {
+std::string EraseUpstream(const Stores& s, const Targets& t, ErasureOutcome* out) {
   if (!s.upstream) return "none";
   if (t.distinct_ids.empty()) return "done";
   UpstreamEraseResult r = s.upstream->Erase(t.distinct_ids);
-  *deleted = r.persons_deleted;
+  out->persons_deleted += r.persons_deleted;
+  out->retry_after = r.retry_after;
   switch (r.outcome) {
     case EraseAttempt::kDone: return "done";
     case EraseAttempt::kRetry: return "retry";
@@ -263,11 +259,13 @@ std::string EraseUpstream(const Stores& s, const Targets& t, uint64_t* deleted) 
 
 }  // namespace
 
-int64_t NowMs(const Stores& s) {
-  if (s.now_ms) return s.now_ms();
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+int64_t NowMs() { return static_cast<int64_t>(Env::Default()->NowMicros() / 1000); }
+
+std::vector<std::string> DistinctIdsOf(const Subject::Part& part) {
+  std::vector<std::string> ids;
+  for (const NodeFact& n : part.nodes)
+    if (n.kind == kKindDistinctId && n.node.starts_with("i:")) ids.push_back(n.node.substr(2));
+  return ids;
 }
 
 std::string InterimJson(const ErasureOutcome& out) {
@@ -275,6 +273,7 @@ std::string InterimJson(const ErasureOutcome& out) {
   for (const std::string& id : out.upstream_ids) ids.push_back(json::string(id));
   return json::serialize(json::object{{"counts", CountsJson(out.counts, out.bundles)},
                                       {"upstream", out.upstream},
+                                      {"upstream_persons_deleted", out.persons_deleted},
                                       {"upstream_ids", std::move(ids)}});
 }
 
@@ -319,16 +318,15 @@ Result<ErasureOutcome> RunErasure(const Stores& stores, const RequestRecord& req
   Result<Subject> subject = TombstoneAndResolve(stores, seeds, request.id);
   if (!subject.ok()) return subject.status();
   Targets targets = TargetsOf(*subject);
-  // What an earlier run already removed.
-  out.counts = CountsFrom(request.result_json, &out.bundles);
-  for (std::string& id : UpstreamIdsFrom(request.result_json)) targets.distinct_ids.push_back(id);
+  ReadInterim(request.result_json, &out);  // what an earlier run already did
+  for (const std::string& id : out.upstream_ids) targets.distinct_ids.push_back(id);
   std::sort(targets.distinct_ids.begin(), targets.distinct_ids.end());
   targets.distinct_ids.erase(std::unique(targets.distinct_ids.begin(), targets.distinct_ids.end()),
                              targets.distinct_ids.end());
   out.upstream_ids = targets.distinct_ids;
   if (Status s = DeleteEverywhere(stores, targets, &out.counts, &out.bundles); !s.ok()) return s;
   if (Status s = stores.index->ForgetSubject(*subject); !s.ok()) return s;
-  out.upstream = EraseUpstream(stores, targets, &out.persons_deleted);
+  out.upstream = EraseUpstream(stores, targets, &out);
   if (out.upstream == "retry" || out.upstream == "failed") {  // stays in_progress until acked
     out.status = "in_progress";
     return out;
@@ -344,10 +342,8 @@ Result<ErasureOutcome> RunErasure(const Stores& stores, const RequestRecord& req
                        {"scan", ScanJson(out.scan)},
                        {"upstream", out.upstream},
                        {"upstream_persons_deleted", out.persons_deleted}};
-  bool found = false;  // a request that matches no recorded id says so (not a silent "clean")
-  for (const Subject::Part& p : subject->parts)
-    for (const NodeFact& n : p.nodes) found = found || n.kind != kKindUnseen;
-  summary["subject_found"] = found || out.counts.sessions + out.counts.events > 0;
+  // A request that matched no recorded id says so, rather than a silent "clean".
+  summary["subject_found"] = !subject->empty() || out.counts.sessions + out.counts.events > 0;
   out.status = "completed";  // an unclean scan is reported in the receipt, and by the CLI
   summary["status"] = out.status;
   if (!stores.audit) return Status::Internal("erasure needs the audit log");

@@ -4,6 +4,7 @@
 // Called by the subjects service on its work thread; one erasure at a time per Stores.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -50,12 +51,13 @@ struct Stores {
   std::filesystem::path data_dir;
   std::string master_key;     // keys/identity.key: identifier pseudonyms
   std::string pseudonym_key;  // keys/pseudonym.key: subject ids in the audit log
-  std::function<int64_t()> now_ms;
-  int64_t suppress_days = 30;  // without suppress_days_for
-  // The policy's erasure.suppress_days for a token (the daemon's current snapshot).
+  // The policy's erasure.suppress_days for a token (the daemon's current snapshot); without
+  // it, kDefaultSuppressDays.
   std::function<int64_t(std::string_view token)> suppress_days_for;
   std::vector<std::string> policy_versions;  // "name version sha256" per policy (bundles)
 };
+
+inline constexpr int64_t kDefaultSuppressDays = 30;  // policy erasure.suppress_days default
 
 struct ScanResult {
   bool clean = false;
@@ -74,15 +76,19 @@ struct ErasureOutcome {
   ScanResult scan;
   std::string upstream;  // none | done | retry | failed
   uint64_t persons_deleted = 0;
-  std::string receipt_json;  // completed only
-  std::string subject;       // the subject's audit pseudonym
+  std::string receipt_json;                  // completed only
+  std::string subject;                       // the subject's audit pseudonym
+  std::chrono::milliseconds retry_after{0};  // the upstream's Retry-After, on a retry
   // The pseudonymised distinct ids the upstream step works on: kept in the request while it
   // is in_progress, since a rerun resolves an already forgotten subject to its seeds only.
   std::vector<std::string> upstream_ids;
 };
 
-// Unix milliseconds from stores.now_ms, else the system clock.
-int64_t NowMs(const Stores& stores);
+// Unix milliseconds (Env::Default(), the clock the subject store's tombstones use too).
+int64_t NowMs();
+
+// The stored forms ("pid_...", without "i:") of the distinct ids among a part's nodes.
+std::vector<std::string> DistinctIdsOf(const Subject::Part& part);
 
 // The (token, node) seeds of `identities` over every project the index has seen.
 Result<std::vector<std::pair<std::string, std::string>>> SeedsOf(

@@ -11,6 +11,8 @@
 #include "server/keys.h"
 #include "subjects/access.h"
 #include "subjects/deadlines.h"
+#include "subjects/opendsr.h"
+#include "subjects/posthog_eraser.h"
 
 namespace scrubd::subjects {
 namespace json = boost::json;
@@ -54,24 +56,13 @@ std::string NewRequestId() {
   return s;
 }
 
-bool IsRequestId(std::string_view id) {
-  if (id.size() != 36) return false;
-  for (size_t i = 0; i < id.size(); ++i) {
-    char c = id[i];
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash != (c == '-')) return false;
-    if (!dash && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return id[14] == '4' && (id[19] == '8' || id[19] == '9' || id[19] == 'a' || id[19] == 'b');
-}
-
 Service::Service(Stores stores, ServiceOptions options)
     : stores_(std::move(stores)), options_(std::move(options)) {}
 
 Status Service::Save(RequestRecord& record, const std::string& status) {
   bool changed = record.status != status;
   record.status = status;
-  record.updated_ms = NowMs(stores_);
+  record.updated_ms = NowMs();
   if (Status s = stores_.index->PutRequest(record); !s.ok()) return s;
   if (changed && options_.on_status) options_.on_status(record);
   return Status::Ok();
@@ -79,7 +70,7 @@ Status Service::Save(RequestRecord& record, const std::string& status) {
 
 Result<RequestRecord> Service::Submit(NewRequest req) {
   if (req.id.empty()) req.id = NewRequestId();
-  if (!IsRequestId(req.id)) return Status::InvalidInput("request id must be a lowercase UUID v4");
+  if (!IsUuidV4(req.id)) return Status::InvalidInput("request id must be a lowercase UUID v4");
   if (!KnownType(req.type)) return Status::InvalidInput("unknown request type");
   if (req.regulation != "gdpr" && req.regulation != "ccpa")
     return Status::InvalidInput("regulation must be gdpr or ccpa");
@@ -100,7 +91,7 @@ Result<RequestRecord> Service::Submit(NewRequest req) {
   r.id = req.id;
   r.type = req.type;
   r.regulation = req.regulation;
-  r.received_ms = NowMs(stores_);
+  r.received_ms = NowMs();
   r.submitted_ms = req.submitted_ms ? req.submitted_ms : r.received_ms;
   r.expected_ms = ExpectedCompletionMs(r.regulation, r.received_ms, false);
   for (const auto& [token, node] : *seeds) r.seeds.push_back(JoinSeed(token, node));
@@ -166,7 +157,7 @@ Status Service::Resume() {
 
 void Service::Tick() {
   std::vector<std::string> due;
-  int64_t now = NowMs(stores_);
+  int64_t now = NowMs();
   {
     std::lock_guard lock(mu_);
     for (auto it = retry_at_ms_.begin(); it != retry_at_ms_.end();) {
@@ -190,17 +181,18 @@ void Service::Run(const std::string& id) {
   }
   RequestRecord rec = **r;
   if (rec.status == "completed" || rec.status == "cancelled") return;
-  if (Status s = RunOne(rec); !s.ok()) {
+  std::chrono::milliseconds retry_after{0};
+  if (Status s = RunOne(rec, &retry_after); !s.ok()) {
     // Faults are retried like an upstream failure; the request stays in_progress.
     spdlog::error("subjects: request {} failed a step: {}", id, s.ToString());
     std::lock_guard lock(mu_);
     uint32_t n = ++attempts_[id];
-    retry_at_ms_[id] = NowMs(stores_) + (options_.retry_delay_ms ? options_.retry_delay_ms(n)
-                                                                 : 1000LL << std::min(n, 8u));
+    int64_t delay = options_.retry_delay_ms ? options_.retry_delay_ms(n) : RetryDelay(n).count();
+    retry_at_ms_[id] = NowMs() + std::max<int64_t>(delay, retry_after.count());
   }
 }
 
-Status Service::RunOne(RequestRecord& rec) {
+Status Service::RunOne(RequestRecord& rec, std::chrono::milliseconds* retry_after) {
   if (Status s = Save(rec, "in_progress"); !s.ok()) return s;
   std::vector<Identity> raw;
   {
@@ -212,6 +204,7 @@ Status Service::RunOne(RequestRecord& rec) {
     if (!out.ok()) return out.status();
     if (out->status != "completed") {
       rec.result_json = InterimJson(*out);
+      *retry_after = out->retry_after;
       if (Status s = Save(rec, "in_progress"); !s.ok()) return s;
       return Status::Unavailable("upstream erasure pending");
     }
@@ -229,12 +222,14 @@ Status Service::RunOne(RequestRecord& rec) {
   return Status::Ok();
 }
 
-Result<std::filesystem::path> Service::ResultsPath(const std::string& id) {
+Result<std::string> Service::ReadResults(const std::string& id) {
   Result<std::optional<RequestRecord>> r = stores_.index->GetRequest(id);
   if (!r.ok()) return r.status();
   if (!r->has_value() || (*r)->type == "erasure") return Status::NotFound("no results");
   if ((*r)->status != "completed") return Status::NotFound("not completed");
-  return BundlePath(stores_, id);
+  Result<std::string> bytes = Env::Default()->ReadFile(BundlePath(stores_, id));
+  if (!bytes.ok()) return Status::NotFound("the bundle is gone");
+  return bytes;
 }
 
 }  // namespace scrubd::subjects

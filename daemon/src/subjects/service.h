@@ -4,6 +4,7 @@
 // Raw identities live in memory only, from Submit until the request ends or the process stops.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -33,7 +34,8 @@ struct ServiceOptions {
   std::function<void(std::function<void()>)> post;
   // Called after every status change (OpenDSR callbacks). May be empty.
   std::function<void(const RequestRecord&)> on_status;
-  // Delay before the next upstream attempt; attempt counts from 1.
+  // Delay before the next attempt (attempt counts from 1). Empty: RetryDelay
+  // (posthog_eraser.h). An upstream Retry-After longer than it wins.
   std::function<int64_t(uint32_t attempt)> retry_delay_ms;
 };
 
@@ -53,29 +55,29 @@ class Service {
   Status Resume();
   // Queues the upstream retries that are due; the daemon calls it periodically.
   void Tick();
-  // Path of an access request's bundle (DATA_DIR/exports/<id>.zip) once completed.
-  Result<std::filesystem::path> ResultsPath(const std::string& id);
+  // The bytes of a completed access request's bundle (DATA_DIR/exports/<id>.zip);
+  // kNotFound for another request type, an unfinished request or a bundle since erased.
+  Result<std::string> ReadResults(const std::string& id);
 
   const Stores& stores() const { return stores_; }
 
  private:
   void Run(const std::string& id);
-  Status RunOne(RequestRecord& record);
+  // `retry_after`: the upstream's wish when the request stays in_progress.
+  Status RunOne(RequestRecord& record, std::chrono::milliseconds* retry_after);
   Status Save(RequestRecord& record, const std::string& status);
   void Queue(const std::string& id);
 
   Stores stores_;
   ServiceOptions options_;
-  std::mutex mu_;  // guards the maps and serialises runs
-  std::mutex run_mu_;
+  std::mutex mu_;                                     // guards the maps
+  std::mutex run_mu_;                                 // serialises runs (and Cancel against a run)
   std::map<std::string, std::vector<Identity>> raw_;  // guarded by mu_
   std::map<std::string, uint32_t> attempts_;          // upstream attempts, guarded by mu_
   std::map<std::string, int64_t> retry_at_ms_;        // guarded by mu_
 };
 
-// A fresh lowercase UUID v4 (OpenSSL random bytes).
+// A fresh lowercase UUID v4 (OpenSSL random bytes; checked with opendsr.h's IsUuidV4).
 std::string NewRequestId();
-// True when `id` is a lowercase UUID v4.
-bool IsRequestId(std::string_view id);
 
 }  // namespace scrubd::subjects
