@@ -50,6 +50,29 @@ TEST(CliTest, HelpAndUsageExitCodes) {
   EXPECT_EQ(Scrubd("export --data-dir /tmp").exit_code, 2);  // --session missing
 }
 
+TEST(CliTest, SubjectCommandsRefuseBadInputClearlyAndCreateNothing) {
+  TempDir dir;
+  std::string missing = (dir.path() / "typo").string();
+  EXPECT_EQ(Scrubd("forget --help").exit_code, 0);
+  struct Case {
+    std::string args, says;
+  } cases[] = {
+      {"forget --data-dir " + missing + " --email a@b.example", "not a scrubd data dir"},
+      {"forget --data-dir " + missing + " --email a@b.example --distinct-id x", "one identity"},
+      {"forget --data-dir " + missing + " --email", "--email needs a value"},
+      {"forget --data-dir " + missing, "an identity is required"},
+      {"export --data-dir " + missing + " --distinct-id x", "--out FILE.zip is required"},
+      {"export --data-dir " + missing + " --distinct-id x --session s --out b.zip", "--session"},
+  };
+  for (const Case& c : cases) {
+    CliRun r = Scrubd(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.says), std::string::npos) << c.args << "\n" << r.out;
+    EXPECT_EQ(r.out.find("a@b.example"), std::string::npos) << "the identity is never echoed";
+  }
+  EXPECT_FALSE(std::filesystem::exists(missing));  // a typo never becomes a data dir
+}
+
 TEST(CliTest, PolicyCheckReportsEachFileWithLocation) {
   TempDir d;
   std::ofstream(d.path() / "bad.yaml") << "version: 1\nmasking:\n  block: ['a + b']\n";

@@ -138,6 +138,16 @@ Status CheckPosthogErasure(const ServeConfig& c, bool from_flags) {
   return from_flags ? Status::InvalidInput(m) : Status::InvalidConfig(m);
 }
 
+// HOST:PORT with a numeric port (the server resolves the host); "" is allowed (not set).
+Status CheckListenAddress(const char* flag, const std::string& v) {
+  size_t colon = v.rfind(':');
+  bool ok = v.empty() || (colon != std::string::npos && colon > 0 && colon + 1 < v.size() &&
+                          v.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+                          v.size() - colon - 1 <= 5);
+  if (ok) return Status::Ok();
+  return Status::InvalidInput(std::string(flag) + " must be HOST:PORT, got '" + v + "'");
+}
+
 }  // namespace
 
 Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
@@ -232,6 +242,7 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
     }
   }
   if (Status s = CheckPosthogErasure(c, posthog_from_flags); !s.ok()) return s;
+  if (Status s = CheckListenAddress("--admin-listen", c.admin_listen); !s.ok()) return s;
   return c;
 }
 

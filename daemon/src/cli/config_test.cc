@@ -33,6 +33,18 @@ TEST(ServeConfigTest, FlagsWinOverTheConfigFileWhateverTheirOrder) {
   EXPECT_EQ(c->policy_files, std::vector<std::string>{"b.yaml"});
 }
 
+TEST(ServeConfigTest, AdminListenMustBeHostPortAndIsNamedInTheError) {
+  for (const char* bad : {"foo", ":80", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:123456"}) {
+    auto c = Parse({"--admin-listen", bad});
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.status().code(), Code::kInvalidInput);
+    EXPECT_EQ(c.status().message().rfind("--admin-listen must be HOST:PORT", 0), 0u)
+        << c.status().message();
+  }
+  EXPECT_TRUE(Parse({"--admin-listen", "127.0.0.1:0"}).ok());
+  EXPECT_TRUE(Parse({"--dsr-callbacks-allow-loopback"})->dsr_callbacks_allow_loopback);
+}
+
 TEST(ServeConfigTest, ErrorsAreUsageOrConfigWithLocation) {
   EXPECT_EQ(Parse({"--bogus"}).status().code(), Code::kInvalidInput);
   EXPECT_EQ(Parse({"--workers", "x"}).status().code(), Code::kInvalidInput);

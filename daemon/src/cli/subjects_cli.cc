@@ -3,6 +3,7 @@
 
 #include <boost/json.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -41,38 +42,52 @@ struct Args {
   bool json = false;
 };
 
-// Parses the shared flags; returns false (after printing usage) on a bad command line.
+// Parses the shared flags; returns false (after saying why) on a bad command line.
 bool ParseArgs(int argc, char** argv, bool forget, Args* a) {
+  const char* cmd = forget ? "forget" : "export";
   const char* usage = forget ? kForgetUsage : kExportUsage;
+  auto fail = [&](const std::string& why) {
+    std::fprintf(stderr, "scrubd %s: %s\n%s", cmd, why.c_str(), usage);
+    return false;
+  };
   for (int i = 0; i < argc; ++i) {
     std::string f = argv[i];
-    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (f == "--data-dir")
-      a->data_dir = next();
-    else if (f == "--distinct-id")
-      a->identity = {"distinct_id", next(), "raw"};
-    else if (f == "--email")
-      a->identity = {"email", next(), "raw"};
-    else if (f == "--session" && forget)
-      a->identity = {"session", next(), "raw"};
-    else if (f == "--reason" && forget)
-      a->reason = next();
-    else if (f == "--json" && forget)
+    if (f == "--help" || f == "-h") {
+      std::fputs(usage, stdout);
+      std::exit(0);
+    }
+    bool takes_value = f != "--json";
+    if (takes_value && (i + 1 >= argc || argv[i + 1][0] == '\0')) return fail(f + " needs a value");
+    std::string v = takes_value ? argv[++i] : "";
+    const char* type = f == "--distinct-id"           ? "distinct_id"
+                       : f == "--email"               ? "email"
+                       : (f == "--session" && forget) ? "session"
+                                                      : nullptr;
+    if (type) {
+      if (!a->identity.value.empty())
+        return fail("give one identity: --distinct-id, --email" +
+                    std::string(forget ? " or --session" : ""));
+      a->identity = {type, v, "raw"};
+    } else if (f == "--data-dir") {
+      a->data_dir = v;
+    } else if (f == "--reason" && forget) {
+      a->reason = v;
+    } else if (f == "--json" && forget) {
       a->json = true;
-    else if (f == "--out" && !forget)
-      a->out = next();
-    else if (f == "--admin-token-file")
-      a->token_file = next();
-    else {
-      std::fprintf(stderr, "scrubd %s: unknown option '%s'\n%s", forget ? "forget" : "export",
-                   f.c_str(), usage);
-      return false;
+    } else if (f == "--out" && !forget) {
+      a->out = v;
+    } else if (f == "--admin-token-file") {
+      a->token_file = v;
+    } else {
+      return fail("unknown option '" + f + "'" +
+                  (f == "--session" ? " (--session exports one session: without --distinct-id "
+                                      "or --email)"
+                                    : ""));
     }
   }
-  if (a->data_dir.empty() || a->identity.value.empty() || (!forget && a->out.empty())) {
-    std::fputs(usage, stderr);
-    return false;
-  }
+  if (a->data_dir.empty()) return fail("--data-dir is required");
+  if (a->identity.value.empty()) return fail("an identity is required");
+  if (!forget && a->out.empty()) return fail("--out FILE.zip is required");
   return true;
 }
 
@@ -86,9 +101,13 @@ struct LocalStack {
   subjects::Stores stores;
 };
 
-Result<std::unique_ptr<LocalStack>> OpenLocal(const fs::path& data) {
+// `*held` is set when the audit log is locked by another process (the daemon serving `data`).
+Result<std::unique_ptr<LocalStack>> OpenLocal(const fs::path& data, bool* held) {
+  if (!fs::is_directory(data / "audit"))  // never create a data dir by mistake
+    return Status::InvalidInput(data.string() + " is not a scrubd data dir (no audit/)");
   auto st = std::make_unique<LocalStack>();
   Result<std::unique_ptr<audit::Log>> log = audit::Log::Open(data / "audit", {});
+  *held = !log.ok() && log.status().code() == Code::kUnavailable;
   if (!log.ok()) return log.status();
   st->log = std::move(log).value();
   Result<std::unique_ptr<sink::LocalStore>> store = sink::LocalStore::Open(data);
@@ -133,11 +152,13 @@ Result<json::object> ViaDaemon(const Args& a, const std::string& type) {
   for (int i = 0; i < 1200; ++i) {
     json::error_code ec;
     json::value v = json::parse(r->body, ec);
-    if (ec || !v.is_object()) return Status::Corruption("daemon reply is not JSON");
-    std::string status(v.as_object().at("status").as_string());
-    if (status == "completed" || status == "cancelled") return v.as_object();
+    const json::value* st = !ec && v.is_object() ? v.as_object().if_contains("status") : nullptr;
+    const json::value* idv = st ? v.as_object().if_contains("request_id") : nullptr;
+    if (!st || !st->is_string() || !idv || !idv->is_string())
+      return Status::Corruption("the daemon's reply is not a request record");
+    if (st->as_string() == "completed" || st->as_string() == "cancelled") return v.as_object();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::string id(v.as_object().at("request_id").as_string());
+    std::string id(idv->as_string());
     r = CallDaemon(a.data_dir, a.token_file, "GET", "/admin/subjects/requests/" + id, "");
     if (!r.ok()) return r.status();
     if (r->status != 200) return Status::Unavailable(ErrorMessageOf(r->body));
@@ -145,8 +166,14 @@ Result<json::object> ViaDaemon(const Args& a, const std::string& type) {
   return Status::Unavailable("the request is still in progress (see GET /v1/requests/<id>)");
 }
 
-Result<json::object> Directly(const Args& a, const std::string& type) {
-  Result<std::unique_ptr<LocalStack>> st = OpenLocal(a.data_dir);
+struct Outcome {
+  json::object record;
+  std::string bundle;  // access: the zip bytes
+};
+
+// On the data dir itself, under the audit log's lock. `*held`: the daemon holds that lock.
+Result<Outcome> Directly(const Args& a, const std::string& type, bool* held) {
+  Result<std::unique_ptr<LocalStack>> st = OpenLocal(a.data_dir, held);
   if (!st.ok()) return st.status();
   subjects::Service service((*st)->stores, {});  // runs inline
   subjects::NewRequest req;
@@ -155,18 +182,48 @@ Result<json::object> Directly(const Args& a, const std::string& type) {
   req.reason = a.reason;
   Result<subjects::RequestRecord> r = service.Submit(std::move(req));
   if (!r.ok()) return r.status();
+  Outcome out;
+  if (type != "erasure") {  // handed out, then not kept in the data dir
+    Result<std::string> zip = service.ReadResults(r->id);
+    if (!zip.ok()) return zip.status();
+    out.bundle = std::move(zip).value();
+    if (Status rm = Env::Default()->RemoveFile(subjects::BundlePath((*st)->stores, r->id));
+        !rm.ok())
+      return rm;
+  }
   Result<std::optional<subjects::RequestRecord>> done = service.Get(r->id);
   if (!done.ok()) return done.status();
   if (Status s = (*st)->log->Close(); !s.ok()) return s;
-  json::value v = json::parse(subjects::RecordJson(**done));
-  return v.as_object();
+  out.record = json::parse(subjects::RecordJson(**done)).as_object();
+  return out;
 }
 
-// Uses the daemon when it holds the data dir (the audit log's lock), else works directly.
-Result<json::object> Run(const Args& a, const std::string& type) {
-  Result<json::object> direct = Directly(a, type);
-  if (direct.ok() || direct.status().code() != Code::kUnavailable) return direct;
-  return ViaDaemon(a, type);
+// The bundle of a completed access request, from the daemon that ran it.
+Result<std::string> BundleViaDaemon(const Args& a, const json::object& record) {
+  const json::value* id = record.if_contains("request_id");
+  if (!id || !id->is_string()) return Status::Corruption("the daemon's reply has no request id");
+  Result<DaemonReply> d =
+      CallDaemon(a.data_dir, a.token_file, "GET",
+                 "/admin/subjects/requests/" + std::string(id->as_string()) + "/bundle", "");
+  if (!d.ok()) return d.status();
+  if (d->status != 200) return Status::Unavailable(ErrorMessageOf(d->body));
+  return std::move(d->body);
+}
+
+// Through the daemon when it holds the data dir (the audit log's lock), else directly.
+Result<Outcome> Run(const Args& a, const std::string& type) {
+  bool held = false;
+  Result<Outcome> direct = Directly(a, type, &held);
+  if (!held) return direct;
+  Result<json::object> record = ViaDaemon(a, type);
+  if (!record.ok()) return record.status();
+  Outcome out{std::move(record).value(), {}};
+  if (type != "erasure") {
+    Result<std::string> zip = BundleViaDaemon(a, out.record);
+    if (!zip.ok()) return zip.status();
+    out.bundle = std::move(zip).value();
+  }
+  return out;
 }
 
 int PrintReceipt(const json::object& record, bool as_json) {
@@ -203,12 +260,12 @@ int PrintReceipt(const json::object& record, bool as_json) {
 int Forget(int argc, char** argv) {
   Args a;
   if (!ParseArgs(argc, argv, true, &a)) return kExitUsage;
-  Result<json::object> r = Run(a, "erasure");
+  Result<Outcome> r = Run(a, "erasure");
   if (!r.ok()) {
     std::fprintf(stderr, "scrubd forget: %s\n", r.status().ToString().c_str());
-    return kExitFailed;
+    return r.status().code() == Code::kInvalidInput ? kExitUsage : kExitFailed;
   }
-  return PrintReceipt(*r, a.json);
+  return PrintReceipt(r->record, a.json);
 }
 
 bool IsSubjectExport(int argc, char** argv) {
@@ -220,35 +277,16 @@ bool IsSubjectExport(int argc, char** argv) {
 int ExportSubject(int argc, char** argv) {
   Args a;
   if (!ParseArgs(argc, argv, false, &a)) return kExitUsage;
-  Result<json::object> r = Run(a, "access");
+  Result<Outcome> r = Run(a, "access");
   if (!r.ok()) {
     std::fprintf(stderr, "scrubd export: %s\n", r.status().ToString().c_str());
-    return kExitFailed;
+    return r.status().code() == Code::kInvalidInput ? kExitUsage : kExitFailed;
   }
-  std::string id(r->at("request_id").as_string());
-  Result<std::string> zip = Status::NotFound("");
-  fs::path local = a.data_dir / "exports" / (id + ".zip");
-  if (fs::exists(local)) {  // written by this process: handed out, then not kept
-    zip = Env::Default()->ReadFile(local);
-    if (Status rm = Env::Default()->RemoveFile(local); !rm.ok())
-      std::fprintf(stderr, "scrubd export: cannot remove %s\n", local.filename().c_str());
-  } else {
-    Result<DaemonReply> d = CallDaemon(a.data_dir, a.token_file, "GET",
-                                       "/admin/subjects/requests/" + id + "/bundle", "");
-    if (d.ok() && d->status == 200)
-      zip = std::move(d->body);
-    else
-      zip = Status::Unavailable(d.ok() ? ErrorMessageOf(d->body) : d.status().message());
-  }
-  if (!zip.ok()) {
-    std::fprintf(stderr, "scrubd export: %s\n", zip.status().ToString().c_str());
-    return kExitFailed;
-  }
-  if (Status s = sink::WriteFileDurably(a.out, *zip, 0600); !s.ok()) {
+  if (Status s = sink::WriteFileDurably(a.out, r->bundle, 0600); !s.ok()) {
     std::fprintf(stderr, "scrubd export: %s\n", s.ToString().c_str());
     return kExitFailed;
   }
-  const json::value* res = r->if_contains("results");
+  const json::value* res = r->record.if_contains("results");
   std::fprintf(stderr, "scrubd export: wrote %s (%s)\n", a.out.c_str(),
                res ? json::serialize(*res).c_str() : "{}");
   return 0;
