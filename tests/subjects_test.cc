@@ -4,9 +4,12 @@
 // leaves no byte of them, keeps later data out, survives a restart, waits for the upstream,
 // and proves itself with a receipt that verifies; ingest racing an erasure leaves nothing.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "cli/subjects_wiring.h"
@@ -33,6 +36,7 @@ constexpr char kAnon[] = "anon-0193aa10-7f2e-7c11";
 constexpr char kOther[] = "person-b-77aa";
 constexpr char kAnonSession[] = "0193aa10-0000-7000-8000-00000000a001";
 constexpr char kIdSession[] = "0193aa10-0000-7000-8000-00000000a002";
+constexpr char kDsrCanary[] = "dsr.canary.zq@example.net";
 constexpr char kOtherSession[] = "0193aa10-0000-7000-8000-00000000b001";
 
 std::string Recording(const std::string& distinct_id, const std::string& session,
@@ -184,10 +188,20 @@ TEST_F(SubjectsTest, EraseByEmailFollowsTheAnonymousSessionAndLeavesNoByte) {
   HttpResponse bundle = Admin("GET", "/admin/subjects/requests/" + aid + "/bundle", "");
   ASSERT_EQ(bundle.status, 200u);
   EXPECT_EQ(bundle.body.substr(0, 2), "PK");
+  // Raw ids never reach disk (they are pseudonymised at ingest): what erasure must remove
+  // from the store and DOM state is their pseudonyms. Present before, gone after.
+  const std::string pids[] = {scrub::IdentifierPseudonym(kMaster, kToken, kEmail),
+                              scrub::IdentifierPseudonym(kMaster, kToken, kAnon)};
+  for (const std::string& pid : pids)
+    ASSERT_NE(testing::DirBytes(dir_.path() / "store").find(pid), std::string::npos) << pid;
   json::object done = Forget("email", kEmail);
   const json::object& receipt = done.at("receipt").as_object();
   const json::object& req = receipt.at("request").as_object();
   EXPECT_EQ(req.at("counts").as_object().at("access_bundles").as_int64(), 1);
+  for (const std::string& pid : pids) {  // the subject index keeps them only as tombstones
+    testing::ExpectAbsentEverywhere(dir_.path() / "store", pid);
+    testing::ExpectAbsentEverywhere(dir_.path() / "state", pid);
+  }
   EXPECT_EQ(Admin("GET", "/admin/subjects/requests/" + aid + "/bundle", "").status, 404u);
   EXPECT_EQ(req.at("counts").as_object().at("sessions").as_int64(), 2);
   EXPECT_GE(req.at("counts").as_object().at("events").as_int64(), 1);
@@ -267,8 +281,13 @@ TEST_F(SubjectsTest, UpstreamErasureRetriesAcrossARestartUntilAcknowledged) {
   HttpResponse r = Admin("POST", "/admin/subjects/requests", json::serialize(body));
   ASSERT_EQ(r.status, 201u);
   std::string id(json::parse(r.body).as_object().at("request_id").as_string());
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  EXPECT_EQ(WaitFor(id, "in_progress").at("status").as_string(), "in_progress");
+  // In progress with the local part done: the record carries the interim counts.
+  bool interim = false;
+  for (int i = 0; i < 400 && !interim; ++i) {
+    interim = WaitFor(id, "in_progress").contains("progress");
+    if (!interim) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(interim);
   EXPECT_FALSE(Exported(kIdSession));  // the local part is done already
   EXPECT_TRUE(posthog.HasPerson(person));
   Stop();                        // restart: the request is durable
@@ -303,8 +322,14 @@ TEST_F(SubjectsTest, OpenDsrFlowWithRolesAndErrorShape) {
       {"submitted_time", "2026-12-01T10:00:00Z"},
       {"subject_identities", json::array{json::object{{"identity_type", "controller_customer_id"},
                                                       {"identity_value", kOther},
+                                                      {"identity_format", "raw"}},
+                                         json::object{{"identity_type", "email"},
+                                                      {"identity_value", kDsrCanary},
                                                       {"identity_format", "raw"}}}}};
   std::string text = json::serialize(body);
+  std::ostringstream logs;  // every log line of the request's life
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(logs);
+  spdlog::default_logger()->sinks().push_back(sink);
   EXPECT_EQ(Admin("POST", "/v1/requests", text, "").status, 401u);
   EXPECT_EQ(Admin("POST", "/v1/requests", text, "auditor-token-1").status, 403u);
   EXPECT_EQ(Admin("GET", "/v1/discovery", "", "dsr-token-1").status, 200u);
@@ -328,6 +353,13 @@ TEST_F(SubjectsTest, OpenDsrFlowWithRolesAndErrorShape) {
   EXPECT_TRUE(Exported(kIdSession));
   EXPECT_EQ(Admin("DELETE", "/v1/requests/" + id, "", "dsr-token-1").status, 400u);
   EXPECT_EQ(Admin("GET", "/v1/requests/" + id, "", "auditor-token-1").status, 403u);
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_NE(logs.str().find("erasure " + id), std::string::npos);  // the sink saw the run
+  // The identities of a valid OpenDSR request reach no byte written, nor a log line.
+  for (const char* raw : {kDsrCanary, kOther}) {
+    testing::ExpectAbsentEverywhere(dir_.path(), raw);
+    EXPECT_EQ(logs.str().find(raw), std::string::npos) << raw;
+  }
 }
 
 TEST_F(SubjectsTest, CanaryInEveryRequestFieldNeverReachesTheAuditLogOrTheIndex) {
