@@ -3,56 +3,31 @@
 
 #include <vector>
 
+#include "scrubd/common/url_text.h"
+
 namespace scrubd::admit {
 namespace {
 
 constexpr int kMaxDecodeRounds = 8;  // %25 nested deeper than this is left as it is
 
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// One round of %XX decoding; returns true when something was decoded.
-bool DecodeOnce(std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  bool changed = false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && Hex(s[i + 1]) >= 0 && Hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(Hex(s[i + 1]) * 16 + Hex(s[i + 2])));
-      i += 2;
-      changed = true;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  s = std::move(out);
-  return changed;
-}
-
+// Percent-decoded (and lower-cased) until nothing changes, at most kMaxDecodeRounds times.
 void Decode(std::string& s) {
-  for (int round = 0; round < kMaxDecodeRounds && DecodeOnce(s); ++round) {
+  for (int round = 0; round < kMaxDecodeRounds; ++round) {
+    std::string d = PercentDecodeLower(s, false);
+    if (d == s) return;
+    s = std::move(d);
   }
-}
-
-void Lower(std::string& s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
 }
 
 // Browsers drop tab, CR and LF anywhere in a URL and trim C0 controls and spaces around it.
 std::string Cleaned(std::string_view url) {
+  size_t b = 0, e = url.size();
+  while (b < e && static_cast<unsigned char>(url[b]) <= 0x20) ++b;
+  while (e > b && static_cast<unsigned char>(url[e - 1]) <= 0x20) --e;
   std::string s;
-  s.reserve(url.size());
-  for (char c : url)
+  for (char c : url.substr(b, e - b))
     if (c != '\t' && c != '\r' && c != '\n') s.push_back(c);
-  size_t b = 0, e = s.size();
-  while (b < e && static_cast<unsigned char>(s[b]) <= 0x20) ++b;
-  while (e > b && static_cast<unsigned char>(s[e - 1]) <= 0x20) --e;
-  return s.substr(b, e - b);
+  return s;
 }
 
 // Length of a leading `scheme:` (0 when there is none).
@@ -124,8 +99,7 @@ std::string CanonicalUrl(std::string_view url) {
   for (char& c : path)
     if (c == '\\') c = '/';
   std::string out = head + ResolvePath(path) + tail;
-  Lower(out);
-  return out;
+  return out;  // lower-cased by Decode
 }
 
 }  // namespace scrubd::admit

@@ -8,41 +8,21 @@
 #include <boost/json.hpp>
 #include <vector>
 
+#include "scrubd/common/url_text.h"
+
 namespace scrubd::scrub {
 namespace {
 
 namespace json = boost::json;
 using policies::UrlPolicy;
 
-char LowerChar(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = LowerChar(c);
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
+char LowerChar(char c) { return AsciiLower(c); }
+int HexValue(char c) { return HexDigitValue(c); }
 bool IsHex(char c) { return HexValue(c) >= 0; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// One round of percent-decoding, lower-cased; browsers drop tab, CR and LF inside URLs.
 std::string DecodeLower(std::string_view s, bool plus_is_space) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '\t' || c == '\r' || c == '\n') continue;
-    if (c == '%' && i + 2 < s.size() && IsHex(s[i + 1]) && IsHex(s[i + 2])) {
-      c = static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
-      i += 2;
-      if (c == '\t' || c == '\r' || c == '\n') continue;  // encoded ones too (fail closed)
-    } else if (c == '+' && plus_is_space) {
-      c = ' ';
-    }
-    out.push_back(LowerChar(c));
-  }
-  return out;
+  return PercentDecodeLower(s, plus_is_space);
 }
 
 void Count(rules::RedactionCounts* counts, const char* rule, const char* method) {
