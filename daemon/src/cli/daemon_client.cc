@@ -44,7 +44,7 @@ Result<DaemonReply> CallDaemon(const fs::path& data_dir, const fs::path& token_f
                                const std::string& body, std::chrono::seconds timeout) {
   Env* env = Env::Default();
   Result<std::string> addr = env->ReadFile(ServeAddrFile(data_dir));
-  if (!addr.ok()) return Status::Unavailable("no running daemon publishes an address");
+  if (!addr.ok()) return Status::NotFound("no running daemon publishes an address");
   fs::path tf = token_file.empty() ? data_dir / "keys" / "admin.token" : token_file;
   Result<std::string> token = env->ReadFile(tf);
   if (!token.ok()) return Status::Unavailable("cannot read the admin token: " + tf.string());

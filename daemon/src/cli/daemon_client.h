@@ -16,8 +16,8 @@ struct DaemonReply {
   std::string body;
 };
 
-// kUnavailable when no daemon publishes an address or it cannot be reached; the reply
-// otherwise, whatever its status. `token_file` empty: DATA_DIR/keys/admin.token.
+// kNotFound when no daemon publishes an address, kUnavailable when it cannot be reached; the
+// reply otherwise, whatever its status. `token_file` empty: DATA_DIR/keys/admin.token.
 Result<DaemonReply> CallDaemon(const std::filesystem::path& data_dir,
                                const std::filesystem::path& token_file, std::string_view method,
                                const std::string& target, const std::string& body,

@@ -40,7 +40,7 @@ Result<std::string> ExportViaDaemon(const ExportRequest& req) {
   if (!req.window.empty()) target += "&window=" + req.window;
   Result<DaemonReply> res = CallDaemon(req.data_dir, req.admin_token_file, "GET", target, "");
   if (!res.ok()) {
-    if (res.status().code() == Code::kUnavailable && res.status().message().starts_with("no "))
+    if (res.status().code() == Code::kNotFound)
       return Status::Unavailable(
           "the audit log is held by another process that publishes no address (" +
           ServeAddrFile(req.data_dir).string() + ")");

@@ -62,11 +62,6 @@ bool AdminApi::Owns(std::string_view path) const {
   return path == "/admin" || path.starts_with("/admin/") || FindMount(path) != nullptr;
 }
 
-std::string AdminApi::RouteClass(std::string_view path) const {
-  if (const Mounted* m = FindMount(path)) return m->prefix;
-  return std::string(AdminRouteClass(path));
-}
-
 // A denied call is recorded by route class, path length and a keyed hash of the path:
 // `/admin/<an email>` must not put the email in the log, nor 60 KB paths bloat it.
 void AdminApi::Denied(const HttpRequest& req, unsigned status, std::string_view route) {

@@ -58,8 +58,6 @@ class AdminApi {
   HttpResponse Authorize(const HttpRequest& req, std::string_view route, Role need,
                          const std::function<HttpResponse()>& answer);
 
-  // The route class of a path: a built-in route name, a mounted prefix or "unknown".
-  std::string RouteClass(std::string_view path) const;
   // scrubd_admin_denied_total{status,route} lines.
   std::string MetricsText() const { return denied_.Text(); }
 

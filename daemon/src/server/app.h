@@ -92,8 +92,6 @@ class App {
   }
   // Appends `text()` to /metrics (metrics.h); call before serving.
   void AddMetricsSource(std::function<std::string()> text) { renderer_.AddSource(std::move(text)); }
-  Auditor* auditor() { return &auditor_; }
-  AdminApi* admin() { return &admin_; }
   const Metrics& metrics() const { return metrics_; }
   const AppConfig& config() const { return config_; }
 

@@ -8,12 +8,6 @@ void LabeledCounter::Add(const std::string& labels, uint64_t n) {
   counts_[labels] += n;
 }
 
-uint64_t LabeledCounter::Get(const std::string& labels) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = counts_.find(labels);
-  return it == counts_.end() ? 0 : it->second;
-}
-
 std::string LabeledCounter::Text() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::string out;

@@ -17,7 +17,7 @@ namespace scrubd::server {
 // Counters exposed on /metrics (Prometheus text).
 struct Metrics {
   std::atomic<uint64_t> requests{0}, batches_ok{0}, batches_rejected{0}, events_in{0},
-      events_stored{0}, events_dropped{0}, redactions{0}, sink_errors{0}, scrub_errors{0},
+      events_stored{0}, events_dropped{0}, redactions{0}, sink_errors{0},
       audit_errors{0},  // audit appends that failed (a batch or export behind one: 503)
       deadline_exceeded{0};
 };
@@ -29,7 +29,6 @@ class LabeledCounter {
   explicit LabeledCounter(std::string name) : name_(std::move(name)) {}
   // `labels` is the inside of the braces: status="401",route="reload".
   void Add(const std::string& labels, uint64_t n = 1);
-  uint64_t Get(const std::string& labels) const;
   std::string Text() const;  // one line per label set, in label order
 
  private:
