@@ -113,17 +113,6 @@ Status ParseSampling(const std::string& file, const YAML::Node& n, SamplingPolic
   return Status::Ok();
 }
 
-Status ParseRetention(const std::string& file, const YAML::Node& n, RetentionPolicy* out) {
-  if (!n || n.IsNull()) return Status::Ok();
-  Status s = yamlcheck::CheckKeys(file, n, "retention",
-                                  {{"days", Type::kInt, "days a recording is kept"}});
-  if (!s.ok()) return s;
-  out->days = yamlcheck::GetInt(n, "days", out->days);
-  if (out->days < 1 || out->days > 3650)
-    return Error(file, n["days"], "retention.days must be within 1..3650");
-  return Status::Ok();
-}
-
 Status ParseErasure(const std::string& file, const YAML::Node& n, ErasurePolicy* out) {
   if (!n || n.IsNull()) return Status::Ok();
   Status s = yamlcheck::CheckKeys(
@@ -188,7 +177,7 @@ Result<std::shared_ptr<const Policy>> Compile(const std::string& file, const YAM
   if (s = ParseConsent(file, root["consent"], &p->consent); !s.ok()) return s;
   if (s = ParseBlocking(file, root["blocking"], &p->blocking); !s.ok()) return s;
   if (s = ParseSampling(file, root["sampling"], &p->sampling); !s.ok()) return s;
-  if (s = ParseRetention(file, root["retention"], &p->retention); !s.ok()) return s;
+  if (s = ParseRetentionSection(file, root["retention"], &p->retention); !s.ok()) return s;
   if (s = ParseErasure(file, root["erasure"], &p->erasure); !s.ok()) return s;
   if (s = ParseIdentitySection(file, root, opts, &p->identity); !s.ok()) return s;
   return std::shared_ptr<const Policy>(std::move(p));

@@ -1,8 +1,11 @@
 #include "dom/state_store.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <system_error>
 #include <vector>
@@ -293,6 +296,52 @@ Status StateStore::ForgetSession(std::string_view token, std::string_view sessio
   if (Status s = opts_.env->SyncDir(opts_.dir); !s.ok())
     return Status::Io("dom state: erase session: " + s.message());
   return Status::Ok();
+}
+
+namespace {
+
+// The newest modification time (Unix ms) of the files in `dir`; 0 when it has none.
+int64_t NewestMtimeMs(const fs::path& dir) {
+  int64_t newest = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    struct stat st;
+    if (::lstat(e.path().c_str(), &st) != 0) continue;
+    int64_t ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+    newest = std::max(newest, ms);
+  }
+  return newest;
+}
+
+}  // namespace
+
+Result<uint64_t> StateStore::RemoveUntouchedSince(int64_t cutoff_unix_ms, bool dry_run) {
+  if (opts_.dir.empty()) return uint64_t{0};
+  std::set<std::string> live;  // session directory names of windows in memory
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [key, slot] : slots_)
+      live.insert(SessionDir(slot->token, slot->session).filename().string());
+  }
+  Result<std::vector<std::string>> dirs = opts_.env->GetChildren(opts_.dir);
+  if (!dirs.ok()) return Status::Io("dom state: list: " + dirs.status().message());
+  uint64_t removed = 0;
+  for (const std::string& name : *dirs) {
+    fs::path dir = opts_.dir / name;
+    if (live.count(name) || !fs::is_directory(fs::symlink_status(dir))) continue;
+    if (NewestMtimeMs(dir) >= cutoff_unix_ms) continue;
+    if (dry_run) {
+      ++removed;
+      continue;
+    }
+    Result<uint64_t> n = opts_.env->RemoveAll(dir);
+    if (!n.ok()) return Status::Io("dom state: expire session: " + n.status().message());
+    ++removed;
+  }
+  if (removed > 0 && !dry_run)
+    if (Status s = opts_.env->SyncDir(opts_.dir); !s.ok())
+      return Status::Io("dom state: expire: " + s.message());
+  return removed;
 }
 
 bool StateStore::HoldsSession(std::string_view token, std::string_view session_id) const {

@@ -70,6 +70,10 @@ class StateStore {
   size_t EvictIdle();   // persists then frees windows idle longer than the timeout; count
   Status PersistAll();  // graceful shutdown: writes every dirty window
   Status ForgetSession(std::string_view token, std::string_view session_id);  // GDPR erasure
+  // Retention: removes every session directory on disk whose files were all last written
+  // before `cutoff_unix_ms` and none of whose windows is in memory; returns how many
+  // (`dry_run`: counts them and removes nothing).
+  Result<uint64_t> RemoveUntouchedSince(int64_t cutoff_unix_ms, bool dry_run = false);
   // True while any window of the session is in memory or on disk (erasure counts, residue).
   bool HoldsSession(std::string_view token, std::string_view session_id) const;
   Stats stats() const;

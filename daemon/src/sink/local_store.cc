@@ -95,11 +95,16 @@ Result<RecordingChunk> ChunkOf(const json::object& ev) {
 Result<StoredEvent> StoredEventOf(const json::object& ev) {
   const json::object* props = PropertiesOf(ev);
   if (!props) return Status::Internal("scrubbed event without properties");
-  StoredEvent e{
-      StringAt(*props, "token"), StringAt(*props, "$session_id"), StringAt(*props, "distinct_id"),
-      StringAt(ev, "uuid"),      StringAt(ev, "event"),           StringAt(ev, "timestamp"),
-      json::serialize(ev)};
+  StoredEvent e{StringAt(*props, "token"),
+                StringAt(*props, "$session_id"),
+                StringAt(*props, "distinct_id"),
+                StringAt(ev, "uuid"),
+                StringAt(ev, "event"),
+                StringAt(ev, "timestamp"),
+                json::serialize(ev),
+                ""};
   if (e.distinct_id.empty()) e.distinct_id = StringAt(ev, "distinct_id");
+  e.current_url = StringAt(*props, "$current_url");
   if (!ingest::ValidToken(e.token)) return Status::Internal("scrubbed event has no valid token");
   return e;
 }
@@ -150,8 +155,20 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& data_dir, E
     CREATE INDEX IF NOT EXISTS events_session ON events(session_id);
     CREATE INDEX IF NOT EXISTS events_distinct ON events(distinct_id);
     CREATE INDEX IF NOT EXISTS events_uuid ON events(uuid);
+    CREATE TABLE IF NOT EXISTS lifecycle(
+      token TEXT NOT NULL, session_id TEXT NOT NULL, distinct_id TEXT NOT NULL DEFAULT '',
+      last_ts INTEGER NOT NULL, facts INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY(token, session_id)) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS lifecycle_last ON lifecycle(last_ts);
+    CREATE TABLE IF NOT EXISTS session_facts(
+      token TEXT NOT NULL, session_id TEXT NOT NULL, kind INTEGER NOT NULL, value TEXT NOT NULL,
+      PRIMARY KEY(token, session_id, kind, value)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS purge_pending(
+      token TEXT NOT NULL, session_id TEXT NOT NULL, PRIMARY KEY(token, session_id))
+      WITHOUT ROWID;
   )sql";
   if (Status s = store->Exec(kSchema); !s.ok()) return s;
+  if (Status s = store->MigrateLifecycle(); !s.ok()) return s;
   return store;
 }
 
@@ -274,6 +291,12 @@ Status LocalStore::IndexChunks(const std::vector<const RecordingChunk*>& chunks,
     up.Bind(5, f.last_ts).Bind(6, f.first_url).Bind(7, f.bytes).Bind(8, events).Bind(9, f.now);
     ok = up.Step() == SQLITE_DONE;
     up.Reset();
+    if (!ok) break;
+    // A client clock ahead of ours must not keep a session past its retention.
+    std::vector<std::pair<FactKind, std::string>> facts;
+    for (std::string& url : PageUrlsOf(*c.events)) facts.emplace_back(FactKind::kUrl, url);
+    const int64_t last = f.last_ts > 0 ? std::min(f.last_ts, f.now) : f.now;
+    ok = TouchLifecycle(c.token, c.session_id, c.distinct_id, last, facts);
   }
   Status s = ok ? Exec("COMMIT") : SqlError(db_, "index chunk");
   if (!s.ok()) Rollback();
@@ -295,6 +318,7 @@ Status LocalStore::WriteEvents(const std::vector<StoredEvent>& events) {
     ins.Bind(5, e.name).Bind(6, e.timestamp).Bind(7, now).Bind(8, e.body);
     ok = ins.Step() == SQLITE_DONE;
     ins.Reset();
+    if (ok && !e.session_id.empty()) ok = TouchLifecycle(e, now);
   }
   Status s = ok ? Exec("COMMIT") : SqlError(db_, "insert events");
   if (!s.ok()) Rollback();
@@ -410,8 +434,8 @@ bool CollectEvents(Stmt& q, std::map<int64_t, StoredEvent>* out) {
   while ((rc = q.Step()) == SQLITE_ROW) {
     int64_t id = q.Int(0);
     if (out->count(id)) continue;
-    (*out)[id] =
-        StoredEvent{q.Text(1), q.Text(2), q.Text(3), q.Text(4), q.Text(5), q.Text(6), q.Text(7)};
+    (*out)[id] = StoredEvent{q.Text(1), q.Text(2), q.Text(3), q.Text(4),
+                             q.Text(5), q.Text(6), q.Text(7), ""};
   }
   q.Reset();
   return rc == SQLITE_DONE;

@@ -38,7 +38,8 @@ struct StoredEvent {
   std::string uuid;
   std::string name;
   std::string timestamp;
-  std::string body;  // the cleaned event as JSON text
+  std::string body;         // the cleaned event as JSON text
+  std::string current_url;  // properties.$current_url (a lifecycle fact; not a column)
 };
 
 // Index derivation. Every stored id and index column is read here, from the scrubbed posthog
@@ -52,6 +53,8 @@ Result<RecordingChunk> ChunkOf(const boost::json::object& snapshot_event);
 // The project token of a scrubbed event (`properties.token`); empty when missing.
 std::string TokenOf(const boost::json::object& event);
 Result<StoredEvent> StoredEventOf(const boost::json::object& event);
+// The page URLs (Meta event hrefs) of cleaned rrweb events, in order.
+std::vector<std::string> PageUrlsOf(const boost::json::array& rrweb_events);
 
 struct SessionInfo {
   std::string token;
@@ -62,6 +65,31 @@ struct SessionInfo {
   std::string first_url;
   int64_t bytes = 0;
   int64_t events = 0;
+};
+
+// Lifecycle (STORE_FORMAT.md "Lifecycle"): what retention needs per session without reading a
+// recording. `last_ts` is the newest event time of the session (Unix ms, never later than the
+// time it was received), `distinct_id` the stored (scrubbed) form.
+struct LifecycleRow {
+  std::string token, session_id, distinct_id;
+  int64_t last_ts = 0;
+};
+// Facts kept per session for retention rules: page URLs (scrubbed Meta hrefs and
+// $current_url) and event names. At most kMaxFactsPerSession, each at most kMaxFactBytes.
+enum class FactKind : int { kUrl = 1, kEvent = 2 };
+inline constexpr int64_t kMaxFactsPerSession = 512;
+inline constexpr size_t kMaxFactBytes = 2048;
+// One session purge removes unless it got newer data: `cutoff` is the newest last_ts at which
+// it is still expired (now - its days).
+struct PurgeKey {
+  SessionKey key;
+  int64_t cutoff = 0;
+};
+// An events row without a session (purge decides on it alone).
+struct LooseEvent {
+  int64_t id = 0;
+  int64_t ts = 0;  // its timestamp, never later than received_at
+  StoredEvent event;
 };
 
 class LocalStore {
@@ -103,7 +131,8 @@ class LocalStore {
       const std::vector<SessionKey>& sessions,
       const std::vector<std::pair<std::string, std::string>>& token_uuid_events,
       const std::vector<std::pair<std::string, std::string>>& token_distinct_ids = {});
-  // What of these is still there: sessions / chunks rows, events rows of those sessions, of
+  // What of these is still there: sessions / chunks rows (with lifecycle and fact rows counted
+  // as chunks), events rows of those sessions, of
   // those (token, uuid)s or with one of `distinct_ids` (stored form, any token), and files or
   // directories under those session directories (`files`, their bytes in `chunk_bytes`).
   Result<EraseCounts> Residue(
@@ -117,6 +146,23 @@ class LocalStore {
   Result<std::vector<StoredEvent>> EventsOf(
       const std::vector<SessionKey>& sessions, const std::vector<std::string>& distinct_ids,
       const std::vector<std::pair<std::string, std::string>>& token_uuid_events = {});
+
+  // Retention. Sessions whose last_ts is at most `before`, oldest first.
+  Result<std::vector<LifecycleRow>> SessionsLastSeenBefore(int64_t before);
+  Result<std::vector<std::string>> FactsOf(const SessionKey& key, FactKind kind);
+  // Events rows with no session id (each is purged on its own).
+  Result<std::vector<LooseEvent>> LooseEvents();
+  // Removes each session that is still expired (its last_ts <= cutoff; one that got newer
+  // data is skipped and not counted) as Erase does, with the session keys journaled in the
+  // same transaction (purge_pending), so a crash before its directories are gone is finished
+  // by FinishPurges. `removed` (may be null) gets the keys actually removed.
+  Result<EraseCounts> PurgeSessions(const std::vector<PurgeKey>& keys,
+                                    std::vector<SessionKey>* removed = nullptr);
+  // Removes the directories of an interrupted PurgeSessions, then its journal rows.
+  Result<EraseCounts> FinishPurges();
+  Result<uint64_t> DeleteEventRows(const std::vector<int64_t>& ids);
+  // Sessions of a store written before lifecycle rows existed, given rows at open (once).
+  uint64_t migrated_sessions() const { return migrated_sessions_; }
 
   const std::filesystem::path& root() const { return root_; }
 
@@ -139,6 +185,14 @@ class LocalStore {
                    const std::vector<std::pair<std::string, std::string>>& token_uuid_events,
                    const std::vector<std::pair<std::string, std::string>>& token_distinct_ids,
                    EraseCounts* counts);
+  // Lifecycle (local_store_lifecycle.cc); the callers hold mu_ inside a transaction.
+  Status MigrateLifecycle();
+  bool TouchLifecycle(const std::string& token, const std::string& session_id,
+                      const std::string& distinct_id, int64_t last_ts,
+                      const std::vector<std::pair<FactKind, std::string>>& facts);
+  bool TouchLifecycle(const StoredEvent& e, int64_t received_ms);
+  Status PurgeRows(const std::vector<PurgeKey>& keys, std::vector<SessionKey>* removed,
+                   EraseCounts* counts);
   Status EraseDirs(const std::vector<SessionKey>& sessions, EraseCounts* counts);
   Status CountResidueRows(const std::vector<SessionKey>& sessions,
                           const std::vector<std::pair<std::string, std::string>>& uuids,
@@ -150,6 +204,7 @@ class LocalStore {
   sqlite3* db_;
   Env* env_;
   std::mutex mu_;
+  uint64_t migrated_sessions_ = 0;
 };
 
 // scrubd::WriteFileDurably over Env::Default() (keys, CLI output).

@@ -109,14 +109,21 @@ Status LocalStore::EraseRows(const std::vector<SessionKey>& sessions, const Toke
   Stmt events(db_, "DELETE FROM events WHERE session_id=?1 AND token=?2");
   Stmt by_uuid(db_, "DELETE FROM events WHERE uuid=?1 AND token=?2");
   Stmt by_distinct(db_, "DELETE FROM events WHERE distinct_id=?1 AND token=?2");
-  bool ok = chunks.ok() && session.ok() && events.ok() && by_uuid.ok() && by_distinct.ok();
+  Stmt life(db_, "DELETE FROM lifecycle WHERE token=?1 AND session_id=?2");
+  Stmt facts(db_, "DELETE FROM session_facts WHERE token=?1 AND session_id=?2");
+  bool ok = chunks.ok() && session.ok() && events.ok() && by_uuid.ok() && by_distinct.ok() &&
+            life.ok() && facts.ok();
+  uint64_t lifecycle_rows = 0;  // not counted: they go with their sessions
   for (size_t i = 0; ok && i < sessions.size(); ++i) {
     const SessionKey& k = sessions[i];
     chunks.Bind(1, k.session_id).Bind(2, k.token);
     session.Bind(1, k.token).Bind(2, k.session_id);
     events.Bind(1, k.session_id).Bind(2, k.token);
+    life.Bind(1, k.token).Bind(2, k.session_id);
+    facts.Bind(1, k.token).Bind(2, k.session_id);
     ok = RunDeleteSum(chunks, &counts->chunks, &counts->chunk_bytes) &&
-         RunDelete(db_, session, &counts->sessions) && RunDelete(db_, events, &counts->events);
+         RunDelete(db_, session, &counts->sessions) && RunDelete(db_, events, &counts->events) &&
+         RunDelete(db_, life, &lifecycle_rows) && RunDelete(db_, facts, &lifecycle_rows);
   }
   for (size_t i = 0; ok && i < uuids.size(); ++i) {
     if (uuids[i].second.empty()) continue;
@@ -175,7 +182,10 @@ Status LocalStore::CountResidueRows(const std::vector<SessionKey>& sessions, con
                                     EraseCounts* counts) {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt session(db_, "SELECT COUNT(*) FROM sessions WHERE token=?1 AND session_id=?2");
-  Stmt chunks(db_, "SELECT COUNT(*) FROM chunks WHERE session_id=?1 AND token=?2");
+  Stmt chunks(db_,
+              "SELECT (SELECT COUNT(*) FROM chunks WHERE session_id=?1 AND token=?2) + "
+              "(SELECT COUNT(*) FROM lifecycle WHERE session_id=?1 AND token=?2) + "
+              "(SELECT COUNT(*) FROM session_facts WHERE session_id=?1 AND token=?2)");
   Stmt events(db_, "SELECT id FROM events WHERE session_id=?1 AND token=?2");
   Stmt by_uuid(db_, "SELECT id FROM events WHERE uuid=?1 AND token=?2");
   Stmt by_distinct(db_, "SELECT id FROM events WHERE distinct_id=?1");

@@ -79,7 +79,8 @@ class LocalStoreEraseTest : public ::testing::Test {
                       {"distinct_id", distinct},
                       {"properties", {{"$session_id", session}}}};
     return {
-        token, session, distinct, uuid, "$pageview", "2026-01-01T00:00:00Z", json::serialize(body)};
+        token, session, distinct, uuid, "$pageview", "2026-01-01T00:00:00Z", json::serialize(body),
+        ""};
   }
 
   std::vector<SessionKey> Subject() const { return {{"phc_t", "subj-s1"}, {"phc_t", "subj-s2"}}; }
@@ -131,7 +132,9 @@ TEST_F(LocalStoreEraseTest, BeforeEraseTheScanAndResidueSeeTheSubject) {
   auto residue = store_->Residue(Subject(), Uuids(), {std::string("pid_") + kCanary});
   ASSERT_TRUE(residue.ok());
   EXPECT_EQ(residue->sessions, 2u);
-  EXPECT_EQ(residue->chunks, 4u);
+  // 4 chunks rows, and the lifecycle rows (2) and facts (a URL each, one event name) of the
+  // two sessions, counted with them.
+  EXPECT_EQ(residue->chunks, 4u + 2u + 3u);
   EXPECT_EQ(residue->events, 2u);
   EXPECT_EQ(residue->files, 2u + 2u + 4u + 1u);  // 2 session dirs, 3 window dirs, 4 chunks
   auto scan = ScanForNeedles(dir_.path(), {kCanary});

@@ -51,7 +51,8 @@ TEST(LocalStoreTest, StoreIsPrivateAndSurvivesReopen) {
     auto store = LocalStore::Open(d.path());
     ASSERT_TRUE(store.ok());
     ASSERT_TRUE((*store)->WriteRecording({"phc_t", "s-2", "w", "", &a}).ok());
-    ASSERT_TRUE((*store)->WriteEvents({{"phc_t", "s-2", "d", "u-1", "$pageview", "t", "{}"}}).ok());
+    ASSERT_TRUE(
+        (*store)->WriteEvents({{"phc_t", "s-2", "d", "u-1", "$pageview", "t", "{}", ""}}).ok());
   }
   struct stat st {};
   ASSERT_EQ(::stat((d.path() / "store").c_str(), &st), 0);

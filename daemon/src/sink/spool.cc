@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -237,6 +238,34 @@ Result<SpoolRecord> Spool::Read(uint64_t seq) const {
   if (!text.ok())
     return Status::Io("read spool file " + NameFor(seq) + ": " + text.status().message());
   return Decode(*text);
+}
+
+Result<std::vector<Spool::DeadLetter>> Spool::DeadLetters() const {
+  Result<std::vector<std::string>> names = opts_.env->GetChildren(opts_.dir / "dead");
+  if (!names.ok()) return Status::Io("list dead letters: " + names.status().message());
+  std::vector<DeadLetter> out;
+  for (const std::string& name : *names) {
+    std::optional<uint64_t> seq = SeqFromName(name);
+    if (!seq) continue;
+    fs::path file = opts_.dir / "dead" / name;
+    DeadLetter d{*seq, "", 0};
+    Result<std::string> text = opts_.env->ReadFile(file);
+    Result<SpoolRecord> r = text.ok() ? Decode(*text) : Result<SpoolRecord>(text.status());
+    if (r.ok()) {
+      d.token = r->token;
+      d.created_ms = r->created_ms;
+    } else {
+      std::error_code ec;
+      auto t = fs::last_write_time(file, ec);
+      if (!ec)
+        d.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::file_clock::to_sys(t).time_since_epoch())
+                           .count();
+    }
+    out.push_back(std::move(d));
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.seq < b.seq; });
+  return out;
 }
 
 Status Spool::Remove(uint64_t seq) {

@@ -77,6 +77,14 @@ class Spool {
   // upstream erasure covers that), but it is never re-created here: Remove only unlinks, and
   // MoveToDead refuses a seq Erase took out of the index (both serialize on file_mu_).
   Result<EraseCounts> Erase(const std::vector<uint64_t>& seqs);
+  // Retention: every dead letter with its project token and the time it was spooled (Unix
+  // ms). A dead letter that fails the format check has an empty token and its file's time.
+  struct DeadLetter {
+    uint64_t seq = 0;
+    std::string token;
+    int64_t created_ms = 0;
+  };
+  Result<std::vector<DeadLetter>> DeadLetters() const;
   // True while a pending or dead file (or a dead .reason) of `seq` exists: the residue check.
   bool Holds(uint64_t seq) const;
 

@@ -1,5 +1,5 @@
 // Legal deadlines of data-subject requests (GDPR Art. 12(3), CCPA 1798.130) and the RFC 3339
-// timestamps OpenDSR carries. Pure UTC civil-calendar arithmetic: no timegm, no locale, no TZ.
+// calendar month arithmetic they need (UTC, no timegm, no locale, no TZ).
 // Any thread may call any function (no state).
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "scrubd/common/rfc3339.h"
 #include "scrubd/common/status.h"
 
 namespace scrubd::subjects {
@@ -22,18 +23,12 @@ int64_t ExpectedCompletionMs(std::string_view regulation, int64_t received_ms, b
 // `months` calendar months after `ms`, day clamped to the target month's last day.
 int64_t AddCalendarMonthsMs(int64_t ms, int months);
 
-// Days since 1970-01-01 of a proleptic Gregorian date, and back (H. Hinnant's algorithms).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
-void CivilFromDays(int64_t days, int64_t* y, unsigned* m, unsigned* d);
-bool IsLeapYear(int64_t y);
-unsigned DaysInMonth(int64_t y, unsigned m);
-
-// RFC 3339 date-time: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM). 't' and 'z' are
-// accepted in lower case; the fraction (1-9 digits) is truncated to milliseconds; a leap second
-// (:60) counts as the next second. Anything else (dates that do not exist, missing offset,
-// trailing bytes, over 40 bytes) is kInvalidInput with a message that never quotes the input.
-Result<int64_t> ParseRfc3339Ms(std::string_view text);
-// UTC, "2018-10-02T15:00:00Z", or with ".123" when the millisecond part is non-zero.
-std::string FormatRfc3339Ms(int64_t ms);
+// The calendar and RFC 3339 functions live in scrubd/common/rfc3339.h.
+using scrubd::CivilFromDays;
+using scrubd::DaysFromCivil;
+using scrubd::DaysInMonth;
+using scrubd::FormatRfc3339Ms;
+using scrubd::IsLeapYear;
+using scrubd::ParseRfc3339Ms;
 
 }  // namespace scrubd::subjects

@@ -254,6 +254,8 @@ class SqliteSubjectStore final : public SubjectStore {
   Status PutRequest(const RequestRecord& r) override;
   Result<std::optional<RequestRecord>> GetRequest(const std::string& id) override;
   Result<std::vector<RequestRecord>> Unfinished() override;
+  Result<std::vector<RequestRecord>> FinishedBefore(int64_t before_ms) override;
+  Status DeleteRequest(const std::string& id) override;
 
  private:
   struct PartSets {
@@ -283,7 +285,8 @@ class SqliteSubjectStore final : public SubjectStore {
   std::vector<std::unique_ptr<Stmt>> statements_;
   Stmt *add_token_, *add_node_, *add_edge_, *add_occurrence_, *node_kind_, *node_tokens_,
       *neighbours_, *occurrences_, *del_node_, *del_edges_a_, *del_edges_b_, *del_occurrences_,
-      *tokens_, *add_tombstone_, *expire_tombstones_, *put_request_, *get_request_, *unfinished_;
+      *tokens_, *add_tombstone_, *expire_tombstones_, *put_request_, *get_request_, *unfinished_,
+      *finished_before_, *del_request_;
   mutable std::shared_mutex tomb_mu_;               // tombs_
   std::unordered_map<std::string, int64_t> tombs_;  // CacheKey(token, key) -> expires_ms
 };
@@ -338,6 +341,10 @@ Status SqliteSubjectStore::PrepareAll() {
       {&get_request_, "SELECT " SCRUBD_REQUEST_COLUMNS " FROM requests WHERE id=?1"},
       {&unfinished_, "SELECT " SCRUBD_REQUEST_COLUMNS " FROM requests WHERE status IN "
                      "('pending','in_progress','deferred') ORDER BY received_ms, id"},
+      {&finished_before_, "SELECT " SCRUBD_REQUEST_COLUMNS " FROM requests WHERE status NOT IN "
+                          "('pending','in_progress','deferred') AND updated_ms <= ?1 "
+                          "ORDER BY updated_ms, id"},
+      {&del_request_, "DELETE FROM requests WHERE id=?1"},
   };
   for (const auto& [stmt, sql] : all)
     if (Status s = Prepare(stmt, sql); !s.ok()) return s;
@@ -631,6 +638,29 @@ Result<std::vector<RequestRecord>> SqliteSubjectStore::Unfinished() {
   }
   if (rc != SQLITE_DONE) return SqlError(db_, "unfinished requests");
   return out;
+}
+
+Result<std::vector<RequestRecord>> SqliteSubjectStore::FinishedBefore(int64_t before_ms) {
+  std::lock_guard lock(mu_);
+  std::vector<RequestRecord> out;
+  Reading reading(*finished_before_);
+  finished_before_->Bind(1, before_ms);
+  int rc;
+  while ((rc = finished_before_->Step()) == SQLITE_ROW) {
+    Result<RequestRecord> r = ReadRequest(*finished_before_);
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(*r));
+  }
+  if (rc != SQLITE_DONE) return SqlError(db_, "finished requests");
+  return out;
+}
+
+Status SqliteSubjectStore::DeleteRequest(const std::string& id) {
+  std::lock_guard lock(mu_);
+  Reading reading(*del_request_);
+  del_request_->Bind(1, id);
+  if (del_request_->Step() != SQLITE_DONE) return SqlError(db_, "delete request");
+  return Status::Ok();
 }
 
 // Creates the database file owner-only before SQLite opens it: SQLite gives its -wal and -shm

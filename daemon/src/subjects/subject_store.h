@@ -110,6 +110,10 @@ class SubjectStore {  // all methods thread-safe
   virtual Result<std::optional<RequestRecord>> GetRequest(const std::string& id) = 0;
   // kUnfinishedStatuses, ordered by received_ms then id.
   virtual Result<std::vector<RequestRecord>> Unfinished() = 0;
+  // Retention: requests in no unfinished status last updated at or before `before_ms`,
+  // oldest first.
+  virtual Result<std::vector<RequestRecord>> FinishedBefore(int64_t before_ms) = 0;
+  virtual Status DeleteRequest(const std::string& id) = 0;  // idempotent
 };
 
 // The embedded default: DATA_DIR/subjects/subjects.sqlite (directory 0700, files 0600, WAL,

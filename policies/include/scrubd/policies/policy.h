@@ -41,10 +41,33 @@ struct SamplingPolicy {
   bool recordings_only = true;  // `applies_to: recordings | all`: also thin analytics events?
 };
 
-// `retention:` how long stored recordings and events are kept.
+// `retention:` how long stored recordings and events are kept (docs/retention.md). A session
+// expires at its last event's time plus the days of the first rule that matches it, else
+// `days`. Every condition a rule gives must hold (they are ANDed); each list matches any entry.
+struct RetentionRule {
+  std::string name;  // `name:`, else "rules[N]" (0-based): what purge reports and audits
+  int64_t days = 0;
+  std::vector<std::string> tokens;  // `match.token`: project tokens
+  std::vector<std::string> events;  // `match.event`: an event name seen in the session
+  std::shared_ptr<const RE2> url;   // `match.url`: RE2 over a page URL the session visited
+  std::string url_pattern;          // its source text
+  struct Property {
+    std::string name;                  // a top-level key of `properties` ($set / $set_once: person)
+    std::shared_ptr<const RE2> value;  // RE2 over its value as text; null: the key is present
+    bool person = false;               // `match.person_property`: $set / $set_once keys
+  };
+  std::vector<Property> properties;  // `match.property` / `match.person_property`
+};
+
 struct RetentionPolicy {
   int64_t days = 30;
+  std::vector<RetentionRule> rules;  // ordered: the first that matches sets the days
+  // The shortest of `days` and every rule's days: a session younger than this cannot expire.
+  int64_t MinDays() const;
 };
+
+// Parses `retention:` (policies/src/retention_section.cc). Errors carry file:line:col.
+Status ParseRetentionSection(const std::string& file, const YAML::Node& n, RetentionPolicy* out);
 
 // `erasure:` subject erasure (docs/subjects.md): how long tombstones keep an erased subject's
 // later data out.

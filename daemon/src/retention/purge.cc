@@ -1,0 +1,279 @@
+// Retention purge: plan from the store's lifecycle rows (no recording is read), then delete in
+// batches under the ingest lock, then the smaller stores. Messages carry no id or path.
+#include "retention/purge.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <mutex>
+#include <set>
+
+#include "dom/state_store.h"
+#include "retention/rules.h"
+#include "scrubd/audit/log.h"
+#include "scrubd/common/env.h"
+#include "scrubd/common/rfc3339.h"
+#include "sink/local_store.h"
+#include "sink/spool.h"
+#include "subjects/subject_store.h"
+
+namespace scrubd::retention {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The shortest and longest days any policy can give a session.
+std::pair<int64_t, int64_t> DayRange(const policies::PolicySet& set) {
+  int64_t lo = INT64_MAX, hi = 0;
+  for (const auto& p : set.policies()) {
+    lo = std::min(lo, p->retention.MinDays());
+    hi = std::max(hi, p->retention.days);
+    for (const auto& r : p->retention.rules) hi = std::max(hi, r.days);
+  }
+  if (set.policies().empty()) return {1, 1};
+  return {lo, hi};
+}
+
+// A token no policy covers anymore: its data is kept no longer than the shortest default.
+const policies::RetentionPolicy& RetentionFor(const policies::PolicySet& set,
+                                              std::string_view token, bool* none) {
+  static const policies::RetentionPolicy kShortest = [] {
+    policies::RetentionPolicy r;
+    r.days = 1;
+    return r;
+  }();
+  const policies::Policy* p = set.ForToken(token);
+  *none = p == nullptr;
+  return p ? p->retention : kShortest;
+}
+
+Result<std::vector<json::object>> ParseBodies(const std::vector<std::string>& bodies) {
+  std::vector<json::object> out;
+  for (const std::string& b : bodies) {
+    boost::system::error_code ec;
+    json::value v = json::parse(b, ec);
+    if (ec || !v.is_object()) return Status::Corruption("stored event is not a JSON object");
+    out.push_back(std::move(v).as_object());
+  }
+  return out;
+}
+
+class Purge {
+ public:
+  Purge(const PurgeDeps& d, const PurgeOptions& o) : d_(d), o_(o) {
+    report_.dry_run = o.dry_run;
+    report_.now_ms = o.now_ms;
+    for (const auto& p : d.policies->policies())
+      report_.policy_versions.push_back(p->name + " " + p->sha256);
+  }
+  Result<PurgeReport> Run();
+
+ private:
+  Status PlanSessions(std::vector<sink::PurgeKey>* keys);
+  Result<Verdict> VerdictFor(const sink::LifecycleRow& row);
+  Status DeleteSessions(const std::vector<sink::PurgeKey>& keys);
+  Status PurgeLooseEvents();
+  Status PurgeSmallStores();
+  Status PurgeRequests();
+  std::string HeldBy(std::string_view token, std::string_view session, std::string_view d) {
+    return d_.held_by ? d_.held_by(token, session, d) : std::string();
+  }
+
+  const PurgeDeps& d_;
+  const PurgeOptions& o_;
+  PurgeReport report_;
+};
+
+Result<Verdict> Purge::VerdictFor(const sink::LifecycleRow& row) {
+  bool none = false;
+  const policies::RetentionPolicy& policy = RetentionFor(*d_.policies, row.token, &none);
+  if (none) return Verdict{policy.days, "no policy for the token"};
+  sink::SessionKey key{row.token, row.session_id};
+  SessionView view;
+  view.token = row.token;
+  Result<std::vector<std::string>> urls = d_.store->FactsOf(key, sink::FactKind::kUrl);
+  Result<std::vector<std::string>> events = d_.store->FactsOf(key, sink::FactKind::kEvent);
+  if (!urls.ok()) return urls.status();
+  if (!events.ok()) return events.status();
+  view.urls = std::move(urls).value();
+  view.events = std::move(events).value();
+  view.load_events = [this, key]() -> Result<std::vector<json::object>> {
+    Result<std::vector<sink::StoredEvent>> stored = d_.store->EventsOf({key}, {});
+    if (!stored.ok()) return stored.status();
+    std::vector<std::string> bodies;
+    for (sink::StoredEvent& e : *stored) bodies.push_back(std::move(e.body));
+    return ParseBodies(bodies);
+  };
+  return Evaluate(policy, view);
+}
+
+Status Purge::PlanSessions(std::vector<sink::PurgeKey>* keys) {
+  const int64_t min_days = DayRange(*d_.policies).first;
+  Result<std::vector<sink::LifecycleRow>> rows =
+      d_.store->SessionsLastSeenBefore(o_.now_ms - min_days * kMsPerDay);
+  if (!rows.ok()) return rows.status();
+  for (const sink::LifecycleRow& row : *rows) {
+    Result<Verdict> v = VerdictFor(row);
+    if (!v.ok()) {
+      ++report_.errors;  // kept: its days cannot be told
+      spdlog::error("purge: a session's retention could not be evaluated: {}",
+                    v.status().ToString());
+      continue;
+    }
+    PurgeEntry e{row.token, row.session_id, v->rule,
+                 v->days,   row.last_ts,    row.last_ts + v->days * kMsPerDay,
+                 ""};
+    if (e.expires_ms > o_.now_ms) continue;
+    e.hold = HeldBy(row.token, row.session_id, row.distinct_id);
+    if (!e.hold.empty()) {
+      report_.held.push_back(std::move(e));
+      continue;
+    }
+    keys->push_back({{row.token, row.session_id}, o_.now_ms - v->days * kMsPerDay});
+    report_.removed.push_back(std::move(e));
+  }
+  return Status::Ok();
+}
+
+Status Purge::DeleteSessions(const std::vector<sink::PurgeKey>& keys) {
+  std::set<std::pair<std::string, std::string>> gone;
+  for (size_t at = 0; at < keys.size(); at += o_.batch) {
+    std::vector<sink::PurgeKey> batch(keys.begin() + at,
+                                      keys.begin() + std::min(keys.size(), at + o_.batch));
+    std::unique_lock<std::shared_mutex> pause;
+    if (d_.ingest_lock) pause = std::unique_lock<std::shared_mutex>(*d_.ingest_lock);
+    std::vector<sink::SessionKey> removed;
+    Result<sink::EraseCounts> c = d_.store->PurgeSessions(batch, &removed);
+    if (!c.ok()) return c.status();
+    report_.counts += *c;
+    for (const sink::SessionKey& k : removed) {
+      gone.insert({k.token, k.session_id});
+      if (!d_.state) continue;
+      if (d_.state->HoldsSession(k.token, k.session_id)) ++report_.counts.dom_state;
+      if (Status s = d_.state->ForgetSession(k.token, k.session_id); !s.ok()) return s;
+    }
+  }
+  // Sessions that got newer data between the plan and their batch were kept.
+  auto kept = std::remove_if(report_.removed.begin(), report_.removed.end(), [&](const auto& e) {
+    return !gone.count({e.token, e.session_id});
+  });
+  report_.newer = static_cast<uint64_t>(report_.removed.end() - kept);
+  report_.removed.erase(kept, report_.removed.end());
+  return Status::Ok();
+}
+
+Status Purge::PurgeLooseEvents() {
+  Result<std::vector<sink::LooseEvent>> loose = d_.store->LooseEvents();
+  if (!loose.ok()) return loose.status();
+  std::vector<int64_t> ids;
+  for (sink::LooseEvent& e : *loose) {
+    bool none = false;
+    const policies::RetentionPolicy& policy = RetentionFor(*d_.policies, e.event.token, &none);
+    SessionView view;
+    view.token = e.event.token;
+    view.events = {e.event.name};
+    Result<std::vector<json::object>> parsed = ParseBodies({e.event.body});
+    if (parsed.ok())
+      if (const json::value* p = (*parsed)[0].if_contains("properties"); p && p->is_object())
+        if (const json::value* u = p->get_object().if_contains("$current_url"); u && u->is_string())
+          view.urls.emplace_back(u->get_string());
+    view.load_events = [&parsed] { return parsed; };
+    Result<Verdict> v = Evaluate(policy, view);
+    if (!v.ok()) {
+      ++report_.errors;
+      continue;
+    }
+    if (e.ts + v->days * kMsPerDay > o_.now_ms) continue;
+    if (!HeldBy(e.event.token, "", e.event.distinct_id).empty()) continue;
+    ids.push_back(e.id);
+  }
+  if (o_.dry_run) {
+    report_.loose_events = ids.size();
+    return Status::Ok();
+  }
+  Result<uint64_t> n = d_.store->DeleteEventRows(ids);
+  if (!n.ok()) return n.status();
+  report_.loose_events = *n;
+  return Status::Ok();
+}
+
+Status Purge::PurgeSmallStores() {
+  const int64_t max_days = DayRange(*d_.policies).second;
+  if (d_.state) {  // DOM state no kept session can still need (orphans of a crash, blocked pages)
+    Result<uint64_t> n =
+        d_.state->RemoveUntouchedSince(o_.now_ms - max_days * kMsPerDay, o_.dry_run);
+    if (!n.ok()) return n.status();
+    report_.counts.dom_state += *n;
+  }
+  if (!d_.spool) return Status::Ok();
+  Result<std::vector<sink::Spool::DeadLetter>> dead = d_.spool->DeadLetters();
+  if (!dead.ok()) return dead.status();
+  std::vector<uint64_t> seqs;
+  for (const auto& dl : *dead) {
+    bool none = false;
+    const policies::RetentionPolicy& policy = RetentionFor(*d_.policies, dl.token, &none);
+    if (dl.created_ms + policy.days * kMsPerDay <= o_.now_ms) seqs.push_back(dl.seq);
+  }
+  if (o_.dry_run) {
+    report_.counts.dead += seqs.size();
+    return Status::Ok();
+  }
+  Result<sink::EraseCounts> c = d_.spool->Erase(seqs);
+  if (!c.ok()) return c.status();
+  report_.counts.dead += c->dead;
+  return Status::Ok();
+}
+
+Status Purge::PurgeRequests() {
+  if (!d_.index) return Status::Ok();
+  const int64_t bundle_cutoff = o_.now_ms - o_.bundle_days * kMsPerDay;
+  Result<std::vector<subjects::RequestRecord>> done =
+      d_.index->FinishedBefore(std::max(bundle_cutoff, o_.now_ms - o_.request_days * kMsPerDay));
+  if (!done.ok()) return done.status();
+  for (const subjects::RequestRecord& r : *done) {
+    fs::path bundle = d_.data_dir / "exports" / (r.id + ".zip");
+    if (r.updated_ms <= bundle_cutoff && Env::Default()->FileExists(bundle)) {
+      ++report_.bundles;
+      if (!o_.dry_run)
+        if (Status s = Env::Default()->RemoveFile(bundle); !s.ok()) return s;
+    }
+    if (r.updated_ms > o_.now_ms - o_.request_days * kMsPerDay) continue;
+    ++report_.requests;
+    if (!o_.dry_run)
+      if (Status s = d_.index->DeleteRequest(r.id); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Result<PurgeReport> Purge::Run() {
+  if (!o_.dry_run) {  // an interrupted purge is finished first
+    Result<sink::EraseCounts> resumed = d_.store->FinishPurges();
+    if (!resumed.ok()) return resumed.status();
+    report_.resumed = resumed->files;
+  }
+  std::vector<sink::PurgeKey> keys;
+  if (Status s = PlanSessions(&keys); !s.ok()) return s;
+  if (!o_.dry_run)
+    if (Status s = DeleteSessions(keys); !s.ok()) return s;
+  if (Status s = PurgeLooseEvents(); !s.ok()) return s;
+  if (Status s = PurgeSmallStores(); !s.ok()) return s;
+  if (Status s = PurgeRequests(); !s.ok()) return s;
+  if (!o_.dry_run) {
+    Result<uint64_t> seq = d_.audit->Append("retention_purge", report_.AuditJson());
+    if (!seq.ok()) return seq.status();
+  }
+  return std::move(report_);
+}
+
+}  // namespace
+
+Result<PurgeReport> RunPurge(const PurgeDeps& deps, const PurgeOptions& options) {
+  if (!deps.store || !deps.policies) return Status::Internal("purge needs the store and policies");
+  if (!options.dry_run && !deps.audit) return Status::Internal("purge needs the audit log");
+  if (options.batch == 0) return Status::InvalidInput("purge batch must be positive");
+  return Purge(deps, options).Run();
+}
+
+}  // namespace scrubd::retention

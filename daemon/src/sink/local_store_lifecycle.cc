@@ -1,0 +1,301 @@
+// LocalStore lifecycle rows and purge (STORE_FORMAT.md "Lifecycle" and "Purge"): per-session
+// last event time and rule facts, written in the ingest transactions; purge deletes expired
+// sessions through a journal so a crash mid-purge is finished by the next run.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <set>
+
+#include "ingest/decode.h"
+#include "scrubd/common/rfc3339.h"
+#include "sink/local_store.h"
+#include "sink/sqlite_stmt.h"
+
+namespace scrubd::sink {
+namespace json = boost::json;
+using sqlite::SqlError;
+using sqlite::Stmt;
+
+namespace {
+
+// Stores written before lifecycle rows existed get them once, from their sessions and events
+// rows (events without a parseable timestamp use their received time).
+constexpr char kMigrate[] = R"sql(
+  INSERT OR IGNORE INTO lifecycle(token, session_id, distinct_id, last_ts)
+    SELECT token, session_id, COALESCE(distinct_id, ''), MIN(last_ts, updated_at) FROM sessions;
+  INSERT INTO lifecycle(token, session_id, distinct_id, last_ts)
+    SELECT token, session_id, COALESCE(MAX(distinct_id), ''),
+           MAX(MIN(received_at,
+                   COALESCE(CAST(strftime('%s', timestamp) AS INTEGER) * 1000, received_at)))
+    FROM events WHERE session_id <> '' GROUP BY token, session_id
+    ON CONFLICT(token, session_id) DO UPDATE SET last_ts = MAX(last_ts, excluded.last_ts);
+  INSERT OR IGNORE INTO session_facts(token, session_id, kind, value)
+    SELECT token, session_id, 1, first_url FROM sessions WHERE first_url <> '';
+  INSERT OR IGNORE INTO session_facts(token, session_id, kind, value)
+    SELECT DISTINCT token, session_id, 2, event FROM events WHERE session_id <> '';
+  UPDATE lifecycle SET facts = (SELECT COUNT(*) FROM session_facts f
+                                WHERE f.token = lifecycle.token
+                                  AND f.session_id = lifecycle.session_id);
+)sql";
+
+int64_t TimestampMs(std::string_view iso, int64_t received) {
+  Result<int64_t> t = ParseRfc3339Ms(iso);
+  return t.ok() ? std::min(*t, received) : received;
+}
+
+bool StepDone(Stmt& q) {
+  bool ok = q.Step() == SQLITE_DONE;
+  q.Reset();
+  return ok;
+}
+
+}  // namespace
+
+std::vector<std::string> PageUrlsOf(const json::array& rrweb_events) {
+  std::vector<std::string> urls;
+  for (const json::value& e : rrweb_events) {
+    if (!e.is_object()) continue;
+    const json::object& o = e.get_object();
+    const json::value* t = o.if_contains("type");
+    const json::value* d = o.if_contains("data");
+    if (!t || !t->is_int64() || t->get_int64() != 4 || !d || !d->is_object()) continue;
+    if (const json::value* h = d->get_object().if_contains("href"); h && h->is_string())
+      urls.emplace_back(h->get_string());
+  }
+  return urls;
+}
+
+Status LocalStore::MigrateLifecycle() {
+  Stmt v(db_, "PRAGMA user_version");
+  if (!v.ok() || v.Step() != SQLITE_ROW) return SqlError(db_, "lifecycle version");
+  if (v.Int(0) >= 2) return Status::Ok();
+  if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  Status s = Exec(kMigrate);
+  Stmt n(db_, "SELECT COUNT(*) FROM lifecycle");
+  if (s.ok() && (!n.ok() || n.Step() != SQLITE_ROW)) s = SqlError(db_, "lifecycle count");
+  if (s.ok()) migrated_sessions_ = static_cast<uint64_t>(n.Int(0));
+  if (s.ok()) s = Exec("PRAGMA user_version=2");
+  if (s.ok()) s = Exec("COMMIT");
+  if (!s.ok()) {
+    migrated_sessions_ = 0;
+    Rollback();
+  }
+  return s;
+}
+
+bool LocalStore::TouchLifecycle(const std::string& token, const std::string& session_id,
+                                const std::string& distinct_id, int64_t last_ts,
+                                const std::vector<std::pair<FactKind, std::string>>& facts) {
+  Stmt up(db_,
+          "INSERT INTO lifecycle(token,session_id,distinct_id,last_ts) VALUES(?1,?2,?3,?4) "
+          "ON CONFLICT(token,session_id) DO UPDATE SET last_ts=MAX(last_ts,excluded.last_ts),"
+          "distinct_id=CASE WHEN distinct_id='' THEN excluded.distinct_id ELSE distinct_id END "
+          "RETURNING facts");
+  if (!up.ok()) return false;
+  up.Bind(1, token).Bind(2, session_id).Bind(3, distinct_id).Bind(4, last_ts);
+  if (up.Step() != SQLITE_ROW) return false;
+  int64_t count = up.Int(0);
+  if (up.Step() != SQLITE_DONE) return false;
+  if (facts.empty() || count >= kMaxFactsPerSession) return true;
+  Stmt ins(db_,
+           "INSERT OR IGNORE INTO session_facts(token,session_id,kind,value) VALUES(?1,?2,?3,?4)");
+  if (!ins.ok()) return false;
+  const int64_t before = count;
+  std::set<std::pair<FactKind, std::string_view>> seen;
+  for (const auto& [kind, value] : facts) {
+    if (count >= kMaxFactsPerSession) break;
+    std::string_view v = std::string_view(value).substr(0, kMaxFactBytes);
+    if (v.empty() || !seen.insert({kind, v}).second) continue;
+    ins.Bind(1, token).Bind(2, session_id).Bind(3, static_cast<int64_t>(kind)).Bind(4, v);
+    if (!StepDone(ins)) return false;
+    count += sqlite3_changes(db_);
+  }
+  if (count == before) return true;
+  Stmt set(db_, "UPDATE lifecycle SET facts=?3 WHERE token=?1 AND session_id=?2");
+  if (!set.ok()) return false;
+  set.Bind(1, token).Bind(2, session_id).Bind(3, count);
+  return StepDone(set);
+}
+
+bool LocalStore::TouchLifecycle(const StoredEvent& e, int64_t received_ms) {
+  std::vector<std::pair<FactKind, std::string>> facts{{FactKind::kEvent, e.name}};
+  if (!e.current_url.empty()) facts.emplace_back(FactKind::kUrl, e.current_url);
+  return TouchLifecycle(e.token, e.session_id, e.distinct_id, TimestampMs(e.timestamp, received_ms),
+                        facts);
+}
+
+Result<std::vector<LifecycleRow>> LocalStore::SessionsLastSeenBefore(int64_t before) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_,
+         "SELECT token,session_id,distinct_id,last_ts FROM lifecycle WHERE last_ts<=?1 "
+         "ORDER BY last_ts, token, session_id");
+  if (!q.ok()) return SqlError(db_, "lifecycle query");
+  q.Bind(1, before);
+  std::vector<LifecycleRow> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) out.push_back({q.Text(0), q.Text(1), q.Text(2), q.Int(3)});
+  if (rc != SQLITE_DONE) return SqlError(db_, "lifecycle query");
+  return out;
+}
+
+Result<std::vector<std::string>> LocalStore::FactsOf(const SessionKey& key, FactKind kind) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_, "SELECT value FROM session_facts WHERE token=?1 AND session_id=?2 AND kind=?3");
+  if (!q.ok()) return SqlError(db_, "facts query");
+  q.Bind(1, key.token).Bind(2, key.session_id).Bind(3, static_cast<int64_t>(kind));
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) out.push_back(q.Text(0));
+  if (rc != SQLITE_DONE) return SqlError(db_, "facts query");
+  return out;
+}
+
+Result<std::vector<LooseEvent>> LocalStore::LooseEvents() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_,
+         "SELECT id,token,distinct_id,uuid,event,timestamp,received_at,body FROM events "
+         "WHERE session_id IS NULL OR session_id='' ORDER BY id");
+  if (!q.ok()) return SqlError(db_, "loose events");
+  std::vector<LooseEvent> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    LooseEvent e;
+    e.id = q.Int(0);
+    e.event = StoredEvent{q.Text(1), "", q.Text(2), q.Text(3), q.Text(4), q.Text(5), q.Text(7), ""};
+    e.ts = TimestampMs(e.event.timestamp, q.Int(6));
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return SqlError(db_, "loose events");
+  return out;
+}
+
+Status LocalStore::PurgeRows(const std::vector<PurgeKey>& keys, std::vector<SessionKey>* removed,
+                             EraseCounts* counts) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  Stmt life(db_, "DELETE FROM lifecycle WHERE token=?1 AND session_id=?2 AND last_ts<=?3");
+  Stmt chunks(db_, "DELETE FROM chunks WHERE session_id=?1 AND token=?2 RETURNING bytes");
+  Stmt session(db_, "DELETE FROM sessions WHERE token=?1 AND session_id=?2");
+  Stmt events(db_, "DELETE FROM events WHERE session_id=?1 AND token=?2");
+  Stmt facts(db_, "DELETE FROM session_facts WHERE token=?1 AND session_id=?2");
+  Stmt journal(db_, "INSERT OR IGNORE INTO purge_pending(token,session_id) VALUES(?1,?2)");
+  bool ok = life.ok() && chunks.ok() && session.ok() && events.ok() && facts.ok() && journal.ok();
+  for (size_t i = 0; ok && i < keys.size(); ++i) {
+    const SessionKey& k = keys[i].key;
+    life.Bind(1, k.token).Bind(2, k.session_id).Bind(3, keys[i].cutoff);
+    if (!(ok = StepDone(life))) break;
+    if (sqlite3_changes(db_) == 0) continue;  // newer data arrived: no longer expired
+    chunks.Bind(1, k.session_id).Bind(2, k.token);
+    session.Bind(1, k.token).Bind(2, k.session_id);
+    events.Bind(1, k.session_id).Bind(2, k.token);
+    facts.Bind(1, k.token).Bind(2, k.session_id);
+    journal.Bind(1, k.token).Bind(2, k.session_id);
+    bool chunk_ok = true;
+    int rc;
+    while ((rc = chunks.Step()) == SQLITE_ROW) {
+      ++counts->chunks;
+      counts->chunk_bytes += static_cast<uint64_t>(chunks.Int(0));
+    }
+    chunks.Reset();
+    chunk_ok = rc == SQLITE_DONE;
+    ok = chunk_ok && StepDone(session);
+    if (ok) counts->sessions += static_cast<uint64_t>(sqlite3_changes(db_));
+    ok = ok && StepDone(events);
+    if (ok) counts->events += static_cast<uint64_t>(sqlite3_changes(db_));
+    ok = ok && StepDone(facts) && StepDone(journal);
+    if (ok) removed->push_back(k);
+  }
+  Status s = ok ? Exec("COMMIT") : SqlError(db_, "purge rows");
+  if (!s.ok()) {
+    Rollback();
+    removed->clear();
+    return s;
+  }
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  if (rc != SQLITE_OK) return SqlError(db_, "purge: wal checkpoint");
+  return Status::Ok();
+}
+
+namespace {
+
+Status ClearJournal(sqlite3* db, const std::vector<SessionKey>& keys) {
+  Stmt del(db, "DELETE FROM purge_pending WHERE token=?1 AND session_id=?2");
+  if (!del.ok()) return SqlError(db, "purge journal");
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+    return SqlError(db, "purge journal");
+  bool ok = true;
+  for (size_t i = 0; ok && i < keys.size(); ++i) {
+    del.Bind(1, keys[i].token).Bind(2, keys[i].session_id);
+    ok = StepDone(del);
+  }
+  if (ok && sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK) return Status::Ok();
+  Status s = SqlError(db, "purge journal");
+  sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  return s;
+}
+
+}  // namespace
+
+Result<EraseCounts> LocalStore::PurgeSessions(const std::vector<PurgeKey>& keys,
+                                              std::vector<SessionKey>* removed) {
+  for (const PurgeKey& k : keys)
+    if (!ingest::ValidToken(k.key.token) || !ingest::ValidSessionId(k.key.session_id))
+      return Status::InvalidInput("purge: a session key is not a valid token and session id");
+  EraseCounts counts;
+  std::vector<SessionKey> gone;
+  if (Status s = PurgeRows(keys, &gone, &counts); !s.ok()) return s;
+  // Rows are gone and journaled: the directories follow; a crash here is finished by
+  // FinishPurges (the unindexed files are invisible to every reader meanwhile).
+  if (Status s = EraseDirs(gone, &counts); !s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (Status s = ClearJournal(db_, gone); !s.ok()) return s;
+  }
+  if (removed) *removed = std::move(gone);
+  return counts;
+}
+
+Result<EraseCounts> LocalStore::FinishPurges() {
+  std::vector<SessionKey> pending;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt q(db_, "SELECT token,session_id FROM purge_pending");
+    if (!q.ok()) return SqlError(db_, "purge journal");
+    int rc;
+    while ((rc = q.Step()) == SQLITE_ROW) pending.push_back({q.Text(0), q.Text(1)});
+    if (rc != SQLITE_DONE) return SqlError(db_, "purge journal");
+  }
+  EraseCounts counts;
+  std::vector<SessionKey> valid;
+  for (const SessionKey& k : pending)  // a row of another shape names no directory of ours
+    if (ingest::ValidToken(k.token) && ingest::ValidSessionId(k.session_id)) valid.push_back(k);
+  if (Status s = EraseDirs(valid, &counts); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Status s = ClearJournal(db_, pending); !s.ok()) return s;
+  return counts;
+}
+
+Result<uint64_t> LocalStore::DeleteEventRows(const std::vector<int64_t>& ids) {
+  if (ids.empty()) return uint64_t{0};
+  std::lock_guard<std::mutex> lock(mu_);
+  if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  Stmt del(db_, "DELETE FROM events WHERE id=?1");
+  bool ok = del.ok();
+  uint64_t n = 0;
+  for (size_t i = 0; ok && i < ids.size(); ++i) {
+    del.Bind(1, ids[i]);
+    ok = StepDone(del);
+    if (ok) n += static_cast<uint64_t>(sqlite3_changes(db_));
+  }
+  Status s = ok ? Exec("COMMIT") : SqlError(db_, "purge events");
+  if (!s.ok()) {
+    Rollback();
+    return s;
+  }
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  if (rc != SQLITE_OK) return SqlError(db_, "purge: wal checkpoint");
+  return n;
+}
+
+}  // namespace scrubd::sink
