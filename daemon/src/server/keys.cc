@@ -30,8 +30,10 @@ std::string HexEncode(std::string_view bytes) {
 
 namespace {
 
+constexpr size_t kMinKeyBytes = 16;  // keys and tokens alike
+
 // The file's bytes after the mode and length checks; nullopt when it does not exist.
-Result<std::optional<std::string>> ReadPrivateFile(const fs::path& path, size_t min_bytes) {
+Result<std::optional<std::string>> ReadPrivateFile(const fs::path& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return std::optional<std::string>();
@@ -48,7 +50,8 @@ Result<std::optional<std::string>> ReadPrivateFile(const fs::path& path, size_t 
   std::stringstream ss;
   ss << in.rdbuf();
   std::string key = ss.str();
-  if (key.size() < min_bytes) return Status::InvalidConfig(path.string() + ": key file too short");
+  if (key.size() < kMinKeyBytes)
+    return Status::InvalidConfig(path.string() + ": key file too short");
   return std::optional<std::string>(std::move(key));
 }
 
@@ -63,11 +66,11 @@ Result<std::string> RandomBytes(size_t bytes) {
 }
 
 Result<std::optional<std::string>> ReadKeyIfPresent(const fs::path& path) {
-  return ReadPrivateFile(path, 16);
+  return ReadPrivateFile(path);
 }
 
 Result<std::optional<std::string>> ReadTokenIfPresent(const fs::path& path) {
-  Result<std::optional<std::string>> raw = ReadPrivateFile(path, 16);
+  Result<std::optional<std::string>> raw = ReadPrivateFile(path);
   if (!raw.ok() || !raw->has_value()) return raw;
   std::string t = **raw;
   while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
