@@ -1,11 +1,15 @@
 // The scrubd binary as a user runs it: exit codes, --help, policy check output, refusing to
 // start on a bad policy, and a serve -> SIGTERM -> audit verify round trip.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -278,4 +282,111 @@ TEST(CliTest, AdminListenerServesTheAdminApiAndTheCliFindsIt) {
   int st = 0;
   waitpid(pid, &st, 0);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << scrubd::testing::ReadFile(log);
+}
+
+namespace {
+
+// A policy that hashes emails: it needs the data dir's hash key, which `policy check` alone
+// does not have.
+constexpr char kHashPolicy[] =
+    "version: 1\nname: hashy\ndetectors:\n  overrides:\n    email: {method: hash}\n";
+
+// A listening socket on 127.0.0.1:PORT, held for the test: serve could not bind it.
+struct HeldPort {
+  HeldPort() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(a);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(fd, 1) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      return;
+    port = ntohs(a.sin_port);
+  }
+  ~HeldPort() { close(fd); }
+  int fd = -1;
+  uint16_t port = 0;
+};
+
+size_t EntriesUnder(const std::filesystem::path& dir) {
+  size_t n = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir);
+       it != std::filesystem::recursive_directory_iterator(); ++it)
+    ++n;
+  return n;
+}
+
+}  // namespace
+
+// `serve --check` loads what serve loads: a hash-method policy passes (serve accepts it),
+// with a one-line summary naming the policy and its digest. It binds nothing (the port it
+// was given is taken) and writes nothing: the data dir stays absent, or empty.
+TEST(CliTest, ServeCheckPassesAHashPolicyAndBindsAndWritesNothing) {
+  TempDir d;
+  std::string policy = (d.path() / "hash.yaml").string();
+  std::ofstream(policy) << kHashPolicy;
+  std::ofstream(d.path() / "scrubd.yaml")
+      << "data_dir: " << (d.path() / "data").string() << "\npolicy: [" << policy << "]\n";
+  HeldPort held;
+  ASSERT_GT(held.port, 0);
+  std::string listen = "127.0.0.1:" + std::to_string(held.port);
+  std::string config = (d.path() / "scrubd.yaml").string();
+  CliRun check = Scrubd("serve --check --config " + config + " --listen " + listen);
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_EQ(check.out.rfind("scrubd serve --check: OK", 0), 0u) << check.out;
+  EXPECT_EQ(std::count(check.out.begin(), check.out.end(), '\n'), 1) << check.out;
+  EXPECT_NE(check.out.find("hashy(" + policy + " sha256="), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("data_dir=" + (d.path() / "data").string()), std::string::npos);
+  EXPECT_NE(check.out.find("would be created on first start:"), std::string::npos) << check.out;
+  EXPECT_FALSE(std::filesystem::exists(d.path() / "data")) << "the check created the data dir";
+  std::filesystem::create_directory(d.path() / "data");
+  check = Scrubd("serve --check --config " + config + " --listen " + listen);
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_EQ(EntriesUnder(d.path() / "data"), 0u) << "the check wrote into the data dir";
+  // serve with the same options accepts the policy: it gets as far as binding (taken here).
+  CliRun serve = Scrubd("serve --config " + config + " --listen " + listen);
+  EXPECT_EQ(serve.exit_code, 78) << serve.out;
+  EXPECT_EQ(serve.out.find("hash.yaml"), std::string::npos) << serve.out;
+  EXPECT_NE(serve.out.find("in use"), std::string::npos) << serve.out;
+  // Once serve has created the keys, the check reads them and has nothing left to create.
+  check = Scrubd("serve --check --config " + config + " --listen " + listen);
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_EQ(check.out.find("would be created"), std::string::npos) << check.out;
+}
+
+// A broken policy or a key file others may read: the check fails as serve fails, with
+// serve's exit code and serve's message (file:line:col for the policy).
+TEST(CliTest, ServeCheckFailsWithServesError) {
+  TempDir d;
+  std::string data = (d.path() / "data").string();
+  std::string bad = (d.path() / "bad.yaml").string();
+  std::ofstream(bad) << "version: 1\ndetectors:\n  overrides:\n    email: {method: hsah}\n";
+  std::string args = "--listen 127.0.0.1:0 --data-dir " + data + " --policy " + bad;
+  CliRun check = Scrubd("serve --check " + args);
+  EXPECT_EQ(check.exit_code, 78) << check.out;
+  EXPECT_NE(check.out.find("refusing to start: " + bad + ":4:"), std::string::npos) << check.out;
+  CliRun serve = Scrubd("serve " + args);
+  EXPECT_EQ(serve.exit_code, 78) << serve.out;
+  auto error_of = [](const std::string& out) { return out.substr(out.find("refusing to start")); };
+  EXPECT_EQ(error_of(check.out), error_of(serve.out));
+  // A key that group or other may read: refused by both, without a change to the file.
+  std::string key = data + "/keys/hash.key";
+  ASSERT_EQ(chmod(key.c_str(), 0644), 0) << "serve created no hash key";
+  std::string hash = (d.path() / "hash.yaml").string();
+  std::ofstream(hash) << kHashPolicy;
+  args = "--listen 127.0.0.1:0 --data-dir " + data + " --policy " + hash;
+  check = Scrubd("serve --check " + args);
+  EXPECT_EQ(check.exit_code, 78) << check.out;
+  EXPECT_NE(check.out.find(key + ": key file must be mode 0600, is 0644"), std::string::npos)
+      << check.out;
+  serve = Scrubd("serve " + args);
+  EXPECT_EQ(serve.exit_code, 78) << serve.out;
+  EXPECT_EQ(error_of(check.out), error_of(serve.out));
+  // A config file error is the same usage-and-exit-78 as serve's.
+  std::ofstream(d.path() / "typo.yaml") << "data_dir: x\npolicy_files: [a]\n";
+  check = Scrubd("serve --check --config " + (d.path() / "typo.yaml").string());
+  EXPECT_EQ(check.exit_code, 78) << check.out;
+  EXPECT_NE(check.out.find("typo.yaml:2:1: config: unknown key 'policy_files'"), std::string::npos)
+      << check.out;
 }

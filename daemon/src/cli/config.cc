@@ -138,6 +138,8 @@ Status CheckPosthogErasure(const ServeConfig& c, bool from_flags) {
   return from_flags ? Status::InvalidInput(m) : Status::InvalidConfig(m);
 }
 
+}  // namespace
+
 // HOST:PORT with a numeric port (the server resolves the host); "" is allowed (not set).
 Status CheckListenAddress(const char* flag, const std::string& v) {
   size_t colon = v.rfind(':');
@@ -147,8 +149,6 @@ Status CheckListenAddress(const char* flag, const std::string& v) {
   if (ok) return Status::Ok();
   return Status::InvalidInput(std::string(flag) + " must be HOST:PORT, got '" + v + "'");
 }
-
-}  // namespace
 
 Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
   ServeConfig c;
@@ -169,8 +169,8 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
       c.answer_remote_config = false;
       continue;
     }
-    if (a == "--dsr-callbacks-allow-loopback") {
-      c.dsr_callbacks_allow_loopback = true;
+    if (a == "--dsr-callbacks-allow-loopback" || a == "--check") {
+      (a == "--check" ? c.check : c.dsr_callbacks_allow_loopback) = true;
       continue;
     }
     if (a == "--upstream-and-store" || a == "--upstream-insecure" ||

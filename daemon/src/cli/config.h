@@ -43,10 +43,14 @@ struct ServeConfig {
   std::string posthog_project_id;             // numeric project id
   std::string posthog_api_key_file;           // personal API key, file mode 0600
   bool dsr_callbacks_allow_loopback = false;  // OpenDSR callbacks to 127.0.0.0/8, ::1
+  bool check = false;  // --check (flag only): load as serve does, then exit (serve_setup.h)
 };
 
 // Errors: kInvalidInput for bad flags (usage), kInvalidConfig for a bad config file
 // (message carries file:line:col).
 Result<ServeConfig> ParseServeArgs(int argc, char** argv);
+
+// kInvalidInput naming `flag` unless `v` is HOST:PORT with a numeric port, or empty (not set).
+Status CheckListenAddress(const char* flag, const std::string& v);
 
 }  // namespace scrubd::cli

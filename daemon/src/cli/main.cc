@@ -15,6 +15,7 @@
 
 #include "cli/config.h"
 #include "cli/export.h"
+#include "cli/serve_setup.h"
 #include "cli/subjects_cli.h"
 #include "cli/subjects_wiring.h"
 #include "dom/dom_masker.h"
@@ -58,6 +59,8 @@ const char* kServeUsage = R"(usage: scrubd serve [options]
   --policy FILE            policy file; repeat for several (default: embedded default.yaml)
   --data-dir DIR           store, keys, DOM state and audit log (default ./var)
   --config FILE            scrubd.yaml; every flag can be set there, flags win
+  --check                  load config, keys and policies as serve does, print a summary
+                           and exit (0, or 78 with serve's error); binds nothing, writes nothing
   --max-body-bytes N       request body cap (default 26214400, 413 above)
   --max-decompressed-bytes N  cap on inflated bytes per request (default 67108864)
   --max-inflight-body-bytes N body bytes received and not yet answered (default 268435456;
@@ -275,39 +278,26 @@ int Serve(int argc, char** argv) {
   }
   cli::ServeConfig cfg = std::move(parsed).value();
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
-  RaiseNofileLimit();
-  namespace fs = std::filesystem;
-  fs::path data(cfg.data_dir);
-  std::error_code ec;
-  fs::create_directories(data, ec);
-  fs::permissions(data, fs::perms::owner_all, fs::perm_options::replace, ec);
-
   auto fail = [](const Status& s) {
     spdlog::critical("refusing to start: {}", s.message());
     return kExitConfig;
   };
-  Result<std::string> hash_key = server::LoadOrCreateKey(data / "keys" / "hash.key", 32);
-  if (!hash_key.ok()) return fail(hash_key.status());
-  Result<std::string> pseudo_key = server::LoadOrCreateKey(data / "keys" / "pseudonym.key", 32);
-  if (!pseudo_key.ok()) return fail(pseudo_key.status());
-  // Master key of the per-project identifier pseudonyms (docs/identifiers.md).
-  Result<std::string> identity_key = server::LoadOrCreateKey(data / "keys" / "identity.key", 32);
-  if (!identity_key.ok()) return fail(identity_key.status());
-  fs::path token_file =
-      cfg.admin_token_file.empty() ? data / "keys" / "admin.token" : fs::path(cfg.admin_token_file);
-  Result<std::string> admin_token = server::LoadOrCreateToken(token_file);
-  if (!admin_token.ok()) return fail(admin_token.status());
-  std::vector<server::RoleToken> role_tokens;
-  if (!cfg.admin_tokens_file.empty()) {
-    Result<std::vector<server::RoleToken>> t = server::LoadTokensFile(cfg.admin_tokens_file);
-    if (!t.ok()) return fail(t.status());
-    role_tokens = std::move(t).value();
+  if (cfg.check) {  // the same loading as below, writing nothing (cli/serve_setup.h)
+    Result<std::string> summary = cli::CheckServe(cfg);
+    if (!summary.ok()) return fail(summary.status());
+    std::printf("%s\n", summary->c_str());
+    return 0;
   }
-
-  policies::LoadOptions popts{*hash_key, *identity_key};
-  Result<std::shared_ptr<const policies::PolicySet>> set =
-      policies::LoadPolicySet(cfg.policy_files, popts);
-  if (!set.ok()) return fail(set.status());
+  RaiseNofileLimit();
+  namespace fs = std::filesystem;
+  fs::path data(cfg.data_dir);
+  Result<cli::ServeInputs> inputs = cli::LoadServeInputs(cfg, cli::KeyFiles::kCreate);
+  if (!inputs.ok()) return fail(inputs.status());
+  const std::string& identity_key = inputs->identity_key;
+  const std::string& pseudo_key = inputs->pseudonym_key;
+  std::vector<server::RoleToken> role_tokens = std::move(inputs->role_tokens);
+  const policies::LoadOptions& popts = inputs->policy_options;
+  const std::shared_ptr<const policies::PolicySet>& set = inputs->policies;
 
   audit::Options aopts;
   Result<std::unique_ptr<audit::Log>> log = audit::Log::Open(data / "audit", aopts);
@@ -339,21 +329,21 @@ int Serve(int argc, char** argv) {
   acfg.limits.inflate.max_output = cfg.max_decompressed_bytes;
   acfg.limits.events_require_session_id = cfg.events_require_session_id;
   acfg.request_deadline = std::chrono::milliseconds(cfg.request_deadline_ms);
-  acfg.admin_token = *admin_token;
+  acfg.admin_token = inputs->admin_token;
   acfg.admin_tokens = std::move(role_tokens);
   acfg.answer_remote_config = cfg.answer_remote_config;
   acfg.policy_files = cfg.policy_files;
   acfg.policy_options = popts;
-  acfg.pseudonym_key = *pseudo_key;
+  acfg.pseudonym_key = pseudo_key;
   acfg.upstream_and_store = cfg.upstream_and_store;
   Result<std::unique_ptr<sink::Upstream>> up = OpenUpstream(cfg, data);
   if (!up.ok()) return fail(up.status());
   std::unique_ptr<sink::Upstream> upstream = std::move(up).value();
-  server::App app(acfg, *set, store->get(), state_ptr, log->get(), upstream.get());
+  server::App app(acfg, set, store->get(), state_ptr, log->get(), upstream.get());
   app.AuditPolicies("policy_load", "startup");
   // Subject requests: the index as ingest hooks, the service, its routes (docs/subjects.md).
   Result<std::unique_ptr<cli::SubjectsRuntime>> subjects = cli::SubjectsRuntime::Start(
-      cfg, {data, *identity_key, *pseudo_key, store->get(), upstream ? upstream->spool() : nullptr,
+      cfg, {data, identity_key, pseudo_key, store->get(), upstream ? upstream->spool() : nullptr,
             state_ptr, log->get(), &app});
   if (!subjects.ok()) return fail(subjects.status());
 

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -26,44 +28,75 @@ std::string HexEncode(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+constexpr size_t kMinKeyBytes = 16;  // keys and tokens alike
+
+// The file's bytes after the mode and length checks; nullopt when it does not exist.
+Result<std::optional<std::string>> ReadPrivateFile(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return Status::InvalidConfig(path.string() + ": cannot stat key file: " + strerror(errno));
+  }
+  if (st.st_mode & 077) {
+    char mode[8];
+    snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return Status::InvalidConfig(path.string() + ": key file must be mode 0600, is " + mode);
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Status::InvalidConfig(path.string() + ": cannot read key file: " + strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string key = ss.str();
+  if (key.size() < kMinKeyBytes)
+    return Status::InvalidConfig(path.string() + ": key file too short");
+  return std::optional<std::string>(std::move(key));
+}
+
+}  // namespace
+
+Result<std::string> RandomBytes(size_t bytes) {
+  std::string out(bytes, '\0');
+  if (bytes > 0 &&
+      RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(bytes)) != 1)
+    return Status::Internal("RAND_bytes failed");
+  return out;
+}
+
+Result<std::optional<std::string>> ReadKeyIfPresent(const fs::path& path) {
+  return ReadPrivateFile(path);
+}
+
+Result<std::optional<std::string>> ReadTokenIfPresent(const fs::path& path) {
+  Result<std::optional<std::string>> raw = ReadPrivateFile(path);
+  if (!raw.ok() || !raw->has_value()) return raw;
+  std::string t = **raw;
+  while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
+  return std::optional<std::string>(std::move(t));
+}
+
 Result<std::string> LoadOrCreateKey(const fs::path& path, size_t bytes) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   fs::permissions(path.parent_path(), fs::perms::owner_all, fs::perm_options::replace, ec);
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    if (st.st_mode & 077) {
-      char mode[8];
-      snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
-      return Status::InvalidConfig(path.string() + ": key file must be mode 0600, is " + mode);
-    }
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string key = ss.str();
-    if (key.size() < 16) return Status::InvalidConfig(path.string() + ": key file too short");
-    return key;
-  }
-  std::string key(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(bytes)) != 1)
-    return Status::Internal("RAND_bytes failed");
-  if (Status s = sink::WriteFileDurably(path, key, 0600); !s.ok()) return s;
+  Result<std::optional<std::string>> present = ReadKeyIfPresent(path);
+  if (!present.ok()) return present.status();
+  if (present->has_value()) return **present;
+  Result<std::string> key = RandomBytes(bytes);
+  if (!key.ok()) return key.status();
+  if (Status s = sink::WriteFileDurably(path, *key, 0600); !s.ok()) return s;
   return key;
 }
 
 Result<std::string> LoadOrCreateToken(const fs::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) {
-    Result<std::string> raw = LoadOrCreateKey(path, 0);
-    if (!raw.ok()) return raw.status();
-    std::string t = *raw;
-    while (!t.empty() && (t.back() == '\n' || t.back() == '\r' || t.back() == ' ')) t.pop_back();
-    return t;
-  }
-  std::string random(24, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(random.data()), 24) != 1)
-    return Status::Internal("RAND_bytes failed");
-  std::string token = HexEncode(random);
+  Result<std::optional<std::string>> present = ReadTokenIfPresent(path);
+  if (!present.ok()) return present.status();
+  if (present->has_value()) return **present;
+  Result<std::string> random = RandomBytes(24);
+  if (!random.ok()) return random.status();
+  std::string token = HexEncode(*random);
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   if (Status s = sink::WriteFileDurably(path, token + "\n", 0600); !s.ok()) return s;
