@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "retention/holds.h"
+#include "retention/holds_api.h"
 #include "server/app.h"
 #include "server/work_queue.h"
 #include "sink/upstream.h"
@@ -69,6 +71,8 @@ std::vector<std::string> PolicyVersions(const policies::PolicySet& set) {
 struct SubjectsRuntime::Parts {
   std::shared_mutex erasure_lock;
   std::unique_ptr<subjects::SubjectStore> index;
+  std::unique_ptr<retention::HoldStore> holds;
+  retention::HoldsContext holds_ctx;
   std::unique_ptr<IngestGate> gate;
   std::unique_ptr<sink::UpstreamClient> posthog_client;
   std::unique_ptr<subjects::UpstreamEraser> eraser;
@@ -81,6 +85,7 @@ struct SubjectsRuntime::Parts {
 namespace {
 
 Status OpenEraser(const ServeConfig& cfg, SubjectsRuntime::Parts* p);
+void MountHolds(server::App* app, SubjectsRuntime::Parts* p);
 
 }  // namespace
 
@@ -93,6 +98,9 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
       subjects::OpenSqliteSubjectStore(d.data_dir);
   if (!index.ok()) return index.status();
   p->index = std::move(index).value();
+  Result<std::unique_ptr<retention::HoldStore>> holds = retention::HoldStore::Open(d.data_dir);
+  if (!holds.ok()) return holds.status();
+  p->holds = std::move(holds).value();
   if (Status s = OpenEraser(cfg, p); !s.ok()) return s;
   subjects::CallbackOptions copts;
   copts.policy.allow_loopback = cfg.dsr_callbacks_allow_loopback;
@@ -108,6 +116,11 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
     return policy ? policy->erasure.suppress_days : subjects::kDefaultSuppressDays;
   };
   stores.policy_versions = PolicyVersions(*app->policies());
+  stores.held_by = [holds = p->holds.get(), index = p->index.get()](
+                       const std::vector<sink::SessionKey>& sessions,
+                       const std::vector<std::pair<std::string, std::string>>& distinct_ids) {
+    return retention::HoldsCovering(*holds, index, sessions, distinct_ids);
+  };
   subjects::ServiceOptions sopts;
   server::WorkQueue* queue = p->queue.get();
   sopts.post = [queue](std::function<void()> job) {
@@ -136,6 +149,7 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
              [svc, api](const server::HttpRequest& req, const server::AdminCaller&) {
                return ToHttp(subjects::HandleOpenDsr(*svc, ToApi(req), api));
              });
+  MountHolds(app, p);
   app->AddMetricsSource([cb] { return cb->MetricsText(); });
   if (Status s = p->service->Resume(); !s.ok()) return s;
   rt->ticker_ = std::thread([r = rt.get()] {
@@ -169,7 +183,25 @@ Status OpenEraser(const ServeConfig& cfg, SubjectsRuntime::Parts* p) {
   return Status::Ok();
 }
 
+// /admin/holds: admin; auditors may list. A release re-runs the deferred erasures.
+void MountHolds(server::App* app, SubjectsRuntime::Parts* p) {
+  subjects::Service* svc = p->service.get();
+  p->holds_ctx = {p->holds.get(), &svc->stores(), [svc] { svc->ResumeDeferred(); }};
+  const retention::HoldsContext* ctx = &p->holds_ctx;
+  app->Mount(
+      "/admin/holds", server::Role::kAdmin,
+      [ctx](const server::HttpRequest& req, const server::AdminCaller& caller) {
+        subjects::ApiRequest api{req.method, req.target, req.body};
+        return ToHttp(retention::HandleAdminHolds(*ctx, api, caller.name));
+      },
+      server::Role::kAuditor);
+}
+
 }  // namespace
+
+retention::HoldStore* SubjectsRuntime::holds() const {
+  return parts_ ? parts_->holds.get() : nullptr;
+}
 
 void SubjectsRuntime::Stop() {
   if (stop_.exchange(true)) return;
