@@ -15,6 +15,7 @@
 
 #include "cli/config.h"
 #include "cli/export.h"
+#include "cli/hold_cli.h"
 #include "cli/subjects_cli.h"
 #include "cli/subjects_wiring.h"
 #include "dom/dom_masker.h"
@@ -46,6 +47,7 @@ commands:
   export         write one stored session as a JSON array of rrweb events, or with
                  --distinct-id / --email a person's access bundle (.zip)
   forget         erase a person (--distinct-id, --email or --session) and print the receipt
+  hold           add / list / release legal holds (held data survives purge and erasure)
   audit          verify / prove / rotate-key / export-key on the signed audit log
   version        print the version
 
@@ -452,6 +454,7 @@ int main(int argc, char** argv) {
     return Export(argc - 2, argv + 2);
   }
   if (cmd == "forget") return cli::Forget(argc - 2, argv + 2);
+  if (cmd == "hold") return cli::Hold(argc - 2, argv + 2);
   if (cmd == "version" || cmd == "--version") {
     std::printf("scrubd %s\n", SCRUBD_VERSION);
     return 0;
