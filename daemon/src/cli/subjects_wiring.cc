@@ -87,26 +87,20 @@ namespace {
 Status OpenEraser(const ServeConfig& cfg, SubjectsRuntime::Parts* p);
 void MountHolds(server::App* app, SubjectsRuntime::Parts* p);
 
-}  // namespace
-
-Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfig& cfg,
-                                                                const SubjectsDeps& d) {
-  std::unique_ptr<SubjectsRuntime> rt(new SubjectsRuntime());
-  rt->parts_ = std::make_unique<Parts>();
-  Parts* p = rt->parts_.get();
+Status OpenIndexAndHolds(const std::filesystem::path& data_dir, SubjectsRuntime::Parts* p) {
   Result<std::unique_ptr<subjects::SubjectStore>> index =
-      subjects::OpenSqliteSubjectStore(d.data_dir);
+      subjects::OpenSqliteSubjectStore(data_dir);
   if (!index.ok()) return index.status();
   p->index = std::move(index).value();
-  Result<std::unique_ptr<retention::HoldStore>> holds = retention::HoldStore::Open(d.data_dir);
+  Result<std::unique_ptr<retention::HoldStore>> holds = retention::HoldStore::Open(data_dir);
   if (!holds.ok()) return holds.status();
   p->holds = std::move(holds).value();
-  if (Status s = OpenEraser(cfg, p); !s.ok()) return s;
-  subjects::CallbackOptions copts;
-  copts.policy.allow_loopback = cfg.dsr_callbacks_allow_loopback;
-  p->callbacks = std::make_unique<subjects::CallbackSender>(copts);
-  p->callbacks->Start();
-  p->queue = std::make_unique<server::WorkQueue>();
+  return Status::Ok();
+}
+
+// What erasure and access work on: the deps, the index, the eraser, the policy's
+// suppress_days, and the legal holds (erasure defers what they cover).
+subjects::Stores StoresOf(const SubjectsDeps& d, SubjectsRuntime::Parts* p) {
   server::App* app = d.app;
   subjects::Stores stores{p->index.get(), d.store,         d.spool,          d.state,
                           d.log,          p->eraser.get(), &p->erasure_lock, d.data_dir,
@@ -121,6 +115,24 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
                        const std::vector<std::pair<std::string, std::string>>& distinct_ids) {
     return retention::HoldsCovering(*holds, index, sessions, distinct_ids);
   };
+  return stores;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfig& cfg,
+                                                                const SubjectsDeps& d) {
+  std::unique_ptr<SubjectsRuntime> rt(new SubjectsRuntime());
+  rt->parts_ = std::make_unique<Parts>();
+  Parts* p = rt->parts_.get();
+  if (Status s = OpenIndexAndHolds(d.data_dir, p); !s.ok()) return s;
+  if (Status s = OpenEraser(cfg, p); !s.ok()) return s;
+  subjects::CallbackOptions copts;
+  copts.policy.allow_loopback = cfg.dsr_callbacks_allow_loopback;
+  p->callbacks = std::make_unique<subjects::CallbackSender>(copts);
+  p->callbacks->Start();
+  p->queue = std::make_unique<server::WorkQueue>();
+  server::App* app = d.app;
   subjects::ServiceOptions sopts;
   server::WorkQueue* queue = p->queue.get();
   sopts.post = [queue](std::function<void()> job) {
@@ -136,7 +148,7 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
           !s.ok())
         spdlog::warn("subjects: callback for {} not queued: {}", r.id, CodeName(s.code()));
   };
-  p->service = std::make_unique<subjects::Service>(stores, sopts);
+  p->service = std::make_unique<subjects::Service>(StoresOf(d, p), sopts);
   p->gate = std::make_unique<IngestGate>(p->index.get(), d.identity_key);
   app->SetIngestHooks(p->gate.get(), &p->erasure_lock);
   subjects::Service* svc = p->service.get();
