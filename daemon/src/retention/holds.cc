@@ -382,10 +382,25 @@ std::vector<std::string> HeldSet::HoldsOf(std::string_view token, std::string_vi
   return out;
 }
 
+// The smallest id HoldsOf would return, without building the list (purge asks per session).
 std::string HeldSet::HoldOf(std::string_view token, std::string_view session_id,
                             std::string_view stored_distinct_id) const {
-  std::vector<std::string> all = HoldsOf(token, session_id, stored_distinct_id);
-  return all.empty() ? std::string() : all.front();
+  if (empty()) return {};
+  const std::string* best = nullptr;
+  auto consider = [&](const std::unordered_map<std::string, std::vector<std::string>>& map,
+                      const std::string& key) {
+    auto it = map.find(key);
+    if (it == map.end()) return;
+    for (const std::string& id : it->second)
+      if (!best || id < *best) best = &id;
+  };
+  if (!session_id.empty()) {
+    if (!by_session.empty()) consider(by_session, Key(token, session_id));
+    if (!by_any_token_session.empty()) consider(by_any_token_session, std::string(session_id));
+  }
+  if (!stored_distinct_id.empty() && !by_distinct_id.empty())
+    consider(by_distinct_id, Key(token, stored_distinct_id));
+  return best ? *best : std::string();
 }
 
 bool HeldSet::empty() const {

@@ -193,6 +193,13 @@ TEST_F(HoldsTest, SessionHoldsMatchTheirTokenOrAny) {
   EXPECT_EQ(set->HoldOf("phc_other", kS2, ""), any->id);
   EXPECT_EQ(set->HoldOf(kToken, kS3, ""), "");
   EXPECT_EQ(set->HoldOf("", "", ""), "");
+  Result<Hold> second = holds_->Add(SessionHold(kS1));  // two holds on one session
+  ASSERT_TRUE(second.ok());
+  set = ResolveHolds(*holds_->Active(), nullptr);
+  std::vector<std::string> both = set->HoldsOf(kToken, kS1, "");
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(set->HoldOf(kToken, kS1, ""), std::min(scoped->id, second->id));
+  ASSERT_TRUE(holds_->Release(second->id).ok());
   ASSERT_TRUE(holds_->Release(scoped->id).ok());
   set = ResolveHolds(*holds_->Active(), nullptr);
   EXPECT_EQ(set->HoldOf(kToken, kS1, ""), "");  // released holds cover nothing
