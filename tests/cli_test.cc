@@ -356,6 +356,9 @@ TEST(CliTest, HoldAddListReleaseThroughTheDaemonAndDirectly) {
   EXPECT_EQ(live.exit_code, 0) << live.out;
   EXPECT_NE(live.out.find(hold + "  active  session " + session), std::string::npos) << live.out;
   EXPECT_NE(live.out.find("reason canary zq"), std::string::npos) << live.out;
+  CliRun held_live = Scrubd("forget --data-dir " + data + " --session " + session);
+  EXPECT_EQ(held_live.exit_code, 3) << held_live.out;  // deferred by the daemon
+  EXPECT_NE(held_live.out.find(hold), std::string::npos) << held_live.out;
   kill(pid, SIGTERM);
   int st = 0;
   waitpid(pid, &st, 0);
@@ -372,6 +375,8 @@ TEST(CliTest, HoldAddListReleaseThroughTheDaemonAndDirectly) {
   CliRun rel = Scrubd("hold release --data-dir " + data + " " + hold);
   EXPECT_EQ(rel.exit_code, 0) << rel.out;
   EXPECT_NE(rel.out.find(hold + "  released"), std::string::npos) << rel.out;
+  // Both deferred requests (the daemon's, kept across its stop, and the direct one) ran.
+  EXPECT_EQ(Count(AllBytes(d.path() / "data" / "audit"), "erasure_completed"), 2u);
   EXPECT_NE(Scrubd("export --data-dir " + data + " --session " + session).exit_code, 0);
   CliRun again = Scrubd("hold release --data-dir " + data + " " + hold);
   EXPECT_EQ(again.exit_code, 2) << again.out;
