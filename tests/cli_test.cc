@@ -390,3 +390,122 @@ TEST(CliTest, ServeCheckFailsWithServesError) {
   EXPECT_NE(check.out.find("typo.yaml:2:1: config: unknown key 'policy_files'"), std::string::npos)
       << check.out;
 }
+
+// `scrubd hold`: usage errors are exit 2 and named, never echoing an id or the reason.
+TEST(CliTest, HoldCommandsRefuseBadInputClearly) {
+  TempDir dir;
+  std::string missing = (dir.path() / "typo").string();
+  EXPECT_EQ(Scrubd("hold --help").exit_code, 0);
+  struct Case {
+    std::string args, says;
+  } cases[] = {
+      {"hold", "a subcommand is required"},
+      {"hold frob --data-dir " + missing, "unknown subcommand"},
+      {"hold add --distinct-id did.canary.zq --reason r", "--data-dir is required"},
+      {"hold add --data-dir " + missing + " --reason r", "give one of --distinct-id or --session"},
+      {"hold add --data-dir " + missing + " --distinct-id did.canary.zq --session s --reason r",
+       "give one of"},
+      {"hold add --data-dir " + missing + " --distinct-id did.canary.zq --token phc_x --reason r",
+       "--token goes with --session"},
+      {"hold add --data-dir " + missing + " --distinct-id did.canary.zq", "--reason is required"},
+      {"hold add --data-dir " + missing + " --distinct-id did.canary.zq --reason", "needs a value"},
+      {"hold add --data-dir " + missing + " --all --distinct-id did.canary.zq --reason r",
+       "--all goes with hold list"},
+      {"hold list --data-dir " + missing + " --reason did.canary.zq", "unknown option '--reason'"},
+      {"hold release --data-dir " + missing, "HOLD_ID is required"},
+      {"hold release --data-dir " + missing + " hold_0123456789abcdef extra", "unexpected"},
+      {"hold add --data-dir " + missing + " --distinct-id did.canary.zq --reason r",
+       "not a scrubd data dir"},
+  };
+  for (const Case& c : cases) {
+    CliRun r = Scrubd(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.says), std::string::npos) << c.args << "\n" << r.out;
+    EXPECT_EQ(r.out.find("did.canary.zq"), std::string::npos) << "an id is never echoed";
+  }
+  EXPECT_FALSE(std::filesystem::exists(missing));
+}
+
+// Through the daemon while it runs, directly once it stopped: add, list, a `forget` the hold
+// defers (exit 3, nothing deleted), release (the deferred erasure runs), list --all.
+TEST(CliTest, HoldAddListReleaseThroughTheDaemonAndDirectly) {
+  TempDir d;
+  std::string data = (d.path() / "data").string();
+  std::string log = (d.path() / "serve.log").string();
+  pid_t pid =
+      ServeUntil({"--listen", "127.0.0.1:0", "--data-dir", data}, log, "scrubd listening on");
+  ASSERT_GT(pid, 0);
+  uint16_t port =
+      PortAfter(scrubd::testing::ReadFile(log), "scrubd listening on http://127.0.0.1:");
+  ASSERT_GT(port, 0);
+  auto posted = scrubd::testing::HttpSend(
+      port, "POST", "/s/", scrubd::testing::Fixture("0008.body"), {{"Content-Type", "text/plain"}});
+  ASSERT_EQ(posted.status, 200u) << posted.body;
+  const std::string session = "01a20355-1c58-723a-837c-2bcc756c76c4";
+  const std::string reason = "'reason canary zq: case 2026-11'";
+  CliRun add = Scrubd("hold add --data-dir " + data + " --session " + session + " --reason " +
+                      reason + " --json");
+  ASSERT_EQ(add.exit_code, 0) << add.out;
+  size_t at = add.out.find("\"hold_id\":\"");
+  ASSERT_NE(at, std::string::npos) << add.out;
+  std::string hold = add.out.substr(at + 11, 21);
+  // Canaries in every other field `hold add` takes, through the daemon.
+  const std::string person = "did.canary.zq@example.org", token = "phc_tokencanaryzq";
+  CliRun by_person =
+      Scrubd("hold add --data-dir " + data + " --distinct-id " + person + " --reason " + reason);
+  EXPECT_EQ(by_person.exit_code, 0) << by_person.out;
+  EXPECT_NE(by_person.out.find("active  subject subj_"), std::string::npos) << by_person.out;
+  CliRun by_token = Scrubd("hold add --data-dir " + data + " --session " + session + " --token " +
+                           token + " --reason " + reason);
+  EXPECT_EQ(by_token.exit_code, 0) << by_token.out;
+  CliRun bad = Scrubd("hold add --data-dir " + data + " --session " + session + " --token '" +
+                      token + " x' --reason " + reason);
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_NE(bad.out.find("token must be a project token"), std::string::npos) << bad.out;
+  EXPECT_EQ(bad.out.find(token), std::string::npos) << bad.out;
+  CliRun live = Scrubd("hold list --data-dir " + data);
+  EXPECT_EQ(live.exit_code, 0) << live.out;
+  EXPECT_NE(live.out.find(hold + "  active  session " + session), std::string::npos) << live.out;
+  EXPECT_NE(live.out.find("reason canary zq"), std::string::npos) << live.out;
+  CliRun held_live = Scrubd("forget --data-dir " + data + " --session " + session);
+  EXPECT_EQ(held_live.exit_code, 3) << held_live.out;  // deferred by the daemon
+  EXPECT_NE(held_live.out.find(hold), std::string::npos) << held_live.out;
+  kill(pid, SIGTERM);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << scrubd::testing::ReadFile(log);
+  EXPECT_EQ(scrubd::testing::ReadFile(log).find("reason canary"), std::string::npos);
+
+  CliRun forget = Scrubd("forget --data-dir " + data + " --session " + session);
+  EXPECT_EQ(forget.exit_code, 3) << forget.out;
+  EXPECT_NE(forget.out.find("deferred"), std::string::npos) << forget.out;
+  EXPECT_NE(forget.out.find(hold), std::string::npos) << forget.out;
+  EXPECT_EQ(Scrubd("export --data-dir " + data + " --session " + session).exit_code, 0);
+  EXPECT_EQ(Scrubd("hold release --data-dir " + data + " hold_0123456789abcdef").exit_code, 1);
+  EXPECT_EQ(Scrubd("hold release --data-dir " + data + " not-a-hold").exit_code, 2);
+  CliRun rel = Scrubd("hold release --data-dir " + data + " " + hold);
+  EXPECT_EQ(rel.exit_code, 0) << rel.out;
+  EXPECT_NE(rel.out.find(hold + "  released"), std::string::npos) << rel.out;
+  // Both deferred requests (the daemon's, kept across its stop, and the direct one) ran.
+  EXPECT_EQ(Count(AllBytes(d.path() / "data" / "audit"), "erasure_completed"), 2u);
+  EXPECT_NE(Scrubd("export --data-dir " + data + " --session " + session).exit_code, 0);
+  CliRun again = Scrubd("hold release --data-dir " + data + " " + hold);
+  EXPECT_EQ(again.exit_code, 2) << again.out;
+  EXPECT_NE(again.out.find("already released"), std::string::npos) << again.out;
+  CliRun left = Scrubd("hold list --data-dir " + data);  // the two canary holds
+  EXPECT_EQ(left.out.find(hold), std::string::npos) << left.out;
+  EXPECT_NE(left.out.find(token), std::string::npos) << left.out;
+  CliRun all = Scrubd("hold list --data-dir " + data + " --all --json");
+  EXPECT_EQ(all.exit_code, 0) << all.out;
+  EXPECT_NE(all.out.find("\"status\":\"released\""), std::string::npos) << all.out;
+  std::string audit = AllBytes(d.path() / "data" / "audit");
+  for (const char* entry : {"hold_added", "erasure_deferred", "hold_released", "erasure_completed"})
+    EXPECT_NE(audit.find(entry), std::string::npos) << entry;
+  for (const std::string& c : {std::string("reason canary"), person, token}) {
+    EXPECT_EQ(audit.find(c), std::string::npos) << c;
+    EXPECT_EQ(scrubd::testing::ReadFile(log).find(c), std::string::npos) << c;
+  }
+  scrubd::testing::ExpectAbsentEverywhere(d.path() / "data", person);
+  CliRun v = Scrubd("audit verify --data-dir " + data);
+  EXPECT_EQ(v.exit_code, 0) << v.out;
+}

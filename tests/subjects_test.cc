@@ -439,3 +439,115 @@ TEST_F(SubjectsTest, SharedSessionDoesNotMergePersonsAndReasonsAreNotKept) {
 
 }  // namespace
 }  // namespace scrubd
+
+namespace scrubd {
+namespace {
+
+std::string HoldBody(json::object o) { return json::serialize(o); }
+
+// Issue 11 section 3: a held session survives `forget`; the erasure is deferred (tombstones in,
+// nothing deleted), and runs to a verifiable receipt once the hold is released.
+TEST_F(SubjectsTest, HeldSessionSurvivesForgetUntilTheHoldIsReleased) {
+  Start();
+  RecordPersonA();
+  HttpResponse h = Admin("POST", "/admin/holds",
+                         HoldBody({{"session", kIdSession}, {"reason", "litigation hold 7"}}));
+  ASSERT_EQ(h.status, 201u) << h.body;
+  std::string hold(json::parse(h.body).as_object().at("hold_id").as_string());
+  json::object body{
+      {"type", "erasure"},
+      {"identities", json::array{json::object{{"type", "email"}, {"value", kEmail}}}}};
+  HttpResponse r = Admin("POST", "/admin/subjects/requests", json::serialize(body));
+  ASSERT_EQ(r.status, 201u) << r.body;
+  std::string id(json::parse(r.body).as_object().at("request_id").as_string());
+  json::object deferred = WaitFor(id, "deferred");
+  const json::array& holds = deferred.at("progress").as_object().at("holds").as_array();
+  ASSERT_EQ(holds.size(), 1u);
+  EXPECT_EQ(holds[0].as_string(), hold);
+  EXPECT_TRUE(Exported(kIdSession) && Exported(kAnonSession));  // nothing deleted
+  std::string audit = testing::DirBytes(dir_.path() / "audit");
+  EXPECT_NE(audit.find("erasure_deferred"), std::string::npos);
+  EXPECT_EQ(audit.find("erasure_completed"), std::string::npos);
+  // OpenDSR knows no "deferred": the request is accepted and not finished.
+  HttpResponse dsr = Admin("GET", "/v1/requests/" + id, "", "dsr-token-1");
+  EXPECT_EQ(json::parse(dsr.body).as_object().at("request_status").as_string(), "in_progress");
+  // Tombstones are in: later data of the person stays out while the erasure waits.
+  ASSERT_EQ(Post("/s/", Recording(kAnon, kAnonSession, "0193aa10-0000-7000-8000-00000000a0fe",
+                                  "late under hold zqh"))
+                .status,
+            200u);
+  testing::ExpectAbsentEverywhere(dir_.path(), "late under hold zqh");
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a Tick: no retry of deferred
+  EXPECT_EQ(WaitFor(id, "deferred").at("status").as_string(), "deferred");
+
+  HttpResponse rel = Admin("POST", "/admin/holds/" + hold + "/release", "");
+  ASSERT_EQ(rel.status, 200u) << rel.body;
+  json::object done = WaitFor(id, "completed");
+  const json::object& receipt = done.at("receipt").as_object();
+  EXPECT_TRUE(audit::VerifyReceipt(json::serialize(receipt), log_->PublicKeyPem()).ok());
+  const json::object& req = receipt.at("request").as_object();
+  EXPECT_EQ(req.at("counts").as_object().at("sessions").as_int64(), 2);
+  EXPECT_TRUE(req.at("scan").as_object().at("clean").as_bool());
+  EXPECT_FALSE(Exported(kIdSession));
+  EXPECT_FALSE(Exported(kAnonSession));
+  EXPECT_TRUE(Exported(kOtherSession));
+  EXPECT_EQ(Admin("POST", "/admin/holds/" + hold + "/release", "").status, 400u);  // twice
+}
+
+// /admin/holds: admin places and releases, auditors may only list, dsr tokens get nothing.
+// A canary in every field it accepts (reason, distinct id, session, token) reaches no log
+// line and no audit byte; the raw distinct id reaches no byte on disk at all.
+TEST_F(SubjectsTest, HoldRoutesCheckRolesAndKeepEveryFieldOutOfLogsAndAudit) {
+  Start();
+  RecordPersonA();
+  std::ostringstream logs;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(logs);
+  spdlog::default_logger()->sinks().push_back(sink);
+  const std::string reason = "reason.canary.zq@example.org, counsel's request";
+  const std::string person = "did.canary.zq@example.org";
+  const std::string session = "0193aa10-cafe-7000-8000-00000000ca11";
+  const std::string token = "phc_tokencanaryzq";
+  std::string by_person = HoldBody({{"distinct_id", person}, {"reason", reason}});
+  std::string by_session = HoldBody({{"session", session}, {"token", token}, {"reason", reason}});
+  EXPECT_EQ(Admin("GET", "/admin/holds", "", "").status, 401u);
+  EXPECT_EQ(Admin("POST", "/admin/holds", by_person, "").status, 401u);
+  EXPECT_EQ(Admin("GET", "/admin/holds", "", "dsr-token-1").status, 403u);
+  EXPECT_EQ(Admin("POST", "/admin/holds", by_person, "dsr-token-1").status, 403u);
+  EXPECT_EQ(Admin("POST", "/admin/holds", by_person, "auditor-token-1").status, 403u);
+  HttpResponse a = Admin("POST", "/admin/holds", by_person);
+  ASSERT_EQ(a.status, 201u) << a.body;
+  HttpResponse b = Admin("POST", "/admin/holds", by_session);
+  ASSERT_EQ(b.status, 201u) << b.body;
+  std::string hold_b(json::parse(b.body).as_object().at("hold_id").as_string());
+  EXPECT_EQ(Admin("POST", "/admin/holds/" + hold_b + "/release", "", "auditor-token-1").status,
+            403u);
+  HttpResponse listed = Admin("GET", "/admin/holds", "", "auditor-token-1");
+  ASSERT_EQ(listed.status, 200u);
+  EXPECT_EQ(json::parse(listed.body).at("holds").as_array().size(), 2u);
+  EXPECT_EQ(Admin("POST", "/admin/holds/" + hold_b + "/release", "").status, 200u);
+  for (const std::string& bad :
+       {HoldBody({{"distinct_id", person}, {"session", session}, {"reason", reason}}),
+        HoldBody({{"distinct_id", person}, {"token", token}, {"reason", reason}}),
+        HoldBody({{"session", session + "!"}, {"reason", reason}}),
+        HoldBody({{"session", session}, {"reason", reason + "\n"}}),
+        HoldBody({{"session", session}, {"reason", reason}, {person, token}}), "{" + reason}) {
+    HttpResponse e = Admin("POST", "/admin/holds", bad);
+    EXPECT_EQ(e.status, 400u) << bad;
+    EXPECT_EQ(json::parse(e.body).as_object().at("error").as_string(), "invalid_input");
+    for (const std::string& c : {reason, person, session, token})
+      EXPECT_EQ(e.body.find(c), std::string::npos) << e.body;
+  }
+  EXPECT_EQ(Admin("POST", "/admin/holds/" + person + "/release", "").status, 400u);
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_NE(logs.str().find(hold_b), std::string::npos);  // the sink saw the holds
+  for (const std::string& c : {reason, std::string("reason.canary"), person, session, token}) {
+    EXPECT_EQ(logs.str().find(c), std::string::npos) << c;
+    testing::ExpectAbsentEverywhere(dir_.path() / "audit", c);
+  }
+  testing::ExpectAbsentEverywhere(dir_.path(), person);
+  for (const char* sub : {"store", "subjects", "state", "audit"})
+    testing::ExpectAbsentEverywhere(dir_.path() / sub, "reason.canary");
+}
+
+}  // namespace
+}  // namespace scrubd

@@ -55,7 +55,10 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
        {"request_deadline_ms", Type::kInt, "CPU ms per ingest request, 0: none"},
        {"posthog_api_host", Type::kString, "PostHog private API host for upstream erasure"},
        {"posthog_project_id", Type::kString, "PostHog project id for upstream erasure"},
-       {"posthog_api_key_file", Type::kString, "PostHog personal API key file (0600)"}});
+       {"posthog_api_key_file", Type::kString, "PostHog personal API key file (0600)"},
+       {"subject_request_retention_days", Type::kInt,
+        "days finished subject requests are kept by purge (docs/retention.md)"},
+       {"access_bundle_retention_days", Type::kInt, "days access bundles are kept by purge"}});
   if (!s.ok()) return s;
   c->listen = yamlcheck::GetString(root, "listen", c->listen);
   c->policy_files = yamlcheck::GetStringList(root, "policy", c->policy_files);
@@ -97,6 +100,16 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
   c->idle_timeout_s = yamlcheck::GetInt(root, "idle_timeout_seconds", c->idle_timeout_s);
   c->admin_origin = yamlcheck::GetString(root, "admin_origin", c->admin_origin);
   c->request_deadline_ms = yamlcheck::GetInt(root, "request_deadline_ms", c->request_deadline_ms);
+  c->request_retention_days =
+      yamlcheck::GetInt(root, "subject_request_retention_days", c->request_retention_days);
+  c->bundle_retention_days =
+      yamlcheck::GetInt(root, "access_bundle_retention_days", c->bundle_retention_days);
+  if (c->request_retention_days < 1 || c->request_retention_days > 36500)
+    return yamlcheck::Error(file, root["subject_request_retention_days"],
+                            "subject_request_retention_days must be within 1..36500");
+  if (c->bundle_retention_days < 1 || c->bundle_retention_days > 36500)
+    return yamlcheck::Error(file, root["access_bundle_retention_days"],
+                            "access_bundle_retention_days must be within 1..36500");
   if (c->request_deadline_ms < 0)
     return Status::InvalidConfig(file + ": request_deadline_ms must be >= 0");
   c->posthog_api_host = yamlcheck::GetString(root, "posthog_api_host", c->posthog_api_host);

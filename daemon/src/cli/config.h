@@ -43,6 +43,8 @@ struct ServeConfig {
   std::string posthog_project_id;             // numeric project id
   std::string posthog_api_key_file;           // personal API key, file mode 0600
   bool dsr_callbacks_allow_loopback = false;  // OpenDSR callbacks to 127.0.0.0/8, ::1
+  int64_t request_retention_days = 1095;  // purge: finished subject requests (docs/retention.md)
+  int64_t bundle_retention_days = 30;     // purge: access bundles
   bool check = false;  // --check (flag only): load as serve does, then exit (serve_setup.h)
 };
 

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "cli/daemon_client.h"
+#include "cli/local_stack.h"
 #include "scrubd/audit/log.h"
 #include "scrubd/common/env.h"
 #include "server/keys.h"
@@ -20,6 +21,7 @@ namespace {
 Result<std::string> ExportLocally(const ExportRequest& req, audit::Log& log) {
   Result<std::unique_ptr<sink::LocalStore>> store = sink::LocalStore::Open(req.data_dir);
   if (!store.ok()) return store.status();
+  if (Status s = AuditStoreMigration(**store, log); !s.ok()) return s;
   Result<std::string> body = (*store)->ExportSession(req.session, req.token, req.window);
   if (!body.ok()) return body.status();
   auto key = server::LoadOrCreateKey(req.data_dir / "keys" / "pseudonym.key", 32);

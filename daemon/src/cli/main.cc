@@ -15,6 +15,9 @@
 
 #include "cli/config.h"
 #include "cli/export.h"
+#include "cli/hold_cli.h"
+#include "cli/local_stack.h"
+#include "cli/purge_cli.h"
 #include "cli/serve_setup.h"
 #include "cli/subjects_cli.h"
 #include "cli/subjects_wiring.h"
@@ -47,6 +50,8 @@ commands:
   export         write one stored session as a JSON array of rrweb events, or with
                  --distinct-id / --email a person's access bundle (.zip)
   forget         erase a person (--distinct-id, --email or --session) and print the receipt
+  hold           add / list / release legal holds (held data survives purge and erasure)
+  purge          remove what is past its retention (--dry-run lists it; docs/retention.md)
   audit          verify / prove / rotate-key / export-key on the signed audit log
   version        print the version
 
@@ -314,6 +319,7 @@ int Serve(int argc, char** argv) {
 
   Result<std::unique_ptr<sink::LocalStore>> store = sink::LocalStore::Open(data);
   if (!store.ok()) return fail(store.status());
+  if (Status s = cli::AuditStoreMigration(**store, **log); !s.ok()) return fail(s);
   dom::StateStore* state_ptr = nullptr;
   dom::StateStore::Options sopts;
   sopts.dir = data / "state";
@@ -442,6 +448,8 @@ int main(int argc, char** argv) {
     return Export(argc - 2, argv + 2);
   }
   if (cmd == "forget") return cli::Forget(argc - 2, argv + 2);
+  if (cmd == "hold") return cli::Hold(argc - 2, argv + 2);
+  if (cmd == "purge") return cli::Purge(argc - 2, argv + 2);
   if (cmd == "version" || cmd == "--version") {
     std::printf("scrubd %s\n", SCRUBD_VERSION);
     return 0;

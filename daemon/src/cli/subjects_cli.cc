@@ -8,15 +8,10 @@
 #include <thread>
 
 #include "cli/daemon_client.h"
-#include "dom/state_store.h"
-#include "scrubd/audit/log.h"
-#include "server/keys.h"
-#include "sink/local_store.h"
-#include "sink/spool.h"
+#include "cli/local_stack.h"
 #include "subjects/access.h"
 #include "subjects/api.h"
 #include "subjects/service.h"
-#include "subjects/sqlite_subject_store.h"
 
 namespace scrubd::cli {
 namespace fs = std::filesystem;
@@ -24,7 +19,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int kExitFailed = 1, kExitUsage = 2;
+constexpr int kExitFailed = 1, kExitUsage = 2, kExitDeferred = 3;
 
 constexpr const char* kForgetUsage =
     "usage: scrubd forget --data-dir DIR (--distinct-id ID | --email ADDR | --session ID)\n"
@@ -91,51 +86,6 @@ bool ParseArgs(int argc, char** argv, bool forget, Args* a) {
   return true;
 }
 
-// Everything the direct path opens; the audit log's lock is the data dir's lock.
-struct LocalStack {
-  std::unique_ptr<audit::Log> log;
-  std::unique_ptr<sink::LocalStore> store;
-  std::unique_ptr<dom::StateStore> state;
-  std::unique_ptr<sink::Spool> spool;
-  std::unique_ptr<subjects::SubjectStore> index;
-  subjects::Stores stores;
-};
-
-// `*held` is set when the audit log is locked by another process (the daemon serving `data`).
-Result<std::unique_ptr<LocalStack>> OpenLocal(const fs::path& data, bool* held) {
-  if (!fs::is_directory(data / "audit"))  // never create a data dir by mistake
-    return Status::InvalidInput(data.string() + " is not a scrubd data dir (no audit/)");
-  auto st = std::make_unique<LocalStack>();
-  Result<std::unique_ptr<audit::Log>> log = audit::Log::Open(data / "audit", {});
-  *held = !log.ok() && log.status().code() == Code::kUnavailable;
-  if (!log.ok()) return log.status();
-  st->log = std::move(log).value();
-  Result<std::unique_ptr<sink::LocalStore>> store = sink::LocalStore::Open(data);
-  if (!store.ok()) return store.status();
-  st->store = std::move(store).value();
-  dom::StateStore::Options so;
-  so.dir = data / "state";
-  Result<std::unique_ptr<dom::StateStore>> state = dom::StateStore::Open(so);
-  if (!state.ok()) return state.status();
-  st->state = std::move(state).value();
-  if (fs::exists(data / "spool")) {
-    Result<std::unique_ptr<sink::Spool>> spool = sink::Spool::Open({data / "spool"});
-    if (!spool.ok()) return spool.status();
-    st->spool = std::move(spool).value();
-  }
-  Result<std::unique_ptr<subjects::SubjectStore>> index = subjects::OpenSqliteSubjectStore(data);
-  if (!index.ok()) return index.status();
-  st->index = std::move(index).value();
-  Result<std::string> master = server::LoadOrCreateKey(data / "keys" / "identity.key", 32);
-  if (!master.ok()) return master.status();
-  Result<std::string> pseudo = server::LoadOrCreateKey(data / "keys" / "pseudonym.key", 32);
-  if (!pseudo.ok()) return pseudo.status();
-  st->stores = {st->index.get(), st->store.get(), st->spool.get(), st->state.get(),
-                st->log.get(),   nullptr,         nullptr,         data,
-                *master,         *pseudo};
-  return st;
-}
-
 // Submits through the daemon and polls until the request leaves pending / in_progress.
 Result<json::object> ViaDaemon(const Args& a, const std::string& type) {
   json::object body{{"type", type},
@@ -156,7 +106,9 @@ Result<json::object> ViaDaemon(const Args& a, const std::string& type) {
     const json::value* idv = st ? v.as_object().if_contains("request_id") : nullptr;
     if (!st || !st->is_string() || !idv || !idv->is_string())
       return Status::Corruption("the daemon's reply is not a request record");
-    if (st->as_string() == "completed" || st->as_string() == "cancelled") return v.as_object();
+    if (st->as_string() == "completed" || st->as_string() == "cancelled" ||
+        st->as_string() == "deferred")
+      return v.as_object();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     std::string id(idv->as_string());
     r = CallDaemon(a.data_dir, a.token_file, "GET", "/admin/subjects/requests/" + id, "");
@@ -226,7 +178,28 @@ Result<Outcome> Run(const Args& a, const std::string& type) {
   return out;
 }
 
+// A deferred erasure: which holds keep the data; it runs when they are released.
+int PrintDeferred(const json::object& record, bool as_json) {
+  if (as_json) {
+    std::printf("%s\n", json::serialize(record).c_str());
+    return kExitDeferred;
+  }
+  const json::value* progress = record.if_contains("progress");
+  const json::value* holds =
+      progress && progress->is_object() ? progress->as_object().if_contains("holds") : nullptr;
+  std::printf("erasure %s deferred: legal hold(s) %s cover the subject\n",
+              json::serialize(record.at("request_id")).c_str(),
+              holds ? json::serialize(*holds).c_str() : "[]");
+  std::fputs(
+      "scrubd forget: nothing was deleted; later data is tombstoned. The erasure runs when the "
+      "holds are released (scrubd hold release).\n",
+      stderr);
+  return kExitDeferred;
+}
+
 int PrintReceipt(const json::object& record, bool as_json) {
+  if (const json::value* st = record.if_contains("status"); st && *st == "deferred")
+    return PrintDeferred(record, as_json);
   const json::value* receipt = record.if_contains("receipt");
   if (!receipt || !receipt->is_object()) {
     std::fprintf(stderr, "scrubd forget: request %s ended %s without a receipt\n",

@@ -5,7 +5,8 @@
 
 namespace scrubd::cli {
 
-// Exit codes: 0 completed (and, for forget, the scan was clean), 1 failed, 2 usage.
+// Exit codes: 0 completed (and, for forget, the scan was clean), 1 failed, 2 usage; forget:
+// 3 deferred (a legal hold covers the subject; the erasure runs when it is released).
 int Forget(int argc, char** argv);
 int ExportSubject(int argc, char** argv);
 

@@ -3,6 +3,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <future>
+
+#include "retention/holds.h"
+#include "retention/holds_api.h"
+#include "retention/purge_api.h"
 #include "server/app.h"
 #include "server/work_queue.h"
 #include "sink/upstream.h"
@@ -69,6 +74,8 @@ std::vector<std::string> PolicyVersions(const policies::PolicySet& set) {
 struct SubjectsRuntime::Parts {
   std::shared_mutex erasure_lock;
   std::unique_ptr<subjects::SubjectStore> index;
+  std::unique_ptr<retention::HoldStore> holds;
+  retention::HoldsContext holds_ctx;
   std::unique_ptr<IngestGate> gate;
   std::unique_ptr<sink::UpstreamClient> posthog_client;
   std::unique_ptr<subjects::UpstreamEraser> eraser;
@@ -81,24 +88,23 @@ struct SubjectsRuntime::Parts {
 namespace {
 
 Status OpenEraser(const ServeConfig& cfg, SubjectsRuntime::Parts* p);
+void MountHolds(server::App* app, SubjectsRuntime::Parts* p);
+void MountPurge(server::App* app, SubjectsRuntime::Parts* p, const ServeConfig& cfg);
 
-}  // namespace
-
-Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfig& cfg,
-                                                                const SubjectsDeps& d) {
-  std::unique_ptr<SubjectsRuntime> rt(new SubjectsRuntime());
-  rt->parts_ = std::make_unique<Parts>();
-  Parts* p = rt->parts_.get();
+Status OpenIndexAndHolds(const std::filesystem::path& data_dir, SubjectsRuntime::Parts* p) {
   Result<std::unique_ptr<subjects::SubjectStore>> index =
-      subjects::OpenSqliteSubjectStore(d.data_dir);
+      subjects::OpenSqliteSubjectStore(data_dir);
   if (!index.ok()) return index.status();
   p->index = std::move(index).value();
-  if (Status s = OpenEraser(cfg, p); !s.ok()) return s;
-  subjects::CallbackOptions copts;
-  copts.policy.allow_loopback = cfg.dsr_callbacks_allow_loopback;
-  p->callbacks = std::make_unique<subjects::CallbackSender>(copts);
-  p->callbacks->Start();
-  p->queue = std::make_unique<server::WorkQueue>();
+  Result<std::unique_ptr<retention::HoldStore>> holds = retention::HoldStore::Open(data_dir);
+  if (!holds.ok()) return holds.status();
+  p->holds = std::move(holds).value();
+  return Status::Ok();
+}
+
+// What erasure and access work on: the deps, the index, the eraser, the policy's
+// suppress_days, and the legal holds (erasure defers what they cover).
+subjects::Stores StoresOf(const SubjectsDeps& d, SubjectsRuntime::Parts* p) {
   server::App* app = d.app;
   subjects::Stores stores{p->index.get(), d.store,         d.spool,          d.state,
                           d.log,          p->eraser.get(), &p->erasure_lock, d.data_dir,
@@ -108,6 +114,29 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
     return policy ? policy->erasure.suppress_days : subjects::kDefaultSuppressDays;
   };
   stores.policy_versions = PolicyVersions(*app->policies());
+  stores.held_by = [holds = p->holds.get(), index = p->index.get()](
+                       const std::vector<sink::SessionKey>& sessions,
+                       const std::vector<std::pair<std::string, std::string>>& distinct_ids) {
+    return retention::HoldsCovering(*holds, index, sessions, distinct_ids);
+  };
+  return stores;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfig& cfg,
+                                                                const SubjectsDeps& d) {
+  std::unique_ptr<SubjectsRuntime> rt(new SubjectsRuntime());
+  rt->parts_ = std::make_unique<Parts>();
+  Parts* p = rt->parts_.get();
+  if (Status s = OpenIndexAndHolds(d.data_dir, p); !s.ok()) return s;
+  if (Status s = OpenEraser(cfg, p); !s.ok()) return s;
+  subjects::CallbackOptions copts;
+  copts.policy.allow_loopback = cfg.dsr_callbacks_allow_loopback;
+  p->callbacks = std::make_unique<subjects::CallbackSender>(copts);
+  p->callbacks->Start();
+  p->queue = std::make_unique<server::WorkQueue>();
+  server::App* app = d.app;
   subjects::ServiceOptions sopts;
   server::WorkQueue* queue = p->queue.get();
   sopts.post = [queue](std::function<void()> job) {
@@ -123,7 +152,7 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
           !s.ok())
         spdlog::warn("subjects: callback for {} not queued: {}", r.id, CodeName(s.code()));
   };
-  p->service = std::make_unique<subjects::Service>(stores, sopts);
+  p->service = std::make_unique<subjects::Service>(StoresOf(d, p), sopts);
   p->gate = std::make_unique<IngestGate>(p->index.get(), d.identity_key);
   app->SetIngestHooks(p->gate.get(), &p->erasure_lock);
   subjects::Service* svc = p->service.get();
@@ -136,6 +165,8 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
              [svc, api](const server::HttpRequest& req, const server::AdminCaller&) {
                return ToHttp(subjects::HandleOpenDsr(*svc, ToApi(req), api));
              });
+  MountHolds(app, p);
+  MountPurge(app, p, cfg);
   app->AddMetricsSource([cb] { return cb->MetricsText(); });
   if (Status s = p->service->Resume(); !s.ok()) return s;
   rt->ticker_ = std::thread([r = rt.get()] {
@@ -169,7 +200,51 @@ Status OpenEraser(const ServeConfig& cfg, SubjectsRuntime::Parts* p) {
   return Status::Ok();
 }
 
+// /admin/holds: admin; auditors may list. A release re-runs the deferred erasures.
+void MountHolds(server::App* app, SubjectsRuntime::Parts* p) {
+  subjects::Service* svc = p->service.get();
+  p->holds_ctx = {p->holds.get(), &svc->stores(), [svc] { svc->ResumeDeferred(); }};
+  const retention::HoldsContext* ctx = &p->holds_ctx;
+  app->Mount(
+      "/admin/holds", server::Role::kAdmin,
+      [ctx](const server::HttpRequest& req, const server::AdminCaller& caller) {
+        subjects::ApiRequest api{req.method, req.target, req.body};
+        return ToHttp(retention::HandleAdminHolds(*ctx, api, caller.name));
+      },
+      server::Role::kAuditor);
+}
+
+// /admin/purge: admin only. The purge runs on the subjects work queue, so it never overlaps
+// an erasure; the request waits for it.
+void MountPurge(server::App* app, SubjectsRuntime::Parts* p, const ServeConfig& cfg) {
+  subjects::Service* svc = p->service.get();
+  server::WorkQueue* queue = p->queue.get();
+  retention::HoldStore* holds = p->holds.get();
+  const int64_t request_days = cfg.request_retention_days, bundle_days = cfg.bundle_retention_days;
+  retention::PurgeRunner run = [=](const retention::PurgeOptions& given) {
+    retention::PurgeOptions o = given;
+    o.request_days = request_days;
+    o.bundle_days = bundle_days;
+    auto done = std::make_shared<std::promise<Result<retention::PurgeReport>>>();
+    std::future<Result<retention::PurgeReport>> result = done->get_future();
+    if (!queue->Post([=] {
+          done->set_value(retention::PurgeWith(svc->stores(), holds, app->policies(), o));
+        }))
+      return Result<retention::PurgeReport>(Status::Unavailable("work queue refused the purge"));
+    return result.get();
+  };
+  app->Mount("/admin/purge", server::Role::kAdmin,
+             [run](const server::HttpRequest& req, const server::AdminCaller&) {
+               subjects::ApiRequest api{req.method, req.target, req.body};
+               return ToHttp(retention::HandleAdminPurge(run, api, subjects::NowMs()));
+             });
+}
+
 }  // namespace
+
+retention::HoldStore* SubjectsRuntime::holds() const {
+  return parts_ ? parts_->holds.get() : nullptr;
+}
 
 void SubjectsRuntime::Stop() {
   if (stop_.exchange(true)) return;

@@ -1,8 +1,9 @@
 // Wires the subjects module into `scrubd serve`: the subject index as the ingest pipeline's
 // hooks (tombstone check, indexing), the request service on a work queue, the PostHog eraser,
-// OpenDSR status callbacks, and the admin / OpenDSR routes. The composition root for
-// subjects, so neither server/ nor subjects/ depends on the other. Start before serving; the
-// runtime must outlive the App's use of it (Stop before the App goes).
+// OpenDSR status callbacks, legal holds (erasure deferral), and the admin, OpenDSR and holds
+// routes. The composition root for subjects and holds, so neither server/ nor subjects/
+// depends on the other. Start before serving; the runtime must outlive the App's use of it
+// (Stop before the App goes).
 #pragma once
 
 #include <atomic>
@@ -28,6 +29,9 @@ class Spool;
 namespace scrubd::server {
 class App;
 }
+namespace scrubd::retention {
+class HoldStore;
+}
 
 namespace scrubd::cli {
 
@@ -48,6 +52,8 @@ class SubjectsRuntime {
   ~SubjectsRuntime();
   // Finishes the queued request steps, stops callbacks and the ticker. Idempotent.
   void Stop();
+  // The legal holds (purge consults them too); owned by the runtime.
+  retention::HoldStore* holds() const;
 
   struct Parts;  // the components (subjects_wiring.cc)
 

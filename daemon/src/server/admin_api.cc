@@ -45,8 +45,8 @@ AdminApi::AdminApi(TokenTable tokens, std::string pseudonym_key, Auditor* audito
       store_(store),
       reload_(std::move(reload)) {}
 
-void AdminApi::Mount(std::string prefix, Role role, Handler h) {
-  mounts_.push_back({std::move(prefix), role, std::move(h)});
+void AdminApi::Mount(std::string prefix, Role role, Handler h, std::optional<Role> read_role) {
+  mounts_.push_back({std::move(prefix), role, std::move(h), read_role});
   std::stable_sort(mounts_.begin(), mounts_.end(), [](const Mounted& a, const Mounted& b) {
     return a.prefix.size() > b.prefix.size();
   });
@@ -114,8 +114,10 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
   std::string_view path = PathOf(req);
   const Mounted* m = FindMount(path);
   std::string route = m ? m->prefix : std::string(AdminRouteClass(path));
+  Role need = m ? m->role : Role::kAdmin;
+  if (m && m->read_role && (req.method == "GET" || req.method == "HEAD")) need = *m->read_role;
   HttpResponse denied;
-  std::optional<AdminCaller> caller = Authenticate(req, route, m ? m->role : Role::kAdmin, &denied);
+  std::optional<AdminCaller> caller = Authenticate(req, route, need, &denied);
   if (!caller) return denied;
   if (m) return m->handler(req, *caller);
   return BuiltIn(req, path, *caller);

@@ -44,9 +44,10 @@ class AdminApi {
            ReloadFn reload);
 
   // Routes every path starting with `prefix` (longest mounted prefix first, then the built-in
-  // /admin routes) to `h`, for tokens whose role allows `role`. The prefix is the route class
+  // /admin routes) to `h`, for tokens whose role allows `role`; with `read_role`, GET and HEAD
+  // need only that role (e.g. auditors may list /admin/holds). The prefix is the route class
   // in audit entries, so it must not carry data. Call before serving.
-  void Mount(std::string prefix, Role role, Handler h);
+  void Mount(std::string prefix, Role role, Handler h, std::optional<Role> read_role = {});
 
   // True for /admin, /admin/* and mounted prefixes: the paths Handle answers.
   bool Owns(std::string_view path) const;
@@ -66,6 +67,7 @@ class AdminApi {
     std::string prefix;
     Role role;
     Handler handler;
+    std::optional<Role> read_role;
   };
   const Mounted* FindMount(std::string_view path) const;
   // The caller, or the 401/403 response (counted and audited).

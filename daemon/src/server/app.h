@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -86,9 +87,11 @@ class App {
   void SetIngestHooks(IngestHooks* hooks, std::shared_mutex* erasure_lock) {
     ingest_.SetHooks(hooks, erasure_lock);
   }
-  // Routes `prefix` on the admin surface to `h` for roles allowing `role` (admin_api.h).
-  void Mount(std::string prefix, Role role, AdminApi::Handler h) {
-    admin_.Mount(std::move(prefix), role, std::move(h));
+  // Routes `prefix` on the admin surface to `h` for roles allowing `role`, GET / HEAD for
+  // `read_role` too when given (admin_api.h).
+  void Mount(std::string prefix, Role role, AdminApi::Handler h,
+             std::optional<Role> read_role = {}) {
+    admin_.Mount(std::move(prefix), role, std::move(h), read_role);
   }
   // Appends `text()` to /metrics (metrics.h); call before serving.
   void AddMetricsSource(std::function<std::string()> text) { renderer_.AddSource(std::move(text)); }

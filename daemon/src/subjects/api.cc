@@ -13,8 +13,7 @@ namespace json = boost::json;
 namespace {
 
 ApiReply Error(unsigned status, std::string_view code, std::string_view message) {
-  return {status, "application/json",
-          json::serialize(json::object{{"error", code}, {"message", message}})};
+  return ErrorReply(status, code, message);
 }
 
 ApiReply FromStatus(const Status& s) {
@@ -110,6 +109,11 @@ ApiReply HandleAdminSubjects(Service& service, const ApiRequest& req, const ApiO
   if (!r.ok()) return FromStatus(r.status());
   if (!r->has_value()) return Error(404, "not_found", "no such request");
   return {200, "application/json", RecordJson(**r)};
+}
+
+ApiReply ErrorReply(unsigned status, std::string_view code, std::string_view message) {
+  return {status, "application/json",
+          json::serialize(json::object{{"error", code}, {"message", message}})};
 }
 
 }  // namespace scrubd::subjects

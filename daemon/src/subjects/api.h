@@ -36,6 +36,10 @@ ApiReply HandleAdminSubjects(Service& service, const ApiRequest& req, const ApiO
 // GET /v1/requests/<id>/results (the access bundle).
 ApiReply HandleOpenDsr(Service& service, const ApiRequest& req, const ApiOptions& opts);
 
+// {"error": code, "message": message} with `status`: the error body of every admin route here
+// and of the retention routes.
+ApiReply ErrorReply(unsigned status, std::string_view code, std::string_view message);
+
 // The record as JSON: id, type, regulation, status, times (RFC 3339), and the receipt or the
 // results summary. Never the identities (the record holds pseudonyms only anyway).
 std::string RecordJson(const RequestRecord& r);

@@ -257,6 +257,33 @@ std::string EraseUpstream(const Stores& s, const Targets& t, ErasureOutcome* out
   return "failed";
 }
 
+// Asks `held_by` about the subject's sessions and distinct ids. Held: the outcome is
+// `deferred` with the hold ids, audited `erasure_deferred` (counts only); returns true.
+Result<bool> DeferIfHeld(const Stores& s, const RequestRecord& request, const Targets& t,
+                         ErasureOutcome* out) {
+  if (!s.held_by) return false;
+  Result<std::vector<std::string>> holds = s.held_by(t.sessions, t.token_distinct_ids);
+  if (!holds.ok()) return holds.status();  // fail closed: nothing is deleted, retried later
+  if (holds->empty()) return false;
+  out->status = "deferred";
+  out->hold_ids = std::move(holds).value();
+  json::array ids;
+  for (const std::string& id : out->hold_ids) ids.push_back(json::string(id));
+  json::object entry{{"request_id", request.id},
+                     {"subject", out->subject},
+                     {"holds", std::move(ids)},
+                     {"counts", json::object{{"sessions", t.sessions.size()},
+                                             {"events", t.events.size()},
+                                             {"spool", t.spool_seqs.size()},
+                                             {"distinct_ids", t.token_distinct_ids.size()}}}};
+  if (!s.audit) return Status::Internal("erasure needs the audit log");
+  if (Result<uint64_t> seq = s.audit->Append("erasure_deferred", json::serialize(entry)); !seq.ok())
+    return seq.status();
+  spdlog::info("erasure {} subject={} deferred by {} legal hold(s)", request.id, out->subject,
+               out->hold_ids.size());
+  return true;
+}
+
 }  // namespace
 
 int64_t NowMs() { return static_cast<int64_t>(Env::Default()->NowMicros() / 1000); }
@@ -271,10 +298,16 @@ std::vector<std::string> DistinctIdsOf(const Subject::Part& part) {
 std::string InterimJson(const ErasureOutcome& out) {
   json::array ids;
   for (const std::string& id : out.upstream_ids) ids.push_back(json::string(id));
-  return json::serialize(json::object{{"counts", CountsJson(out.counts, out.bundles)},
-                                      {"upstream", out.upstream},
-                                      {"upstream_persons_deleted", out.persons_deleted},
-                                      {"upstream_ids", std::move(ids)}});
+  json::object o{{"counts", CountsJson(out.counts, out.bundles)},
+                 {"upstream", out.upstream},
+                 {"upstream_persons_deleted", out.persons_deleted},
+                 {"upstream_ids", std::move(ids)}};
+  if (!out.hold_ids.empty()) {
+    json::array holds;
+    for (const std::string& id : out.hold_ids) holds.push_back(json::string(id));
+    o["holds"] = std::move(holds);
+  }
+  return json::serialize(o);
 }
 
 std::string JoinSeed(const std::string& token, const std::string& node) {
@@ -324,6 +357,10 @@ Result<ErasureOutcome> RunErasure(const Stores& stores, const RequestRecord& req
   targets.distinct_ids.erase(std::unique(targets.distinct_ids.begin(), targets.distinct_ids.end()),
                              targets.distinct_ids.end());
   out.upstream_ids = targets.distinct_ids;
+  // Tombstones are in (later data stays out); a legal hold keeps what is there.
+  Result<bool> held = DeferIfHeld(stores, request, targets, &out);
+  if (!held.ok()) return held.status();
+  if (*held) return out;
   if (Status s = DeleteEverywhere(stores, targets, &out.counts, &out.bundles); !s.ok()) return s;
   if (Status s = stores.index->ForgetSubject(*subject); !s.ok()) return s;
   out.upstream = EraseUpstream(stores, targets, &out);

@@ -55,6 +55,13 @@ struct Stores {
   // it, kDefaultSuppressDays.
   std::function<int64_t(std::string_view token)> suppress_days_for;
   std::vector<std::string> policy_versions;  // "name version sha256" per policy (bundles)
+  // The ids of the legal holds covering any of the sessions or (token, stored distinct id)s
+  // (retention/holds.h HoldsCovering); empty = none. Empty function: no holds. An erasure
+  // they cover is deferred (docs/subjects.md "Deferred under a legal hold").
+  std::function<Result<std::vector<std::string>>(
+      const std::vector<sink::SessionKey>& sessions,
+      const std::vector<std::pair<std::string, std::string>>& token_distinct_ids)>
+      held_by;
 };
 
 inline constexpr int64_t kDefaultSuppressDays = 30;  // policy erasure.suppress_days default
@@ -70,7 +77,8 @@ struct ScanResult {
 };
 
 struct ErasureOutcome {
-  std::string status;  // completed | in_progress (the upstream has not acknowledged yet)
+  // completed | in_progress (the upstream has not acknowledged yet) | deferred (legal hold)
+  std::string status;
   sink::EraseCounts counts;
   uint64_t bundles = 0;  // access bundles in DATA_DIR/exports that held the subject's sessions
   ScanResult scan;
@@ -82,6 +90,7 @@ struct ErasureOutcome {
   // The pseudonymised distinct ids the upstream step works on: kept in the request while it
   // is in_progress, since a rerun resolves an already forgotten subject to its seeds only.
   std::vector<std::string> upstream_ids;
+  std::vector<std::string> hold_ids;  // deferred: the holds that cover the subject
 };
 
 // Unix milliseconds (Env::Default(), the clock the subject store's tombstones use too).
@@ -98,14 +107,17 @@ Result<std::vector<std::pair<std::string, std::string>>> SeedsOf(
 std::string SubjectId(const Stores& stores, const std::vector<std::string>& seeds);
 
 // Runs (or resumes) the erasure of `request` (its `seeds` are "token\tnode" strings). Every
-// step is idempotent, so a rerun after a crash or an upstream retry finishes the job.
+// step is idempotent, so a rerun after a crash or an upstream retry finishes the job. When
+// `held_by` names holds after the tombstones are written, nothing is deleted: the outcome is
+// `deferred` with the hold ids, audited as `erasure_deferred` (counts only).
 // `raw` may be empty (resumed after a restart): the scan then skips the raw-identifier check
 // and says so.
 Result<ErasureOutcome> RunErasure(const Stores& stores, const RequestRecord& request,
                                   const std::vector<Identity>& raw);
 
-// What an in_progress request keeps for its next run (counts so far, upstream ids): the
-// request's result_json until the erasure completes; RunErasure reads it back.
+// What an in_progress or deferred request keeps for its next run (counts so far, upstream
+// ids, the holds): the request's result_json until the erasure completes; RunErasure reads
+// it back.
 std::string InterimJson(const ErasureOutcome& outcome);
 
 // "token\tnode" <-> (token, node), the form seeds take in a RequestRecord.

@@ -1,4 +1,5 @@
-// Request lifecycle: pending -> in_progress -> completed (or cancelled while pending).
+// Request lifecycle: pending -> in_progress -> completed (or cancelled while pending); an
+// erasure under a legal hold -> deferred, until a release re-queues it (ResumeDeferred).
 #include "subjects/service.h"
 
 #include <openssl/rand.h>
@@ -155,6 +156,21 @@ Status Service::Resume() {
   return Status::Ok();
 }
 
+void Service::ResumeDeferred() {
+  Result<std::vector<RequestRecord>> open = stores_.index->Unfinished();
+  if (!open.ok()) {
+    spdlog::error("subjects: deferred requests cannot be read: {}", open.status().ToString());
+    return;
+  }
+  size_t n = 0;
+  for (const RequestRecord& r : *open) {
+    if (r.status != "deferred") continue;
+    Queue(r.id);
+    ++n;
+  }
+  if (n > 0) spdlog::info("subjects: re-running {} deferred erasures", n);
+}
+
 void Service::Tick() {
   std::vector<std::string> due;
   int64_t now = NowMs();
@@ -193,7 +209,9 @@ void Service::Run(const std::string& id) {
 }
 
 Status Service::RunOne(RequestRecord& rec, std::chrono::milliseconds* retry_after) {
-  if (Status s = Save(rec, "in_progress"); !s.ok()) return s;
+  // A deferred erasure stays deferred while it checks its holds again (no status flapping).
+  if (rec.status != "deferred")
+    if (Status s = Save(rec, "in_progress"); !s.ok()) return s;
   std::vector<Identity> raw;
   {
     std::lock_guard lock(mu_);
@@ -202,6 +220,10 @@ Status Service::RunOne(RequestRecord& rec, std::chrono::milliseconds* retry_afte
   if (rec.type == "erasure") {
     Result<ErasureOutcome> out = RunErasure(stores_, rec, raw);
     if (!out.ok()) return out.status();
+    if (out->status == "deferred") {  // runs again when a hold is released, not on a timer
+      rec.result_json = InterimJson(*out);
+      return Save(rec, "deferred");
+    }
     if (out->status != "completed") {
       rec.result_json = InterimJson(*out);
       *retry_after = out->retry_after;

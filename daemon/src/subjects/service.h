@@ -1,6 +1,7 @@
 // The subject-request service: takes erasure, access and portability requests, keeps them
 // durable in the SubjectStore, runs them on a work thread (never on a request worker), retries
-// the upstream step, and reports every status change (docs/subjects.md). Thread-safe.
+// the upstream step, defers erasures under a legal hold until it is released, and reports
+// every status change (docs/subjects.md). Thread-safe.
 // Raw identities live in memory only, from Submit until the request ends or the process stops.
 #pragma once
 
@@ -51,8 +52,11 @@ class Service {
   Result<std::optional<RequestRecord>> Get(const std::string& id);
   // Cancels a `pending` request (OpenDSR DELETE). kInvalidInput when it is no longer pending.
   Result<RequestRecord> Cancel(const std::string& id);
-  // At start: queues every pending or in_progress request left by the last run.
+  // At start: queues every pending, in_progress or deferred request left by the last run.
   Status Resume();
+  // Queues every deferred request (an erasure a legal hold covered) for another run, which
+  // checks the holds again; called when a hold is released. Errors are logged.
+  void ResumeDeferred();
   // Queues the upstream retries that are due; the daemon calls it periodically.
   void Tick();
   // The bytes of a completed access request's bundle (DATA_DIR/exports/<id>.zip);
