@@ -118,7 +118,7 @@ bool Populate(LocalStore& store, const char* who, const std::string& distinct, u
     }
     std::string uuid = "e-" + sid;
     events.push_back({kToken, sid, distinct, uuid, "$pageview", "2026-01-01T00:00:00Z",
-                      R"({"event":"$pageview","properties":{"$session_id":")" + sid + "\"}}"});
+                      R"({"event":"$pageview","properties":{"$session_id":")" + sid + "\"}}", ""});
     if (keys) keys->push_back({kToken, sid});
     if (uuids) uuids->push_back({kToken, uuid});
     if (bodies.size() >= 1000 && !flush()) return false;

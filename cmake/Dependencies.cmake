@@ -3,6 +3,7 @@
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc)  # rules/: NFKC of the canonical view
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)  # sink/: store chunk files (v2)
 find_package(Boost 1.81 REQUIRED COMPONENTS json)
 find_package(yaml-cpp REQUIRED)
 find_package(OpenSSL 3 REQUIRED)

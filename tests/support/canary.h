@@ -1,6 +1,6 @@
 // Test helpers that look for a planted canary in every byte of a directory (the data dir:
 // store, index, spool, audit log, DOM state). Header-only, for tests only; depends on the
-// standard library and gtest alone. Not thread-safe (read the dir once writers are idle).
+// standard library, gtest and libzstd alone. Not thread-safe (read the dir once writers are idle).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -19,13 +19,14 @@ namespace scrubd::testing {
 // streams inflated) appended to them.
 using BytesView = std::function<std::string(std::string_view)>;
 
-// Every regular file under `dir` (recursive), path -> bytes; empty when `dir` is missing.
+// Every regular file under `dir` (recursive), path -> bytes (zstd files, v2 store chunks,
+// followed by their decoding: ReadDecoded); empty when `dir` is missing.
 inline std::map<std::string, std::string> FilesUnder(const std::filesystem::path& dir) {
   std::map<std::string, std::string> files;
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec)) return files;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) files[e.path().string()] = ReadFile(e.path());
+    if (e.is_regular_file()) files[e.path().string()] = ReadDecoded(e.path());
   return files;
 }
 

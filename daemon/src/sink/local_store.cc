@@ -109,7 +109,8 @@ Result<StoredEvent> StoredEventOf(const json::object& ev) {
   return e;
 }
 
-Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& data_dir, Env* env) {
+Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& data_dir, Env* env,
+                                                     LocalStoreOptions options) {
   if (!env) env = Env::Default();
   fs::path root = data_dir / "store";
   std::error_code ec;
@@ -130,7 +131,7 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& data_dir, E
     return s;
   }
   ::chmod(db_path.c_str(), 0600);
-  std::unique_ptr<LocalStore> store(new LocalStore(root, db, env));
+  std::unique_ptr<LocalStore> store(new LocalStore(root, db, env, options));
   sqlite3_busy_timeout(db, 5000);
   static const char* kSchema = R"sql(
     PRAGMA journal_mode=WAL;
@@ -211,11 +212,15 @@ Result<LocalStore::ChunkFile> LocalStore::WriteChunkFile(const RecordingChunk& c
   // Messages name the step, never the path: the path holds the token and session id.
   if (Status s = env_->CreateDirs(dir, 0700); !s.ok())
     return Status::Io("chunk directory: " + s.message());
+  Result<std::string> bytes = EncodeChunk(text, options_.chunk_encoding, options_.zstd_level);
+  if (!bytes.ok()) return bytes.status();
   char name[64];
-  snprintf(name, sizeof(name), "%013lld-%06llu.json", static_cast<long long>(f.now),
-           static_cast<unsigned long long>(seq++ % 1000000));
+  snprintf(name, sizeof(name), "%013lld-%06llu%.*s", static_cast<long long>(f.now),
+           static_cast<unsigned long long>(seq++ % 1000000),
+           static_cast<int>(ChunkSuffix(options_.chunk_encoding).size()),
+           ChunkSuffix(options_.chunk_encoding).data());
   f.file = dir / name;
-  if (Status s = scrubd::WriteFileDurably(env_, f.file, text); !s.ok())
+  if (Status s = scrubd::WriteFileDurably(env_, f.file, *bytes); !s.ok())
     return Status::Io("chunk file: " + s.message());
   f.rel = fs::relative(f.file, root_).string();
   f.bytes = static_cast<int64_t>(text.size());
@@ -368,9 +373,11 @@ Result<std::string> LocalStore::ExportSession(const std::string& session_id,
   json::array all;
   for (const auto& rel : paths) {
     // Messages carry no path: it holds the token and session id.
-    Result<std::string> text = env_->ReadFile(root_ / rel);
-    if (!text.ok())
-      return Status::Corruption("indexed chunk unreadable: " + text.status().message());
+    Result<std::string> bytes = env_->ReadFile(root_ / rel);
+    if (!bytes.ok())
+      return Status::Corruption("indexed chunk unreadable: " + bytes.status().message());
+    Result<std::string> text = DecodeChunk(rel, *bytes);
+    if (!text.ok()) return Status::Corruption("indexed chunk: " + text.status().message());
     boost::system::error_code ec;
     json::value v = json::parse(*text, ec);
     if (ec || !v.is_array()) return Status::Corruption("indexed chunk is not a JSON array");

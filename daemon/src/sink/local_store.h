@@ -1,6 +1,7 @@
-// The embedded default sink: cleaned rrweb recordings as plain JSON chunk files plus a SQLite
-// index (format: daemon/src/sink/STORE_FORMAT.md). Thread-safe: writes of different batches
-// may run concurrently; the index is serialized by an internal mutex.
+// The embedded default sink: cleaned rrweb recordings as zstd-compressed JSON chunk files plus
+// a SQLite index (format: daemon/src/sink/STORE_FORMAT.md; plain v1 chunks are still read).
+// Thread-safe: writes of different batches may run concurrently; the index is serialized by an
+// internal mutex.
 #pragma once
 
 #include <boost/json/array.hpp>
@@ -17,6 +18,7 @@
 
 #include "scrubd/common/env.h"
 #include "scrubd/common/status.h"
+#include "sink/chunk_codec.h"
 #include "sink/erasure.h"
 
 struct sqlite3;
@@ -92,6 +94,13 @@ struct LooseEvent {
   StoredEvent event;
 };
 
+struct LocalStoreOptions {
+  // How new chunk files are written (STORE_FORMAT.md "Chunk files"); every encoding is read.
+  // kPlain exists for the benchmark's baseline (bench/store_bench), not for deployments.
+  ChunkEncoding chunk_encoding = ChunkEncoding::kZstd;
+  int zstd_level = kDefaultZstdLevel;
+};
+
 class LocalStore {
  public:
   // Opens (creating if needed) DATA_DIR/store with 0700 permissions and removes the temp
@@ -99,7 +108,8 @@ class LocalStore {
   // through `env` (null: Env::Default(); must outlive the store). The SQLite index uses
   // SQLite's own I/O: see STORE_FORMAT.md "Faults" for why that stays fail closed.
   static Result<std::unique_ptr<LocalStore>> Open(const std::filesystem::path& data_dir,
-                                                  Env* env = nullptr);
+                                                  Env* env = nullptr,
+                                                  LocalStoreOptions options = {});
   ~LocalStore();
 
   // Durably writes one chunk: the file is fsynced and renamed into place, then the index is
@@ -111,7 +121,8 @@ class LocalStore {
   // Durably inserts cleaned analytics events in one transaction.
   Status WriteEvents(const std::vector<StoredEvent>& events);
 
-  // All windows of a session merged and ordered by timestamp, as a JSON array text.
+  // All windows of a session merged and ordered by timestamp, as a JSON array text (plain
+  // JSON whatever the chunks' encoding: v1 and v2 chunks of one session merge).
   // `token` empty matches any token only while one token holds that session id; when several
   // do, kInvalidInput asks for the token (exports never merge projects).
   Result<std::string> ExportSession(const std::string& session_id, const std::string& token,
@@ -167,8 +178,8 @@ class LocalStore {
   const std::filesystem::path& root() const { return root_; }
 
  private:
-  LocalStore(std::filesystem::path root, sqlite3* db, Env* env)
-      : root_(std::move(root)), db_(db), env_(env) {}
+  LocalStore(std::filesystem::path root, sqlite3* db, Env* env, LocalStoreOptions options)
+      : root_(std::move(root)), db_(db), env_(env), options_(options) {}
   Status Exec(const char* sql);
   void Rollback();
   struct ChunkFile {  // a chunk file written, not yet indexed
@@ -203,6 +214,7 @@ class LocalStore {
   std::filesystem::path root_;
   sqlite3* db_;
   Env* env_;
+  const LocalStoreOptions options_;
   std::mutex mu_;
   uint64_t migrated_sessions_ = 0;
 };

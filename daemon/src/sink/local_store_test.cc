@@ -1,12 +1,14 @@
 #include "sink/local_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <boost/json.hpp>
 #include <fstream>
 
 #include "scrubd/common/fault_env.h"
+#include "sink/scan.h"
 #include "support/fixtures.h"
 
 namespace scrubd::sink {
@@ -85,6 +87,7 @@ TEST(LocalStoreTest, UnwritableDirectoryIsAnIoErrorNotACrash) {
 namespace scrubd::sink {
 namespace {
 namespace json = boost::json;
+namespace fs = std::filesystem;
 
 TEST(IndexDerivationTest, ColumnsComeFromTheEventJson) {
   json::object ev = json::parse(R"({"event": "[EMAIL] signed up", "uuid": "u-1",
@@ -156,6 +159,123 @@ TEST(LocalStoreTest, WriteRecordingsIndexesAllOrNone) {
   env.Clear();
   EXPECT_EQ((*store)->GetSession("s-3", "phc_t").status().code(), Code::kNotFound);
   EXPECT_EQ(FilesUnder(recordings), 2u);
+}
+
+// A chunk as a v1 store wrote it: the plain JSON file, then its chunks and sessions rows.
+void WriteV1Chunk(const fs::path& data_dir, const std::string& rel, const std::string& json,
+                  int64_t events, int64_t first_ts, int64_t last_ts) {
+  fs::path file = data_dir / "store" / rel;
+  fs::create_directories(file.parent_path());
+  std::ofstream(file, std::ios::binary) << json;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((data_dir / "store" / "index.sqlite").c_str(), &db), SQLITE_OK);
+  std::string sql =
+      "INSERT INTO chunks(token,session_id,window_id,path,bytes,events,first_ts,last_ts,"
+      "created_at) VALUES('phc_t','s-1','w-1','" +
+      rel + "'," + std::to_string(json.size()) + "," + std::to_string(events) + "," +
+      std::to_string(first_ts) + "," + std::to_string(last_ts) +
+      ",1);"
+      "INSERT INTO sessions(token,session_id,distinct_id,first_ts,last_ts,first_url,bytes,"
+      "events,created_at,updated_at) VALUES('phc_t','s-1','d-1'," +
+      std::to_string(first_ts) + "," + std::to_string(last_ts) + ",'https://x.test/v1'," +
+      std::to_string(json.size()) + "," + std::to_string(events) + ",1,1);";
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+}
+
+TEST(LocalStoreTest, V1PlainChunksAreReadBesideV2ZstdChunksWithoutMigration) {
+  TempDir d;
+  { ASSERT_TRUE(LocalStore::Open(d.path()).ok()); }  // an existing store: schema, no chunks
+  const std::string v1_rel = "recordings/phc_t/s-1/w-1/0000000000001-000001.json";
+  WriteV1Chunk(d.path(), v1_rel,
+               R"([{"type":4,"data":{"href":"https://x.test/v1"},"timestamp":10},)"
+               R"({"type":3,"data":{"v":"old"},"timestamp":30}])",
+               2, 10, 30);
+  auto store = LocalStore::Open(d.path());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  json::array b = json::parse(R"([{"type":3,"data":{"v":"new"},"timestamp":20},
+                                 {"type":3,"data":{"v":"newer"},"timestamp":40}])")
+                      .as_array();
+  ASSERT_TRUE((*store)->WriteRecording({"phc_t", "s-1", "w-1", "d-1", &b}).ok());
+  // On disk: the v1 file untouched, the new chunk a .json.zst zstd frame.
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(d.path() / "store" / "recordings"))
+    if (e.is_regular_file()) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 2u);
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(fs::relative(files[0], d.path() / "store").string(), v1_rel);
+  EXPECT_TRUE(files[1].string().ends_with(".json.zst")) << files[1];
+  EXPECT_TRUE(LooksZstd(scrubd::testing::ReadFile(files[1])));
+  // The export merges both, plain JSON, in timestamp order.
+  auto out = (*store)->ExportSession("s-1", "");
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  json::array merged = json::parse(*out).as_array();
+  ASSERT_EQ(merged.size(), 4u);
+  for (size_t i = 0; i < merged.size(); ++i)
+    EXPECT_EQ(merged[i].at("timestamp").as_int64(), static_cast<int64_t>(10 * (i + 1)));
+  EXPECT_EQ(merged[1].at("data").at("v").as_string(), "new");
+  EXPECT_EQ(merged[2].at("data").at("v").as_string(), "old");
+  auto info = (*store)->GetSession("s-1", "phc_t");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->events, 4);
+  EXPECT_EQ(info->last_ts, 40);
+  EXPECT_EQ(info->first_url, "https://x.test/v1");
+}
+
+TEST(LocalStoreTest, AChunkWhoseBytesDisagreeWithItsNameIsCorruption) {
+  TempDir d;
+  auto store = LocalStore::Open(d.path());
+  ASSERT_TRUE(store.ok());
+  json::array a = json::parse(R"([{"type":3,"data":{},"timestamp":5}])").as_array();
+  ASSERT_TRUE((*store)->WriteRecording({"phc_t", "s-1", "w", "", &a}).ok());
+  for (const auto& e : fs::recursive_directory_iterator(d.path() / "store" / "recordings"))
+    if (e.is_regular_file()) std::ofstream(e.path(), std::ios::binary) << json::serialize(a);
+  EXPECT_EQ((*store)->ExportSession("s-1", "").status().code(), Code::kCorruption);
+}
+
+TEST(LocalStoreTest, PlainEncodingWritesV1ChunksOnRequest) {
+  TempDir d;
+  auto store = LocalStore::Open(d.path(), nullptr, {ChunkEncoding::kPlain});
+  ASSERT_TRUE(store.ok());
+  json::array a = json::parse(R"([{"type":3,"data":{},"timestamp":5}])").as_array();
+  ASSERT_TRUE((*store)->WriteRecording({"phc_t", "s-1", "w", "", &a}).ok());
+  for (const auto& e : fs::recursive_directory_iterator(d.path() / "store" / "recordings")) {
+    if (!e.is_regular_file()) continue;
+    EXPECT_EQ(e.path().extension(), ".json") << e.path();
+    EXPECT_EQ(scrubd::testing::ReadFile(e.path()), json::serialize(a));
+  }
+  EXPECT_EQ(json::parse(*(*store)->ExportSession("s-1", "")).as_array().size(), 1u);
+}
+
+TEST(LocalStoreTest, TheNeedleScanSeesInsideCompressedChunks) {
+  TempDir d;
+  auto store = LocalStore::Open(d.path());
+  ASSERT_TRUE(store.ok());
+  const std::string needle = "leaked.canary.zq@example.org";
+  json::array a;
+  for (int i = 0; i < 500; ++i)
+    a.push_back(json::object{
+        {"type", 3},
+        {"data", json::object{{"text", i == 250 ? needle : "row " + std::to_string(i)}}},
+        {"timestamp", 1000 + i}});
+  ASSERT_TRUE((*store)->WriteRecording({"phc_t", "s-1", "w", "", &a}).ok());
+  std::vector<fs::path> chunk_files;
+  for (const auto& e : fs::recursive_directory_iterator(d.path() / "store" / "recordings"))
+    if (e.is_regular_file()) chunk_files.push_back(e.path());
+  ASSERT_EQ(chunk_files.size(), 1u);
+  // The compressed bytes do not show the needle: only a decoding scan can find it.
+  ASSERT_EQ(scrubd::testing::ReadFile(chunk_files[0]).find(needle), std::string::npos);
+  std::vector<fs::path> hits;
+  auto n = ScanForNeedles(d.path(), {needle}, &hits);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1u);
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0], chunk_files[0]);
+  EXPECT_TRUE(scrubd::testing::AnyFileContains(d.path(), needle));  // the tests' own reader
+  auto clean = ScanForNeedles(d.path(), {"absent.zq@example.org"});
+  ASSERT_TRUE(clean.ok());
+  EXPECT_EQ(*clean, 0u);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Needle scan: forms are built once, files are read in 64 KiB pieces, lower-cased in place and
-// searched with the previous piece's tail prepended. Error messages carry no path.
+// searched with the previous piece's tail prepended; zstd files (v2 store chunks) are also
+// searched as they decode. Error messages carry no path.
 #include "sink/scan.h"
 
 #include <fcntl.h>
@@ -10,7 +11,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <system_error>
+
+#include "sink/chunk_codec.h"
 
 namespace scrubd::sink {
 namespace fs = std::filesystem;
@@ -64,15 +68,51 @@ std::string PercentEncoded(std::string_view s, std::string_view keep, bool plus)
   return out;
 }
 
-// True if the file at `p` contains a form. `longest` >= every form's size.
+// A stream of bytes searched for the forms: each piece is lower-cased onto the kept tail of
+// the previous ones (the last longest-1 bytes), so a form split between pieces is found.
+class Haystack {
+ public:
+  Haystack(const std::vector<std::string>& forms, size_t longest)
+      : forms_(forms), longest_(longest) {}
+  // True once a form has been seen.
+  bool Add(std::string_view piece) {
+    if (found_) return true;
+    size_t old = buf_.size();
+    buf_.append(piece);
+    std::transform(buf_.begin() + static_cast<std::ptrdiff_t>(old), buf_.end(),
+                   buf_.begin() + static_cast<std::ptrdiff_t>(old), Lower);
+    for (const std::string& f : forms_) {
+      if (buf_.find(f) != std::string::npos) {
+        found_ = true;
+        return true;
+      }
+    }
+    if (buf_.size() >= longest_) buf_.erase(0, buf_.size() - (longest_ - 1));
+    return false;
+  }
+  bool found() const { return found_; }
+
+ private:
+  const std::vector<std::string>& forms_;
+  const size_t longest_;
+  std::string buf_;
+  bool found_ = false;
+};
+
+// True if the file at `p` contains a form, in its bytes or, for a file that starts with the
+// zstd magic (a v2 store chunk), in its decoded bytes (streamed: one 64 KiB read piece, one
+// 128 KiB decoded piece and one zstd window, at most 16 MiB, in memory). A zstd file that does
+// not decode completely counts as holding one: it cannot be shown clean. `longest` >= every
+// form's size.
 Result<bool> FileHolds(const fs::path& p, const std::vector<std::string>& forms, size_t longest) {
   int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return false;  // removed since listed: nothing in it
     return Status::Io(std::string("scan: open: ") + std::strerror(errno));
   }
-  std::string buf;
-  buf.reserve(kReadSize + longest);
+  Haystack raw(forms, longest), decoded(forms, longest);
+  std::unique_ptr<ZstdStream> zstd;
+  bool first = true, undecodable = false;
   char piece[kReadSize];
   for (;;) {
     ssize_t n = ::read(fd, piece, sizeof(piece));
@@ -83,21 +123,19 @@ Result<bool> FileHolds(const fs::path& p, const std::vector<std::string>& forms,
       return Status::Io(std::string("scan: read: ") + std::strerror(e));
     }
     if (n == 0) break;
-    size_t old = buf.size();
-    buf.append(piece, static_cast<size_t>(n));
-    std::transform(buf.begin() + static_cast<std::ptrdiff_t>(old), buf.end(),
-                   buf.begin() + static_cast<std::ptrdiff_t>(old), Lower);
-    for (const std::string& f : forms) {
-      if (buf.find(f) != std::string::npos) {
-        ::close(fd);
-        return true;
-      }
+    std::string_view bytes(piece, static_cast<size_t>(n));
+    if (first && LooksZstd(bytes)) zstd = std::make_unique<ZstdStream>();
+    first = false;
+    if (raw.Add(bytes)) break;
+    if (zstd && !undecodable) {
+      Status s = zstd->Feed(bytes, [&](std::string_view d) { return !decoded.Add(d); });
+      undecodable = !s.ok();
+      if (zstd->stopped()) break;
     }
-    // Keep the last longest-1 bytes: a form split by this read boundary ends in the next one.
-    if (buf.size() >= longest) buf.erase(0, buf.size() - (longest - 1));
   }
   ::close(fd);
-  return false;
+  if (zstd && !zstd->stopped() && !undecodable) undecodable = !zstd->Finish().ok();
+  return raw.found() || decoded.found() || undecodable;
 }
 
 }  // namespace

@@ -22,7 +22,9 @@ std::vector<std::string> NeedleForms(std::string_view needle);
 
 // Scans every regular file under `dir` (recursively, symlinks never followed; SQLite
 // databases, -wal and -shm files included) for any form of any needle, reading 64 KiB at a
-// time with an overlap of the longest form, so a match across two reads is found. Returns
+// time with an overlap of the longest form, so a match across two reads is found. A file that
+// starts with the zstd magic (a store chunk, STORE_FORMAT.md) is searched decoded as well, in
+// bounded memory; one that does not decode completely counts as a hit (not shown clean). Returns
 // the number of files that contain one; fills `hits` (if given) with their paths. kIo when a
 // file or directory cannot be read (fail closed: an unread file is not a clean one). A
 // missing `dir` is clean (0).

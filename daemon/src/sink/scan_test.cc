@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "sink/chunk_codec.h"
 #include "support/fixtures.h"
 
 namespace scrubd::sink {
@@ -90,6 +91,75 @@ TEST(ScanTest, SymlinksAreNotFollowed) {
   auto n = ScanForNeedles(d.path(), {"needle-outside"});
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 0u);
+}
+
+// A JSON array of `rows` text rows, `needle` in row `at` (none when at < 0).
+std::string Rows(int rows, int at, const std::string& needle) {
+  std::string s = "[";
+  for (int i = 0; i < rows; ++i)
+    s += (i ? "," : "") + std::string(R"({"type":3,"data":{"text":")") +
+         (i == at ? needle : "row " + std::to_string(i * 7919 % 100003)) + R"("},"timestamp":)" +
+         std::to_string(1000 + i) + "}";
+  return s + "]";
+}
+
+TEST(ScanTest, FindsANeedleInsideACompressedChunk) {
+  const std::string needle = "Jane.Canary+zq@Example.org";
+  for (int at : {0, 3000, 9999}) {
+    TempDir d;
+    std::string packed = *EncodeChunk(Rows(10000, at, needle), ChunkEncoding::kZstd);
+    ASSERT_EQ(packed.find(needle), std::string::npos);  // not visible without decoding
+    Put(d.path() / "store" / "recordings" / "t" / "s" / "w" / "0000000000001-000001.json.zst",
+        packed);
+    Put(d.path() / "store" / "recordings" / "t" / "s" / "w" / "0000000000002-000002.json.zst",
+        *EncodeChunk(Rows(100, -1, ""), ChunkEncoding::kZstd));
+    std::vector<fs::path> hits;
+    auto n = ScanForNeedles(d.path(), {"jane.canary+zq@example.org"}, &hits);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_EQ(*n, 1u) << at;
+    ASSERT_EQ(hits.size(), 1u);
+    EXPECT_EQ(hits[0].filename(), "0000000000001-000001.json.zst");
+  }
+}
+
+TEST(ScanTest, FindsANeedleAcrossDecodedPieces) {
+  // Decoded bytes come in pieces of up to 128 KiB: the needle sits across each of the first
+  // 128 KiB marks at several offsets, so some copy straddles two pieces (the file's name does
+  // not matter: the magic does).
+  const std::string needle = "boundary.canary@example.net";
+  std::string prefix = "[\"";
+  for (size_t piece = 1; piece <= 3; ++piece) {
+    for (size_t split : {size_t{1}, needle.size() / 2, needle.size() - 1}) {
+      TempDir d;
+      std::string text = prefix;
+      for (int i = 0; text.size() < piece * 128 * 1024 - split; ++i)
+        text += std::to_string(i * 2654435761u % 1000003) + " ";
+      text.resize(piece * 128 * 1024 - split);
+      text += needle + std::string(300 * 1024, 'z') + "\"]";
+      std::string packed = *EncodeChunk(text, ChunkEncoding::kZstd);
+      ASSERT_EQ(packed.find(needle), std::string::npos);  // not visible without decoding
+      Put(d.path() / "chunk.bin", packed);
+      auto n = ScanForNeedles(d.path(), {needle});
+      ASSERT_TRUE(n.ok());
+      EXPECT_EQ(*n, 1u) << piece << " " << split;
+    }
+  }
+}
+
+TEST(ScanTest, AZstdFileThatDoesNotDecodeIsNotClean) {
+  TempDir d;
+  std::string packed = *EncodeChunk(Rows(1000, -1, ""), ChunkEncoding::kZstd);
+  Put(d.path() / "cut.json.zst", packed.substr(0, packed.size() / 2));
+  Put(d.path() / "junk.json.zst", std::string("\x28\xb5\x2f\xfd", 4) + "garbage");
+  Put(d.path() / "ok.json.zst", packed);
+  std::vector<fs::path> hits;
+  auto n = ScanForNeedles(d.path(), {"anything.zq@example.org"}, &hits);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 2u);
+  std::vector<std::string> names;
+  for (const auto& h : hits) names.push_back(h.filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"cut.json.zst", "junk.json.zst"}));
 }
 
 }  // namespace

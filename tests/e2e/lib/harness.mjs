@@ -1,7 +1,7 @@
 // Process and browser plumbing for the scrubd end-to-end tests: start/stop scrubd, a static
 // server for the test pages, Chromium via playwright-core, and byte-level PII scans of a data
 // directory. Everything here is bounded by a timeout and cleans up after itself.
-import { spawn, execFile } from 'node:child_process';
+import { spawn, execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
@@ -209,14 +209,22 @@ export function needleForms(value) {
   return [...forms].filter((f) => f.length >= 4).map((f) => f.toLowerCase());
 }
 
-// Searches the bytes of every file under `dir` (and the inflated bytes of whole-file gzip or
-// zlib streams) for every needle, case-insensitively. Returns [{needle, form, file}] per hit.
+// The decoded bytes of a zstd file (store chunks since format v2), by the zstd CLI (node 20 has
+// no zstd). Throws when it cannot decode: an unread file must not pass for a clean one.
+function unzstd(file) {
+  return execFileSync('zstd', ['-dcq', '--', file], { maxBuffer: 1 << 30 });
+}
+
+// Searches the bytes of every file under `dir` (and the decoded bytes of whole-file gzip, zlib
+// or zstd streams) for every needle, case-insensitively. Returns [{needle, form, file}] per hit.
 export async function scanDirForNeedles(dir, needles) {
   const hits = [];
   for (const file of await listFiles(dir)) {
     const raw = await fsp.readFile(file);
     const views = [raw];
-    if (raw.length > 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
+    if (raw.length > 4 && raw.readUInt32LE(0) === 0xfd2fb528) {
+      views.push(unzstd(file));
+    } else if (raw.length > 2 && raw[0] === 0x1f && raw[1] === 0x8b) {
       try { views.push(zlib.gunzipSync(raw)); } catch { /* not really gzip */ }
     } else if (raw.length > 2 && raw[0] === 0x78 && (raw[0] * 256 + raw[1]) % 31 === 0) {
       try { views.push(zlib.inflateSync(raw)); } catch { /* not really zlib */ }
