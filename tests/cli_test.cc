@@ -96,6 +96,24 @@ TEST(CliTest, PolicyCheckReportsEachFileWithLocation) {
   EXPECT_NE(set.out.find("already claimed"), std::string::npos) << set.out;
 }
 
+// What serve accepts, policy check accepts: a hash-method policy needs the data dir's key at
+// serve time, and only a placeholder here. The OK line shows the retention it sets.
+TEST(CliTest, PolicyCheckPassesAHashPolicyAndShowsItsRetention) {
+  TempDir d;
+  std::ofstream(d.path() / "hash.yaml")
+      << "version: 1\nname: hashy\ndetectors:\n  overrides:\n    email: {method: hash}\n"
+         "retention:\n  days: 40\n  rules:\n    - {match: {event: $exception}, days: 90}\n";
+  CliRun r = Scrubd("policy check " + (d.path() / "hash.yaml").string());
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("retention=40d rules=1)"), std::string::npos) << r.out;
+  std::ofstream(d.path() / "bad.yaml")
+      << "version: 1\nretention:\n  rules:\n    - {match: {url: '(x'}, days: 3}\n";
+  r = Scrubd("policy check " + (d.path() / "bad.yaml").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("bad.yaml:4:21: retention.rules[0].match.url: bad RE2"), std::string::npos)
+      << r.out;
+}
+
 TEST(CliTest, ServeRefusesABadPolicyWithEx_Config) {
   TempDir d;
   std::ofstream(d.path() / "bad.yaml") << "version: 1\ndetectors:\n  disabled: [no_such]\n";
