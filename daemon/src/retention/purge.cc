@@ -148,6 +148,11 @@ Status Purge::DeleteSessions(const std::vector<sink::PurgeKey>& keys) {
     Result<sink::EraseCounts> c = d_.store->PurgeSessions(batch, &removed);
     if (!c.ok()) return c.status();
     report_.counts += *c;
+    if (d_.index) {  // what the subject index links to them goes too
+      std::vector<std::pair<std::string, std::string>> pairs;
+      for (const sink::SessionKey& k : removed) pairs.emplace_back(k.token, k.session_id);
+      if (Status s = d_.index->ForgetOccurrences(pairs, {}); !s.ok()) return s;
+    }
     for (const sink::SessionKey& k : removed) {
       gone.insert({k.token, k.session_id});
       if (!d_.state) continue;
@@ -168,6 +173,7 @@ Status Purge::PurgeLooseEvents() {
   Result<std::vector<sink::LooseEvent>> loose = d_.store->LooseEvents();
   if (!loose.ok()) return loose.status();
   std::vector<int64_t> ids;
+  std::vector<std::pair<std::string, std::string>> uuids;  // (token, uuid) of those rows
   for (sink::LooseEvent& e : *loose) {
     bool none = false;
     const policies::RetentionPolicy& policy = RetentionFor(*d_.policies, e.event.token, &none);
@@ -188,6 +194,7 @@ Status Purge::PurgeLooseEvents() {
     if (e.ts + v->days * kMsPerDay > o_.now_ms) continue;
     if (!HeldBy(e.event.token, "", e.event.distinct_id).empty()) continue;
     ids.push_back(e.id);
+    uuids.emplace_back(e.event.token, e.event.uuid);
   }
   if (o_.dry_run) {
     report_.loose_events = ids.size();
@@ -196,6 +203,8 @@ Status Purge::PurgeLooseEvents() {
   Result<uint64_t> n = d_.store->DeleteEventRows(ids);
   if (!n.ok()) return n.status();
   report_.loose_events = *n;
+  if (d_.index && !uuids.empty())
+    if (Status s = d_.index->ForgetOccurrences({}, uuids); !s.ok()) return s;
   return Status::Ok();
 }
 

@@ -275,6 +275,33 @@ TEST_F(PurgeTest, SessionlessEventsDeadLettersStateAndRequestsExpireToo) {
   EXPECT_FALSE((*index->GetRequest(done.id)).has_value());
 }
 
+TEST_F(PurgeTest, TheSubjectIndexForgetsPurgedSessions) {
+  Record("phc_a", "gone", Day(0));
+  Record("phc_a", "kept", Day(29));
+  auto index = std::move(subjects::OpenSqliteSubjectStore(dir_.path())).value();
+  subjects::BatchFacts facts;
+  for (const char* sid : {"gone", "kept"}) {
+    subjects::EventFacts ev;
+    ev.token = "phc_a";
+    ev.session_id = sid;
+    ev.recording = true;
+    ev.nodes = {{"i:pid_person", "distinct_id", ""}, {std::string("s:") + sid, "session", ""}};
+    facts.events.push_back(ev);
+  }
+  ASSERT_TRUE(index->Record(facts).ok());
+  PurgeDeps d = Deps();
+  d.index = index.get();
+  PurgeOptions o;
+  o.now_ms = Day(31);
+  auto r = RunPurge(d, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto subject = index->Resolve({{"phc_a", "i:pid_person"}});
+  ASSERT_TRUE(subject.ok());
+  ASSERT_EQ(subject->parts.size(), 1u);
+  EXPECT_EQ(subject->parts[0].sessions, std::vector<std::string>{"kept"});
+  for (const subjects::NodeFact& n : subject->parts[0].nodes) EXPECT_NE(n.node, "s:gone");
+}
+
 TEST_F(PurgeTest, EachPurgeIsAuditedWithCountsOnly) {
   Record("phc_a", "canary-session-9d1e", Day(0));
   ASSERT_TRUE(Run(31).ok());

@@ -134,6 +134,8 @@ constexpr char kSchema[] = R"sql(
     token TEXT NOT NULL, node TEXT NOT NULL, session_id TEXT NOT NULL, uuid TEXT NOT NULL,
     spool_seq INTEGER NOT NULL,
     PRIMARY KEY(token, node, session_id, uuid, spool_seq)) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS occurrences_by_session ON occurrences(token, session_id);
+  CREATE INDEX IF NOT EXISTS occurrences_by_uuid ON occurrences(token, uuid);
   CREATE TABLE IF NOT EXISTS tombstones(
     token TEXT NOT NULL, node_key TEXT NOT NULL, request_id TEXT NOT NULL,
     expires_ms INTEGER NOT NULL, PRIMARY KEY(token, node_key)) WITHOUT ROWID;
@@ -256,6 +258,9 @@ class SqliteSubjectStore final : public SubjectStore {
   Result<std::vector<RequestRecord>> Unfinished() override;
   Result<std::vector<RequestRecord>> FinishedBefore(int64_t before_ms) override;
   Status DeleteRequest(const std::string& id) override;
+  Status ForgetOccurrences(
+      const std::vector<std::pair<std::string, std::string>>& token_sessions,
+      const std::vector<std::pair<std::string, std::string>>& token_uuids) override;
 
  private:
   struct PartSets {
@@ -286,7 +291,7 @@ class SqliteSubjectStore final : public SubjectStore {
   Stmt *add_token_, *add_node_, *add_edge_, *add_occurrence_, *node_kind_, *node_tokens_,
       *neighbours_, *occurrences_, *del_node_, *del_edges_a_, *del_edges_b_, *del_occurrences_,
       *tokens_, *add_tombstone_, *expire_tombstones_, *put_request_, *get_request_, *unfinished_,
-      *finished_before_, *del_request_;
+      *finished_before_, *del_request_, *del_session_occ_, *del_uuid_occ_;
   mutable std::shared_mutex tomb_mu_;               // tombs_
   std::unordered_map<std::string, int64_t> tombs_;  // CacheKey(token, key) -> expires_ms
 };
@@ -345,6 +350,8 @@ Status SqliteSubjectStore::PrepareAll() {
                           "('pending','in_progress','deferred') AND updated_ms <= ?1 "
                           "ORDER BY updated_ms, id"},
       {&del_request_, "DELETE FROM requests WHERE id=?1"},
+      {&del_session_occ_, "DELETE FROM occurrences WHERE token=?1 AND session_id=?2"},
+      {&del_uuid_occ_, "DELETE FROM occurrences WHERE token=?1 AND uuid=?2"},
   };
   for (const auto& [stmt, sql] : all)
     if (Status s = Prepare(stmt, sql); !s.ok()) return s;
@@ -536,6 +543,28 @@ Status SqliteSubjectStore::ForgetSubject(const Subject& subject) {
       if (Status s = ForgetNode(part.token, n.node); !s.ok()) return s;
   if (Status s = txn.Commit("forget"); !s.ok()) return s;
   return Exec("PRAGMA wal_checkpoint(TRUNCATE)", "forget: checkpoint");
+}
+
+Status SqliteSubjectStore::ForgetOccurrences(
+    const std::vector<std::pair<std::string, std::string>>& token_sessions,
+    const std::vector<std::pair<std::string, std::string>>& token_uuids) {
+  if (token_sessions.empty() && token_uuids.empty()) return Status::Ok();
+  std::lock_guard lock(mu_);
+  Txn txn(db_);
+  if (Status s = txn.Begin("forget occurrences", true); !s.ok()) return s;
+  for (const auto& [token, session] : token_sessions) {
+    if (session.empty()) continue;
+    if (Status s = ForgetNode(token, "s:" + session); !s.ok()) return s;
+    del_session_occ_->Bind(1, token).Bind(2, session);
+    if (Status s = del_session_occ_->Run("forget occurrences"); !s.ok()) return s;
+  }
+  for (const auto& [token, uuid] : token_uuids) {
+    if (uuid.empty()) continue;
+    del_uuid_occ_->Bind(1, token).Bind(2, uuid);
+    if (Status s = del_uuid_occ_->Run("forget occurrences"); !s.ok()) return s;
+  }
+  if (Status s = txn.Commit("forget occurrences"); !s.ok()) return s;
+  return Exec("PRAGMA wal_checkpoint(TRUNCATE)", "forget occurrences: checkpoint");
 }
 
 Result<std::vector<std::string>> SqliteSubjectStore::Tokens() {

@@ -110,6 +110,13 @@ class SubjectStore {  // all methods thread-safe
   virtual Result<std::optional<RequestRecord>> GetRequest(const std::string& id) = 0;
   // kUnfinishedStatuses, ordered by received_ms then id.
   virtual Result<std::vector<RequestRecord>> Unfinished() = 0;
+  // Retention: drops what the index holds of purged data: the session nodes ("s:<id>") of
+  // those (token, session_id)s with their links, and every occurrence of those sessions and
+  // of those (token, uuid)s. The person nodes stay (other data may still name them).
+  // Idempotent.
+  virtual Status ForgetOccurrences(
+      const std::vector<std::pair<std::string, std::string>>& token_sessions,
+      const std::vector<std::pair<std::string, std::string>>& token_uuids) = 0;
   // Retention: requests in no unfinished status last updated at or before `before_ms`,
   // oldest first.
   virtual Result<std::vector<RequestRecord>> FinishedBefore(int64_t before_ms) = 0;
