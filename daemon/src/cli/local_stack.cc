@@ -31,6 +31,7 @@ Status WireStores(const fs::path& data, LocalStack* st) {
   s.data_dir = data;
   s.master_key = *master;
   s.pseudonym_key = *pseudo;
+  s.holds_gate = &st->holds->gate();
   s.held_by = [holds = st->holds.get(), index = st->index.get()](
                   const std::vector<sink::SessionKey>& sessions,
                   const std::vector<std::pair<std::string, std::string>>& ids) {

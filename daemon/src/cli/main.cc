@@ -143,8 +143,7 @@ int PolicyCheck(int argc, char** argv) {
       continue;
     }
     all.push_back(f);
-    Result<std::shared_ptr<const policies::PolicySet>> r =
-        policies::LoadPolicySet({f}, kCheckKeys);
+    Result<std::shared_ptr<const policies::PolicySet>> r = policies::LoadPolicySet({f}, kCheckKeys);
     if (r.ok()) {
       const auto& p = *(*r)->policies().front();
       std::printf(

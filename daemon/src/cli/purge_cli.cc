@@ -26,18 +26,19 @@ constexpr int kExitFailed = 1, kExitUsage = 2;
 
 constexpr const char* kUsage =
     "usage: scrubd purge (--config FILE | --data-dir DIR [--policy FILE]...) [--dry-run]\n"
-    "                    [--now RFC3339] [--json] [--admin-token-file FILE]\n"
+    "                    [--now RFC3339] [--json | --quiet] [--admin-token-file FILE]\n"
     "Removes every session past its retention (policy retention.days and retention.rules)\n"
     "that no legal hold covers, with sessionless events, idle DOM state, dead letters and\n"
     "finished subject requests past theirs; prints each session with the rule and expiry\n"
-    "that applied, then the totals. --dry-run changes nothing. With a running daemon its\n"
+    "that applied, then the totals (--quiet: the totals only, no session or token id, as\n"
+    "the systemd timer runs it). --dry-run changes nothing. With a running daemon its\n"
     "policies apply.\n";
 
 struct Args {
   std::vector<std::string> serve_args;  // --config / --data-dir / --policy, as serve takes them
   fs::path token_file;
   std::string now;
-  bool dry_run = false, json = false, policies_given = false;
+  bool dry_run = false, json = false, quiet = false, policies_given = false;
 };
 
 bool Fail(const std::string& why) {
@@ -53,8 +54,8 @@ bool ParseArgs(int argc, char** argv, Args* a) {
       std::fputs(kUsage, stdout);
       std::exit(0);
     }
-    if (f == "--dry-run" || f == "--json") {
-      (f == "--json" ? a->json : a->dry_run) = true;
+    if (f == "--dry-run" || f == "--json" || f == "--quiet") {
+      (f == "--json" ? a->json : f == "--quiet" ? a->quiet : a->dry_run) = true;
       continue;
     }
     if (i + 1 >= argc || argv[i + 1][0] == '\0') return Fail(f + " needs a value");
@@ -74,6 +75,7 @@ bool ParseArgs(int argc, char** argv, Args* a) {
     }
   }
   if (!data_dir && !config) return Fail("--data-dir or --config is required");
+  if (a->json && a->quiet) return Fail("--json and --quiet exclude each other");
   return true;
 }
 
@@ -87,7 +89,7 @@ Result<ServeConfig> ConfigOf(const Args& a) {
 Result<std::string> ViaDaemon(const Args& a, const ServeConfig& cfg) {
   if (a.policies_given)
     std::fputs("scrubd purge: the running daemon's policies apply, not --policy\n", stderr);
-  json::object body{{"dry_run", a.dry_run}, {"format", a.json ? "json" : "text"}};
+  json::object body{{"dry_run", a.dry_run}, {"format", a.json || a.quiet ? "json" : "text"}};
   if (!a.now.empty()) body["now"] = a.now;
   Result<DaemonReply> r = CallDaemon(cfg.data_dir, a.token_file, "POST", "/admin/purge",
                                      json::serialize(body), std::chrono::seconds(3600));
@@ -109,6 +111,7 @@ Result<std::string> Directly(const Args& a, const ServeConfig& cfg, bool* held) 
   retention::PurgeOptions o;
   o.now_ms = a.now.empty() ? subjects::NowMs() : *ParseRfc3339Ms(a.now);
   o.dry_run = a.dry_run;
+  o.clock_given = !a.now.empty();
   o.request_days = cfg.request_retention_days;
   o.bundle_days = cfg.bundle_retention_days;
   Result<retention::PurgeReport> report =
@@ -116,7 +119,7 @@ Result<std::string> Directly(const Args& a, const ServeConfig& cfg, bool* held) 
   Status closed = st.log->Close();
   if (!report.ok()) return report.status();
   if (!closed.ok()) return closed;
-  return a.json ? report->ToJson() : report->ToText();
+  return a.json || a.quiet ? report->ToJson() : report->ToText();
 }
 
 }  // namespace
@@ -135,6 +138,18 @@ int Purge(int argc, char** argv) {
   if (!r.ok()) {
     std::fprintf(stderr, "scrubd purge: %s\n", r.status().ToString().c_str());
     return r.status().code() == Code::kInvalidInput ? kExitUsage : kExitFailed;
+  }
+  if (a.quiet) {  // the totals line only: journald gets no session or token id
+    json::error_code ec;
+    json::value v = json::parse(*r, ec);
+    const json::value* totals =
+        !ec && v.is_object() ? v.as_object().if_contains("totals") : nullptr;
+    if (!totals) {
+      std::fputs("scrubd purge: the report is not JSON\n", stderr);
+      return kExitFailed;
+    }
+    std::printf("purge%s: %s\n", a.dry_run ? " (dry run)" : "", json::serialize(*totals).c_str());
+    return 0;
   }
   std::fputs(r->c_str(), stdout);
   if (!r->empty() && r->back() != '\n') std::fputc('\n', stdout);

@@ -114,6 +114,7 @@ subjects::Stores StoresOf(const SubjectsDeps& d, SubjectsRuntime::Parts* p) {
     return policy ? policy->erasure.suppress_days : subjects::kDefaultSuppressDays;
   };
   stores.policy_versions = PolicyVersions(*app->policies());
+  stores.holds_gate = &p->holds->gate();
   stores.held_by = [holds = p->holds.get(), index = p->index.get()](
                        const std::vector<sink::SessionKey>& sessions,
                        const std::vector<std::pair<std::string, std::string>>& distinct_ids) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -57,6 +58,14 @@ class HoldStore {  // thread-safe; one SQLite connection behind a mutex
   // Sets released_ms. kNotFound for an unknown id; kInvalidInput when already released.
   virtual Result<Hold> Release(const std::string& id) = 0;
   virtual Result<std::vector<Hold>> Active() = 0;  // List(false)
+
+  // Placing a hold takes it exclusively around Add; whoever deletes data on the strength of
+  // the holds (a purge batch, an erasure) takes it shared from the check to the last delete,
+  // so a hold that was acknowledged is never deleted under.
+  std::shared_mutex& gate() { return gate_; }
+
+ private:
+  std::shared_mutex gate_;
 };
 
 // What the active holds cover now. distinct_id holds are resolved through the subject index

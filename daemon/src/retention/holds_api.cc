@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "ingest/decode.h"
+#include "retention/strict_json.h"
 #include "scrubd/audit/log.h"
 #include "server/keys.h"
 #include "subjects/deadlines.h"
@@ -90,11 +91,10 @@ subjects::ApiReply FromStatus(const Status& s) {
 
 // {"distinct_id" | "session", "token"?, "reason"}: strings only, nothing else.
 Result<HoldRequest> ParseBody(const std::string& body) {
-  boost::system::error_code ec;
-  json::parse_options po;
-  po.max_depth = 4;
-  json::value v = json::parse(body, ec, {}, po);
-  if (ec || !v.is_object()) return Status::InvalidInput("body must be a JSON object");
+  Result<json::value> parsed = ParseStrict(body, 4);  // a key given twice is refused
+  if (!parsed.ok()) return Status::InvalidInput("body must be a JSON object");
+  const json::value& v = *parsed;
+  if (!v.is_object()) return Status::InvalidInput("body must be a JSON object");
   HoldRequest r;
   for (const auto& kv : v.as_object()) {
     std::string* field = kv.key() == "distinct_id" ? &r.distinct_id
@@ -128,6 +128,7 @@ Result<Hold> PlaceHold(const HoldsContext& ctx, const HoldRequest& req, std::str
   Result<Hold> h = HoldOf(*ctx.stores, req);
   if (!h.ok()) return h.status();
   std::lock_guard lock(ChangeMutex());
+  std::unique_lock gate(ctx.holds->gate());  // no purge batch or erasure deletes meanwhile
   Result<Hold> added = ctx.holds->Add(std::move(h).value());
   if (!added.ok()) return added.status();
   json::object entry{{"hold_id", added->id}, {"kind", added->kind}, {"caller", caller}};

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 #include <mutex>
 #include <set>
 
@@ -62,37 +63,63 @@ Result<std::vector<json::object>> ParseBodies(const std::vector<std::string>& bo
 
 class Purge {
  public:
-  Purge(const PurgeDeps& d, const PurgeOptions& o) : d_(d), o_(o) {
+  Purge(const PurgeDeps& d, const PurgeOptions& o) : d_(d), o_(o), held_by_(d.held_by) {
     report_.dry_run = o.dry_run;
     report_.now_ms = o.now_ms;
+    report_.clock_given = o.clock_given;
     for (const auto& p : d.policies->policies())
       report_.policy_versions.push_back(p->name + " " + p->sha256);
   }
   Result<PurgeReport> Run();
 
  private:
+  Status RefreshHolds();
+  Status FinishInterrupted();
   Status PlanSessions(std::vector<sink::PurgeKey>* keys);
-  Result<Verdict> VerdictFor(const sink::LifecycleRow& row);
+  Result<Verdict> VerdictFor(const sink::LifecycleRow& row, bool* none);
   Status DeleteSessions(const std::vector<sink::PurgeKey>& keys);
+  Status DeleteBatch(std::vector<sink::PurgeKey> batch, size_t first,
+                     std::set<std::pair<std::string, std::string>>* gone);
   Status PurgeLooseEvents();
   Status PurgeSmallStores();
   Status PurgeRequests();
   std::string HeldBy(std::string_view token, std::string_view session, std::string_view d) {
-    return d_.held_by ? d_.held_by(token, session, d) : std::string();
+    return held_by_ ? held_by_(token, session, d) : std::string();
   }
 
   const PurgeDeps& d_;
   const PurgeOptions& o_;
+  PurgeDeps::HeldBy held_by_;
+  bool any_hold_ = false;
   PurgeReport report_;
 };
 
-Result<Verdict> Purge::VerdictFor(const sink::LifecycleRow& row) {
-  bool none = false;
-  const policies::RetentionPolicy& policy = RetentionFor(*d_.policies, row.token, &none);
-  if (none) return Verdict{policy.days, "no policy for the token"};
+Status Purge::RefreshHolds() {
+  if (!d_.resolve_holds) return Status::Ok();  // a fixed lookup (tests, benchmarks)
+  any_hold_ = false;
+  Result<PurgeDeps::HeldBy> h = d_.resolve_holds(&any_hold_);
+  if (!h.ok()) return h.status();  // fail closed: nothing is deleted without the holds
+  held_by_ = std::move(h).value();
+  return Status::Ok();
+}
+
+// The files of an interrupted purge, under the same locks as a deletion batch.
+Status Purge::FinishInterrupted() {
+  std::unique_lock<std::shared_mutex> pause;
+  if (d_.ingest_lock) pause = std::unique_lock<std::shared_mutex>(*d_.ingest_lock);
+  Result<sink::EraseCounts> resumed = d_.store->FinishPurges();
+  if (!resumed.ok()) return resumed.status();
+  report_.resumed = resumed->files;
+  return Status::Ok();
+}
+
+Result<Verdict> Purge::VerdictFor(const sink::LifecycleRow& row, bool* none) {
+  const policies::RetentionPolicy& policy = RetentionFor(*d_.policies, row.token, none);
+  if (*none) return Verdict{policy.days, "no policy for the token", false};
   sink::SessionKey key{row.token, row.session_id};
   SessionView view;
   view.token = row.token;
+  view.facts_complete = row.facts_complete;
   Result<std::vector<std::string>> urls = d_.store->FactsOf(key, sink::FactKind::kUrl);
   Result<std::vector<std::string>> events = d_.store->FactsOf(key, sink::FactKind::kEvent);
   if (!urls.ok()) return urls.status();
@@ -115,7 +142,8 @@ Status Purge::PlanSessions(std::vector<sink::PurgeKey>* keys) {
       d_.store->SessionsLastSeenBefore(o_.now_ms - min_days * kMsPerDay);
   if (!rows.ok()) return rows.status();
   for (const sink::LifecycleRow& row : *rows) {
-    Result<Verdict> v = VerdictFor(row);
+    bool none = false;
+    Result<Verdict> v = VerdictFor(row, &none);
     if (!v.ok()) {
       ++report_.errors;  // kept: its days cannot be told
       spdlog::error("purge: a session's retention could not be evaluated: {}",
@@ -124,8 +152,13 @@ Status Purge::PlanSessions(std::vector<sink::PurgeKey>* keys) {
     }
     PurgeEntry e{row.token, row.session_id, v->rule,
                  v->days,   row.last_ts,    row.last_ts + v->days * kMsPerDay,
-                 ""};
+                 "",        row.distinct_id};
     if (e.expires_ms > o_.now_ms) continue;
+    if (none) {  // kept: a policy reload must not wipe a project's history unannounced
+      ++report_.no_policy;
+      continue;
+    }
+    report_.uncertain += v->uncertain;
     e.hold = HeldBy(row.token, row.session_id, row.distinct_id);
     if (!e.hold.empty()) {
       report_.held.push_back(std::move(e));
@@ -137,35 +170,66 @@ Status Purge::PlanSessions(std::vector<sink::PurgeKey>* keys) {
   return Status::Ok();
 }
 
+// One batch: the holds are read again under their gate (a hold placed since the plan wins),
+// then rows, directories, DOM state and subject-index links go, with ingest paused.
+Status Purge::DeleteBatch(std::vector<sink::PurgeKey> batch, size_t first,
+                          std::set<std::pair<std::string, std::string>>* gone) {
+  std::shared_lock<std::shared_mutex> gate;
+  if (d_.holds_gate) gate = std::shared_lock<std::shared_mutex>(*d_.holds_gate);
+  if (Status s = RefreshHolds(); !s.ok()) return s;
+  std::vector<sink::PurgeKey> free;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    PurgeEntry& e = report_.removed[first + i];
+    e.hold = HeldBy(e.token, e.session_id, e.distinct_id);
+    if (e.hold.empty()) free.push_back(std::move(batch[i]));
+  }
+  std::unique_lock<std::shared_mutex> pause;
+  if (d_.ingest_lock) pause = std::unique_lock<std::shared_mutex>(*d_.ingest_lock);
+  std::vector<sink::SessionKey> removed;
+  Result<sink::EraseCounts> c = d_.store->PurgeSessions(free, &removed);
+  if (!c.ok()) return c.status();
+  report_.counts += *c;
+  if (d_.index) {  // what the subject index links to them goes too
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (const sink::SessionKey& k : removed) pairs.emplace_back(k.token, k.session_id);
+    if (Status s = d_.index->ForgetOccurrences(pairs, {}); !s.ok()) return s;
+  }
+  for (const sink::SessionKey& k : removed) {
+    gone->insert({k.token, k.session_id});
+    if (!d_.state) continue;
+    if (d_.state->HoldsSession(k.token, k.session_id)) ++report_.counts.dom_state;
+    if (Status s = d_.state->ForgetSession(k.token, k.session_id); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
 Status Purge::DeleteSessions(const std::vector<sink::PurgeKey>& keys) {
+  json::object started{{"now", FormatRfc3339Ms(o_.now_ms)},
+                       {"clock", o_.clock_given ? "given" : "system"},
+                       {"planned_sessions", keys.size()},
+                       {"held", report_.held.size()}};
+  if (!keys.empty())  // a crash mid-purge still leaves its start on record
+    if (Result<uint64_t> seq =
+            d_.audit->Append("retention_purge_started", json::serialize(started));
+        !seq.ok())
+      return seq.status();
   std::set<std::pair<std::string, std::string>> gone;
   for (size_t at = 0; at < keys.size(); at += o_.batch) {
     std::vector<sink::PurgeKey> batch(keys.begin() + at,
                                       keys.begin() + std::min(keys.size(), at + o_.batch));
-    std::unique_lock<std::shared_mutex> pause;
-    if (d_.ingest_lock) pause = std::unique_lock<std::shared_mutex>(*d_.ingest_lock);
-    std::vector<sink::SessionKey> removed;
-    Result<sink::EraseCounts> c = d_.store->PurgeSessions(batch, &removed);
-    if (!c.ok()) return c.status();
-    report_.counts += *c;
-    if (d_.index) {  // what the subject index links to them goes too
-      std::vector<std::pair<std::string, std::string>> pairs;
-      for (const sink::SessionKey& k : removed) pairs.emplace_back(k.token, k.session_id);
-      if (Status s = d_.index->ForgetOccurrences(pairs, {}); !s.ok()) return s;
-    }
-    for (const sink::SessionKey& k : removed) {
-      gone.insert({k.token, k.session_id});
-      if (!d_.state) continue;
-      if (d_.state->HoldsSession(k.token, k.session_id)) ++report_.counts.dom_state;
-      if (Status s = d_.state->ForgetSession(k.token, k.session_id); !s.ok()) return s;
-    }
+    if (Status s = DeleteBatch(std::move(batch), at, &gone); !s.ok()) return s;
   }
-  // Sessions that got newer data between the plan and their batch were kept.
-  auto kept = std::remove_if(report_.removed.begin(), report_.removed.end(), [&](const auto& e) {
-    return !gone.count({e.token, e.session_id});
-  });
-  report_.newer = static_cast<uint64_t>(report_.removed.end() - kept);
-  report_.removed.erase(kept, report_.removed.end());
+  // Held since the plan: reported as kept. Newer data since the plan: kept and counted.
+  std::vector<PurgeEntry> removed;
+  for (PurgeEntry& e : report_.removed) {
+    if (!e.hold.empty())
+      report_.held.push_back(std::move(e));
+    else if (gone.count({e.token, e.session_id}))
+      removed.push_back(std::move(e));
+    else
+      ++report_.newer;
+  }
+  report_.removed = std::move(removed);
   return Status::Ok();
 }
 
@@ -174,6 +238,7 @@ Status Purge::PurgeLooseEvents() {
   if (!loose.ok()) return loose.status();
   std::vector<int64_t> ids;
   std::vector<std::pair<std::string, std::string>> uuids;  // (token, uuid) of those rows
+  std::vector<std::string> distincts;                      // and their distinct ids
   for (sink::LooseEvent& e : *loose) {
     bool none = false;
     const policies::RetentionPolicy& policy = RetentionFor(*d_.policies, e.event.token, &none);
@@ -192,15 +257,26 @@ Status Purge::PurgeLooseEvents() {
       continue;
     }
     if (e.ts + v->days * kMsPerDay > o_.now_ms) continue;
+    if (none) {
+      ++report_.no_policy;
+      continue;
+    }
     if (!HeldBy(e.event.token, "", e.event.distinct_id).empty()) continue;
     ids.push_back(e.id);
     uuids.emplace_back(e.event.token, e.event.uuid);
+    distincts.push_back(e.event.distinct_id);
   }
   if (o_.dry_run) {
     report_.loose_events = ids.size();
     return Status::Ok();
   }
-  Result<uint64_t> n = d_.store->DeleteEventRows(ids);
+  std::shared_lock<std::shared_mutex> gate;  // no hold between this check and the delete
+  if (d_.holds_gate) gate = std::shared_lock<std::shared_mutex>(*d_.holds_gate);
+  if (Status s = RefreshHolds(); !s.ok()) return s;
+  std::vector<int64_t> still;
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (HeldBy(uuids[i].first, "", distincts[i]).empty()) still.push_back(ids[i]);
+  Result<uint64_t> n = d_.store->DeleteEventRows(still);
   if (!n.ok()) return n.status();
   report_.loose_events = *n;
   if (d_.index && !uuids.empty())
@@ -223,7 +299,14 @@ Status Purge::PurgeSmallStores() {
   for (const auto& dl : *dead) {
     bool none = false;
     const policies::RetentionPolicy& policy = RetentionFor(*d_.policies, dl.token, &none);
-    if (dl.created_ms + policy.days * kMsPerDay <= o_.now_ms) seqs.push_back(dl.seq);
+    if (dl.created_ms + policy.days * kMsPerDay > o_.now_ms) continue;
+    // A dead letter is a whole batch, of any number of people: while any hold is active none
+    // is deleted (the hold's subject may be in it).
+    if (any_hold_ || none) {
+      ++report_.dead_kept;
+      continue;
+    }
+    seqs.push_back(dl.seq);
   }
   if (o_.dry_run) {
     report_.counts.dead += seqs.size();
@@ -235,20 +318,28 @@ Status Purge::PurgeSmallStores() {
   return Status::Ok();
 }
 
+// Access bundles by their file's age (whatever became of their request), then the records
+// of finished requests.
 Status Purge::PurgeRequests() {
-  if (!d_.index) return Status::Ok();
   const int64_t bundle_cutoff = o_.now_ms - o_.bundle_days * kMsPerDay;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(d_.data_dir / "exports", ec)) {
+    if (!f.is_regular_file(ec) || f.path().extension() != ".zip") continue;
+    auto t = fs::last_write_time(f.path(), ec);
+    if (ec) continue;
+    int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::file_clock::to_sys(t).time_since_epoch())
+                     .count();
+    if (ms > bundle_cutoff) continue;
+    ++report_.bundles;
+    if (!o_.dry_run)
+      if (Status s = Env::Default()->RemoveFile(f.path()); !s.ok()) return s;
+  }
+  if (!d_.index) return Status::Ok();
   Result<std::vector<subjects::RequestRecord>> done =
-      d_.index->FinishedBefore(std::max(bundle_cutoff, o_.now_ms - o_.request_days * kMsPerDay));
+      d_.index->FinishedBefore(o_.now_ms - o_.request_days * kMsPerDay);
   if (!done.ok()) return done.status();
   for (const subjects::RequestRecord& r : *done) {
-    fs::path bundle = d_.data_dir / "exports" / (r.id + ".zip");
-    if (r.updated_ms <= bundle_cutoff && Env::Default()->FileExists(bundle)) {
-      ++report_.bundles;
-      if (!o_.dry_run)
-        if (Status s = Env::Default()->RemoveFile(bundle); !s.ok()) return s;
-    }
-    if (r.updated_ms > o_.now_ms - o_.request_days * kMsPerDay) continue;
     ++report_.requests;
     if (!o_.dry_run)
       if (Status s = d_.index->DeleteRequest(r.id); !s.ok()) return s;
@@ -257,11 +348,9 @@ Status Purge::PurgeRequests() {
 }
 
 Result<PurgeReport> Purge::Run() {
-  if (!o_.dry_run) {  // an interrupted purge is finished first
-    Result<sink::EraseCounts> resumed = d_.store->FinishPurges();
-    if (!resumed.ok()) return resumed.status();
-    report_.resumed = resumed->files;
-  }
+  if (!o_.dry_run)  // an interrupted purge is finished first
+    if (Status s = FinishInterrupted(); !s.ok()) return s;
+  if (Status s = RefreshHolds(); !s.ok()) return s;
   std::vector<sink::PurgeKey> keys;
   if (Status s = PlanSessions(&keys); !s.ok()) return s;
   if (!o_.dry_run)

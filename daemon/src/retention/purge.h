@@ -45,9 +45,14 @@ struct PurgeDeps {
   std::shared_mutex* ingest_lock = nullptr;  // held exclusively around each deletion batch
   std::filesystem::path data_dir;            // exports/ (access bundles)
   // The id of a legal hold covering the session (stored distinct id given), or "" (none).
-  std::function<std::string(std::string_view token, std::string_view session_id,
-                            std::string_view distinct_id)>
-      held_by;
+  using HeldBy = std::function<std::string(std::string_view token, std::string_view session_id,
+                                           std::string_view distinct_id)>;
+  HeldBy held_by;
+  // When set, the holds active now: called when planning and again for every deletion batch
+  // under `holds_gate` (shared), so a hold placed during the purge is never purged under.
+  // Replaces `held_by`. `any_hold` (may be null) is set when any hold is active.
+  std::function<Result<HeldBy>(bool* any_hold)> resolve_holds;
+  std::shared_mutex* holds_gate = nullptr;  // retention::HoldStore::gate; order: before ingest
 };
 
 struct PurgeOptions {
@@ -55,7 +60,8 @@ struct PurgeOptions {
   bool dry_run = false;
   int64_t request_days = 1095;  // finished subject requests (their records) are kept this long
   int64_t bundle_days = 30;     // access bundles (exports/<id>.zip) are kept this long
-  size_t batch = 500;           // sessions per deletion transaction (and ingest pause)
+  size_t batch = 200;           // sessions per deletion transaction (and ingest pause)
+  bool clock_given = false;     // now_ms came from --now / the API, not the clock (audited)
 };
 
 // One session purge removed (or, in a dry run, would remove), or kept under a hold.
@@ -63,7 +69,8 @@ struct PurgeEntry {
   std::string token, session_id;
   std::string rule;  // the retention rule that applied ("default": retention.days)
   int64_t days = 0, last_ts = 0, expires_ms = 0;
-  std::string hold;  // kept: the covering hold's id
+  std::string hold;         // kept: the covering hold's id
+  std::string distinct_id;  // stored form, for the hold check (not reported)
 };
 
 struct PurgeReport {
@@ -78,6 +85,10 @@ struct PurgeReport {
   uint64_t bundles = 0;             // access bundles removed
   uint64_t resumed = 0;             // files of an interrupted purge removed first
   uint64_t errors = 0;              // sessions whose days could not be told: kept
+  uint64_t no_policy = 0;           // expired sessions of a token no policy covers: kept
+  uint64_t uncertain = 0;           // sessions decided on incomplete facts (shortest outcome)
+  uint64_t dead_kept = 0;           // expired dead letters kept while a hold is active
+  bool clock_given = false;
   std::vector<std::string> policy_versions;  // "name sha256" of every policy applied
 
   std::string ToJson() const;

@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
+#include <set>
 
+#include "retention/strict_json.h"
 #include "scrubd/common/rfc3339.h"
 
 namespace scrubd::retention {
@@ -13,14 +15,6 @@ namespace json = boost::json;
 Result<PurgeReport> PurgeWith(const subjects::Stores& stores, HoldStore* holds,
                               std::shared_ptr<const policies::PolicySet> policies,
                               const PurgeOptions& options) {
-  auto held = std::make_shared<HeldSet>();
-  if (holds) {
-    Result<std::vector<Hold>> active = holds->Active();
-    if (!active.ok()) return active.status();
-    Result<HeldSet> set = ResolveHolds(*active, stores.index);
-    if (!set.ok()) return set.status();  // fail closed: nothing is purged without the holds
-    *held = std::move(set).value();
-  }
   PurgeDeps d;
   d.store = stores.store;
   d.state = stores.state;
@@ -30,9 +24,22 @@ Result<PurgeReport> PurgeWith(const subjects::Stores& stores, HoldStore* holds,
   d.policies = std::move(policies);
   d.ingest_lock = stores.ingest_lock;
   d.data_dir = stores.data_dir;
-  d.held_by = [held](std::string_view token, std::string_view session, std::string_view id) {
-    return held->HoldOf(token, session, id);
-  };
+  if (holds) {
+    d.holds_gate = &holds->gate();
+    subjects::SubjectStore* index = stores.index;
+    d.resolve_holds = [holds, index](bool* any) -> Result<PurgeDeps::HeldBy> {
+      Result<std::vector<Hold>> active = holds->Active();
+      if (!active.ok()) return active.status();
+      *any = !active->empty();
+      Result<HeldSet> set = ResolveHolds(*active, index);
+      if (!set.ok()) return set.status();  // fail closed: nothing is purged without the holds
+      auto held = std::make_shared<HeldSet>(std::move(set).value());
+      return PurgeDeps::HeldBy(
+          [held](std::string_view token, std::string_view session, std::string_view id) {
+            return held->HoldOf(token, session, id);
+          });
+    };
+  }
   return RunPurge(d, options);
 }
 
@@ -41,11 +48,10 @@ Status ParsePurgeBody(const std::string& body, int64_t server_now_ms, PurgeOptio
   options->now_ms = server_now_ms;
   *text = false;
   if (body.empty()) return Status::Ok();
-  boost::system::error_code ec;
-  json::parse_options po;
-  po.max_depth = 2;
-  json::value v = json::parse(body, ec, {}, po);
-  if (ec || !v.is_object()) return Status::InvalidInput("body must be a JSON object");
+  Result<json::value> parsed = ParseStrict(body, 2);  // a key given twice is refused
+  if (!parsed.ok()) return parsed.status();
+  const json::value& v = *parsed;
+  if (!v.is_object()) return Status::InvalidInput("body must be a JSON object");
   for (const auto& kv : v.as_object()) {
     if (kv.key() == "dry_run") {
       if (!kv.value().is_bool()) return Status::InvalidInput("dry_run must be a boolean");
@@ -55,6 +61,7 @@ Status ParsePurgeBody(const std::string& body, int64_t server_now_ms, PurgeOptio
       Result<int64_t> now = ParseRfc3339Ms(kv.value().get_string());
       if (!now.ok()) return Status::InvalidInput("now: " + now.status().message());
       options->now_ms = *now;
+      options->clock_given = true;
     } else if (kv.key() == "format") {
       const json::value& f = kv.value();
       if (!f.is_string() || (f.get_string() != "json" && f.get_string() != "text"))

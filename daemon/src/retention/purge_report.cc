@@ -25,6 +25,9 @@ json::object CountsJson(const PurgeReport& r) {
                       {"access_bundles", r.bundles},
                       {"newer_data_kept", r.newer},
                       {"resumed_files", r.resumed},
+                      {"no_policy_kept", r.no_policy},
+                      {"decided_on_incomplete_facts", r.uncertain},
+                      {"dead_letters_kept_under_holds", r.dead_kept},
                       {"errors", r.errors}};
 }
 
@@ -87,6 +90,7 @@ std::string PurgeReport::ToText() const {
 
 std::string PurgeReport::AuditJson() const {
   json::object o{{"now", FormatRfc3339Ms(now_ms)},
+                 {"clock", clock_given ? "given" : "system"},
                  {"counts", CountsJson(*this)},
                  {"policies", Versions(*this)}};
   return json::serialize(o);

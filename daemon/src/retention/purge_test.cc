@@ -9,6 +9,7 @@
 #include <set>
 
 #include "dom/state_store.h"
+#include "retention/purge_api.h"
 #include "retention/rules.h"
 #include "scrubd/audit/log.h"
 #include "scrubd/common/fault_env.h"
@@ -46,6 +47,13 @@ retention:
       days: 2
 )";
 
+// The store's clock (the received time of what is written), set by each test step.
+class ClockEnv : public FaultEnv {
+ public:
+  uint64_t NowMicros() override { return static_cast<uint64_t>(now_ms.load()) * 1000; }
+  std::atomic<int64_t> now_ms{kDay0};
+};
+
 class PurgeTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -63,10 +71,11 @@ class PurgeTest : public ::testing::Test {
 
   // A recording chunk whose last rrweb event is at `ts`, on page `url`.
   void Record(const std::string& token, const std::string& session, int64_t ts,
-              const std::string& url = "https://app.test/home") {
+              const std::string& url = "https://app.test/home", int64_t received = 0) {
     json::array a;
     a.push_back(json::object{{"type", 4}, {"data", {{"href", url}}}, {"timestamp", ts - 1000}});
     a.push_back(json::object{{"type", 3}, {"data", {{"source", 0}}}, {"timestamp", ts}});
+    env_.now_ms = received ? received : ts + 1000;  // received a second later by default
     ASSERT_TRUE(store_->WriteRecording({token, session, session, "pid_" + session, &a}).ok());
   }
   void Event(const std::string& token, const std::string& session, const std::string& name,
@@ -113,7 +122,7 @@ class PurgeTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  FaultEnv env_;
+  ClockEnv env_;
   std::unique_ptr<sink::LocalStore> store_;
   std::unique_ptr<audit::Log> log_;
   std::shared_ptr<const policies::PolicySet> policies_;
@@ -194,11 +203,17 @@ TEST_F(PurgeTest, HeldSessionsAreKeptAndListedWithTheHold) {
 
 TEST_F(PurgeTest, AClientClockAheadDoesNotKeepASessionAndLateDataRevivesIt) {
   // Timestamps from the future are clamped to the time of receipt (now, in 2026+).
-  Record("phc_a", "future", int64_t{4'000'000'000'000});
+  Record("phc_a", "future", int64_t{4'000'000'000'000}, "https://app.test/", Day(10));
+  // One behind by decades counts from a day before its receipt: fresh data is not purged.
+  Record("phc_a", "past", 1000, "https://app.test/", Day(10));
   Result<std::vector<sink::LifecycleRow>> rows = store_->SessionsLastSeenBefore(INT64_MAX);
   ASSERT_TRUE(rows.ok());
-  ASSERT_EQ(rows->size(), 1u);
-  EXPECT_LT((*rows)[0].last_ts, int64_t{4'000'000'000'000});
+  ASSERT_EQ(rows->size(), 2u);
+  for (const sink::LifecycleRow& r : *rows)
+    EXPECT_EQ(r.last_ts, r.session_id == "future" ? Day(10) : Day(9)) << r.session_id;
+  auto none = Run(20);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->removed.empty());
   // A session purge planned as expired, which got newer data meanwhile, is kept.
   Record("phc_a", "late", Day(0));
   Record("phc_a", "late", Day(35));
@@ -222,13 +237,58 @@ TEST_F(PurgeTest, ACrashBetweenRowsAndDirectoriesIsFinishedByTheNextRun) {
   // The index no longer shows it; its files are still there until the next run.
   EXPECT_FALSE(store_->GetSession("crash", "phc_a").ok());
   EXPECT_TRUE(fs::exists(dir_.path() / "store" / "recordings" / "phc_a" / "crash"));
-  // A restart in between changes nothing: the journal is in the index.
-  store_.reset();
-  store_ = std::move(sink::LocalStore::Open(dir_.path(), &env_)).value();
+  // The next purge finishes it first.
   auto next = Run(31);
   ASSERT_TRUE(next.ok()) << next.status().ToString();
   EXPECT_GT(next->resumed, 0u);
   EXPECT_FALSE(fs::exists(dir_.path() / "store" / "recordings" / "phc_a" / "crash"));
+}
+
+TEST_F(PurgeTest, AnInterruptedPurgeIsFinishedAtOpenAndSparesASessionIndexedAgain) {
+  Record("phc_a", "crash", Day(0));
+  Record("phc_a", "again", Day(0));
+  FaultSpec f;
+  f.op = FaultOp::kRemove;
+  f.kind = FaultKind::kEio;
+  f.path_contains = "recordings";
+  env_.Arm(f);
+  EXPECT_FALSE(Run(31).ok());
+  env_.Clear();
+  fs::path again = dir_.path() / "store" / "recordings" / "phc_a" / "again";
+  size_t old_files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(again)) old_files += e.is_regular_file();
+  ASSERT_EQ(old_files, 1u);
+  Record("phc_a", "again", Day(40));  // the same session id gets data again before a restart
+  store_.reset();
+  store_ = std::move(sink::LocalStore::Open(dir_.path(), &env_)).value();  // finishes the purge
+  EXPECT_FALSE(fs::exists(dir_.path() / "store" / "recordings" / "phc_a" / "crash"));
+  // The new chunk stays and still exports; only the purged one went.
+  size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(again)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1u);
+  EXPECT_TRUE(store_->ExportSession("again", "phc_a").ok());
+}
+
+TEST_F(PurgeTest, AHoldPlacedAfterThePlanIsSeenByTheBatch) {
+  Record("phc_a", "late-hold", Day(0));
+  PurgeDeps d = Deps();
+  d.held_by = nullptr;
+  int calls = 0;
+  d.resolve_holds = [&calls](bool* any) -> Result<PurgeDeps::HeldBy> {
+    *any = ++calls > 1;  // the plan sees no hold; the batch sees one
+    if (calls == 1) return PurgeDeps::HeldBy();
+    return PurgeDeps::HeldBy([](std::string_view, std::string_view s, std::string_view) {
+      return s == "late-hold" ? std::string("hold_00000000000000aa") : std::string();
+    });
+  };
+  PurgeOptions o;
+  o.now_ms = Day(31);
+  auto r = RunPurge(d, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->removed.empty());
+  ASSERT_EQ(r->held.size(), 1u);
+  EXPECT_EQ(r->held[0].hold, "hold_00000000000000aa");
+  EXPECT_TRUE(Stored("phc_a", "late-hold"));
 }
 
 TEST_F(PurgeTest, SessionlessEventsDeadLettersStateAndRequestsExpireToo) {
@@ -236,6 +296,7 @@ TEST_F(PurgeTest, SessionlessEventsDeadLettersStateAndRequestsExpireToo) {
   sink::StoredEvent loose{
       "phc_a", "", "pid_x", "u-loose", "$pageview", FormatRfc3339Ms(Day(0)), json::serialize(body),
       ""};
+  env_.now_ms = Day(0);
   ASSERT_TRUE(store_->WriteEvents({loose}).ok());
   sink::Spool::Options so;
   so.dir = dir_.path() / "spool";
@@ -254,6 +315,8 @@ TEST_F(PurgeTest, SessionlessEventsDeadLettersStateAndRequestsExpireToo) {
   ASSERT_TRUE(index->PutRequest(done).ok());
   fs::create_directories(dir_.path() / "exports");
   std::ofstream(dir_.path() / "exports" / (done.id + ".zip")) << "zip";
+  fs::last_write_time(dir_.path() / "exports" / (done.id + ".zip"),
+                      fs::file_time_type::clock::now() - std::chrono::hours(24 * 400));
 
   PurgeDeps d = Deps();
   d.spool = spool.get();
@@ -369,6 +432,74 @@ retention:
   v.load_events = [] { return Result<std::vector<json::object>>(Status::Io("disk")); };
   v.urls.clear();
   EXPECT_FALSE(Evaluate((*p)->retention, v).ok());  // the caller keeps the session
+}
+
+}  // namespace
+}  // namespace scrubd::retention
+
+namespace scrubd::retention {
+namespace {
+
+TEST(RetentionRulesTest, IncompleteFactsTakeTheShortestOutcomeTheyAllow) {
+  auto p = policies::ParsePolicy("p.yaml", R"(version: 1
+retention:
+  days: 30
+  rules:
+    - {name: checkout, match: {url: /checkout}, days: 7}
+    - {name: errors, match: {event: $exception}, days: 90}
+)",
+                                 {});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  SessionView v;
+  v.token = "phc";
+  v.events = {"$exception"};
+  auto verdict = Evaluate((*p)->retention, v);
+  ASSERT_TRUE(verdict.ok());
+  EXPECT_EQ(verdict->rule, "errors");  // complete facts: no checkout page
+  EXPECT_FALSE(verdict->uncertain);
+  v.facts_complete = false;  // the checkout URL may be among the facts not kept
+  verdict = Evaluate((*p)->retention, v);
+  EXPECT_EQ(verdict->days, 7);
+  EXPECT_EQ(verdict->rule, "checkout");
+  EXPECT_TRUE(verdict->uncertain);
+  v.events.clear();
+  verdict = Evaluate((*p)->retention, v);  // no certain match: the default is an outcome too
+  EXPECT_EQ(verdict->days, 7);
+}
+
+TEST(PurgeApiTest, BodiesAreCheckedAndNeverQuoted) {
+  PurgeOptions o;
+  bool text = false;
+  EXPECT_TRUE(ParsePurgeBody("", 5, &o, &text).ok());
+  EXPECT_EQ(o.now_ms, 5);
+  EXPECT_FALSE(o.clock_given);
+  ASSERT_TRUE(ParsePurgeBody(R"({"dry_run":true,"now":"2026-01-01T00:00:00Z","format":"text"})", 5,
+                             &o, &text)
+                  .ok());
+  EXPECT_TRUE(o.dry_run && text && o.clock_given);
+  for (const char* bad : {R"({"dry_run":true,"dry_run":false})", R"({"canary-zz":1})",
+                          R"({"now":"canary-zz"})", R"({"dry_run":"canary-zz"})", "[1]",
+                          "{\"format\":\"canary-zz\"}", "{\"now\":\"\xff\"}", "{"}) {
+    PurgeOptions x;
+    Status s = ParsePurgeBody(bad, 0, &x, &text);
+    EXPECT_EQ(s.code(), Code::kInvalidInput) << bad;
+    EXPECT_EQ(s.message().find("canary"), std::string::npos) << s.message();
+  }
+  int runs = 0;
+  PurgeRunner run = [&runs](const PurgeOptions&) -> Result<PurgeReport> {
+    ++runs;
+    return PurgeReport{};
+  };
+  EXPECT_EQ(HandleAdminPurge(run, {"GET", "/admin/purge", ""}, 0).status, 405u);
+  EXPECT_EQ(HandleAdminPurge(run, {"POST", "/admin/purgeX", ""}, 0).status, 404u);
+  EXPECT_EQ(HandleAdminPurge(run, {"POST", "/admin/purge", std::string(5000, ' ')}, 0).status,
+            413u);
+  subjects::ApiReply bad = HandleAdminPurge(run, {"POST", "/admin/purge", "{\"x\":1}"}, 0);
+  EXPECT_EQ(bad.status, 400u);
+  EXPECT_NE(bad.body.find("\"error\""), std::string::npos);
+  EXPECT_EQ(runs, 0);
+  EXPECT_EQ(HandleAdminPurge(run, {"POST", "/admin/purge", "{}"}, 0).status, 200u);
+  EXPECT_EQ(runs, 1);
 }
 
 }  // namespace

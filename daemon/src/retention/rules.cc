@@ -46,16 +46,31 @@ std::string PropertyText(const json::value& v) {
   return v.is_string() ? std::string(v.get_string()) : json::serialize(v);
 }
 
+namespace {
+
+enum class Match { kNo, kMaybe, kYes };
+
+// A url / event condition: kMaybe instead of kNo when the facts are incomplete.
+Match FactCondition(bool hit, bool complete) {
+  return hit ? Match::kYes : complete ? Match::kNo : Match::kMaybe;
+}
+
+}  // namespace
+
 Result<Verdict> Evaluate(const policies::RetentionPolicy& policy, const SessionView& view) {
   std::optional<std::vector<json::object>> events;  // loaded on first need
+  std::optional<Verdict> shortest_maybe;            // incomplete facts: a rule that might match
   for (const policies::RetentionRule& r : policy.rules) {
     if (!r.tokens.empty() && !AnyOf(r.tokens, {std::string(view.token)})) continue;
-    if (!r.events.empty() && !AnyOf(r.events, view.events)) continue;
-    if (r.url) {
+    Match m = Match::kYes;
+    if (!r.events.empty()) m = FactCondition(AnyOf(r.events, view.events), view.facts_complete);
+    if (m != Match::kNo && r.url) {
       bool hit = false;
       for (const std::string& u : view.urls) hit = hit || RE2::PartialMatch(u, *r.url);
-      if (!hit) continue;
+      Match u = FactCondition(hit, view.facts_complete);
+      if (u != Match::kYes) m = u;
     }
+    if (m == Match::kNo) continue;
     if (!r.properties.empty() && !events) {
       if (!view.load_events) {
         events.emplace();
@@ -67,9 +82,20 @@ Result<Verdict> Evaluate(const policies::RetentionPolicy& policy, const SessionV
     }
     bool props_hold = true;
     for (const auto& p : r.properties) props_hold = props_hold && PropertyHolds(p, *events);
-    if (props_hold) return Verdict{r.days, r.name};
+    if (!props_hold) continue;
+    Verdict v{r.days, r.name, false};
+    if (m == Match::kMaybe) {
+      if (!shortest_maybe || v.days < shortest_maybe->days) shortest_maybe = v;
+      continue;
+    }
+    if (shortest_maybe && shortest_maybe->days < v.days)
+      return Verdict{shortest_maybe->days, shortest_maybe->rule, true};
+    return v;
   }
-  return Verdict{policy.days, "default"};
+  Verdict fallback{policy.days, "default", false};
+  if (shortest_maybe && shortest_maybe->days < fallback.days)
+    return Verdict{shortest_maybe->days, shortest_maybe->rule, true};
+  return fallback;
 }
 
 }  // namespace scrubd::retention

@@ -28,12 +28,6 @@ using sqlite::Stmt;
 
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 int64_t TimestampOf(const json::value& v) {
   if (!v.is_object()) return 0;
   const json::value* t = v.get_object().if_contains("timestamp");
@@ -159,6 +153,7 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& data_dir, E
     CREATE TABLE IF NOT EXISTS lifecycle(
       token TEXT NOT NULL, session_id TEXT NOT NULL, distinct_id TEXT NOT NULL DEFAULT '',
       last_ts INTEGER NOT NULL, facts INTEGER NOT NULL DEFAULT 0,
+      facts_truncated INTEGER NOT NULL DEFAULT 0,
       PRIMARY KEY(token, session_id)) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS lifecycle_last ON lifecycle(last_ts);
     CREATE TABLE IF NOT EXISTS session_facts(
@@ -170,6 +165,11 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& data_dir, E
   )sql";
   if (Status s = store->Exec(kSchema); !s.ok()) return s;
   if (Status s = store->MigrateLifecycle(); !s.ok()) return s;
+  // An interrupted purge is finished before anything is served (its files are unindexed).
+  if (Result<EraseCounts> done = store->FinishPurges(); !done.ok())
+    return done.status();
+  else if (done->files > 0)
+    spdlog::info("store: finished an interrupted purge ({} files)", done->files);
   return store;
 }
 
@@ -207,7 +207,7 @@ Result<LocalStore::ChunkFile> LocalStore::WriteChunkFile(const RecordingChunk& c
   if (f.first_ts == INT64_MAX) f.first_ts = 0;
 
   static std::atomic<uint64_t> seq{0};
-  f.now = NowMs();
+  f.now = static_cast<int64_t>(env_->NowMicros() / 1000);  // the Env clock (tests set it)
   fs::path dir = root_ / "recordings" / c.token / c.session_id / c.window_id;
   // Messages name the step, never the path: the path holds the token and session id.
   if (Status s = env_->CreateDirs(dir, 0700); !s.ok())
@@ -297,11 +297,10 @@ Status LocalStore::IndexChunks(const std::vector<const RecordingChunk*>& chunks,
     ok = up.Step() == SQLITE_DONE;
     up.Reset();
     if (!ok) break;
-    // A client clock ahead of ours must not keep a session past its retention.
     std::vector<std::pair<FactKind, std::string>> facts;
     for (std::string& url : PageUrlsOf(*c.events)) facts.emplace_back(FactKind::kUrl, url);
-    const int64_t last = f.last_ts > 0 ? std::min(f.last_ts, f.now) : f.now;
-    ok = TouchLifecycle(c.token, c.session_id, c.distinct_id, last, facts);
+    ok = TouchLifecycle(c.token, c.session_id, c.distinct_id, LifecycleTime(f.last_ts, f.now),
+                        facts);
   }
   Status s = ok ? Exec("COMMIT") : SqlError(db_, "index chunk");
   if (!s.ok()) Rollback();
@@ -316,7 +315,7 @@ Status LocalStore::WriteEvents(const std::vector<StoredEvent>& events) {
            "INSERT INTO events(token,session_id,distinct_id,uuid,event,timestamp,received_at,"
            "body) VALUES(?,?,?,?,?,?,?,?)");
   bool ok = ins.ok();
-  int64_t now = NowMs();
+  const int64_t now = static_cast<int64_t>(env_->NowMicros() / 1000);
   for (const auto& e : events) {
     if (!ok) break;
     ins.Bind(1, e.token).Bind(2, e.session_id).Bind(3, e.distinct_id).Bind(4, e.uuid);

@@ -4,6 +4,7 @@
 // internal mutex.
 #pragma once
 
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -75,7 +77,16 @@ struct SessionInfo {
 struct LifecycleRow {
   std::string token, session_id, distinct_id;
   int64_t last_ts = 0;
+  bool facts_complete = true;  // false: a fact was cut or the cap was reached
 };
+// The time a session's lifecycle takes from an event: its own timestamp, bounded to
+// [received - kMaxClientLagMs, received] (a client clock ahead cannot keep a session longer,
+// one behind cannot get fresh data purged); the received time when it has none.
+inline constexpr int64_t kMaxClientLagMs = 86'400'000;
+inline int64_t LifecycleTime(int64_t event_ts, int64_t received_ms) {
+  if (event_ts <= 0) return received_ms;
+  return std::max(std::min(event_ts, received_ms), received_ms - kMaxClientLagMs);
+}
 // Facts kept per session for retention rules: page URLs (scrubbed Meta hrefs and
 // $current_url) and event names. At most kMaxFactsPerSession, each at most kMaxFactBytes.
 enum class FactKind : int { kUrl = 1, kEvent = 2 };
@@ -169,7 +180,9 @@ class LocalStore {
   // by FinishPurges. `removed` (may be null) gets the keys actually removed.
   Result<EraseCounts> PurgeSessions(const std::vector<PurgeKey>& keys,
                                     std::vector<SessionKey>* removed = nullptr);
-  // Removes the directories of an interrupted PurgeSessions, then its journal rows.
+  // Removes the directories of an interrupted PurgeSessions, then its journal rows; a session
+  // indexed again since keeps its directory and loses only the files no row names. Open
+  // calls it; a purge calls it first (under the ingest lock in the daemon).
   Result<EraseCounts> FinishPurges();
   Result<uint64_t> DeleteEventRows(const std::vector<int64_t>& ids);
   // Sessions of a store written before lifecycle rows existed, given rows at open (once).
@@ -204,6 +217,9 @@ class LocalStore {
   bool TouchLifecycle(const StoredEvent& e, int64_t received_ms);
   Status PurgeRows(const std::vector<PurgeKey>& keys, std::vector<SessionKey>* removed,
                    EraseCounts* counts);
+  Result<std::set<std::string>> IndexedChunkPaths(const SessionKey& k);
+  Status RemoveUnindexed(const SessionKey& k, const std::set<std::string>& indexed,
+                         uint64_t* files);
   Status EraseDirs(const std::vector<SessionKey>& sessions, EraseCounts* counts);
   Status CountResidueRows(const std::vector<SessionKey>& sessions,
                           const std::vector<std::pair<std::string, std::string>>& uuids,

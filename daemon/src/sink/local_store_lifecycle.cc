@@ -41,7 +41,15 @@ constexpr char kMigrate[] = R"sql(
 
 int64_t TimestampMs(std::string_view iso, int64_t received) {
   Result<int64_t> t = ParseRfc3339Ms(iso);
-  return t.ok() ? std::min(*t, received) : received;
+  return LifecycleTime(t.ok() ? *t : 0, received);
+}
+
+// At most `max` bytes of `v`, never ending inside a UTF-8 sequence.
+std::string_view CutUtf8(std::string_view v, size_t max) {
+  if (v.size() <= max) return v;
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(v[n]) & 0xC0) == 0x80) --n;
+  return v.substr(0, n);
 }
 
 bool StepDone(Stmt& q) {
@@ -97,24 +105,31 @@ bool LocalStore::TouchLifecycle(const std::string& token, const std::string& ses
   if (up.Step() != SQLITE_ROW) return false;
   int64_t count = up.Int(0);
   if (up.Step() != SQLITE_DONE) return false;
-  if (facts.empty() || count >= kMaxFactsPerSession) return true;
+  if (facts.empty()) return true;
   Stmt ins(db_,
            "INSERT OR IGNORE INTO session_facts(token,session_id,kind,value) VALUES(?1,?2,?3,?4)");
   if (!ins.ok()) return false;
   const int64_t before = count;
+  bool truncated = false;  // the rules then see an incomplete set (docs/retention.md)
   std::set<std::pair<FactKind, std::string_view>> seen;
   for (const auto& [kind, value] : facts) {
-    if (count >= kMaxFactsPerSession) break;
-    std::string_view v = std::string_view(value).substr(0, kMaxFactBytes);
+    std::string_view v = CutUtf8(value, kMaxFactBytes);
     if (v.empty() || !seen.insert({kind, v}).second) continue;
+    truncated = truncated || v.size() < value.size();
+    if (count >= kMaxFactsPerSession) {
+      truncated = true;  // (a fact already stored would be ignored anyway: still incomplete)
+      break;
+    }
     ins.Bind(1, token).Bind(2, session_id).Bind(3, static_cast<int64_t>(kind)).Bind(4, v);
     if (!StepDone(ins)) return false;
     count += sqlite3_changes(db_);
   }
-  if (count == before) return true;
-  Stmt set(db_, "UPDATE lifecycle SET facts=?3 WHERE token=?1 AND session_id=?2");
+  if (count == before && !truncated) return true;
+  Stmt set(db_,
+           "UPDATE lifecycle SET facts=?3, facts_truncated=MAX(facts_truncated,?4) "
+           "WHERE token=?1 AND session_id=?2");
   if (!set.ok()) return false;
-  set.Bind(1, token).Bind(2, session_id).Bind(3, count);
+  set.Bind(1, token).Bind(2, session_id).Bind(3, count).Bind(4, int64_t{truncated});
   return StepDone(set);
 }
 
@@ -128,13 +143,14 @@ bool LocalStore::TouchLifecycle(const StoredEvent& e, int64_t received_ms) {
 Result<std::vector<LifecycleRow>> LocalStore::SessionsLastSeenBefore(int64_t before) {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt q(db_,
-         "SELECT token,session_id,distinct_id,last_ts FROM lifecycle WHERE last_ts<=?1 "
-         "ORDER BY last_ts, token, session_id");
+         "SELECT token,session_id,distinct_id,last_ts,facts_truncated FROM lifecycle "
+         "WHERE last_ts<=?1 ORDER BY last_ts, token, session_id");
   if (!q.ok()) return SqlError(db_, "lifecycle query");
   q.Bind(1, before);
   std::vector<LifecycleRow> out;
   int rc;
-  while ((rc = q.Step()) == SQLITE_ROW) out.push_back({q.Text(0), q.Text(1), q.Text(2), q.Int(3)});
+  while ((rc = q.Step()) == SQLITE_ROW)
+    out.push_back({q.Text(0), q.Text(1), q.Text(2), q.Int(3), q.Int(4) == 0});
   if (rc != SQLITE_DONE) return SqlError(db_, "lifecycle query");
   return out;
 }
@@ -186,6 +202,7 @@ Status LocalStore::PurgeRows(const std::vector<PurgeKey>& keys, std::vector<Sess
     life.Bind(1, k.token).Bind(2, k.session_id).Bind(3, keys[i].cutoff);
     if (!(ok = StepDone(life))) break;
     if (sqlite3_changes(db_) == 0) continue;  // newer data arrived: no longer expired
+    ++counts->sessions;  // a session is its lifecycle row (it may have events only)
     chunks.Bind(1, k.session_id).Bind(2, k.token);
     session.Bind(1, k.token).Bind(2, k.session_id);
     events.Bind(1, k.session_id).Bind(2, k.token);
@@ -199,9 +216,7 @@ Status LocalStore::PurgeRows(const std::vector<PurgeKey>& keys, std::vector<Sess
     }
     chunks.Reset();
     chunk_ok = rc == SQLITE_DONE;
-    ok = chunk_ok && StepDone(session);
-    if (ok) counts->sessions += static_cast<uint64_t>(sqlite3_changes(db_));
-    ok = ok && StepDone(events);
+    ok = chunk_ok && StepDone(session) && StepDone(events);
     if (ok) counts->events += static_cast<uint64_t>(sqlite3_changes(db_));
     ok = ok && StepDone(facts) && StepDone(journal);
     if (ok) removed->push_back(k);
@@ -256,6 +271,38 @@ Result<EraseCounts> LocalStore::PurgeSessions(const std::vector<PurgeKey>& keys,
   return counts;
 }
 
+Result<std::set<std::string>> LocalStore::IndexedChunkPaths(const SessionKey& k) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt q(db_, "SELECT path FROM chunks WHERE session_id=?1 AND token=?2");
+  if (!q.ok()) return SqlError(db_, "purge journal");
+  q.Bind(1, k.session_id).Bind(2, k.token);
+  std::set<std::string> out;
+  int rc;
+  while ((rc = q.Step()) == SQLITE_ROW) out.insert(q.Text(0));
+  if (rc != SQLITE_DONE) return SqlError(db_, "purge journal");
+  return out;
+}
+
+Status LocalStore::RemoveUnindexed(const SessionKey& k, const std::set<std::string>& indexed,
+                                   uint64_t* files) {
+  std::error_code ec;
+  std::vector<std::filesystem::path> stale;
+  for (std::filesystem::recursive_directory_iterator it(SessionDir(k), ec), end; !ec && it != end;
+       it.increment(ec))
+    if (it->is_regular_file(ec) &&
+        !indexed.count(std::filesystem::relative(it->path(), root_).string()))
+      stale.push_back(it->path());
+  if (ec) return Status::Io("purge journal: list session directory: " + ec.message());
+  for (const auto& f : stale) {
+    if (Status s = env_->RemoveFile(f); !s.ok()) return Status::Io("purge journal: " + s.message());
+    ++*files;
+  }
+  for (const auto& f : stale)  // each window directory once is enough; repeats are cheap
+    if (Status s = env_->SyncDir(f.parent_path()); !s.ok())
+      return Status::Io("purge journal: " + s.message());
+  return Status::Ok();
+}
+
 Result<EraseCounts> LocalStore::FinishPurges() {
   std::vector<SessionKey> pending;
   {
@@ -268,8 +315,16 @@ Result<EraseCounts> LocalStore::FinishPurges() {
   }
   EraseCounts counts;
   std::vector<SessionKey> valid;
-  for (const SessionKey& k : pending)  // a row of another shape names no directory of ours
-    if (ingest::ValidToken(k.token) && ingest::ValidSessionId(k.session_id)) valid.push_back(k);
+  for (const SessionKey& k : pending) {  // a row of another shape names no directory of ours
+    if (!ingest::ValidToken(k.token) || !ingest::ValidSessionId(k.session_id)) continue;
+    Result<std::set<std::string>> indexed = IndexedChunkPaths(k);
+    if (!indexed.ok()) return indexed.status();
+    if (indexed->empty()) {
+      valid.push_back(k);
+    } else if (Status s = RemoveUnindexed(k, *indexed, &counts.files); !s.ok()) {
+      return s;  // the session got data again after the purge: only the old files go
+    }
+  }
   if (Status s = EraseDirs(valid, &counts); !s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   if (Status s = ClearJournal(db_, pending); !s.ok()) return s;

@@ -358,10 +358,14 @@ Result<ErasureOutcome> RunErasure(const Stores& stores, const RequestRecord& req
                              targets.distinct_ids.end());
   out.upstream_ids = targets.distinct_ids;
   // Tombstones are in (later data stays out); a legal hold keeps what is there.
-  Result<bool> held = DeferIfHeld(stores, request, targets, &out);
-  if (!held.ok()) return held.status();
-  if (*held) return out;
-  if (Status s = DeleteEverywhere(stores, targets, &out.counts, &out.bundles); !s.ok()) return s;
+  {
+    std::shared_lock<std::shared_mutex> gate;  // no hold is placed between check and delete
+    if (stores.holds_gate) gate = std::shared_lock<std::shared_mutex>(*stores.holds_gate);
+    Result<bool> held = DeferIfHeld(stores, request, targets, &out);
+    if (!held.ok()) return held.status();
+    if (*held) return out;
+    if (Status s = DeleteEverywhere(stores, targets, &out.counts, &out.bundles); !s.ok()) return s;
+  }
   if (Status s = stores.index->ForgetSubject(*subject); !s.ok()) return s;
   out.upstream = EraseUpstream(stores, targets, &out);
   if (out.upstream == "retry" || out.upstream == "failed") {  // stays in_progress until acked

@@ -62,6 +62,9 @@ struct Stores {
       const std::vector<sink::SessionKey>& sessions,
       const std::vector<std::pair<std::string, std::string>>& token_distinct_ids)>
       held_by;
+  // Taken shared from the held_by check to the last delete (retention::HoldStore::gate), so a
+  // hold placed meanwhile is seen. Order: holds_gate, then ingest_lock. May be null.
+  std::shared_mutex* holds_gate = nullptr;
 };
 
 inline constexpr int64_t kDefaultSuppressDays = 30;  // policy erasure.suppress_days default
