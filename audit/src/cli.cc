@@ -46,7 +46,8 @@ constexpr char kVerifyHelp[] =
     "request receipt (JSON): the checkpoint signature, the inclusion path and that the signed\n"
     "entry carries the receipt's request, counts and scan. With --data-dir it accepts a\n"
     "signature by public.pem or any key in DIR/audit/keys/ (the log's key history).\n"
-    "Prints OK, or the first bad entry (seq, file, byte offset) and why.\n"
+    "Prints OK with the count of entries of each type, or the first bad entry (seq, file,\n"
+    "byte offset) and why.\n"
     "Exit: 0 verified, 1 verification failed, 2 usage.\n";
 
 constexpr char kProveHelp[] =

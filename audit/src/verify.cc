@@ -423,6 +423,7 @@ Scan RunScan(const fs::path& dir, const fs::path& public_key_pem,
       range.Append(leaf);
       prev = leaf;
       last_type = std::string(e.type);
+      ++rep.types[last_type];
       ++n;
       if (wanted.count(n)) root_at[n] = range.Root();
     }
@@ -626,6 +627,15 @@ std::string FormatReport(const VerifyReport& r) {
       out += ", " + std::to_string(r.entries - r.sealed_entries) + " not yet sealed";
     }
     out += "\n";
+    if (!r.types.empty()) {
+      out += "  entries by type:";
+      const char* sep = " ";
+      for (const auto& [type, count] : r.types) {
+        out += sep + type + " " + std::to_string(count);
+        sep = ", ";
+      }
+      out += "\n";
+    }
   } else {
     out = "FAILED: ";
     if (r.first_bad_seq) {

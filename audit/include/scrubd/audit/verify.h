@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@ struct VerifyReport {
   uint64_t keys = 0;                  // keys in the log's chain
   uint64_t sealed_entries = 0;        // entries covered by the newest valid checkpoint
   std::vector<std::string> warnings;  // e.g. an unrecovered torn tail
+  std::map<std::string, uint64_t> types;  // verified entries by type (retention_purge, ...)
 };
 
 // Verifies DIR/audit (`audit_dir`) against `public_key_pem` (a key of the log's chain; pin
