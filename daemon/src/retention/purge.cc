@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <mutex>
 #include <set>
+#include <tuple>
 
 #include "dom/state_store.h"
 #include "retention/rules.h"
@@ -49,6 +50,15 @@ const policies::RetentionPolicy& RetentionFor(const policies::PolicySet& set,
   return p ? p->retention : kShortest;
 }
 
+// Whether any rule of any policy matches on a page URL or an event name: only then does the
+// plan read the sessions' facts (with the lifecycle rows, in one query).
+bool NeedsFacts(const policies::PolicySet& set) {
+  for (const auto& p : set.policies())
+    for (const auto& r : p->retention.rules)
+      if (r.url || !r.events.empty()) return true;
+  return false;
+}
+
 Result<std::vector<json::object>> ParseBodies(const std::vector<std::string>& bodies) {
   std::vector<json::object> out;
   for (const std::string& b : bodies) {
@@ -72,8 +82,8 @@ class Purge {
 
  private:
   Status PlanSessions(std::vector<sink::PurgeKey>* keys);
-  Result<Verdict> VerdictFor(const sink::LifecycleRow& row);
-  Status DeleteSessions(const std::vector<sink::PurgeKey>& keys);
+  Result<Verdict> VerdictFor(sink::LifecycleRow& row);
+  Status DeleteSessions(const std::vector<sink::PurgeKey>& planned);
   Status PurgeLooseEvents();
   Status PurgeSmallStores();
   Status PurgeRequests();
@@ -86,19 +96,15 @@ class Purge {
   PurgeReport report_;
 };
 
-Result<Verdict> Purge::VerdictFor(const sink::LifecycleRow& row) {
+Result<Verdict> Purge::VerdictFor(sink::LifecycleRow& row) {
   bool none = false;
   const policies::RetentionPolicy& policy = RetentionFor(*d_.policies, row.token, &none);
   if (none) return Verdict{policy.days, "no policy for the token"};
   sink::SessionKey key{row.token, row.session_id};
   SessionView view;
   view.token = row.token;
-  Result<std::vector<std::string>> urls = d_.store->FactsOf(key, sink::FactKind::kUrl);
-  Result<std::vector<std::string>> events = d_.store->FactsOf(key, sink::FactKind::kEvent);
-  if (!urls.ok()) return urls.status();
-  if (!events.ok()) return events.status();
-  view.urls = std::move(urls).value();
-  view.events = std::move(events).value();
+  view.urls = std::move(row.urls);  // read with the row (empty when no rule needs facts)
+  view.events = std::move(row.events);
   view.load_events = [this, key]() -> Result<std::vector<json::object>> {
     Result<std::vector<sink::StoredEvent>> stored = d_.store->EventsOf({key}, {});
     if (!stored.ok()) return stored.status();
@@ -112,9 +118,9 @@ Result<Verdict> Purge::VerdictFor(const sink::LifecycleRow& row) {
 Status Purge::PlanSessions(std::vector<sink::PurgeKey>* keys) {
   const int64_t min_days = DayRange(*d_.policies).first;
   Result<std::vector<sink::LifecycleRow>> rows =
-      d_.store->SessionsLastSeenBefore(o_.now_ms - min_days * kMsPerDay);
+      d_.store->SessionsLastSeenBefore(o_.now_ms - min_days * kMsPerDay, NeedsFacts(*d_.policies));
   if (!rows.ok()) return rows.status();
-  for (const sink::LifecycleRow& row : *rows) {
+  for (sink::LifecycleRow& row : *rows) {
     Result<Verdict> v = VerdictFor(row);
     if (!v.ok()) {
       ++report_.errors;  // kept: its days cannot be told
@@ -137,7 +143,13 @@ Status Purge::PlanSessions(std::vector<sink::PurgeKey>* keys) {
   return Status::Ok();
 }
 
-Status Purge::DeleteSessions(const std::vector<sink::PurgeKey>& keys) {
+Status Purge::DeleteSessions(const std::vector<sink::PurgeKey>& planned) {
+  // Deleted in key order, not expiry order: neighbouring sessions share index pages, so a
+  // batch dirties (and its commit and checkpoint write) far fewer of them.
+  std::vector<sink::PurgeKey> keys = planned;
+  std::sort(keys.begin(), keys.end(), [](const sink::PurgeKey& a, const sink::PurgeKey& b) {
+    return std::tie(a.key.token, a.key.session_id) < std::tie(b.key.token, b.key.session_id);
+  });
   std::set<std::pair<std::string, std::string>> gone;
   for (size_t at = 0; at < keys.size(); at += o_.batch) {
     std::vector<sink::PurgeKey> batch(keys.begin() + at,
@@ -148,12 +160,15 @@ Status Purge::DeleteSessions(const std::vector<sink::PurgeKey>& keys) {
     Result<sink::EraseCounts> c = d_.store->PurgeSessions(batch, &removed);
     if (!c.ok()) return c.status();
     report_.counts += *c;
+    std::vector<std::pair<std::string, std::string>> forget;
     for (const sink::SessionKey& k : removed) {
       gone.insert({k.token, k.session_id});
-      if (!d_.state) continue;
-      if (d_.state->HoldsSession(k.token, k.session_id)) ++report_.counts.dom_state;
-      if (Status s = d_.state->ForgetSession(k.token, k.session_id); !s.ok()) return s;
+      if (d_.state) forget.emplace_back(k.token, k.session_id);
     }
+    if (forget.empty()) continue;  // DOM state of the batch: one pass, one directory fsync
+    Result<uint64_t> held = d_.state->ForgetSessions(forget);
+    if (!held.ok()) return held.status();
+    report_.counts.dom_state += *held;
   }
   // Sessions that got newer data between the plan and their batch were kept.
   auto kept = std::remove_if(report_.removed.begin(), report_.removed.end(), [&](const auto& e) {

@@ -75,6 +75,8 @@ struct SessionInfo {
 struct LifecycleRow {
   std::string token, session_id, distinct_id;
   int64_t last_ts = 0;
+  // Its facts (FactsOf kUrl, kEvent), filled by SessionsLastSeenBefore(before, true) only.
+  std::vector<std::string> urls, events;
 };
 // Facts kept per session for retention rules: page URLs (scrubbed Meta hrefs and
 // $current_url) and event names. At most kMaxFactsPerSession, each at most kMaxFactBytes.
@@ -158,8 +160,9 @@ class LocalStore {
       const std::vector<SessionKey>& sessions, const std::vector<std::string>& distinct_ids,
       const std::vector<std::pair<std::string, std::string>>& token_uuid_events = {});
 
-  // Retention. Sessions whose last_ts is at most `before`, oldest first.
-  Result<std::vector<LifecycleRow>> SessionsLastSeenBefore(int64_t before);
+  // Retention. Sessions whose last_ts is at most `before`, oldest first; `with_facts`: each
+  // with its page URLs and event names (`urls`, `events`), read in the same query.
+  Result<std::vector<LifecycleRow>> SessionsLastSeenBefore(int64_t before, bool with_facts = false);
   Result<std::vector<std::string>> FactsOf(const SessionKey& key, FactKind kind);
   // Events rows with no session id (each is purged on its own).
   Result<std::vector<LooseEvent>> LooseEvents();
