@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 #include <system_error>
+#include <unordered_set>
 #include <vector>
 
 namespace scrubd::dom {
@@ -296,6 +297,41 @@ Status StateStore::ForgetSession(std::string_view token, std::string_view sessio
   if (Status s = opts_.env->SyncDir(opts_.dir); !s.ok())
     return Status::Io("dom state: erase session: " + s.message());
   return Status::Ok();
+}
+
+Result<uint64_t> StateStore::ForgetSessions(
+    const std::vector<std::pair<std::string, std::string>>& sessions) {
+  std::unordered_set<std::string> prefixes, in_memory;  // Key(token, session, "")
+  for (const auto& [token, session] : sessions) prefixes.insert(Key(token, session, ""));
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = slots_.begin(); it != slots_.end();) {
+      const size_t a = it->first.find('\0');
+      const size_t b = a == std::string::npos ? a : it->first.find('\0', a + 1);
+      std::string prefix = b == std::string::npos ? std::string() : it->first.substr(0, b + 1);
+      if (!prefix.empty() && prefixes.count(prefix)) {
+        in_memory.insert(std::move(prefix));
+        bytes_ -= it->second->bytes;
+        it = slots_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  uint64_t held = 0;
+  for (const auto& [token, session] : sessions) {
+    bool had = in_memory.count(Key(token, session, "")) > 0;
+    if (!opts_.dir.empty()) {  // state directories hold files only: removed files = held
+      Result<uint64_t> n = opts_.env->RemoveAll(SessionDir(token, session));
+      if (!n.ok()) return Status::Io("dom state: erase session: " + n.status().message());
+      had = had || *n > 0;
+    }
+    held += had ? 1 : 0;
+  }
+  if (opts_.dir.empty() || sessions.empty()) return held;
+  if (Status s = opts_.env->SyncDir(opts_.dir); !s.ok())
+    return Status::Io("dom state: erase session: " + s.message());
+  return held;
 }
 
 namespace {

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "dom/window_state.h"
 #include "scrubd/common/env.h"
@@ -70,6 +72,10 @@ class StateStore {
   size_t EvictIdle();   // persists then frees windows idle longer than the timeout; count
   Status PersistAll();  // graceful shutdown: writes every dirty window
   Status ForgetSession(std::string_view token, std::string_view session_id);  // GDPR erasure
+  // Retention purge: ForgetSession of each (token, session id) with one pass over the windows
+  // in memory and one fsync of the state directory for all; returns how many of them the store
+  // held (HoldsSession just before).
+  Result<uint64_t> ForgetSessions(const std::vector<std::pair<std::string, std::string>>& sessions);
   // Retention: removes every session directory on disk whose files were all last written
   // before `cutoff_unix_ms` and none of whose windows is in memory; returns how many
   // (`dry_run`: counts them and removes nothing).

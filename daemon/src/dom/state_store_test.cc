@@ -110,6 +110,25 @@ TEST_F(StateStoreTest, ForgetSessionErasesMemoryAndDisk) {
   EXPECT_EQ(reopened->Acquire("t", "kept", "w1").state().size(), 1u);
 }
 
+TEST_F(StateStoreTest, ForgetSessionsErasesABatchAndCountsWhatItHeld) {
+  {
+    auto store = StateStore::Open(Opts()).value();
+    store->Acquire("t", "disk", "w1").state().Put(1, {0, nf::kKindOther});
+    ASSERT_TRUE(store->PersistAll().ok());
+  }
+  auto store = StateStore::Open(Opts()).value();  // "disk" is on disk only
+  store->Acquire("t", "memory", "w1").state().Put(1, {0, nf::kKindOther});
+  store->Acquire("t", "kept", "w1").state().Put(1, {0, nf::kKindOther});
+  auto held = store->ForgetSessions({{"t", "disk"}, {"t", "memory"}, {"t", "never"}});
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  EXPECT_EQ(*held, 2u);
+  EXPECT_FALSE(store->HoldsSession("t", "disk"));
+  EXPECT_FALSE(store->HoldsSession("t", "memory"));
+  EXPECT_TRUE(store->HoldsSession("t", "kept"));
+  EXPECT_EQ(store->stats().windows, 1u);
+  EXPECT_EQ(*store->ForgetSessions({}), 0u);
+}
+
 TEST_F(StateStoreTest, CorruptFileStartsEmptyAndCounts) {
   {
     auto store = StateStore::Open(Opts()).value();

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <mutex>
 #include <set>
+#include <tuple>
 
 #include "dom/state_store.h"
 #include "retention/rules.h"
@@ -50,6 +51,15 @@ const policies::RetentionPolicy& RetentionFor(const policies::PolicySet& set,
   return p ? p->retention : kShortest;
 }
 
+// Whether any rule of any policy matches on a page URL or an event name: only then does the
+// plan read the sessions' facts (with the lifecycle rows, in one query).
+bool NeedsFacts(const policies::PolicySet& set) {
+  for (const auto& p : set.policies())
+    for (const auto& r : p->retention.rules)
+      if (r.url || !r.events.empty()) return true;
+  return false;
+}
+
 Result<std::vector<json::object>> ParseBodies(const std::vector<std::string>& bodies) {
   std::vector<json::object> out;
   for (const std::string& b : bodies) {
@@ -76,7 +86,7 @@ class Purge {
   Status RefreshHolds();
   Status FinishInterrupted();
   Status PlanSessions(std::vector<sink::PurgeKey>* keys);
-  Result<Verdict> VerdictFor(const sink::LifecycleRow& row, bool* none);
+  Result<Verdict> VerdictFor(sink::LifecycleRow& row, bool* none);
   Status DeleteSessions(const std::vector<sink::PurgeKey>& keys);
   Status DeleteBatch(std::vector<sink::PurgeKey> batch, size_t first,
                      std::set<std::pair<std::string, std::string>>* gone);
@@ -113,19 +123,15 @@ Status Purge::FinishInterrupted() {
   return Status::Ok();
 }
 
-Result<Verdict> Purge::VerdictFor(const sink::LifecycleRow& row, bool* none) {
+Result<Verdict> Purge::VerdictFor(sink::LifecycleRow& row, bool* none) {
   const policies::RetentionPolicy& policy = RetentionFor(*d_.policies, row.token, none);
   if (*none) return Verdict{policy.days, "no policy for the token", false};
   sink::SessionKey key{row.token, row.session_id};
   SessionView view;
   view.token = row.token;
   view.facts_complete = row.facts_complete;
-  Result<std::vector<std::string>> urls = d_.store->FactsOf(key, sink::FactKind::kUrl);
-  Result<std::vector<std::string>> events = d_.store->FactsOf(key, sink::FactKind::kEvent);
-  if (!urls.ok()) return urls.status();
-  if (!events.ok()) return events.status();
-  view.urls = std::move(urls).value();
-  view.events = std::move(events).value();
+  view.urls = std::move(row.urls);  // read with the row (empty when no rule needs facts)
+  view.events = std::move(row.events);
   view.load_events = [this, key]() -> Result<std::vector<json::object>> {
     Result<std::vector<sink::StoredEvent>> stored = d_.store->EventsOf({key}, {});
     if (!stored.ok()) return stored.status();
@@ -139,9 +145,9 @@ Result<Verdict> Purge::VerdictFor(const sink::LifecycleRow& row, bool* none) {
 Status Purge::PlanSessions(std::vector<sink::PurgeKey>* keys) {
   const int64_t min_days = DayRange(*d_.policies).first;
   Result<std::vector<sink::LifecycleRow>> rows =
-      d_.store->SessionsLastSeenBefore(o_.now_ms - min_days * kMsPerDay);
+      d_.store->SessionsLastSeenBefore(o_.now_ms - min_days * kMsPerDay, NeedsFacts(*d_.policies));
   if (!rows.ok()) return rows.status();
-  for (const sink::LifecycleRow& row : *rows) {
+  for (sink::LifecycleRow& row : *rows) {
     bool none = false;
     Result<Verdict> v = VerdictFor(row, &none);
     if (!v.ok()) {
@@ -194,16 +200,31 @@ Status Purge::DeleteBatch(std::vector<sink::PurgeKey> batch, size_t first,
     for (const sink::SessionKey& k : removed) pairs.emplace_back(k.token, k.session_id);
     if (Status s = d_.index->ForgetOccurrences(pairs, {}); !s.ok()) return s;
   }
+  std::vector<std::pair<std::string, std::string>> forget;
   for (const sink::SessionKey& k : removed) {
     gone->insert({k.token, k.session_id});
-    if (!d_.state) continue;
-    if (d_.state->HoldsSession(k.token, k.session_id)) ++report_.counts.dom_state;
-    if (Status s = d_.state->ForgetSession(k.token, k.session_id); !s.ok()) return s;
+    if (d_.state) forget.emplace_back(k.token, k.session_id);
   }
+  if (forget.empty()) return Status::Ok();  // DOM state of the batch: one pass, one fsync
+  Result<uint64_t> dom = d_.state->ForgetSessions(forget);
+  if (!dom.ok()) return dom.status();
+  report_.counts.dom_state += *dom;
   return Status::Ok();
 }
 
-Status Purge::DeleteSessions(const std::vector<sink::PurgeKey>& keys) {
+Status Purge::DeleteSessions(const std::vector<sink::PurgeKey>& planned) {
+  // Deleted in key order, not expiry order: neighbouring sessions share index pages, so a
+  // batch dirties (and its commit and checkpoint write) far fewer of them. The report's
+  // entries are put in the same order (DeleteBatch pairs them by position).
+  std::vector<sink::PurgeKey> keys = planned;
+  auto by_key = [](const auto& a, const auto& b) { return a < b; };
+  std::sort(keys.begin(), keys.end(), [&](const sink::PurgeKey& a, const sink::PurgeKey& b) {
+    return by_key(std::tie(a.key.token, a.key.session_id), std::tie(b.key.token, b.key.session_id));
+  });
+  std::sort(report_.removed.begin(), report_.removed.end(),
+            [&](const PurgeEntry& a, const PurgeEntry& b) {
+              return by_key(std::tie(a.token, a.session_id), std::tie(b.token, b.session_id));
+            });
   json::object started{{"now", FormatRfc3339Ms(o_.now_ms)},
                        {"clock", o_.clock_given ? "given" : "system"},
                        {"planned_sessions", keys.size()},
@@ -229,6 +250,9 @@ Status Purge::DeleteSessions(const std::vector<sink::PurgeKey>& keys) {
     else
       ++report_.newer;
   }
+  std::stable_sort(removed.begin(), removed.end(), [](const PurgeEntry& a, const PurgeEntry& b) {
+    return a.expires_ms < b.expires_ms;
+  });
   report_.removed = std::move(removed);
   return Status::Ok();
 }

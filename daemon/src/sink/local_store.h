@@ -78,6 +78,8 @@ struct LifecycleRow {
   std::string token, session_id, distinct_id;
   int64_t last_ts = 0;
   bool facts_complete = true;  // false: a fact was cut or the cap was reached
+  // Its facts (FactsOf kUrl, kEvent), filled by SessionsLastSeenBefore(before, true) only.
+  std::vector<std::string> urls, events;
 };
 // The time a session's lifecycle takes from an event: its own timestamp, bounded to
 // [received - kMaxClientLagMs, received] (a client clock ahead cannot keep a session longer,
@@ -169,8 +171,9 @@ class LocalStore {
       const std::vector<SessionKey>& sessions, const std::vector<std::string>& distinct_ids,
       const std::vector<std::pair<std::string, std::string>>& token_uuid_events = {});
 
-  // Retention. Sessions whose last_ts is at most `before`, oldest first.
-  Result<std::vector<LifecycleRow>> SessionsLastSeenBefore(int64_t before);
+  // Retention. Sessions whose last_ts is at most `before`, oldest first; `with_facts`: each
+  // with its page URLs and event names (`urls`, `events`), read in the same query.
+  Result<std::vector<LifecycleRow>> SessionsLastSeenBefore(int64_t before, bool with_facts = false);
   Result<std::vector<std::string>> FactsOf(const SessionKey& key, FactKind kind);
   // Events rows with no session id (each is purged on its own).
   Result<std::vector<LooseEvent>> LooseEvents();

@@ -140,17 +140,33 @@ bool LocalStore::TouchLifecycle(const StoredEvent& e, int64_t received_ms) {
                         facts);
 }
 
-Result<std::vector<LifecycleRow>> LocalStore::SessionsLastSeenBefore(int64_t before) {
+Result<std::vector<LifecycleRow>> LocalStore::SessionsLastSeenBefore(int64_t before,
+                                                                     bool with_facts) {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt q(db_,
-         "SELECT token,session_id,distinct_id,last_ts,facts_truncated FROM lifecycle "
-         "WHERE last_ts<=?1 ORDER BY last_ts, token, session_id");
+  // With facts: one pass, each lifecycle row joined with its facts rows (none: one row of
+  // NULLs), grouped by session; no query per session.
+  Stmt q(db_, with_facts
+                  ? "SELECT l.token,l.session_id,l.distinct_id,l.last_ts,l.facts_truncated,"
+                    "f.kind,f.value FROM lifecycle l LEFT JOIN session_facts f "
+                    "ON f.token=l.token AND f.session_id=l.session_id WHERE l.last_ts<=?1 "
+                    "ORDER BY l.last_ts, l.token, l.session_id, f.kind, f.value"
+                  : "SELECT token,session_id,distinct_id,last_ts,facts_truncated FROM lifecycle "
+                    "WHERE last_ts<=?1 ORDER BY last_ts, token, session_id");
   if (!q.ok()) return SqlError(db_, "lifecycle query");
   q.Bind(1, before);
   std::vector<LifecycleRow> out;
   int rc;
-  while ((rc = q.Step()) == SQLITE_ROW)
-    out.push_back({q.Text(0), q.Text(1), q.Text(2), q.Int(3), q.Int(4) == 0});
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    std::string token = q.Text(0), session_id = q.Text(1);
+    if (!with_facts || out.empty() || out.back().token != token ||
+        out.back().session_id != session_id)
+      out.push_back(
+          {std::move(token), std::move(session_id), q.Text(2), q.Int(3), q.Int(4) == 0, {}, {}});
+    if (!with_facts) continue;
+    const int64_t kind = q.Int(5);
+    if (kind == static_cast<int64_t>(FactKind::kUrl)) out.back().urls.push_back(q.Text(6));
+    if (kind == static_cast<int64_t>(FactKind::kEvent)) out.back().events.push_back(q.Text(6));
+  }
   if (rc != SQLITE_DONE) return SqlError(db_, "lifecycle query");
   return out;
 }
