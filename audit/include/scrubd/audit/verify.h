@@ -26,9 +26,9 @@ struct VerifyReport {
   std::string first_bad_segment;             // file name, e.g. "seg-...log" or "checkpoints.log"
   std::string reason;
   // Extra detail (not part of the daemon contract).
-  uint64_t keys = 0;                  // keys in the log's chain
-  uint64_t sealed_entries = 0;        // entries covered by the newest valid checkpoint
-  std::vector<std::string> warnings;  // e.g. an unrecovered torn tail
+  uint64_t keys = 0;                      // keys in the log's chain
+  uint64_t sealed_entries = 0;            // entries covered by the newest valid checkpoint
+  std::vector<std::string> warnings;      // e.g. an unrecovered torn tail
   std::map<std::string, uint64_t> types;  // verified entries by type (retention_purge, ...)
 };
 
