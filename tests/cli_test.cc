@@ -409,6 +409,30 @@ TEST(CliTest, ServeCheckFailsWithServesError) {
       << check.out;
 }
 
+// `scrubd purge`: usage errors are exit 2 and named, never echoing the value given.
+TEST(CliTest, PurgeRefusesBadInputClearly) {
+  TempDir dir;
+  std::string data = (dir.path() / "typo").string();
+  EXPECT_EQ(Scrubd("purge --help").exit_code, 0);
+  struct Case {
+    std::string args, says;
+  } cases[] = {
+      {"purge", "--data-dir or --config is required"},
+      {"purge --data-dir " + data + " --now canary-zq", "--now must be an RFC 3339 date-time"},
+      {"purge --data-dir " + data + " --frob canary-zq", "unknown option '--frob'"},
+      {"purge --data-dir", "--data-dir needs a value"},
+      {"purge --data-dir " + data + " --json --quiet", "--json and --quiet exclude each other"},
+      {"purge --data-dir " + data, "is not a scrubd data dir"},
+  };
+  for (const Case& c : cases) {
+    CliRun r = Scrubd(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_NE(r.out.find(c.says), std::string::npos) << c.args << ": " << r.out;
+    EXPECT_EQ(r.out.find("canary-zq"), std::string::npos) << c.args << ": " << r.out;
+  }
+  EXPECT_FALSE(std::filesystem::exists(data)) << "purge created a data dir";
+}
+
 // `scrubd hold`: usage errors are exit 2 and named, never echoing an id or the reason.
 TEST(CliTest, HoldCommandsRefuseBadInputClearly) {
   TempDir dir;
