@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "cli/config.h"
+#include "cli/consent_cli.h"
 #include "cli/export.h"
 #include "cli/hold_cli.h"
 #include "cli/local_stack.h"
@@ -52,6 +53,7 @@ commands:
   forget         erase a person (--distinct-id, --email or --session) and print the receipt
   hold           add / list / release legal holds (held data survives purge and erasure)
   purge          remove what is past its retention (--dry-run lists it; docs/retention.md)
+  consent        decode-tcf: read a TC string; show: a subject's consent ledger (docs/consent.md)
   audit          verify / prove / rotate-key / export-key on the signed audit log
   version        print the version
 
@@ -456,6 +458,7 @@ int main(int argc, char** argv) {
   if (cmd == "forget") return cli::Forget(argc - 2, argv + 2);
   if (cmd == "hold") return cli::Hold(argc - 2, argv + 2);
   if (cmd == "purge") return cli::Purge(argc - 2, argv + 2);
+  if (cmd == "consent") return cli::Consent(argc - 2, argv + 2);
   if (cmd == "version" || cmd == "--version") {
     std::printf("scrubd %s\n", SCRUBD_VERSION);
     return 0;
