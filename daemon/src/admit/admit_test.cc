@@ -19,7 +19,7 @@ ingest::Event MakeEvent(const std::string& props_json, const std::string& name =
 }
 
 std::shared_ptr<const policies::Policy> MakePolicy(const std::string& yaml) {
-  auto p = policies::ParsePolicy("p.yaml", "version: 1\n" + yaml);
+  auto p = policies::ParsePolicy("p.yaml", "version: 1\n" + yaml, {});
   EXPECT_TRUE(p.ok()) << p.status().ToString();
   return *p;
 }
@@ -48,7 +48,7 @@ TEST(AdmitTest, SamplingThinsRecordingsOnlyUnlessAll) {
   EXPECT_EQ(Admit(ev, all.get()), Verdict::kSampled);
   ev.is_snapshot = true;
   EXPECT_EQ(Admit(ev, rec.get()), Verdict::kSampled);
-  auto bad = policies::ParsePolicy("p.yaml", "version: 1\nsampling: {applies_to: some}\n");
+  auto bad = policies::ParsePolicy("p.yaml", "version: 1\nsampling: {applies_to: some}\n", {});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("p.yaml:2:24"), std::string::npos)
       << bad.status().message();
