@@ -3,6 +3,7 @@
 //   OUT/cv/       every nested cv field, as raw gzip bytes
 //   OUT/dom/      every recording's rrweb events (cv decoded) as one JSON array
 //   OUT/scanner/  "key\nvalue" for the string values of the decoded events
+//   OUT/tcf/      the TC strings of the IAB reference vectors (consent/testdata)
 // Usage: fuzz_seeds FIXTURE_DIR... OUT. Test tool; not built into scrubd.
 #include <boost/json.hpp>
 #include <cstdio>
@@ -18,6 +19,10 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 namespace {
+
+const char kTcfVectors[] =
+#include "consent/testdata/tcf_vectors.inc"
+    ;
 
 void Write(const fs::path& dir, const std::string& name, std::string_view data) {
   fs::create_directories(dir);
@@ -93,6 +98,9 @@ int main(int argc, char** argv) {
   }
   int i = 0;
   for (const auto& s : strings) Write(out / "scanner", std::to_string(i++), s);
+  const json::value tcf = json::parse(kTcfVectors);
+  for (const auto& v : tcf.as_array())
+    Write(out / "tcf", std::string(v.at("name").as_string()), v.at("tc").as_string());
   std::printf("fuzz_seeds: %d bodies, %zu scanner strings -> %s\n", n, strings.size(), out.c_str());
   return n > 0 ? 0 : 1;
 }
