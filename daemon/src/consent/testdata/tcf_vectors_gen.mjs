@@ -1,6 +1,7 @@
 import {TCString} from '@iabtechlabtcf/core';
 import fs from 'fs';
-const vecs = JSON.parse(fs.readFileSync('in.json'));
+// Usage (scratch dir with `npm install @iabtechlabtcf/core@1.5.21`): node tcf_vectors_gen.mjs < tcf_vectors_in.json
+const vecs = JSON.parse(fs.readFileSync(0));
 const ids = (v) => { const o = []; v.forEach((b, id) => { if (b) o.push(id); }); return o.sort((a,b)=>a-b); };
 for (const v of vecs) {
   try {
