@@ -50,6 +50,8 @@ TEST(EvidenceTest, ConsentPlatformCookies) {
             ConsentState::kGranted);
   EXPECT_EQ(Of("OptanonConsent=groups=C0001%3A1%2CC0002%3A0", c)->state, ConsentState::kDenied);
   EXPECT_EQ(Of("OptanonConsent=nogroups", c)->state, ConsentState::kDenied);
+  EXPECT_FALSE(Of("OptanonConsent=interactionCount=0&groups=C0002%3A1", c));  // defaults only
+  EXPECT_FALSE(Of("OptanonConsent=AwaitingReconsent=true&groups=C0002%3A1", c));
   const std::string cb =
       "CookieConsent={stamp:%27x%27%2Cnecessary:true%2Cpreferences:false%2Cstatistics:true%2C"
       "marketing:false%2Cmethod:%27explicit%27%2Cver:1}";
