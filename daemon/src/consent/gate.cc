@@ -172,6 +172,20 @@ ConsentState ConsentGate::EffectiveLocked(const ingest::Event& ev, const policie
   return inherited_state;
 }
 
+ConsentState ConsentGate::Current(const std::string& token, const std::string& session,
+                                  const std::string& subject) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Trim();
+  if (!session.empty()) {
+    Known* k = SessionLocked(token, session);
+    if (!k) return ConsentState::kDenied;
+    if (k->state != ConsentState::kUnknown) return k->state;
+  }
+  if (subject.empty()) return ConsentState::kUnknown;
+  Known* s = SubjectLocked(token, subject);
+  return s ? s->state : ConsentState::kDenied;
+}
+
 const std::vector<Evidence>& ConsentGate::RequestView::RequestEvidenceFor(
     const policies::Policy& policy) {
   auto it = evidence_.find(&policy);

@@ -65,6 +65,10 @@ class ConsentGate {
     std::set<SessionKey> granted_subjects_, denied_subjects_;
   };
 
+  // The effective state of a session (else its subject), recording nothing; kDenied when the
+  // ledger cannot be read.
+  ConsentState Current(const std::string& token, const std::string& session,
+                       const std::string& subject);
   // Ledger writes and reads that failed (the event was held back or dropped meanwhile).
   uint64_t errors() const;
   // The subject pseudonym of `ev` under `policy` ("" without a key or a distinct id).

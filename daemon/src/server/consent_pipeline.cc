@@ -68,6 +68,7 @@ void IngestPipeline::HoldBack(const HttpRequest& req, ingest::Endpoint endpoint,
   std::map<consent::SessionKey, std::vector<HeldEvent*>> groups;
   for (HeldEvent& h : admitted.held) groups[{h.event->token, h.event->session_id}].push_back(&h);
   const int64_t now = NowMs();
+  std::vector<HeldKey> keys;
   const std::string client_ip = scrub::ForwardedClientAddress(
       admitted.ip_mode, req.peer, HeaderOf(req, "x-forwarded-for"), HeaderOf(req, "x-real-ip"));
   for (auto& [key, members] : groups) {
@@ -151,8 +152,28 @@ void IngestPipeline::Discard(std::vector<consent::HeldBatch> batches, std::strin
   }
 }
 
+// Stores `release` in order; on a failure puts the rest back in front. Caller holds release_mu_.
+Status IngestPipeline::StoreReleased(std::vector<consent::HeldBatch> release) {
+  for (size_t i = 0; i < release.size(); ++i) {
+    if (Status s = StoreHeld(release[i]); !s.ok()) {
+      spdlog::error("releasing held batches failed: {}", s.ToString());
+      metrics_->sink_errors++;
+      quarantine_->PutBack(std::vector<consent::HeldBatch>(
+          std::make_move_iterator(release.begin() + i), std::make_move_iterator(release.end())));
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+// Releases are serialised (release_mu_), and a batch stored directly waits for a release in
+// flight, so a session's held batches always reach the sink before its later ones. The
+// quarantine is read before the counter: a release that already took everything has counted.
 Status IngestPipeline::ReleaseAndDiscard(Admitted& admitted) {
   if (!quarantine_) return Status::Ok();
+  if (quarantine_->Stats().batches == 0 && releasing_.load() == 0) return Status::Ok();
+  std::lock_guard<std::mutex> lock(release_mu_);
+  releasing_++;
   std::vector<consent::HeldBatch> release, drop;
   auto take = [&](std::vector<consent::HeldBatch> got, std::vector<consent::HeldBatch>* into) {
     for (auto& b : got) into->push_back(std::move(b));
@@ -168,16 +189,27 @@ Status IngestPipeline::ReleaseAndDiscard(Admitted& admitted) {
   if (const auto* d = admitted.consent->denied_subjects())
     for (const auto& [token, subject] : *d) take(quarantine_->TakeSubject(token, subject), &drop);
   Discard(std::move(drop), "consent");
-  for (size_t i = 0; i < release.size(); ++i) {
-    if (Status s = StoreHeld(release[i]); !s.ok()) {
-      spdlog::error("releasing held batches failed: {}", s.ToString());
-      metrics_->sink_errors++;
-      quarantine_->PutBack(std::vector<consent::HeldBatch>(
-          std::make_move_iterator(release.begin() + i), std::make_move_iterator(release.end())));
-      return s;
-    }
+  Status s = StoreReleased(std::move(release));
+  releasing_--;
+  return s;
+}
+
+// A batch decided "hold" may reach the quarantine after another request granted or denied its
+// session (and took what was held then): look again, so it is not left to time out.
+void IngestPipeline::Recheck(const std::vector<HeldKey>& keys) {
+  if (!consent_ || keys.empty()) return;
+  std::lock_guard<std::mutex> lock(release_mu_);
+  releasing_++;
+  for (const HeldKey& k : keys) {
+    consent::ConsentState now = consent_->Current(k.token, k.session, k.subject);
+    if (now == consent::ConsentState::kUnknown) continue;
+    std::vector<consent::HeldBatch> got = quarantine_->Take(k.token, k.session);
+    if (now == consent::ConsentState::kDenied)
+      Discard(std::move(got), "consent");
+    else
+      (void)StoreReleased(std::move(got));
   }
-  return Status::Ok();
+  releasing_--;
 }
 
 uint64_t IngestPipeline::ExpireHeld(int64_t now_ms) {

@@ -1,7 +1,7 @@
 // The ingest flow of /s/, /e/, /i/v0/e/...: decode -> routing-id check -> admit (consent,
-// tombstones) -> page gate -> scrub -> audit-then-sink, or the consent quarantine. Owned by App; Handle may run on many
-// request threads at once (each request keeps the policy snapshot it started with).
-// SetHooks is called once before serving.
+// tombstones) -> page gate -> scrub -> audit-then-sink, or the consent quarantine. Owned by App;
+// Handle may run on many request threads at once (each request keeps the policy snapshot it started
+// with). SetHooks is called once before serving.
 #pragma once
 
 #include <atomic>
@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -110,6 +111,11 @@ class IngestPipeline {
   void HoldBack(const HttpRequest& req, ingest::Endpoint endpoint, ingest::Batch& batch,
                 Admitted& admitted);
   Status ReleaseAndDiscard(Admitted& admitted);
+  Status StoreReleased(std::vector<consent::HeldBatch> release);
+  struct HeldKey {
+    std::string token, session, subject;
+  };
+  void Recheck(const std::vector<HeldKey>& keys);
   Status StoreHeld(consent::HeldBatch& held);
   void Discard(std::vector<consent::HeldBatch> batches, std::string_view reason);
 
@@ -122,6 +128,8 @@ class IngestPipeline {
   IngestHooks* hooks_ = nullptr;
   consent::ConsentGate* consent_ = nullptr;
   consent::Quarantine* quarantine_ = nullptr;
+  std::mutex release_mu_;          // serialises releases (consent_pipeline.cc)
+  std::atomic<int> releasing_{0};  // releases in flight
   std::atomic<uint64_t> held_total_{0}, released_total_{0}, timeout_total_{0}, discarded_total_{0};
   std::shared_mutex* erasure_lock_ = nullptr;
   LabeledCounter dropped_{"scrubd_events_dropped_by_reason_total"};  // reasons are fixed names
