@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
         auto b = ingest::DecodeBatch(r.endpoint, {r.body, "text/plain", ""}, {});
         for (auto& ev : b->events) {
           if (full) {
-            if (admit::Admit(ev, policy, {}) != admit::Verdict::kAdmit) continue;
+            if (admit::Admit(ev, policy) != admit::Verdict::kAdmit) continue;
             scrub::Report rep;
             if (!scrubber.ScrubEvent(ev, *policy, &rep)) continue;
           }

@@ -30,32 +30,6 @@ std::string Sha256Hex(std::string_view data) {
   return out;
 }
 
-Status ParseConsent(const std::string& file, const YAML::Node& n, ConsentPolicy* out) {
-  if (!n || n.IsNull()) return Status::Ok();
-  Status s = yamlcheck::CheckKeys(
-      file, n, "consent",
-      {{"respect_gpc", Type::kBool, "drop traffic sent with Sec-GPC: 1"},
-       {"respect_do_not_track", Type::kBool, "drop traffic sent with DNT: 1"},
-       {"respect_opt_out", Type::kBool, "drop events with $opt_out: true or $consent: false"},
-       {"require_opt_in", Type::kBool, "admit only events carrying $consent: true"},
-       {"tcf_purposes", Type::kSeq, "TCF v2 purpose ids that must be consented"}});
-  if (!s.ok()) return s;
-  out->respect_gpc = yamlcheck::GetBool(n, "respect_gpc", out->respect_gpc);
-  out->respect_do_not_track =
-      yamlcheck::GetBool(n, "respect_do_not_track", out->respect_do_not_track);
-  out->respect_opt_out = yamlcheck::GetBool(n, "respect_opt_out", out->respect_opt_out);
-  out->require_opt_in = yamlcheck::GetBool(n, "require_opt_in", out->require_opt_in);
-  if (YAML::Node p = n["tcf_purposes"]; p && p.IsSequence()) {
-    for (const auto& e : p) {
-      int64_t id = 0;
-      if (!e.IsScalar() || !YAML::convert<int64_t>::decode(e, id) || id < 1 || id > 24)
-        return Error(file, e, "consent.tcf_purposes entries must be integers 1..24");
-      out->tcf_purposes.push_back(static_cast<int>(id));
-    }
-  }
-  return Status::Ok();
-}
-
 uint64_t Fnv1a(std::string_view s, uint64_t h) {
   if (h == 0) h = 1469598103934665603ull;
   for (unsigned char c : s) {
@@ -174,7 +148,7 @@ Result<std::shared_ptr<const Policy>> Compile(const std::string& file, const YAM
     return scanner->IsSensitiveKey(key);
   };
 
-  if (s = ParseConsent(file, root["consent"], &p->consent); !s.ok()) return s;
+  if (s = ParseConsentSection(file, root["consent"], &p->consent); !s.ok()) return s;
   if (s = ParseBlocking(file, root["blocking"], &p->blocking); !s.ok()) return s;
   if (s = ParseSampling(file, root["sampling"], &p->sampling); !s.ok()) return s;
   if (s = ParseRetentionSection(file, root["retention"], &p->retention); !s.ok()) return s;

@@ -25,7 +25,8 @@ TEST(PolicyLoaderTest, EmbeddedDefaultLoads) {
   EXPECT_EQ(p->name, "default");
   EXPECT_TRUE(p->masking.mask_all_inputs);
   EXPECT_EQ(p->sha256.size(), 64u);
-  EXPECT_TRUE(p->consent.respect_gpc);
+  EXPECT_TRUE(p->consent.Uses(ConsentSignal::kGpc));
+  EXPECT_EQ(p->consent.mode, ConsentMode::kOptOut);
   EXPECT_EQ(p->retention.days, 30);
 }
 

@@ -58,7 +58,9 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
        {"posthog_api_key_file", Type::kString, "PostHog personal API key file (0600)"},
        {"subject_request_retention_days", Type::kInt,
         "days finished subject requests are kept by purge (docs/retention.md)"},
-       {"access_bundle_retention_days", Type::kInt, "days access bundles are kept by purge"}});
+       {"access_bundle_retention_days", Type::kInt, "days access bundles are kept by purge"},
+       {"path_prefix", Type::kString, "serve posthog routes under this prefix, e.g. /ingest"},
+       {"consent_quarantine_bytes", Type::kInt, "memory for batches waiting for consent"}});
   if (!s.ok()) return s;
   c->listen = yamlcheck::GetString(root, "listen", c->listen);
   c->policy_files = yamlcheck::GetStringList(root, "policy", c->policy_files);
@@ -95,6 +97,8 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
     *v = static_cast<size_t>(yamlcheck::GetInt(root, key, static_cast<int64_t>(*v)));
   };
   size_key("max_connections", &c->max_connections);
+  size_key("consent_quarantine_bytes", &c->consent_quarantine_bytes);
+  c->path_prefix = yamlcheck::GetString(root, "path_prefix", c->path_prefix);
   size_key("max_connections_per_peer", &c->max_connections_per_peer);
   size_key("max_peer_inflight_body_bytes", &c->max_peer_inflight_body_bytes);
   c->idle_timeout_s = yamlcheck::GetInt(root, "idle_timeout_seconds", c->idle_timeout_s);
@@ -152,6 +156,19 @@ Status CheckPosthogErasure(const ServeConfig& c, bool from_flags) {
 }
 
 }  // namespace
+
+// "" or "/" followed by path characters, no trailing '/', no dot segment, no query.
+Status CheckPathPrefix(const std::string& p) {
+  if (p.empty()) return Status::Ok();
+  bool ok = p.size() >= 2 && p.size() <= 64 && p[0] == '/' && p.back() != '/' &&
+            p.find("//") == std::string::npos && p.find("/.") == std::string::npos &&
+            p.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-_.") ==
+                std::string::npos;
+  if (ok) return Status::Ok();
+  return Status::InvalidInput(
+      "--path-prefix must look like /ingest (a '/' then letters, digits, '-', '_', '.', '/'; no "
+      "trailing '/', at most 64 characters)");
+}
 
 // HOST:PORT with a numeric port (the server resolves the host); "" is allowed (not set).
 Status CheckListenAddress(const char* flag, const std::string& v) {
@@ -219,6 +236,8 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
       c.log_level = *v;
     } else if (a == "--admin-origin") {
       c.admin_origin = *v;
+    } else if (a == "--path-prefix") {
+      c.path_prefix = *v;
     } else if (ApplyPosthogFlag(a, *v, &c)) {
       posthog_from_flags = true;
     } else if (a == "--max-connections" || a == "--max-connections-per-peer" ||
@@ -235,7 +254,7 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
         c.idle_timeout_s = static_cast<int64_t>(std::min<size_t>(*n, 86400));
     } else if (a == "--max-body-bytes" || a == "--max-decompressed-bytes" ||
                a == "--max-inflight-body-bytes" || a == "--workers" || a == "--spool-max-bytes" ||
-               a == "--request-deadline-ms") {
+               a == "--request-deadline-ms" || a == "--consent-quarantine-bytes") {
       Result<size_t> n = ParseSize(a, *v);
       if (!n.ok()) return n.status();
       if (a == "--max-body-bytes")
@@ -248,6 +267,8 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
         c.spool_max_bytes = *n;
       else if (a == "--request-deadline-ms")
         c.request_deadline_ms = static_cast<int64_t>(*n);
+      else if (a == "--consent-quarantine-bytes")
+        c.consent_quarantine_bytes = *n;
       else
         c.workers = static_cast<int>(std::min<size_t>(*n, 64));
     } else {
@@ -256,6 +277,7 @@ Result<ServeConfig> ParseServeArgs(int argc, char** argv) {
   }
   if (Status s = CheckPosthogErasure(c, posthog_from_flags); !s.ok()) return s;
   if (Status s = CheckListenAddress("--admin-listen", c.admin_listen); !s.ok()) return s;
+  if (Status s = CheckPathPrefix(c.path_prefix); !s.ok()) return s;
   return c;
 }
 

@@ -45,12 +45,17 @@ struct ServeConfig {
   bool dsr_callbacks_allow_loopback = false;  // OpenDSR callbacks to 127.0.0.0/8, ::1
   int64_t request_retention_days = 1095;  // purge: finished subject requests (docs/retention.md)
   int64_t bundle_retention_days = 30;     // purge: access bundles
+  std::string path_prefix;  // e.g. "/ingest": posthog routes answered under it (docs/consent.md)
+  size_t consent_quarantine_bytes = 64u << 20;  // opt_in batches held before consent (memory)
   bool check = false;  // --check (flag only): load as serve does, then exit (serve_setup.h)
 };
 
 // Errors: kInvalidInput for bad flags (usage), kInvalidConfig for a bad config file
 // (message carries file:line:col).
 Result<ServeConfig> ParseServeArgs(int argc, char** argv);
+
+// kInvalidInput unless `p` is empty or a path prefix such as "/ingest".
+Status CheckPathPrefix(const std::string& p);
 
 // kInvalidInput naming `flag` unless `v` is HOST:PORT with a numeric port, or empty (not set).
 Status CheckListenAddress(const char* flag, const std::string& v);

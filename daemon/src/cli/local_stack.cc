@@ -5,6 +5,7 @@
 
 #include <boost/json.hpp>
 
+#include "cli/consent_wiring.h"
 #include "server/keys.h"
 #include "subjects/sqlite_subject_store.h"
 
@@ -32,6 +33,14 @@ Status WireStores(const fs::path& data, LocalStack* st) {
   s.master_key = *master;
   s.pseudonym_key = *pseudo;
   s.holds_gate = &st->holds->gate();
+  if (Result<std::unique_ptr<consent::Ledger>> l =
+          consent::Ledger::Open(consent::LedgerPath(data), /*read_only=*/true);
+      l.ok()) {
+    st->ledger = std::move(l).value();
+    s.consent_history = [ledger = st->ledger.get()](const auto& subjects, const auto& sessions) {
+      return ConsentHistoryJson(ledger, subjects, sessions);
+    };
+  }
   s.held_by = [holds = st->holds.get(), index = st->index.get()](
                   const std::vector<sink::SessionKey>& sessions,
                   const std::vector<std::pair<std::string, std::string>>& ids) {

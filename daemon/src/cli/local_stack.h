@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "consent/ledger.h"
 #include "dom/state_store.h"
 #include "retention/holds.h"
 #include "scrubd/audit/log.h"
@@ -25,6 +26,7 @@ struct LocalStack {
   std::unique_ptr<sink::Spool> spool;
   std::unique_ptr<subjects::SubjectStore> index;
   std::unique_ptr<retention::HoldStore> holds;
+  std::unique_ptr<consent::Ledger> ledger;  // null when the data dir has none yet
   subjects::Stores stores;  // points into the members above; held_by asks `holds`
 };
 

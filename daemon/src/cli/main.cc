@@ -15,6 +15,7 @@
 
 #include "cli/config.h"
 #include "cli/consent_cli.h"
+#include "cli/consent_wiring.h"
 #include "cli/export.h"
 #include "cli/hold_cli.h"
 #include "cli/local_stack.h"
@@ -80,6 +81,11 @@ const char* kServeUsage = R"(usage: scrubd serve [options]
   --idle-timeout-seconds N wait for a request's headers, keep-alive too (default 30; 3 when
                            the server is at 3/4 of its connection cap)
   --admin-origin ORIGIN    the one Origin given CORS headers on /admin/* (default: none)
+  --path-prefix /ingest    answer the posthog routes under this prefix only (the site's own
+                           origin through its reverse proxy, so consent cookies arrive);
+                           /healthz, /metrics and /admin stay at the root
+  --consent-quarantine-bytes N  memory for opt_in batches waiting for consent (default
+                           67108864; a session gets an eighth, a client address a quarter)
   --admin-token-file FILE  bearer token of role admin (default DIR/keys/admin.token, created)
   --admin-tokens-file FILE more bearer tokens with roles, '<role> <token>' per line (roles
                            admin, dsr, auditor; mode 0600; docs/admin.md)
@@ -350,6 +356,10 @@ int Serve(int argc, char** argv) {
   acfg.policy_options = popts;
   acfg.pseudonym_key = pseudo_key;
   acfg.upstream_and_store = cfg.upstream_and_store;
+  acfg.path_prefix = cfg.path_prefix;
+  Result<std::unique_ptr<consent::Ledger>> ledger =
+      consent::Ledger::Open(consent::LedgerPath(data), /*read_only=*/false);
+  if (!ledger.ok()) return fail(ledger.status());
   Result<std::unique_ptr<sink::Upstream>> up = OpenUpstream(cfg, data);
   if (!up.ok()) return fail(up.status());
   std::unique_ptr<sink::Upstream> upstream = std::move(up).value();
@@ -358,8 +368,15 @@ int Serve(int argc, char** argv) {
   // Subject requests: the index as ingest hooks, the service, its routes (docs/subjects.md).
   Result<std::unique_ptr<cli::SubjectsRuntime>> subjects = cli::SubjectsRuntime::Start(
       cfg, {data, identity_key, pseudo_key, store->get(), upstream ? upstream->spool() : nullptr,
-            state_ptr, log->get(), &app});
+            state_ptr, log->get(), &app, ledger->get()});
   if (!subjects.ok()) return fail(subjects.status());
+  // Consent: the gate, the quarantine and its sweep (docs/consent.md).
+  cli::SubjectsRuntime* subjects_rt = subjects->get();
+  std::unique_ptr<cli::ConsentRuntime> consent_rt = cli::ConsentRuntime::Start(
+      &app, ledger->get(), pseudo_key, cfg.consent_quarantine_bytes,
+      [subjects_rt](const std::string& token, const std::string& id) {
+        return subjects_rt->RaiseErasure(token, id);
+      });
 
   // Signals are taken synchronously by this thread; every other thread has them blocked.
   sigset_t sigs;
@@ -420,6 +437,7 @@ int Serve(int argc, char** argv) {
   }
   http.Stop();
   if (admin_http) admin_http->Stop();
+  consent_rt->Stop();  // what waits for consent is deleted: the quarantine is memory only
   (*subjects)->Stop();  // finishes the request step under way
   app.FlushAuditAggregates(/*all=*/true);
   if (Status s = Env::Default()->RemoveFile(addr_file); !s.ok())

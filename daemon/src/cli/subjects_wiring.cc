@@ -1,6 +1,8 @@
 // The subjects runtime of `serve` (see subjects_wiring.h).
 #include "cli/subjects_wiring.h"
 
+#include "cli/consent_wiring.h"
+
 #include <spdlog/spdlog.h>
 
 #include <future>
@@ -115,6 +117,10 @@ subjects::Stores StoresOf(const SubjectsDeps& d, SubjectsRuntime::Parts* p) {
   };
   stores.policy_versions = PolicyVersions(*app->policies());
   stores.holds_gate = &p->holds->gate();
+  if (consent::Ledger* ledger = d.ledger)
+    stores.consent_history = [ledger](const auto& subjects, const auto& sessions) {
+      return ConsentHistoryJson(ledger, subjects, sessions);
+    };
   stores.held_by = [holds = p->holds.get(), index = p->index.get()](
                        const std::vector<sink::SessionKey>& sessions,
                        const std::vector<std::pair<std::string, std::string>>& distinct_ids) {
@@ -184,6 +190,21 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
     }
   });
   return rt;
+}
+
+Result<std::string> SubjectsRuntime::RaiseErasure(const std::string& token,
+                                                  const std::string& distinct_id) {
+  (void)token;  // a distinct id request covers every project the index has seen it in
+  subjects::NewRequest req;
+  req.type = "erasure";
+  req.identities.push_back({"distinct_id", distinct_id, "raw"});
+  req.reason = "consent withdrawn";
+  req.submitted_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  Result<subjects::RequestRecord> r = parts_->service->Submit(std::move(req));
+  if (!r.ok()) return r.status();
+  return r->id;
 }
 
 namespace {

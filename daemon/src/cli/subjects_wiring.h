@@ -32,6 +32,9 @@ class App;
 namespace scrubd::retention {
 class HoldStore;
 }
+namespace scrubd::consent {
+class Ledger;
+}
 
 namespace scrubd::cli {
 
@@ -43,6 +46,7 @@ struct SubjectsDeps {
   dom::StateStore* state = nullptr;
   audit::Log* log = nullptr;
   server::App* app = nullptr;
+  consent::Ledger* ledger = nullptr;  // the consent ledger (access bundles' consent.json)
 };
 
 class SubjectsRuntime {
@@ -52,6 +56,9 @@ class SubjectsRuntime {
   ~SubjectsRuntime();
   // Finishes the queued request steps, stops callbacks and the ticker. Idempotent.
   void Stop();
+  // Submits an erasure request for a raw distinct id (a consent withdrawal under
+  // on_withdrawal: erase) and returns its id; it runs on the work queue like any other.
+  Result<std::string> RaiseErasure(const std::string& token, const std::string& distinct_id);
   // The legal holds (purge consults them too); owned by the runtime.
   retention::HoldStore* holds() const;
 

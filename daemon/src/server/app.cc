@@ -92,6 +92,26 @@ HttpResponse App::MetricsResponse() const {
   return HttpResponse{200, "text/plain; version=0.0.4", renderer_.Render(), {}};
 }
 
+HttpResponse App::HandleRaw(HttpRequest& req, Surface surface) {
+  const std::string& prefix = config_.path_prefix;
+  if (prefix.empty()) return Handle(req, surface);
+  std::string_view target = req.target;
+  if (target.substr(0, prefix.size()) == prefix &&
+      (target.size() == prefix.size() || target[prefix.size()] == '/' ||
+       target[prefix.size()] == '?')) {
+    req.target.erase(0, prefix.size());
+    if (req.target.empty() || req.target[0] != '/') req.target.insert(0, "/");
+    std::string_view path = PathOf(req);
+    if (path == "/healthz" || path == "/metrics" || admin_.Owns(path))
+      return ErrorResponse(404, "not_found", "unknown endpoint");  // those live at the root
+    return Handle(req, surface == Surface::kAdmin ? surface : Surface::kPublic);
+  }
+  std::string_view path = PathOf(req);
+  if (path == "/healthz" || path == "/metrics" || admin_.Owns(path)) return Handle(req, surface);
+  metrics_.requests++;
+  return ErrorResponse(404, "not_found", "unknown endpoint (posthog routes are under the prefix)");
+}
+
 // /metrics: unauthenticated on the single listener (as before roles existed, for scrapers
 // and the tests that read it); on a separate admin listener it needs auditor or admin.
 HttpResponse App::Handle(const HttpRequest& req, Surface surface) {

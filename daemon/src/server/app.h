@@ -50,6 +50,9 @@ struct AppConfig {
   // CPU time one ingest request may spend decoding and scrubbing; past it the batch is
   // rejected whole with 503 deadline_exceeded (docs/masking.md). 0: no deadline.
   std::chrono::nanoseconds request_deadline{std::chrono::milliseconds(2000)};
+  // "/ingest": the public posthog routes are answered under it only (the site's reverse proxy
+  // deployment); /healthz, /metrics and /admin stay at the root. Empty: at the root.
+  std::string path_prefix;
 };
 
 class App {
@@ -61,6 +64,9 @@ class App {
       sink::LocalStore* store, dom::StateStore* state, audit::Log* audit,
       sink::Upstream* upstream = nullptr);
 
+  // The HTTP layer's entry: strips config.path_prefix from the target in place (a public
+  // route without it answers 404), then Handle.
+  HttpResponse HandleRaw(HttpRequest& req, Surface surface);
   // Every route (the single listener).
   HttpResponse Handle(const HttpRequest& req) { return Handle(req, Surface::kAll); }
   // The routes of one listener; the others answer 404 there.
@@ -93,6 +99,14 @@ class App {
              std::optional<Role> read_role = {}) {
     admin_.Mount(std::move(prefix), role, std::move(h), read_role);
   }
+  // The consent gate and quarantine (ingest_pipeline.h SetConsent); call before serving.
+  void SetConsent(consent::ConsentGate* gate, consent::Quarantine* quarantine) {
+    ingest_.SetConsent(gate, quarantine);
+  }
+  uint64_t ExpireHeld(int64_t now_ms) { return ingest_.ExpireHeld(now_ms); }
+  uint64_t DiscardAllHeld(std::string_view reason) { return ingest_.DiscardAllHeld(reason); }
+  // Appends an audit entry through the app's auditor (the consent gate's ledger entries).
+  void Audit(std::string_view type, const std::string& json) { auditor_.Append(type, json); }
   // Appends `text()` to /metrics (metrics.h); call before serving.
   void AddMetricsSource(std::function<std::string()> text) { renderer_.AddSource(std::move(text)); }
   const Metrics& metrics() const { return metrics_; }

@@ -265,7 +265,7 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::post(server_->workers, [self = shared_from_this(), hr] {
       HttpResponse resp;
       try {
-        resp = self->server_->app->Handle(*hr, self->server_->opts.surface);
+        resp = self->server_->app->HandleRaw(*hr, self->server_->opts.surface);
       } catch (const std::exception& e) {
         spdlog::error("handler exception: {}", e.what());
         resp = JsonError(500, "internal", "internal error");

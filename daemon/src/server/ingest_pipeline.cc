@@ -8,6 +8,8 @@
 
 #include "admit/admit.h"
 #include "admit/page_gate.h"
+#include "consent/gate.h"
+#include "server/ingest_admitted.h"
 #include "scrub/identity.h"
 #include "scrub/scrub.h"
 #include "server/auditor.h"
@@ -19,19 +21,7 @@ namespace json = boost::json;
 
 namespace {
 
-std::string CookieValue(std::string_view cookies, std::string_view name) {
-  while (!cookies.empty()) {
-    size_t semi = cookies.find(';');
-    std::string_view part = cookies.substr(0, semi);
-    while (!part.empty() && part[0] == ' ') part.remove_prefix(1);
-    size_t eq = part.find('=');
-    if (eq != std::string_view::npos && part.substr(0, eq) == name)
-      return std::string(part.substr(eq + 1));
-    if (semi == std::string_view::npos) break;
-    cookies.remove_prefix(semi + 1);
-  }
-  return {};
-}
+}  // namespace
 
 json::object CountsJson(const std::map<std::string, uint64_t>& m) {
   json::object o;
@@ -43,16 +33,6 @@ const char* EndpointName(ingest::Endpoint e) {
   return e == ingest::Endpoint::kRecording ? "recording" : "events";
 }
 
-}  // namespace
-
-// One batch between admission and the sink.
-struct IngestPipeline::Admitted {
-  scrub::Report report;
-  std::vector<ingest::Event*> recordings;
-  std::vector<ingest::Event*> events;                              // analytics events
-  policies::ClientIpMode ip_mode = policies::ClientIpMode::kPass;  // strictest admitted policy
-  std::vector<std::unique_ptr<IngestNote>> notes;  // IngestHooks::Admit's, of stored events
-};
 
 IngestPipeline::IngestPipeline(IngestConfig config, PolicySource policies, dom::StateStore* state,
                                BatchSink* sink, Auditor* auditor, Metrics* metrics)
@@ -66,6 +46,11 @@ IngestPipeline::IngestPipeline(IngestConfig config, PolicySource policies, dom::
 void IngestPipeline::SetHooks(IngestHooks* hooks, std::shared_mutex* erasure_lock) {
   hooks_ = hooks;
   erasure_lock_ = erasure_lock;
+}
+
+void IngestPipeline::SetConsent(consent::ConsentGate* gate, consent::Quarantine* quarantine) {
+  consent_ = gate;
+  quarantine_ = quarantine;
 }
 
 HttpResponse IngestPipeline::Reject(std::string_view endpoint, std::string_view reason,
@@ -111,6 +96,9 @@ HttpResponse IngestPipeline::Handle(const HttpRequest& req, ingest::Endpoint end
                   ErrorResponse(503, "deadline_exceeded",
                                 "the batch exceeded the per-request CPU deadline; retry later"));
   }
+  if (Status s = ReleaseAndDiscard(admitted); !s.ok())
+    return ErrorResponse(503, "unavailable", "storage is unavailable; retry later");
+  HoldBack(req, endpoint, batch, admitted);
   return Store(req, endpoint, batch, admitted);
 }
 
@@ -129,10 +117,11 @@ bool IngestPipeline::RoutingIdsLookPersonal(const ingest::Batch& batch,
 void IngestPipeline::AdmitAndScrub(const HttpRequest& req, ingest::Batch& batch,
                                    const policies::PolicySet& set, Deadline* deadline,
                                    Admitted* out) {
-  admit::RequestSignals signals;
-  signals.gpc = HeaderOf(req, "sec-gpc") == "1";
-  signals.dnt = HeaderOf(req, "dnt") == "1";
-  signals.tcf_consent = CookieValue(HeaderOf(req, "cookie"), "euconsent-v2");
+  consent::RequestFacts facts{std::string(HeaderOf(req, "cookie")), HeaderOf(req, "sec-gpc") == "1",
+                              HeaderOf(req, "dnt") == "1"};
+  out->consent = std::make_unique<ConsentView>(consent_, std::move(facts));
+  for (ingest::Event& ev : batch.events)  // pass 1: the evidence of the whole batch
+    if (const policies::Policy* policy = set.ForToken(ev.token)) out->consent->Observe(ev, *policy);
   admit::PageGate page_gate(state_);  // blocking.urls, per window (docs/blocking.md)
   scrub::Scrubber scrubber(state_);
   scrubber.set_deadline(deadline);  // [deadline]
@@ -140,7 +129,13 @@ void IngestPipeline::AdmitAndScrub(const HttpRequest& req, ingest::Batch& batch,
   for (ingest::Event& ev : batch.events) {
     metrics_->events_in++;
     const policies::Policy* policy = set.ForToken(ev.token);
-    admit::Verdict v = admit::Admit(ev, policy, signals);
+    admit::Verdict v = admit::Admit(ev, policy);
+    consent::Action action = consent::Action::kAdmit;
+    if (v == admit::Verdict::kAdmit) {
+      action = out->consent->Decide(ev, *policy);
+      out->sessions[{ev.token, ev.session_id}] = action;
+      if (action == consent::Action::kDrop) v = admit::Verdict::kConsent;
+    }
     std::unique_ptr<IngestNote> note;  // taken before the scrubber rewrites the ids in place
     if (v == admit::Verdict::kAdmit && hooks_) {
       bool tombstoned = false;
@@ -154,8 +149,12 @@ void IngestPipeline::AdmitAndScrub(const HttpRequest& req, ingest::Batch& batch,
     }
     if (!page_gate.Apply(ev, *policy, &report.dropped, &report.events_in)) continue;
     if (!scrubber.ScrubEvent(ev, *policy, &report)) continue;
-    if (hooks_) out->notes.push_back(std::move(note));
     out->ip_mode = std::min(out->ip_mode, policy->identity.client_ip);
+    if (action == consent::Action::kHold) {
+      out->held.push_back({&ev, std::move(note), policy});
+      continue;
+    }
+    if (hooks_) out->notes.push_back(std::move(note));
     (ev.is_snapshot ? out->recordings : out->events).push_back(&ev);
   }
 }
@@ -163,6 +162,7 @@ void IngestPipeline::AdmitAndScrub(const HttpRequest& req, ingest::Batch& batch,
 HttpResponse IngestPipeline::Store(const HttpRequest& req, ingest::Endpoint endpoint,
                                    const ingest::Batch& batch, Admitted& admitted) {
   const scrub::Report& report = admitted.report;
+  const uint64_t held = admitted.held.size();
   const std::string session = batch.events.empty() ? "" : batch.events.front().session_id;
   const std::string token = batch.events.empty() ? "" : batch.events.front().token;
   CleanBatch clean;
@@ -187,6 +187,7 @@ HttpResponse IngestPipeline::Store(const HttpRequest& req, ingest::Endpoint endp
                      {"redactions_by_method", CountsJson(report.counts.by_method)},
                      {"scan_errors", report.counts.errors},
                      {"dropped", CountsJson(report.dropped)}};
+  if (held > 0) entry["held"] = held;  // consent_held entries follow
   std::vector<uint64_t> spool_seqs;
   Result<uint64_t> stored = AuditThenSink(clean, std::move(entry), &spool_seqs);
   metrics_->redactions += report.counts.Total();

@@ -1,9 +1,10 @@
 // The ingest flow of /s/, /e/, /i/v0/e/...: decode -> routing-id check -> admit (consent,
-// tombstones) -> page gate -> scrub -> audit-then-sink. Owned by App; Handle may run on many
+// tombstones) -> page gate -> scrub -> audit-then-sink, or the consent quarantine. Owned by App; Handle may run on many
 // request threads at once (each request keeps the policy snapshot it started with).
 // SetHooks is called once before serving.
 #pragma once
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <functional>
@@ -22,6 +23,11 @@
 namespace scrubd::dom {
 class StateStore;
 }
+namespace scrubd::consent {
+class ConsentGate;
+class Quarantine;
+struct HeldBatch;
+}  // namespace scrubd::consent
 
 namespace scrubd::server {
 
@@ -75,9 +81,19 @@ class IngestPipeline {
   // it exclusively waits for every in-flight batch. Call before serving; pointers outlive this.
   void SetHooks(IngestHooks* hooks, std::shared_mutex* erasure_lock);
 
+  // The consent gate and its quarantine (consent/gate.h, docs/consent.md). Without them,
+  // consent is not enforced (tests of other stages). Call before serving; pointers outlive this.
+  void SetConsent(consent::ConsentGate* gate, consent::Quarantine* quarantine);
+
   HttpResponse Handle(const HttpRequest& req, ingest::Endpoint endpoint);
-  // scrubd_events_dropped_by_reason_total{reason="tombstone|consent|..."} lines.
-  std::string MetricsText() const { return dropped_.Text(); }
+  // Deletes the held batches whose wait ended (counted consent_timeout); the consent wiring
+  // calls it every second. Returns the batches deleted.
+  uint64_t ExpireHeld(int64_t now_ms);
+  // Deletes every held batch (shutdown: the quarantine is memory only), audited with `reason`.
+  uint64_t DiscardAllHeld(std::string_view reason);
+  // scrubd_events_dropped_by_reason_total{reason="tombstone|consent|..."} and the
+  // scrubd_consent_* lines.
+  std::string MetricsText() const;
 
  private:
   struct Admitted;
@@ -90,6 +106,12 @@ class IngestPipeline {
                      Admitted& admitted);
   Result<uint64_t> AuditThenSink(const CleanBatch& batch, boost::json::object entry,
                                  std::vector<uint64_t>* spool_seqs);
+  // consent_pipeline.cc: holding, releasing and discarding quarantined batches.
+  void HoldBack(const HttpRequest& req, ingest::Endpoint endpoint, ingest::Batch& batch,
+                Admitted& admitted);
+  Status ReleaseAndDiscard(Admitted& admitted);
+  Status StoreHeld(consent::HeldBatch& held);
+  void Discard(std::vector<consent::HeldBatch> batches, std::string_view reason);
 
   const IngestConfig config_;
   const PolicySource policies_;
@@ -98,6 +120,9 @@ class IngestPipeline {
   Auditor* auditor_;
   Metrics* metrics_;
   IngestHooks* hooks_ = nullptr;
+  consent::ConsentGate* consent_ = nullptr;
+  consent::Quarantine* quarantine_ = nullptr;
+  std::atomic<uint64_t> held_total_{0}, released_total_{0}, timeout_total_{0}, discarded_total_{0};
   std::shared_mutex* erasure_lock_ = nullptr;
   LabeledCounter dropped_{"scrubd_events_dropped_by_reason_total"};  // reasons are fixed names
 };

@@ -85,6 +85,23 @@ Status CollectEvents(const Stores& s, const Subject& subject, Collected* c) {
   return Status::Ok();
 }
 
+// consent.json: the ledger entries of the subject's distinct ids and sessions.
+Status AddConsent(const Stores& stores, const Subject& subject, Collected* c) {
+  if (!stores.consent_history) return Status::Ok();
+  std::vector<std::pair<std::string, std::string>> ids;
+  std::vector<std::string> sessions;
+  for (const Subject::Part& part : subject.parts) {
+    for (const NodeFact& n : part.nodes)
+      if (n.kind != kKindEmail && n.node.starts_with("i:"))  // distinct and device ids
+        ids.push_back({part.token, n.node.substr(2)});
+    sessions.insert(sessions.end(), part.sessions.begin(), part.sessions.end());
+  }
+  Result<std::string> history = stores.consent_history(ids, sessions);
+  if (!history.ok()) return history.status();
+  c->files.push_back({"consent.json", std::move(history).value()});
+  return Status::Ok();
+}
+
 }  // namespace
 
 fs::path BundlePath(const Stores& stores, const std::string& request_id) {
@@ -115,6 +132,7 @@ Result<AccessOutcome> WriteBundle(const Stores& stores, const std::vector<std::s
                         {"event_count", o.events}};
   c.files.insert(c.files.begin(), {"manifest.json", json::serialize(manifest)});
   c.files.push_back({"events.json", json::serialize(c.events)});
+  if (Status s = AddConsent(stores, *subject, &c); !s.ok()) return s;
   zip::ZipWriter writer({NowMs() / 1000});
   for (const auto& [name, bytes] : c.files)
     if (Status s = writer.Add(name, bytes); !s.ok()) return s;

@@ -65,6 +65,12 @@ struct Stores {
   // Taken shared from the held_by check to the last delete (retention::HoldStore::gate), so a
   // hold placed meanwhile is seen. Order: holds_gate, then ingest_lock. May be null.
   std::shared_mutex* holds_gate = nullptr;
+  // The subject's consent history as JSON (the access bundle's consent.json) from its
+  // (token, distinct-id pseudonym) pairs and sessions. Empty function: no consent.json.
+  std::function<Result<std::string>(
+      const std::vector<std::pair<std::string, std::string>>& token_subjects,
+      const std::vector<std::string>& sessions)>
+      consent_history;
 };
 
 inline constexpr int64_t kDefaultSuppressDays = 30;  // policy erasure.suppress_days default

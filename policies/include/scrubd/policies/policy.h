@@ -17,14 +17,45 @@
 
 namespace scrubd::policies {
 
-// `consent:` what the browser told us about the user's choices.
-struct ConsentPolicy {
-  bool respect_gpc = true;            // Sec-GPC: 1 request header -> drop
-  bool respect_do_not_track = false;  // DNT: 1 request header -> drop
-  bool respect_opt_out = true;        // event property `$opt_out: true` or `$consent: false`
-  bool require_opt_in = false;        // admit only events carrying `$consent: true`
-  std::vector<int> tcf_purposes;      // TCF v2 purposes that must be consented (`$tcf` string)
+// `consent:` which consent evidence counts and what scrubd does without it (docs/consent.md).
+// Evidence comes from posthog-js events, the site's consent event or property, consent-platform
+// cookies (TCF euconsent-v2, OneTrust, Cookiebot, a configured cookie) and request headers.
+enum class ConsentMode {
+  kNone,    // consent evidence is not consulted (header opt-outs still apply when listed)
+  kOptOut,  // admitted unless evidence denies
+  kOptIn,   // admitted only with evidence that grants; before it, held up to wait_seconds
 };
+enum class ConsentWithdrawal { kStop, kErase };
+
+// The evidence sources `consent.signals` can list.
+enum class ConsentSignal { kPosthog, kEvent, kTcf, kOneTrust, kCookiebot, kCookie, kGpc, kDnt };
+const char* ConsentSignalName(ConsentSignal s);
+
+struct ConsentPolicy {
+  ConsentMode mode = ConsentMode::kOptOut;
+  std::vector<ConsentSignal> signals;  // defaulted by the loader (ParseConsentSection)
+  bool Uses(ConsentSignal s) const;
+  // `event:` a site's own consent event or registered property: its boolean (or
+  // "granted"/"denied", "yes"/"no") grants or denies. Empty name: any event.
+  std::string event_name;
+  std::string event_property;
+  // `tcf:` the euconsent-v2 cookie.
+  std::vector<int> tcf_purposes{1};  // every one must be consented
+  int tcf_vendor_id = 0;             // 0: none; else this vendor's consent is required too
+  bool tcf_publisher = false;        // read the publisher TC segment's purposes instead
+  std::vector<std::string> onetrust_groups{"C0002"};  // OptanonConsent groups that must be :1
+  std::vector<std::string> cookiebot_categories{"statistics"};  // CookieConsent flags
+  // `cookie:` a configured cookie: RE2 over its percent-decoded value. Denied is tried first.
+  std::string cookie_name;
+  std::shared_ptr<const RE2> cookie_granted, cookie_denied;
+  int64_t wait_seconds = 60;  // opt_in: how long batches wait for evidence
+  ConsentWithdrawal on_withdrawal = ConsentWithdrawal::kStop;
+};
+
+// Parses `consent:` (policies/src/consent_section.cc). Errors carry file:line:col; the keys of
+// the first consent section (respect_opt_out, require_opt_in, tcf_purposes) map or say what
+// replaced them.
+Status ParseConsentSection(const std::string& file, const YAML::Node& n, ConsentPolicy* out);
 
 // `blocking:` events and pages that are never stored.
 struct BlockingPolicy {

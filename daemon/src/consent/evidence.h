@@ -1,0 +1,52 @@
+// Consent evidence: what one request (its Cookie and privacy headers) and one posthog event say
+// about the user's choice, under a policy's `consent:` section (docs/consent.md "Signals").
+// Pure functions of their inputs; thread-safe. Raw cookie values never leave: only sha256.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ingest/decode.h"
+#include "scrubd/policies/policy.h"
+
+namespace scrubd::consent {
+
+enum class ConsentState { kUnknown, kGranted, kDenied };
+const char* StateName(ConsentState s);  // "unknown" | "granted" | "denied"
+// kUnknown for anything else.
+ConsentState StateFromName(std::string_view name);
+
+// One piece of evidence. `source` is where it came from ("event", "cookie", "header",
+// "subject"); `signal` the policy's name for it (ConsentSignalName, or "subject").
+struct Evidence {
+  ConsentState state = ConsentState::kUnknown;
+  std::string source;
+  std::string signal;
+  std::vector<std::string> purposes;  // granted purposes / groups / categories / properties
+  std::vector<int> vendors;           // TCF: the vendors with consent (at most kMaxVendors)
+  std::string value_sha256;           // of the TC string / cookie value / header; "" for events
+};
+
+inline constexpr size_t kMaxVendors = 512;
+
+// What the request carried, read once per request.
+struct RequestFacts {
+  std::string cookie_header;
+  bool gpc = false;  // Sec-GPC: 1
+  bool dnt = false;  // DNT: 1
+};
+
+// The evidence of the request's headers and cookies under `c`, one per signal present (a cookie
+// that does not decode is a denial: it never counts as consent).
+std::vector<Evidence> RequestEvidence(const RequestFacts& req, const policies::ConsentPolicy& c);
+
+// The evidence one event carries: `$opt_in` (signal posthog) or the policy's consent event /
+// property (signal event). nullopt when it carries none.
+std::optional<Evidence> EventEvidence(const ingest::Event& ev, const policies::ConsentPolicy& c);
+
+// Strictest first: any denial wins (the first one), else the first grant, else nullopt.
+std::optional<Evidence> Combine(const std::vector<Evidence>& all);
+
+}  // namespace scrubd::consent

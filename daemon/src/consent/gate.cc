@@ -1,0 +1,210 @@
+// Consent state per session and per subject, and the admit / drop / hold decision. A session's
+// own evidence wins; without any, it inherits its subject's newest state (recorded once, source
+// "subject"). A state the ledger could not read counts as denied (fail closed).
+#include "consent/gate.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+
+#include "scrub/identity.h"
+
+namespace scrubd::consent {
+namespace json = boost::json;
+using policies::ConsentMode;
+
+namespace {
+
+std::string Key(const std::string& token, const std::string& id) {
+  std::string k = token;
+  k.push_back('\0');
+  k += id;
+  return k;
+}
+
+bool SameEvidence(ConsentState state, const std::string& signal, const std::string& sha,
+                  const std::vector<std::string>& purposes, const Evidence& e) {
+  return state == e.state && signal == e.signal && sha == e.value_sha256 &&
+         purposes == e.purposes;
+}
+
+}  // namespace
+
+ConsentGate::ConsentGate(GateDeps deps) : deps_(std::move(deps)) {}
+
+int64_t ConsentGate::Now() const {
+  if (deps_.now_ms) return deps_.now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t ConsentGate::errors() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return errors_;
+}
+
+std::string ConsentGate::SubjectOf(const ingest::Event& ev, const policies::Policy& policy) {
+  if (ev.distinct_id.empty() || policy.identity.master_key.empty()) return "";
+  return scrub::IdentifierPseudonym(policy.identity.master_key, ev.token, ev.distinct_id);
+}
+
+void ConsentGate::Trim() {
+  if (sessions_.size() + subjects_.size() <= deps_.cache_entries) return;
+  sessions_.clear();  // the ledger is the truth: states are read again on the next miss
+  subjects_.clear();
+}
+
+ConsentGate::Known& ConsentGate::SessionLocked(const std::string& token,
+                                               const std::string& session) {
+  Trim();
+  auto [it, fresh] = sessions_.try_emplace(Key(token, session));
+  if (!fresh) return it->second;
+  auto r = deps_.ledger->LatestForSession(token, session);
+  if (!r.ok()) {
+    ++errors_;
+    spdlog::error("consent ledger read failed: {}", r.status().ToString());
+    it->second.error = true;
+    sessions_.erase(it);  // read again next time
+    static Known failed;
+    failed = Known{};
+    failed.error = true;
+    return failed;
+  }
+  if (*r) {
+    it->second.state = (*r)->state;
+    it->second.signal = (*r)->signal;
+    it->second.value_sha256 = (*r)->value_sha256;
+    it->second.purposes = (*r)->purposes;
+  }
+  return it->second;
+}
+
+ConsentGate::Known& ConsentGate::SubjectLocked(const std::string& token,
+                                               const std::string& subject) {
+  Trim();
+  auto [it, fresh] = subjects_.try_emplace(Key(token, subject));
+  if (!fresh) return it->second;
+  auto r = deps_.ledger->LatestForSubject(token, subject);
+  if (!r.ok()) {
+    ++errors_;
+    spdlog::error("consent ledger read failed: {}", r.status().ToString());
+    subjects_.erase(it);
+    static Known failed;
+    failed = Known{};
+    failed.error = true;
+    return failed;
+  }
+  if (*r) it->second.state = (*r)->state;
+  return it->second;
+}
+
+void ConsentGate::AuditEntry(const LedgerEntry& e) {
+  if (!deps_.audit) return;
+  json::object o{{"ledger_seq", e.seq},
+                 {"token", e.token},
+                 {"session", deps_.pseudonym ? deps_.pseudonym(e.session) : ""},
+                 {"subject", e.subject},
+                 {"state", StateName(e.state)},
+                 {"source", e.source},
+                 {"signal", e.signal},
+                 {"value_sha256", e.value_sha256},
+                 {"purposes", e.purposes.size()},
+                 {"vendors", e.vendors.size()},
+                 {"policy_sha256", e.policy_sha256}};
+  if (!e.erasure_request.empty()) o["erasure_request"] = e.erasure_request;
+  deps_.audit("consent_recorded", json::serialize(o));
+}
+
+bool ConsentGate::RecordLocked(const ingest::Event& ev, const policies::Policy& policy,
+                               const std::string& subject, const Evidence& e) {
+  Known* session = ev.session_id.empty() ? nullptr : &SessionLocked(ev.token, ev.session_id);
+  Known* subj = subject.empty() ? nullptr : &SubjectLocked(ev.token, subject);
+  bool session_same = !session || session->error ||
+                      SameEvidence(session->state, session->signal, session->value_sha256,
+                                   session->purposes, e);
+  bool subject_same = !subj || subj->error || subj->state == e.state;
+  if (session_same && subject_same) return false;
+  bool withdrawal = e.state == ConsentState::kDenied &&
+                    ((session && (session->state == ConsentState::kGranted || session->admitted)) ||
+                     (subj && subj->state == ConsentState::kGranted));
+  LedgerEntry row{0,         Now(),    ev.token, ev.session_id, subject, e.state, e.source,
+                  e.signal,  e.purposes, e.vendors, e.value_sha256, policy.name, policy.sha256,
+                  policy.version};
+  if (withdrawal && policy.consent.on_withdrawal == policies::ConsentWithdrawal::kErase &&
+      deps_.raise_erasure && !ev.distinct_id.empty()) {
+    Result<std::string> id = deps_.raise_erasure(ev.token, ev.distinct_id);
+    if (id.ok()) row.erasure_request = *id;
+    else spdlog::error("consent withdrawal: raising the erasure failed: {}", id.status().ToString());
+  }
+  if (Status s = deps_.ledger->Append(&row); !s.ok()) {
+    ++errors_;
+    spdlog::error("consent ledger write failed: {}", s.ToString());
+    // A denial still applies in memory; a grant the ledger cannot prove does not.
+    if (e.state != ConsentState::kDenied) return false;
+  } else {
+    AuditEntry(row);
+  }
+  if (session && !session->error) {
+    session->state = e.state;
+    session->signal = e.signal;
+    session->value_sha256 = e.value_sha256;
+    session->purposes = e.purposes;
+  }
+  if (subj && !subj->error) subj->state = e.state;
+  return true;
+}
+
+// The session's own state, else its subject's (recorded for the session as inherited).
+ConsentState ConsentGate::EffectiveLocked(const ingest::Event& ev, const policies::Policy& policy,
+                                          const std::string& subject, bool* error) {
+  Known* session = ev.session_id.empty() ? nullptr : &SessionLocked(ev.token, ev.session_id);
+  if (session && session->error) return *error = true, ConsentState::kDenied;
+  if (session && session->state != ConsentState::kUnknown) return session->state;
+  if (subject.empty()) return ConsentState::kUnknown;
+  Known& subj = SubjectLocked(ev.token, subject);
+  if (subj.error) return *error = true, ConsentState::kDenied;
+  if (subj.state == ConsentState::kUnknown || !session) return subj.state;
+  Evidence inherited;
+  inherited.state = subj.state;
+  inherited.source = "subject";
+  inherited.signal = "subject";
+  RecordLocked(ev, policy, subject, inherited);
+  return subj.state;
+}
+
+const std::vector<Evidence>& ConsentGate::RequestView::RequestEvidenceFor(
+    const policies::Policy& policy) {
+  auto it = evidence_.find(&policy);
+  if (it == evidence_.end())
+    it = evidence_.emplace(&policy, RequestEvidence(facts_, policy.consent)).first;
+  return it->second;
+}
+
+void ConsentGate::RequestView::Observe(const ingest::Event& ev, const policies::Policy& policy) {
+  std::vector<Evidence> all = RequestEvidenceFor(policy);
+  if (auto e = EventEvidence(ev, policy.consent)) all.push_back(std::move(*e));
+  std::optional<Evidence> combined = Combine(all);
+  if (!combined) return;
+  const std::string subject = SubjectOf(ev, policy);
+  std::lock_guard<std::mutex> lock(gate_->mu_);
+  if (gate_->RecordLocked(ev, policy, subject, *combined) && !subject.empty())
+    (combined->state == ConsentState::kGranted ? granted_subjects_ : denied_subjects_)
+        .insert({ev.token, subject});
+}
+
+Action ConsentGate::RequestView::Decide(const ingest::Event& ev, const policies::Policy& policy) {
+  const std::string subject = SubjectOf(ev, policy);
+  std::lock_guard<std::mutex> lock(gate_->mu_);
+  bool error = false;
+  ConsentState state = gate_->EffectiveLocked(ev, policy, subject, &error);
+  if (error || state == ConsentState::kDenied) return Action::kDrop;
+  const policies::ConsentPolicy& c = policy.consent;
+  if (state == ConsentState::kUnknown && c.mode == ConsentMode::kOptIn)
+    return c.wait_seconds > 0 ? Action::kHold : Action::kDrop;
+  if (!ev.session_id.empty()) gate_->SessionLocked(ev.token, ev.session_id).admitted = true;
+  return Action::kAdmit;
+}
+
+}  // namespace scrubd::consent
