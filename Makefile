@@ -27,7 +27,7 @@ ASAN_DIR ?= build-asan
 FUZZ_RUNS ?= 20000
 # A time guard per target, so CI stays inside its budget on a slow machine.
 FUZZ_MAX_S ?= 300
-FUZZERS := decode cv dom scanner
+FUZZERS := decode cv dom scanner tcf cookie
 FIXTURES := $(wildcard ../shared/fixtures/posthog-js-*)
 CCACHE := $(shell command -v ccache 2>/dev/null)
 

@@ -551,3 +551,33 @@ TEST(CliTest, HoldAddListReleaseThroughTheDaemonAndDirectly) {
   CliRun v = Scrubd("audit verify --data-dir " + data);
   EXPECT_EQ(v.exit_code, 0) << v.out;
 }
+
+// scrubd consent decode-tcf: 0 valid, 1 invalid or undecodable (never echoing the string), 2 usage.
+TEST(CliTest, ConsentDecodeTcfExitCodesAndOutput) {
+  const std::string ok = "COtybn4PA_zT4KjACBENAPCIAEBAAECAAIAAAAAAAAAA";  // iabtcf-java vector
+  CliRun t = Scrubd("consent decode-tcf " + ok);
+  EXPECT_EQ(t.exit_code, 0) << t.out;
+  EXPECT_NE(t.out.find("cmp_id / version / screen 675 / 2 / 1"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("\nvalid\n"), std::string::npos) << t.out;
+  CliRun j = Scrubd("consent decode-tcf " + ok + " --json");
+  EXPECT_EQ(j.exit_code, 0) << j.out;
+  boost::json::object o = boost::json::parse(j.out).as_object();
+  EXPECT_EQ(o.at("cmp_id").as_int64(), 675);
+  EXPECT_EQ(o.at("consent_language").as_string(), "EN");
+  EXPECT_TRUE(o.at("valid").as_bool());
+  // Created 2023-11-14 with policy version 2: decodes, invalid.
+  CliRun inv = Scrubd("consent decode-tcf CP1R2oAP1R2oAEsAHDDECWCgAIAAAAAAAAqIAAAAAAAA");
+  EXPECT_EQ(inv.exit_code, 1) << inv.out;
+  EXPECT_NE(inv.out.find("invalid: policy_version 2 < 4"), std::string::npos) << inv.out;
+  const std::string bad = "COtybn4PA_zT4KjACBENAPCIAEBAAECAAIAAAAAAAAA*";
+  CliRun b = Scrubd("consent decode-tcf '" + bad + "'");
+  EXPECT_EQ(b.exit_code, 1) << b.out;
+  EXPECT_NE(b.out.find("does not decode"), std::string::npos) << b.out;
+  EXPECT_EQ(b.out.find("COtybn4PA"), std::string::npos) << b.out;
+  CliRun cut = Scrubd("consent decode-tcf COtybn4PA_zT4KjACBEN --json");
+  EXPECT_EQ(cut.exit_code, 1) << cut.out;
+  EXPECT_EQ(cut.out.find("COtybn4PA"), std::string::npos) << cut.out;
+  EXPECT_EQ(Scrubd("consent decode-tcf").exit_code, 2);
+  EXPECT_EQ(Scrubd("consent decode-tcf " + ok + " --frob").exit_code, 2);
+  EXPECT_EQ(Scrubd("consent decode-tcf " + ok + " " + ok).exit_code, 2);
+}

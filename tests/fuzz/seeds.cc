@@ -3,6 +3,7 @@
 //   OUT/cv/       every nested cv field, as raw gzip bytes
 //   OUT/dom/      every recording's rrweb events (cv decoded) as one JSON array
 //   OUT/scanner/  "key\nvalue" for the string values of the decoded events
+//   OUT/tcf/      the TC strings of the IAB reference vectors (consent/testdata)
 // Usage: fuzz_seeds FIXTURE_DIR... OUT. Test tool; not built into scrubd.
 #include <boost/json.hpp>
 #include <cstdio>
@@ -18,6 +19,10 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 namespace {
+
+const char kTcfVectors[] =
+#include "consent/testdata/tcf_vectors.inc"
+    ;
 
 void Write(const fs::path& dir, const std::string& name, std::string_view data) {
   fs::create_directories(dir);
@@ -93,6 +98,19 @@ int main(int argc, char** argv) {
   }
   int i = 0;
   for (const auto& s : strings) Write(out / "scanner", std::to_string(i++), s);
+  const json::value tcf = json::parse(kTcfVectors);
+  for (const auto& v : tcf.as_array())
+    Write(out / "tcf", std::string(v.at("name").as_string()), v.at("tc").as_string());
+  // Cookie headers as browsers send them, with each consent platform's cookie.
+  const char* cookies[] = {
+      "euconsent-v2=CPc8G0APc8G0AAHABBENCZCsAP_AAH_AAAqIHWtf_X_fb39j-_59_9t0eY1f9_7_v-0zjheds-8Nyd_"
+      "X_L8X42M7vF36pq4KuR4Eu3LBIQdlHOHcTUmw6okVrzPsbk2Mr7NKJ7PEmnMbO2dYGH9_n93TuZKY7__8___z__-v_v____"
+      "f_r-3_3__59X---_e_V399zLv9__3__9gfaASYal8AF2JY4Mk0aVQogQhWEh0AoAKKEYWiawgZXBTsrgI9QQMAEBqAjAiBBiCjFgEAAAAASURASAHggEQBEAgABACpAQgAIkAQWAFgYBAAKAaFiBFAEIEhBkcFRymBARItFBPJWAJRd7GmEIZRYAUCj-iowEShBAsDISFg4AAA.YAAAAAAAAAAA; OptanonConsent=isGpcEnabled=0&datestamp=Mon+Nov+06+2023&version=202310.1.0&groups=C0001%3A1%2CC0002%3A1%2CC0003%3A0&interactionCount=1",
+      "CookieConsent={stamp:%27-1%27%2Cnecessary:true%2Cpreferences:true%2Cstatistics:true%2Cmarketing:true%2Cmethod:%27explicit%27%2Cver:1%2Cutc:1700000000000%2Cregion:%27de%27}; _ga=1",
+      "CookieConsent=-1; site_consent=yes; a=\"quoted\"; =novalue; x",
+  };
+  i = 0;
+  for (const char* c : cookies) Write(out / "cookie", std::to_string(i++), c);
   std::printf("fuzz_seeds: %d bodies, %zu scanner strings -> %s\n", n, strings.size(), out.c_str());
   return n > 0 ? 0 : 1;
 }

@@ -79,8 +79,8 @@ class BitReader {
   size_t pos_ = 0;
 };
 
-#define TCF_TRY(expr)                \
-  do {                               \
+#define TCF_TRY(expr)                               \
+  do {                                              \
     if (Status st_ = (expr); !st_.ok()) return st_; \
   } while (0)
 
@@ -337,14 +337,16 @@ Status CheckTcfValidity(const TcString& tc) {
 
 std::string TcStringJson(const TcString& tc) {
   std::string o = "{\"version\":" + std::to_string(tc.version);
-  o += ",\"created\":\"" + Iso(tc.created_ds) + "\",\"created_ds\":" + std::to_string(tc.created_ds);
+  o +=
+      ",\"created\":\"" + Iso(tc.created_ds) + "\",\"created_ds\":" + std::to_string(tc.created_ds);
   o += ",\"last_updated\":\"" + Iso(tc.last_updated_ds) +
        "\",\"last_updated_ds\":" + std::to_string(tc.last_updated_ds);
-  o += ",\"cmp_id\":" + std::to_string(tc.cmp_id) + ",\"cmp_version\":" +
-       std::to_string(tc.cmp_version) + ",\"consent_screen\":" + std::to_string(tc.consent_screen);
-  o += ",\"consent_language\":\"" + tc.consent_language + "\",\"vendor_list_version\":" +
-       std::to_string(tc.vendor_list_version) + ",\"policy_version\":" +
-       std::to_string(tc.policy_version);
+  o += ",\"cmp_id\":" + std::to_string(tc.cmp_id) +
+       ",\"cmp_version\":" + std::to_string(tc.cmp_version) +
+       ",\"consent_screen\":" + std::to_string(tc.consent_screen);
+  o += ",\"consent_language\":\"" + tc.consent_language +
+       "\",\"vendor_list_version\":" + std::to_string(tc.vendor_list_version) +
+       ",\"policy_version\":" + std::to_string(tc.policy_version);
   o += ",\"is_service_specific\":" + B(tc.is_service_specific) +
        ",\"use_non_standard_texts\":" + B(tc.use_non_standard_texts);
   o += ",\"special_feature_opt_ins\":" + List(Ones(tc.special_feature_opt_ins)) +
@@ -361,7 +363,8 @@ std::string TcStringJson(const TcString& tc) {
          ",\"restriction_type\":" + std::to_string(pr.restriction_type) +
          ",\"vendor_ids\":" + List(pr.vendors.Ids()) + "}";
   }
-  o += "],\"disclosed_vendors\":" + (tc.disclosed_vendors ? SetJson(*tc.disclosed_vendors) : "null");
+  o +=
+      "],\"disclosed_vendors\":" + (tc.disclosed_vendors ? SetJson(*tc.disclosed_vendors) : "null");
   return o + ",\"publisher_tc\":" + PublisherTcJson(tc.publisher_tc) + "}";
 }
 
@@ -387,7 +390,8 @@ std::string TcStringText(const TcString& tc) {
   for (const auto& pr : tc.publisher_restrictions)
     o << "restriction purpose " << pr.purpose_id << " type " << pr.restriction_type << ": "
       << Words(pr.vendors.Ids()) << "\n";
-  if (tc.disclosed_vendors) o << "disclosed_vendors        " << Words(tc.disclosed_vendors->Ids()) << "\n";
+  if (tc.disclosed_vendors)
+    o << "disclosed_vendors        " << Words(tc.disclosed_vendors->Ids()) << "\n";
   if (tc.publisher_tc) {
     const auto& p = *tc.publisher_tc;
     o << "pub_purposes_consent     " << Words(Ones(p.purposes_consent)) << "\n"

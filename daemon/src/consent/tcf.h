@@ -21,7 +21,7 @@ inline constexpr size_t kMaxTcStringBytes = 16 * 1024;
 struct TcfVendorSet {
   uint16_t max_vendor_id = 0;
   bool is_range_encoding = false;
-  std::vector<bool> bits;  // bits[id] for id in 1..max_vendor_id (size max_vendor_id + 1)
+  std::vector<bool> bits;         // bits[id] for id in 1..max_vendor_id (size max_vendor_id + 1)
   bool Has(int vendor_id) const;  // false outside 1..max_vendor_id
   std::vector<int> Ids() const;   // ascending
 };
