@@ -87,6 +87,7 @@ async function visit(env, daemon, { cfg, headers, word, origin, apiBase }) {
       consoleLines.slice(-20).join('\n  '));
   });
   const sessionId = await page.evaluate(() => window.posthog.get_session_id());
+  env.allSessions.push(sessionId);
   const t0 = Date.now();
   await page.locator('#note').pressSequentially('a note', { delay: 10 });
   await page.evaluate((s) => window.e2eAddText(s), `before ${word}`);
@@ -182,10 +183,14 @@ async function page1(t, env) {
   assert.deepEqual(r.errors, [], 'page 1: replay page logged errors');
 
   const audit = await auditCounts(d.dataDir);
+  // How long each batch sat in the quarantine, as scrubd measured it (consent_released.held_ms).
+  const heldMs = (await readAuditEntries(path.join(d.dataDir, 'audit')))
+    .filter((e) => e.type === 'consent_released').map((e) => e.payload?.held_ms);
   const ms = { held_batches: heldBatches, released_batches: released,
     first_s_to_opt_in_ms: tOptIn - firstS.startedAt,
     first_s_to_release_ms: releasedAt - firstS.startedAt,
-    opt_in_to_release_ms: releasedAt - tOptIn, audit };
+    opt_in_to_release_ms: releasedAt - tOptIn, released_held_ms: heldMs,
+    opt_in_path: v.requests.since(tOptIn, '/e').map((r) => r.path.split('?')[0]), audit };
   t.diagnostic(`page 1 numbers: ${JSON.stringify(ms)}`);
   env.numbers.page1 = ms;
   assert.ok((audit.consent_held ?? 0) >= 1, `audit has consent_held: ${JSON.stringify(audit)}`);
@@ -227,6 +232,9 @@ async function page2(t, env) {
     assert.ok(seen.length > 0, 'control: the byte scan sees page 1\'s marker on disk');
   }
   await assertAbsentOnDisk(d.dataDir, [v.marker, v.word, v.sessionId], 'page 2 (words, session id)');
+  const show = await consentShow(d.dataDir, v.sessionId);
+  assert.ok(show.code !== 0 || (show.json?.entries ?? []).length === 0,
+    `page 2 gave no evidence, the ledger has none: ${show.stdout}`);
   env.sessions.page2 = v;
 }
 
@@ -377,7 +385,17 @@ async function scenario(t, env) {
       signal: 'gpc' }, `page 3 (${mode}) ledger`);
   }
   step('ledger');
+  // Audit entries of the consent machinery name sessions by pseudonym only (issue 12 section 5).
+  for (const d of Object.values(env.daemons)) {
+    for (const e of await readAuditEntries(path.join(d.dataDir, 'audit'))) {
+      if (!e.type.startsWith('consent_')) continue;
+      for (const id of env.allSessions) {
+        assert.ok(!e.text.includes(id), `${d.name}: audit ${e.type} names no raw session id: ${e.text}`);
+      }
+    }
+  }
   t.diagnostic(`numbers: ${JSON.stringify(env.numbers)}`);
+  await fsp.writeFile(path.join(env.tmp, 'consent-numbers.json'), JSON.stringify(env.numbers, null, 1));
   for (const d of Object.values(env.daemons)) {
     const exit = await d.srv.stop();
     assert.equal(exit.code, 0, `scrubd ${d.name} exits 0 on SIGTERM: ${JSON.stringify(exit)}`);
@@ -387,7 +405,8 @@ async function scenario(t, env) {
 test('consent: opt-in release, timeout, GPC, /ingest cookies (TCF, OneTrust), ledger',
   { timeout: 240000 }, async (t) => {
     const tmp = await makeTmpDir('consent');
-    const env = { tmp, cleanups: [], daemons: {}, sessions: {}, numbers: {}, configs: {} };
+    const env = { tmp, cleanups: [], daemons: {}, sessions: {}, numbers: {}, configs: {},
+      allSessions: [] };
     t.diagnostic(`scrubd=${SCRUBD_BIN} tmp=${tmp} wait_seconds=${WAIT_SECONDS}`);
     try {
       let replayJson = '[]';
