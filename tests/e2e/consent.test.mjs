@@ -166,7 +166,8 @@ async function page1(t, env) {
   const text = events.map((e) => JSON.stringify(e));
   const at = (s) => text.findIndex((x) => x.includes(s));
   assert.ok(at(v.marker) >= 0 && at(`before ${v.word}`) > firstFull &&
-    at(`second ${v.word}`) > at(`before ${v.word}`) && at(`after ${v.word}`) > at(`second ${v.word}`),
+    at(`second ${v.word}`) > at(`before ${v.word}`) &&
+    at(`after ${v.word}`) > at(`second ${v.word}`),
     `held batches stored in order, then the post-consent one (indexes ${at(v.marker)} ` +
     `${at(`before ${v.word}`)} ${at(`second ${v.word}`)} ${at(`after ${v.word}`)})`);
   assert.equal(m1.timeout - m0.timeout, 0, 'page 1: no held batch timed out before the opt-in');
@@ -194,7 +195,8 @@ async function page1(t, env) {
   t.diagnostic(`page 1 numbers: ${JSON.stringify(ms)}`);
   env.numbers.page1 = ms;
   assert.ok((audit.consent_held ?? 0) >= 1, `audit has consent_held: ${JSON.stringify(audit)}`);
-  assert.ok((audit.consent_released ?? 0) >= 1, `audit has consent_released: ${JSON.stringify(audit)}`);
+  assert.ok((audit.consent_released ?? 0) >= 1,
+    `audit has consent_released: ${JSON.stringify(audit)}`);
   env.sessions.page1 = v;
 }
 
@@ -231,7 +233,8 @@ async function page2(t, env) {
     const seen = await scanDirForNeedles(d.dataDir, [env.sessions.page1.marker]);
     assert.ok(seen.length > 0, 'control: the byte scan sees page 1\'s marker on disk');
   }
-  await assertAbsentOnDisk(d.dataDir, [v.marker, v.word, v.sessionId], 'page 2 (words, session id)');
+  await assertAbsentOnDisk(d.dataDir, [v.marker, v.word, v.sessionId],
+    'page 2 (words, session id)');
   const show = await consentShow(d.dataDir, v.sessionId);
   assert.ok(show.code !== 0 || (show.json?.entries ?? []).length === 0,
     `page 2 gave no evidence, the ledger has none: ${show.stdout}`);
@@ -303,7 +306,8 @@ async function page4(t, env, mode, c) {
   const posts = seen.filter((r) => r.method === 'POST');
   assert.ok(posts.length > 0 && posts.every((r) => r.cookie.includes(`${c.cookie[0]}=`)),
     `${what}: posthog-js sent the cookie on every POST through the proxy:\n` +
-    seen.map((r) => `${r.method} ${r.path.slice(0, 50)} cookie=${r.cookie ? 'yes' : 'no'}`).join('\n'));
+    seen.map((r) => `${r.method} ${r.path.slice(0, 50)} cookie=${r.cookie ? 'yes' : 'no'}`)
+      .join('\n'));
   env.numbers[`page4_${mode}_${c.signal}_${c.granted ? 'granted' : 'refused'}`] = {
     requests: seen.length, held: m1.held - m0.held, dropped_consent: m1.droppedConsent -
       m0.droppedConsent, stored: Boolean(events) };
@@ -328,7 +332,7 @@ async function page4(t, env, mode, c) {
   assert.ok(hashes.includes(e?.value_sha256), `${what}: value_sha256 is the cookie's sha256: ` +
     JSON.stringify(e));
   if (e && c.signal === 'tcf' && c.granted) {
-    // The ledger lists purposes as ids; "1" (text, as OneTrust groups are) or 1 both name purpose 1.
+    // The ledger lists purposes as ids: "1" (text, like OneTrust groups) or 1 name purpose 1.
     assert.ok(Array.isArray(e.purposes) && e.purposes.some((p) => String(p) === '1'),
       `${what}: purposes: ` +
       JSON.stringify(e));
@@ -390,12 +394,14 @@ async function scenario(t, env) {
     for (const e of await readAuditEntries(path.join(d.dataDir, 'audit'))) {
       if (!e.type.startsWith('consent_')) continue;
       for (const id of env.allSessions) {
-        assert.ok(!e.text.includes(id), `${d.name}: audit ${e.type} names no raw session id: ${e.text}`);
+        assert.ok(!e.text.includes(id),
+          `${d.name}: audit ${e.type} names no raw session id: ${e.text}`);
       }
     }
   }
   t.diagnostic(`numbers: ${JSON.stringify(env.numbers)}`);
-  await fsp.writeFile(path.join(env.tmp, 'consent-numbers.json'), JSON.stringify(env.numbers, null, 1));
+  await fsp.writeFile(path.join(env.tmp, 'consent-numbers.json'),
+    JSON.stringify(env.numbers, null, 1));
   for (const d of Object.values(env.daemons)) {
     const exit = await d.srv.stop();
     assert.equal(exit.code, 0, `scrubd ${d.name} exits 0 on SIGTERM: ${JSON.stringify(exit)}`);
