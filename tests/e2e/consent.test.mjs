@@ -16,7 +16,7 @@ import {
   E2E_DIR, launchChromium, makeTmpDir, parseExport, scanDirForNeedles, scrubdExport, SCRUBD_BIN,
   sleep, startScrubd, startStaticServer, waitFor,
 } from './lib/harness.mjs';
-import { randomWord, replayInPlayer, TOKEN, trackRequests } from './lib/subjects.mjs';
+import { randomWord, replayInPlayer, scrubd, TOKEN, trackRequests } from './lib/subjects.mjs';
 import { readAuditEntries } from './lib/audit.mjs';
 import {
   consentMetrics, consentShow, describeTcString, optanonConsent, startSiteServer, tcString,
@@ -324,6 +324,9 @@ async function page4(t, env, mode, c) {
   // The ledger keeps the cookie's sha256, never the value (nor OneTrust's consentId).
   await assertAbsentOnDisk(d.dataDir, [c.cookie[1], ...(c.secret ? [c.secret] : [])],
     `${what}: the raw cookie value`);
+  for (const secret of [c.cookie[1], c.secret].filter(Boolean)) {
+    assert.ok(!d.srv.output().includes(secret), `${what}: scrubd's log never holds the cookie`);
+  }
   const entries = await ledger(d.dataDir, v.sessionId, what);
   assertEvidence(entries, { session: v.sessionId, state: c.granted ? 'granted' : 'denied',
     source: 'cookie', signal: c.signal }, what);
@@ -370,6 +373,16 @@ async function scenario(t, env) {
     const cases = PAGE4_CASES();
     t.diagnostic(`TC strings: ${cases.filter((c) => c.signal === 'tcf')
       .map((c) => `${c.name}: ${JSON.stringify(describeTcString(c.cookie[1]))}`).join('; ')}`);
+    // Cross-check: scrubd's own decoder reads the IAB encoder's strings as valid, same fields.
+    for (const c of cases.filter((x) => x.signal === 'tcf')) {
+      const r = await scrubd(['consent', 'decode-tcf', c.cookie[1], '--json']);
+      assert.equal(r.code, 0, `decode-tcf (${c.name}): exit ${r.code} ${r.stdout}${r.stderr}`);
+      const j = JSON.parse(r.stdout);
+      const lib = describeTcString(c.cookie[1]);
+      assert.equal(j.valid, true, `decode-tcf (${c.name}): ${r.stdout}`);
+      assert.deepEqual([j.version, j.policy_version, j.purposes_consent, j.vendor_consents.ids],
+        [2, lib.policy_version, lib.purposes, lib.vendor_consents], `decode-tcf (${c.name})`);
+    }
     for (const mode of ['opt_in', 'opt_out']) {
       env.daemons[`${mode}_prefix`] = await startDaemon(env, `${mode}_prefix`, mode, true);
       for (const c of cases) await page4(t, env, mode, c);
