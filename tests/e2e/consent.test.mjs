@@ -342,6 +342,58 @@ async function page4(t, env, mode, c) {
   }
 }
 
+// ---- Page 4, late cookie: held until the CMP writes euconsent-v2, then a withdrawal ---------
+// Issue 12 sections 3 and 4 through the same proxy: no cookie at load (opt_in: held), a granted
+// TC string written by the page (the next request carries it: released in order), then a
+// refusing one (withdrawn: later data dropped, the stored part stays under on_withdrawal stop).
+async function page4Late(t, env) {
+  const d = env.daemons.opt_in_prefix;
+  env.configs.opt_in_late = { apiHost: `${d.site.url}/ingest`, token: TOKEN, cookies: [] };
+  const m0 = await consentMetrics(d.srv.url);
+  const v = await visit(env, d, { cfg: 'opt_in_late', word: `L${randomWord(10)}`,
+    origin: d.site.url, apiBase: `${d.site.url}/ingest` });
+  const what = 'page 4 (opt_in, cookie set late)';
+  const mHeld = await consentMetrics(d.srv.url);
+  assert.ok(mHeld.held > m0.held, `${what}: held before the cookie: +${mHeld.held - m0.held}`);
+  await assertNotStored(d.dataDir, v.sessionId, `${what} before the cookie`);
+  const setCookie = (value) => v.page.evaluate((x) => {
+    document.cookie = `euconsent-v2=${x}; path=/; max-age=31536000; SameSite=Lax`;
+  }, value);
+  const granted = tcString({ purposes: [1, 2] });
+  await setCookie(granted);
+  const tGrant = Date.now();
+  await v.page.evaluate((x) => window.e2eAddText(x), `granted ${v.word}`);
+  await v.requests.waitAccepted('/s', tGrant + 50, `${what}: a /s/ with the granted cookie`);
+  await waitFor(`${what}: held and new batches stored`, async () => {
+    const ev = await exportedEvents(d.dataDir, v.sessionId);
+    const text = ev ? JSON.stringify(ev) : '';
+    return text.includes(`before ${v.word}`) && text.includes(`granted ${v.word}`);
+  }, { timeoutMs: 10000, intervalMs: 200 });
+  const mRel = await consentMetrics(d.srv.url);
+  const late = { held: mHeld.held - m0.held, released: mRel.released - m0.released,
+    first_s_to_release_ms: Date.now() -
+      v.requests.list.find((r) => r.path.startsWith('/s')).startedAt };
+  assert.ok(late.released >= late.held, `${what}: released ${late.released} >= held ${late.held}`);
+  // Withdrawal: a TC string refusing purpose 1.
+  const withdrawnWord = `W${randomWord(10)}`;
+  await setCookie(tcString({ purposes: [2] }));
+  const tW = Date.now();
+  await v.page.evaluate((x) => window.e2eAddText(x), `withdrawn ${withdrawnWord}`);
+  await v.requests.waitAccepted('/s', tW + 50, `${what}: a /s/ after the withdrawal`);
+  await sleep(1500);
+  await v.close();
+  const ev = await exportedEvents(d.dataDir, v.sessionId);
+  assert.ok(ev && JSON.stringify(ev).includes(`granted ${v.word}`),
+    `${what}: what was stored under consent stays (on_withdrawal: stop)`);
+  assert.ok(!JSON.stringify(ev).includes(withdrawnWord), `${what}: nothing after the withdrawal`);
+  await assertAbsentOnDisk(d.dataDir, [withdrawnWord], `${what}: the post-withdrawal word`);
+  const entries = await ledger(d.dataDir, v.sessionId, what);
+  assertEvidence(entries, { state: 'granted', signal: 'tcf', value_sha256: sha256(granted) }, what);
+  assertEvidence(entries, { state: 'denied', signal: 'tcf', source: 'cookie' }, what);
+  env.numbers.page4_late_cookie = late;
+  t.diagnostic(`${what}: ${JSON.stringify(late)}`);
+}
+
 async function startDaemon(env, name, mode, prefix) {
   const dataDir = path.join(env.tmp, `data-${name}`);
   await fsp.mkdir(dataDir, { recursive: true });
@@ -387,6 +439,7 @@ async function scenario(t, env) {
       env.daemons[`${mode}_prefix`] = await startDaemon(env, `${mode}_prefix`, mode, true);
       for (const c of cases) await page4(t, env, mode, c);
     }
+    await page4Late(t, env);
     step('page 4');
   }
   // The ledger of pages 1 and 3: granted via posthog's $opt_in, denied via GPC.
