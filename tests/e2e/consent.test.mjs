@@ -4,7 +4,8 @@
 // Page 3 sends Sec-GPC: 1: nothing stored, in opt_in and opt_out mode. Page 4 is served from
 // the same origin as scrubd's /ingest prefix (reverse proxy) and sets euconsent-v2 (TCF v2.2) or
 // OptanonConsent: granted -> stored, refused -> not. `scrubd consent show` lists the evidence.
-// Run: node --test consent.test.mjs   (CONSENT_E2E_PAGES=1,2,3,4 picks pages, development only)
+// Step 5: a session held at a restart is deleted. The ledger survives the restart.
+// Run: node --test consent.test.mjs   (CONSENT_E2E_PAGES=1,3,5 picks steps: development only)
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -28,7 +29,7 @@ const POLICY = {
 };
 const WAIT_SECONDS = Number(fs.readFileSync(POLICY.opt_in, 'utf8')
   .match(/^\s*wait_seconds:\s*(\d+)/m)[1]);
-const PAGES = new Set((process.env.CONSENT_E2E_PAGES || '1,2,3,4').split(',').map(Number));
+const PAGES = new Set((process.env.CONSENT_E2E_PAGES || '1,2,3,4,5').split(',').map(Number));
 const sha256 = (s) => crypto.createHash('sha256').update(s).digest('hex');
 
 // Export of a session: exit 0 and a JSON array holding a FullSnapshot, or null.
@@ -394,6 +395,32 @@ async function page4Late(t, env) {
   t.diagnostic(`${what}: ${JSON.stringify(late)}`);
 }
 
+// ---- Restart: the quarantine is memory only (issue 12 section 3) ---------------------------
+// A session held at SIGTERM is deleted and counted (consent_discarded, reason shutdown); after a
+// restart on the same data dir it does not export and none of its words is on disk, while the
+// ledger (checked after this step) still holds the earlier pages' evidence.
+async function restart(t, env) {
+  const d = env.daemons.opt_in;
+  const m0 = await consentMetrics(d.srv.url);
+  const v = await visit(env, d, { cfg: 'opt_in', word: `R${randomWord(10)}`, origin: env.web.url,
+    apiBase: d.srv.url });
+  const held = (await consentMetrics(d.srv.url)).held - m0.held;
+  assert.ok(held >= 1, `restart: the session is held: +${held}`);
+  const exit = await d.srv.stop();
+  assert.equal(exit.code, 0, `restart: scrubd exits 0 on SIGTERM with a held session`);
+  const discarded = (await readAuditEntries(path.join(d.dataDir, 'audit')))
+    .filter((e) => e.type === 'consent_discarded' && e.payload?.reason === 'shutdown');
+  assert.ok(discarded.length >= 1, 'restart: consent_discarded (reason shutdown) in the audit');
+  d.srv = await startScrubd({ dataDir: d.dataDir, policy: POLICY.opt_in,
+    logFile: path.join(env.tmp, 'scrubd-opt_in-2.log') });
+  env.cleanups.push(() => d.srv.stop());
+  await v.context.close().catch(() => {});
+  await assertNotStored(d.dataDir, v.sessionId, 'restart: the held session');
+  await assertAbsentOnDisk(d.dataDir, [v.marker, v.word], 'restart: the held session\'s words');
+  env.numbers.restart = { held, discarded_at_shutdown: discarded.length };
+  t.diagnostic(`restart: ${JSON.stringify(env.numbers.restart)}`);
+}
+
 async function startDaemon(env, name, mode, prefix) {
   const dataDir = path.join(env.tmp, `data-${name}`);
   await fsp.mkdir(dataDir, { recursive: true });
@@ -442,6 +469,7 @@ async function scenario(t, env) {
     await page4Late(t, env);
     step('page 4');
   }
+  if (PAGES.has(5)) { await restart(t, env); step('restart'); }
   // The ledger of pages 1 and 3: granted via posthog's $opt_in, denied via GPC.
   if (env.sessions.page1) {
     const d = env.daemons.opt_in;
