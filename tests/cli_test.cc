@@ -105,7 +105,7 @@ TEST(CliTest, PolicyCheckPassesAHashPolicyAndShowsItsRetention) {
          "retention:\n  days: 40\n  rules:\n    - {match: {event: $exception}, days: 90}\n";
   CliRun r = Scrubd("policy check " + (d.path() / "hash.yaml").string());
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("retention=40d rules=1)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("retention=40d rules=1 consent=opt_out[posthog,tcf,onetrust,cookiebot,gpc])"), std::string::npos) << r.out;
   std::ofstream(d.path() / "bad.yaml")
       << "version: 1\nretention:\n  rules:\n    - {match: {url: '(x'}, days: 3}\n";
   r = Scrubd("policy check " + (d.path() / "bad.yaml").string());
@@ -580,4 +580,60 @@ TEST(CliTest, ConsentDecodeTcfExitCodesAndOutput) {
   EXPECT_EQ(Scrubd("consent decode-tcf").exit_code, 2);
   EXPECT_EQ(Scrubd("consent decode-tcf " + ok + " --frob").exit_code, 2);
   EXPECT_EQ(Scrubd("consent decode-tcf " + ok + " " + ok).exit_code, 2);
+}
+
+// `scrubd consent show` beside a serving daemon: an opt_in policy, a /s/ batch sent with
+// Sec-GPC: 1 and a canary cookie; the ledger shows the denial by session and by distinct id,
+// holds the cookie only as a hash, and bad arguments are refused without echoing them.
+TEST(CliTest, ConsentShowListsTheLedgerBySessionAndDistinctId) {
+  TempDir d;
+  std::string data = (d.path() / "data").string();
+  std::string log = (d.path() / "serve.log").string();
+  std::string policy = (d.path() / "p.yaml").string();
+  {
+    std::ofstream(policy) << "version: 1\nname: optin\nconsent: {mode: opt_in, wait_seconds: 2}\n";
+  }
+  pid_t pid = ServeUntil({"--listen", "127.0.0.1:0", "--data-dir", data, "--policy", policy,
+                          "--path-prefix", "/ingest"},
+                         log, "scrubd listening on");
+  ASSERT_GT(pid, 0);
+  uint16_t port =
+      PortAfter(scrubd::testing::ReadFile(log), "scrubd listening on http://127.0.0.1:");
+  ASSERT_GT(port, 0);
+  const std::string canary = "cookiecanaryqx81";
+  auto posted = scrubd::testing::HttpSend(
+      port, "POST", "/ingest/s/", scrubd::testing::Fixture("0008.body"),
+      {{"Content-Type", "text/plain"}, {"Sec-GPC", "1"}, {"Cookie", "euconsent-v2=" + canary}});
+  ASSERT_EQ(posted.status, 200u) << posted.body;
+  const std::string session = "01a20355-1c58-723a-837c-2bcc756c76c4";
+  CliRun by_session = Scrubd("consent show --data-dir " + data + " --session " + session);
+  EXPECT_EQ(by_session.exit_code, 0) << by_session.out;
+  EXPECT_NE(by_session.out.find("1 consent ledger entry"), std::string::npos) << by_session.out;
+  EXPECT_NE(by_session.out.find("denied via gpc (header)"), std::string::npos) << by_session.out;
+  CliRun by_id = Scrubd("consent show --data-dir " + data +
+                        " --distinct-id 01a20355-1c26-7bcc-9c69-edbf0328ba49 --json");
+  EXPECT_EQ(by_id.exit_code, 0) << by_id.out;
+  EXPECT_NE(by_id.out.find("\"signal\":\"gpc\""), std::string::npos) << by_id.out;
+  EXPECT_EQ(by_id.out.find("01a20355-1c26-7bcc"), std::string::npos) << by_id.out;  // pseudonym
+  CliRun other = Scrubd("consent show --data-dir " + data + " --distinct-id someone-else --json");
+  EXPECT_EQ(other.exit_code, 0);
+  EXPECT_NE(other.out.find("{\"entries\":[]}"), std::string::npos) << other.out;
+  CliRun bad = Scrubd("consent show --data-dir " + data + " --session 'x " + canary + "'");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.out.find(canary), std::string::npos) << bad.out;
+  EXPECT_EQ(Scrubd("consent show --data-dir " + data).exit_code, 2);
+  EXPECT_EQ(Scrubd("consent show --session " + session).exit_code, 2);
+  EXPECT_EQ(Scrubd("consent show --data-dir " + (d.path() / "none").string() + " --session " +
+                   session)
+                .exit_code,
+            1);
+  EXPECT_EQ(scrubd::testing::HttpSend(port, "POST", "/s/", scrubd::testing::Fixture("0008.body"),
+                                      {{"Content-Type", "text/plain"}})
+                .status,
+            404u);  // with a prefix, posthog routes answer under it only
+  kill(pid, SIGTERM);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << scrubd::testing::ReadFile(log);
+  EXPECT_EQ(AllBytes(d.path()).find(canary), std::string::npos);
 }

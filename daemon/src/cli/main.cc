@@ -136,6 +136,20 @@ bool WantsHelp(int argc, char** argv) {
 // compiles with placeholders, so a policy serve accepts with the data dir's keys passes here.
 const policies::LoadOptions kCheckKeys{std::string(32, 'k'), std::string(32, 'i')};
 
+// "opt_in[posthog,tcf,gpc] wait=60s on_withdrawal=erase"
+std::string ConsentSummary(const policies::ConsentPolicy& c) {
+  std::string out = c.mode == policies::ConsentMode::kOptIn    ? "opt_in"
+                    : c.mode == policies::ConsentMode::kOptOut ? "opt_out"
+                                                               : "none";
+  out += "[";
+  for (size_t i = 0; i < c.signals.size(); ++i)
+    out += (i ? "," : "") + std::string(policies::ConsentSignalName(c.signals[i]));
+  out += "]";
+  if (c.mode == policies::ConsentMode::kOptIn) out += " wait=" + std::to_string(c.wait_seconds) + "s";
+  if (c.on_withdrawal == policies::ConsentWithdrawal::kErase) out += " on_withdrawal=erase";
+  return out;
+}
+
 int PolicyCheck(int argc, char** argv) {
   if (argc == 0 || WantsHelp(argc, argv)) {
     std::fputs(kCheckUsage, argc == 0 ? stderr : stdout);
@@ -155,9 +169,11 @@ int PolicyCheck(int argc, char** argv) {
     if (r.ok()) {
       const auto& p = *(*r)->policies().front();
       std::printf(
-          "OK    %s (name=%s version=%d sha256=%.16s detectors=%zu retention=%lldd rules=%zu)\n",
+          "OK    %s (name=%s version=%d sha256=%.16s detectors=%zu retention=%lldd rules=%zu "
+          "consent=%s)\n",
           f.c_str(), p.name.c_str(), p.version, p.sha256.c_str(), p.scanner->DetectorIds().size(),
-          static_cast<long long>(p.retention.days), p.retention.rules.size());
+          static_cast<long long>(p.retention.days), p.retention.rules.size(),
+          ConsentSummary(p.consent).c_str());
     } else {
       std::printf("ERROR %s\n", r.status().message().c_str());
       ++bad;

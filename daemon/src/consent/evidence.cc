@@ -75,10 +75,13 @@ Evidence FromTcf(std::string_view value, const policies::ConsentPolicy& c) {
   return e;
 }
 
-Evidence FromOneTrust(std::string_view value, const policies::ConsentPolicy& c) {
+// A banner never answered (interactionCount=0: the groups are the site's defaults) or a choice
+// awaiting reconsent says nothing about the user.
+std::optional<Evidence> FromOneTrust(std::string_view value, const policies::ConsentPolicy& c) {
   Evidence e = Make(ConsentState::kDenied, "cookie", ConsentSignal::kOneTrust, value);
   Result<OneTrustConsent> ot = ParseOptanonConsent(value);
   if (!ot.ok()) return e;
+  if (ot->interaction_count == 0 || ot->awaiting_reconsent == true) return std::nullopt;
   bool granted = true;
   for (const std::string& want : c.onetrust_groups) {
     bool has = false;
@@ -127,7 +130,8 @@ void CookieEvidence(std::string_view header, const policies::ConsentPolicy& c,
   if (c.Uses(ConsentSignal::kTcf))
     if (auto v = FindCookie(header, "euconsent-v2")) out->push_back(FromTcf(*v, c));
   if (c.Uses(ConsentSignal::kOneTrust))
-    if (auto v = FindCookie(header, "OptanonConsent")) out->push_back(FromOneTrust(*v, c));
+    if (auto v = FindCookie(header, "OptanonConsent"))
+      if (auto e = FromOneTrust(*v, c)) out->push_back(std::move(*e));
   if (c.Uses(ConsentSignal::kCookiebot))
     if (auto v = FindCookie(header, "CookieConsent"))
       if (auto e = FromCookiebot(*v, c)) out->push_back(std::move(*e));

@@ -10,6 +10,7 @@
 #include "consent/ledger.h"
 #include "consent/quarantine.h"
 #include "dom/dom_masker.h"
+#include "ingest/gzip.h"
 #include "scrubd/audit/log.h"
 #include "server/app.h"
 #include "sink/local_store.h"
@@ -73,10 +74,10 @@ class ConsentPipelineTest : public ::testing::Test {
   }
   HttpResponse Snapshot(const std::string& session = kSession,
                         std::map<std::string, std::string> headers = {}) {
-    std::string body = Fixture("0008.body");
-    for (size_t at; (at = body.find(kSession)) != std::string::npos;)
-      body.replace(at, std::strlen(kSession), session == kSession ? "@@" : session);
-    for (size_t at; (at = body.find("@@")) != std::string::npos;) body.replace(at, 2, kSession);
+    std::string body = ingest::Gunzip(Fixture("0008.body"), {}).value();
+    if (session != kSession)
+      for (size_t at; (at = body.find(kSession)) != std::string::npos;)
+        body.replace(at, std::strlen(kSession), session);
     return Post("/s/", body, std::move(headers));
   }
   HttpResponse Event(const std::string& name, const std::string& session = kSession,
@@ -152,7 +153,7 @@ TEST_F(ConsentPipelineTest, HeldBatchesWithoutConsentAreDeletedAfterTheWait) {
   EXPECT_NE(m.find("scrubd_consent_timeout_batches_total 1"), std::string::npos) << m;
   EXPECT_NE(m.find("reason=\"consent_timeout\""), std::string::npos);
   ASSERT_TRUE(log_->Close().ok());
-  EXPECT_TRUE(AnyFileContains(dir_.path() / "audit", "\"consent_timeout\""));
+  EXPECT_TRUE(AnyFileContains(dir_.path() / "audit", "consent_timeout"));
 }
 
 TEST_F(ConsentPipelineTest, ShutdownDeletesTheQuarantineAndARestartReleasesNothingOld) {
@@ -248,7 +249,7 @@ TEST_F(ConsentPipelineTest, CookieValuesReachNoFileOnlyTheirHashes) {
   Start("consent:\n  mode: opt_in\n  cookie: {name: site_consent, granted: '^yes', denied: "
         "'^no'}\n");
   ASSERT_EQ(Snapshot(kSession, {{"cookie", "site_consent=yes-" + canary +
-                                               "; OptanonConsent=groups%3DC0002%3A1%26x%3D" +
+                                               "; OptanonConsent=groups=C0002%3A1&x=" +
                                                canary}})
                 .status,
             200u);
