@@ -21,10 +21,14 @@ struct SignalName {
   ConsentSignal signal;
 };
 constexpr SignalName kSignals[] = {
-    {"posthog", ConsentSignal::kPosthog},     {"event", ConsentSignal::kEvent},
-    {"tcf", ConsentSignal::kTcf},             {"onetrust", ConsentSignal::kOneTrust},
-    {"cookiebot", ConsentSignal::kCookiebot}, {"cookie", ConsentSignal::kCookie},
-    {"gpc", ConsentSignal::kGpc},             {"dnt", ConsentSignal::kDnt},
+    {"posthog", ConsentSignal::kPosthog},
+    {"event", ConsentSignal::kEvent},
+    {"tcf", ConsentSignal::kTcf},
+    {"onetrust", ConsentSignal::kOneTrust},
+    {"cookiebot", ConsentSignal::kCookiebot},
+    {"cookie", ConsentSignal::kCookie},
+    {"gpc", ConsentSignal::kGpc},
+    {"dnt", ConsentSignal::kDnt},
 };
 
 std::shared_ptr<const RE2> CompileRe(const std::string& pattern) {
@@ -36,10 +40,14 @@ std::shared_ptr<const RE2> CompileRe(const std::string& pattern) {
 
 Status ParseMode(const std::string& file, const YAML::Node& n, ConsentPolicy* out) {
   const std::string m = n.Scalar();
-  if (m == "none") out->mode = ConsentMode::kNone;
-  else if (m == "opt_out") out->mode = ConsentMode::kOptOut;
-  else if (m == "opt_in") out->mode = ConsentMode::kOptIn;
-  else return Error(file, n, "consent.mode must be none, opt_in or opt_out");
+  if (m == "none")
+    out->mode = ConsentMode::kNone;
+  else if (m == "opt_out")
+    out->mode = ConsentMode::kOptOut;
+  else if (m == "opt_in")
+    out->mode = ConsentMode::kOptIn;
+  else
+    return Error(file, n, "consent.mode must be none, opt_in or opt_out");
   return Status::Ok();
 }
 
@@ -56,9 +64,12 @@ Status ParseLegacy(const std::string& file, const YAML::Node& n, ConsentPolicy* 
     return Error(file, opt_in ? opt_in : opt_out,
                  "consent.respect_opt_out and consent.require_opt_in are the old spelling of "
                  "consent.mode: give only consent.mode");
-  if (yamlcheck::GetBool(n, "require_opt_in", false)) out->mode = ConsentMode::kOptIn;
-  else if (!yamlcheck::GetBool(n, "respect_opt_out", true)) out->mode = ConsentMode::kNone;
-  else out->mode = ConsentMode::kOptOut;
+  if (yamlcheck::GetBool(n, "require_opt_in", false))
+    out->mode = ConsentMode::kOptIn;
+  else if (!yamlcheck::GetBool(n, "respect_opt_out", true))
+    out->mode = ConsentMode::kNone;
+  else
+    out->mode = ConsentMode::kOptOut;
   return Status::Ok();
 }
 
@@ -185,14 +196,16 @@ Status ParseCookie(const std::string& file, const YAML::Node& n, ConsentPolicy* 
        {"denied", Type::kString, "RE2 over the decoded value that means denied"}});
   if (!s.ok()) return s;
   out->cookie_name = yamlcheck::GetString(n, "name", "");
-  if (out->cookie_name.empty()) return Error(file, n, "consent.cookie: missing required key 'name'");
+  if (out->cookie_name.empty())
+    return Error(file, n, "consent.cookie: missing required key 'name'");
   if (!n["granted"]) return Error(file, n, "consent.cookie: missing required key 'granted'");
   for (const char* k : {"granted", "denied"}) {
     YAML::Node v = n[k];
     if (!v) continue;
     auto re = CompileRe(v.Scalar());
     if (!re->ok())
-      return Error(file, v, std::string("consent.cookie.") + k + ": bad RE2 pattern: " + re->error());
+      return Error(file, v,
+                   std::string("consent.cookie.") + k + ": bad RE2 pattern: " + re->error());
     (std::string(k) == "granted" ? out->cookie_granted : out->cookie_denied) = std::move(re);
   }
   return Status::Ok();
@@ -206,9 +219,12 @@ Status ParseTail(const std::string& file, const YAML::Node& n, ConsentPolicy* ou
     out->wait_seconds = secs;
   }
   if (YAML::Node w = n["on_withdrawal"]) {
-    if (w.Scalar() == "stop") out->on_withdrawal = ConsentWithdrawal::kStop;
-    else if (w.Scalar() == "erase") out->on_withdrawal = ConsentWithdrawal::kErase;
-    else return Error(file, w, "consent.on_withdrawal must be stop or erase");
+    if (w.Scalar() == "stop")
+      out->on_withdrawal = ConsentWithdrawal::kStop;
+    else if (w.Scalar() == "erase")
+      out->on_withdrawal = ConsentWithdrawal::kErase;
+    else
+      return Error(file, w, "consent.on_withdrawal must be stop or erase");
   }
   return Status::Ok();
 }

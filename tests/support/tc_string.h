@@ -46,28 +46,28 @@ class TcBits {
 
 inline std::string MakeTcString(const TcSpec& s) {
   TcBits b;
-  b.Put(2, 6);                        // Version
-  b.Put(s.created_ds, 36);            // Created
-  b.Put(s.created_ds, 36);            // LastUpdated
-  b.Put(7, 12);                       // CmpId
-  b.Put(1, 12);                       // CmpVersion
-  b.Put(1, 6);                        // ConsentScreen
-  b.Put(4, 6), b.Put(13, 6);          // ConsentLanguage "EN"
-  b.Put(150, 12);                     // VendorListVersion
-  b.Put(s.policy_version, 6);         // TcfPolicyVersion
+  b.Put(2, 6);                 // Version
+  b.Put(s.created_ds, 36);     // Created
+  b.Put(s.created_ds, 36);     // LastUpdated
+  b.Put(7, 12);                // CmpId
+  b.Put(1, 12);                // CmpVersion
+  b.Put(1, 6);                 // ConsentScreen
+  b.Put(4, 6), b.Put(13, 6);   // ConsentLanguage "EN"
+  b.Put(150, 12);              // VendorListVersion
+  b.Put(s.policy_version, 6);  // TcfPolicyVersion
   b.Put(s.service_specific ? 1 : 0, 1);
-  b.Put(0, 1);                        // UseNonStandardTexts
-  b.Put(0, 12);                       // SpecialFeatureOptIns
-  b.Flags(s.purposes, 24);            // PurposesConsent
-  b.Put(0, 24);                       // PurposesLITransparency
-  b.Put(0, 1);                        // PurposeOneTreatment
-  b.Put(3, 6), b.Put(4, 6);           // PublisherCC "DE"
+  b.Put(0, 1);               // UseNonStandardTexts
+  b.Put(0, 12);              // SpecialFeatureOptIns
+  b.Flags(s.purposes, 24);   // PurposesConsent
+  b.Put(0, 24);              // PurposesLITransparency
+  b.Put(0, 1);               // PurposeOneTreatment
+  b.Put(3, 6), b.Put(4, 6);  // PublisherCC "DE"
   int max = 0;
   for (int v : s.vendors) max = v > max ? v : max;
-  b.Put(max, 16), b.Put(0, 1);        // vendor consents: bitfield
+  b.Put(max, 16), b.Put(0, 1);  // vendor consents: bitfield
   b.Flags(s.vendors, max);
-  b.Put(0, 16), b.Put(0, 1);          // vendor LI: none
-  b.Put(0, 12);                       // NumPubRestrictions
+  b.Put(0, 16), b.Put(0, 1);  // vendor LI: none
+  b.Put(0, 12);               // NumPubRestrictions
   std::string out = b.Base64Url();
   if (!s.publisher_purposes.empty()) {
     TcBits p;

@@ -69,10 +69,10 @@ std::string Line(const json::object& e) {
   for (const json::value& p : e.at("purposes").as_array())
     purposes += (purposes.empty() ? "" : ",") + std::string(p.as_string());
   std::string line = "#" + std::to_string(e.at("seq").as_int64()) + " " + s("time") + " " +
-                     s("state") + " via " + s("signal") + " (" + s("source") + ") session=" +
-                     s("session") + " subject=" + s("subject") +
-                     " purposes=" + (purposes.empty() ? "-" : purposes) + " vendors=" +
-                     std::to_string(e.at("vendors").as_array().size());
+                     s("state") + " via " + s("signal") + " (" + s("source") +
+                     ") session=" + s("session") + " subject=" + s("subject") +
+                     " purposes=" + (purposes.empty() ? "-" : purposes) +
+                     " vendors=" + std::to_string(e.at("vendors").as_array().size());
   if (!s("value_sha256").empty() && s("value_sha256") != "-")
     line += " sha256=" + s("value_sha256").substr(0, 16);
   const json::object& pol = e.at("policy").as_object();

@@ -60,11 +60,13 @@ Evidence FromTcf(std::string_view value, const policies::ConsentPolicy& c) {
   if (!tc.ok() || !CheckTcfValidity(*tc).ok()) return e;
   bool granted = true;
   for (int p : c.tcf_purposes) {
-    bool has = c.tcf_publisher
-                   ? tc->publisher_tc && p >= 1 && p <= 24 && tc->publisher_tc->purposes_consent[p - 1]
-                   : tc->PurposeConsent(p);
-    if (has) e.purposes.push_back(std::to_string(p));
-    else granted = false;
+    bool has = c.tcf_publisher ? tc->publisher_tc && p >= 1 && p <= 24 &&
+                                     tc->publisher_tc->purposes_consent[p - 1]
+                               : tc->PurposeConsent(p);
+    if (has)
+      e.purposes.push_back(std::to_string(p));
+    else
+      granted = false;
   }
   if (c.tcf_vendor_id > 0 && !tc->vendor_consents.Has(c.tcf_vendor_id)) granted = false;
   for (int v : tc->vendor_consents.Ids()) {
@@ -87,8 +89,10 @@ std::optional<Evidence> FromOneTrust(std::string_view value, const policies::Con
     bool has = false;
     for (const auto& [group, on] : ot->groups)
       if (group == want && on) has = true;
-    if (has) e.purposes.push_back(want);
-    else granted = false;
+    if (has)
+      e.purposes.push_back(want);
+    else
+      granted = false;
   }
   if (granted) e.state = ConsentState::kGranted;
   return e;
@@ -105,8 +109,10 @@ std::optional<Evidence> FromCookiebot(std::string_view value, const policies::Co
                : cat == "preferences" ? cb->preferences
                : cat == "statistics"  ? cb->statistics
                                       : cb->marketing;
-    if (has) e.purposes.push_back(cat);
-    else granted = false;
+    if (has)
+      e.purposes.push_back(cat);
+    else
+      granted = false;
   }
   if (granted) e.state = ConsentState::kGranted;
   return e;

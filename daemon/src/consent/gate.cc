@@ -25,8 +25,7 @@ std::string Key(const std::string& token, const std::string& id) {
 
 bool SameEvidence(ConsentState state, const std::string& signal, const std::string& sha,
                   const std::vector<std::string>& purposes, const Evidence& e) {
-  return state == e.state && signal == e.signal && sha == e.value_sha256 &&
-         purposes == e.purposes;
+  return state == e.state && signal == e.signal && sha == e.value_sha256 && purposes == e.purposes;
 }
 
 }  // namespace
@@ -56,48 +55,41 @@ void ConsentGate::Trim() {
   subjects_.clear();
 }
 
-ConsentGate::Known& ConsentGate::SessionLocked(const std::string& token,
+// The cached state of a session / subject, read from the ledger on a miss; null when the
+// ledger cannot be read (the caller decides as denied and records nothing).
+ConsentGate::Known* ConsentGate::SessionLocked(const std::string& token,
                                                const std::string& session) {
-  Trim();
-  auto [it, fresh] = sessions_.try_emplace(Key(token, session));
-  if (!fresh) return it->second;
+  const std::string key = Key(token, session);
+  if (auto it = sessions_.find(key); it != sessions_.end()) return &it->second;
   auto r = deps_.ledger->LatestForSession(token, session);
   if (!r.ok()) {
     ++errors_;
     spdlog::error("consent ledger read failed: {}", r.status().ToString());
-    it->second.error = true;
-    sessions_.erase(it);  // read again next time
-    static Known failed;
-    failed = Known{};
-    failed.error = true;
-    return failed;
+    return nullptr;
   }
+  Known& k = sessions_[key];
   if (*r) {
-    it->second.state = (*r)->state;
-    it->second.signal = (*r)->signal;
-    it->second.value_sha256 = (*r)->value_sha256;
-    it->second.purposes = (*r)->purposes;
+    k.state = (*r)->state;
+    k.signal = (*r)->signal;
+    k.value_sha256 = (*r)->value_sha256;
+    k.purposes = (*r)->purposes;
   }
-  return it->second;
+  return &k;
 }
 
-ConsentGate::Known& ConsentGate::SubjectLocked(const std::string& token,
+ConsentGate::Known* ConsentGate::SubjectLocked(const std::string& token,
                                                const std::string& subject) {
-  Trim();
-  auto [it, fresh] = subjects_.try_emplace(Key(token, subject));
-  if (!fresh) return it->second;
+  const std::string key = Key(token, subject);
+  if (auto it = subjects_.find(key); it != subjects_.end()) return &it->second;
   auto r = deps_.ledger->LatestForSubject(token, subject);
   if (!r.ok()) {
     ++errors_;
     spdlog::error("consent ledger read failed: {}", r.status().ToString());
-    subjects_.erase(it);
-    static Known failed;
-    failed = Known{};
-    failed.error = true;
-    return failed;
+    return nullptr;
   }
-  if (*r) it->second.state = (*r)->state;
-  return it->second;
+  Known& k = subjects_[key];
+  if (*r) k.state = (*r)->state;
+  return &k;
 }
 
 void ConsentGate::AuditEntry(const LedgerEntry& e) {
@@ -119,24 +111,28 @@ void ConsentGate::AuditEntry(const LedgerEntry& e) {
 
 bool ConsentGate::RecordLocked(const ingest::Event& ev, const policies::Policy& policy,
                                const std::string& subject, const Evidence& e) {
-  Known* session = ev.session_id.empty() ? nullptr : &SessionLocked(ev.token, ev.session_id);
-  Known* subj = subject.empty() ? nullptr : &SubjectLocked(ev.token, subject);
-  bool session_same = !session || session->error ||
-                      SameEvidence(session->state, session->signal, session->value_sha256,
-                                   session->purposes, e);
-  bool subject_same = !subj || subj->error || subj->state == e.state;
+  const bool has_session = !ev.session_id.empty(), has_subject = !subject.empty();
+  Known* session = has_session ? SessionLocked(ev.token, ev.session_id) : nullptr;
+  Known* subj = has_subject ? SubjectLocked(ev.token, subject) : nullptr;
+  // A state that could not be read counts as changed: the evidence is recorded again.
+  bool session_same =
+      !has_session || (session && SameEvidence(session->state, session->signal,
+                                               session->value_sha256, session->purposes, e));
+  bool subject_same = !has_subject || (subj && subj->state == e.state);
   if (session_same && subject_same) return false;
   bool withdrawal = e.state == ConsentState::kDenied &&
                     ((session && (session->state == ConsentState::kGranted || session->admitted)) ||
                      (subj && subj->state == ConsentState::kGranted));
-  LedgerEntry row{0,         Now(),    ev.token, ev.session_id, subject, e.state, e.source,
-                  e.signal,  e.purposes, e.vendors, e.value_sha256, policy.name, policy.sha256,
-                  policy.version};
+  LedgerEntry row{
+      0,        Now(),      ev.token,  ev.session_id,  subject,     e.state,       e.source,
+      e.signal, e.purposes, e.vendors, e.value_sha256, policy.name, policy.sha256, policy.version};
   if (withdrawal && policy.consent.on_withdrawal == policies::ConsentWithdrawal::kErase &&
       deps_.raise_erasure && !ev.distinct_id.empty()) {
     Result<std::string> id = deps_.raise_erasure(ev.token, ev.distinct_id);
-    if (id.ok()) row.erasure_request = *id;
-    else spdlog::error("consent withdrawal: raising the erasure failed: {}", id.status().ToString());
+    if (id.ok())
+      row.erasure_request = *id;
+    else
+      spdlog::error("consent withdrawal: raising the erasure failed: {}", id.status().ToString());
   }
   if (Status s = deps_.ledger->Append(&row); !s.ok()) {
     ++errors_;
@@ -146,32 +142,34 @@ bool ConsentGate::RecordLocked(const ingest::Event& ev, const policies::Policy& 
   } else {
     AuditEntry(row);
   }
-  if (session && !session->error) {
+  if (session) {
     session->state = e.state;
     session->signal = e.signal;
     session->value_sha256 = e.value_sha256;
     session->purposes = e.purposes;
   }
-  if (subj && !subj->error) subj->state = e.state;
+  if (subj) subj->state = e.state;
   return true;
 }
 
 // The session's own state, else its subject's (recorded for the session as inherited).
 ConsentState ConsentGate::EffectiveLocked(const ingest::Event& ev, const policies::Policy& policy,
                                           const std::string& subject, bool* error) {
-  Known* session = ev.session_id.empty() ? nullptr : &SessionLocked(ev.token, ev.session_id);
-  if (session && session->error) return *error = true, ConsentState::kDenied;
+  const bool has_session = !ev.session_id.empty();
+  Known* session = has_session ? SessionLocked(ev.token, ev.session_id) : nullptr;
+  if (has_session && !session) return *error = true, ConsentState::kDenied;
   if (session && session->state != ConsentState::kUnknown) return session->state;
   if (subject.empty()) return ConsentState::kUnknown;
-  Known& subj = SubjectLocked(ev.token, subject);
-  if (subj.error) return *error = true, ConsentState::kDenied;
-  if (subj.state == ConsentState::kUnknown || !session) return subj.state;
+  Known* subj = SubjectLocked(ev.token, subject);
+  if (!subj) return *error = true, ConsentState::kDenied;
+  if (subj->state == ConsentState::kUnknown || !session) return subj->state;
+  const ConsentState inherited_state = subj->state;
   Evidence inherited;
-  inherited.state = subj.state;
+  inherited.state = inherited_state;
   inherited.source = "subject";
   inherited.signal = "subject";
   RecordLocked(ev, policy, subject, inherited);
-  return subj.state;
+  return inherited_state;
 }
 
 const std::vector<Evidence>& ConsentGate::RequestView::RequestEvidenceFor(
@@ -189,6 +187,7 @@ void ConsentGate::RequestView::Observe(const ingest::Event& ev, const policies::
   if (!combined) return;
   const std::string subject = SubjectOf(ev, policy);
   std::lock_guard<std::mutex> lock(gate_->mu_);
+  gate_->Trim();  // only here and in Decide: pointers into the maps live for one call
   if (gate_->RecordLocked(ev, policy, subject, *combined) && !subject.empty())
     (combined->state == ConsentState::kGranted ? granted_subjects_ : denied_subjects_)
         .insert({ev.token, subject});
@@ -197,13 +196,15 @@ void ConsentGate::RequestView::Observe(const ingest::Event& ev, const policies::
 Action ConsentGate::RequestView::Decide(const ingest::Event& ev, const policies::Policy& policy) {
   const std::string subject = SubjectOf(ev, policy);
   std::lock_guard<std::mutex> lock(gate_->mu_);
+  gate_->Trim();
   bool error = false;
   ConsentState state = gate_->EffectiveLocked(ev, policy, subject, &error);
   if (error || state == ConsentState::kDenied) return Action::kDrop;
   const policies::ConsentPolicy& c = policy.consent;
   if (state == ConsentState::kUnknown && c.mode == ConsentMode::kOptIn)
     return c.wait_seconds > 0 ? Action::kHold : Action::kDrop;
-  if (!ev.session_id.empty()) gate_->SessionLocked(ev.token, ev.session_id).admitted = true;
+  if (!ev.session_id.empty())
+    if (Known* k = gate_->SessionLocked(ev.token, ev.session_id)) k->admitted = true;
   return Action::kAdmit;
 }
 

@@ -76,10 +76,9 @@ class ConsentGate {
     std::string signal, value_sha256;
     std::vector<std::string> purposes;
     bool admitted = false;  // data of it was admitted (an opt_out session before its denial)
-    bool error = false;     // the ledger could not be read: decide as denied
   };
-  Known& SessionLocked(const std::string& token, const std::string& session);
-  Known& SubjectLocked(const std::string& token, const std::string& subject);
+  Known* SessionLocked(const std::string& token, const std::string& session);
+  Known* SubjectLocked(const std::string& token, const std::string& subject);
   void Trim();
   // Records `e` for the event's session and subject if it changes either; true if it did.
   bool RecordLocked(const ingest::Event& ev, const policies::Policy& policy,

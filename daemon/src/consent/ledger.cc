@@ -114,8 +114,10 @@ json::object LedgerEntryJson(const LedgerEntry& e) {
                  {"policy", json::object{{"name", e.policy_name},
                                          {"version", e.policy_version},
                                          {"sha256", e.policy_sha256}}}};
-  if (e.erasure_request.empty()) o["erasure_request"] = nullptr;
-  else o["erasure_request"] = e.erasure_request;
+  if (e.erasure_request.empty())
+    o["erasure_request"] = nullptr;
+  else
+    o["erasure_request"] = e.erasure_request;
   return o;
 }
 
@@ -124,7 +126,8 @@ fs::path LedgerPath(const fs::path& data_dir) { return data_dir / "consent" / "l
 Result<std::unique_ptr<Ledger>> Ledger::Open(const fs::path& file, bool read_only) {
   if (read_only) {
     std::error_code ec;
-    if (!fs::exists(file, ec)) return Status::NotFound("consent ledger: no ledger in this data dir");
+    if (!fs::exists(file, ec))
+      return Status::NotFound("consent ledger: no ledger in this data dir");
   } else {
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);

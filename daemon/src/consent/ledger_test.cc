@@ -15,8 +15,20 @@ TEST(ConsentLedgerTest, AppendsReadsBackAndRefusesRewrites) {
   {
     auto l = Ledger::Open(path, false);
     ASSERT_TRUE(l.ok()) << l.status().message();
-    LedgerEntry a{0, 1700000000000, "phc_a", "s1", "pid_x", ConsentState::kGranted, "cookie",
-                  "tcf", {"1"}, {755}, std::string(64, 'a'), "default", "sha", 1};
+    LedgerEntry a{0,
+                  1700000000000,
+                  "phc_a",
+                  "s1",
+                  "pid_x",
+                  ConsentState::kGranted,
+                  "cookie",
+                  "tcf",
+                  {"1"},
+                  {755},
+                  std::string(64, 'a'),
+                  "default",
+                  "sha",
+                  1};
     ASSERT_TRUE((*l)->Append(&a).ok());
     LedgerEntry b = a;
     b.state = ConsentState::kDenied;
@@ -41,8 +53,9 @@ TEST(ConsentLedgerTest, AppendsReadsBackAndRefusesRewrites) {
   EXPECT_EQ(st.st_mode & 0777, 0700u);
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  EXPECT_NE(sqlite3_exec(db, "UPDATE consent_ledger SET state='granted'", nullptr, nullptr, nullptr),
-            SQLITE_OK);
+  EXPECT_NE(
+      sqlite3_exec(db, "UPDATE consent_ledger SET state='granted'", nullptr, nullptr, nullptr),
+      SQLITE_OK);
   EXPECT_NE(sqlite3_exec(db, "DELETE FROM consent_ledger", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   auto ro = Ledger::Open(path, true);

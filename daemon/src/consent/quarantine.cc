@@ -60,8 +60,7 @@ std::vector<HeldBatch> Quarantine::TakeSubject(const std::string& token,
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> keys;
   for (const auto& [key, q] : by_session_)
-    if (!q.empty() && q.front().token == token && q.front().subject == subject)
-      keys.push_back(key);
+    if (!q.empty() && q.front().token == token && q.front().subject == subject) keys.push_back(key);
   std::vector<HeldBatch> out;
   for (const std::string& k : keys)
     for (HeldBatch& b : TakeKeyLocked(k)) out.push_back(std::move(b));

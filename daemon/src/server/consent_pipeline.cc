@@ -35,8 +35,7 @@ struct HeldIngest : consent::HeldPayload {
 
 }  // namespace
 
-ConsentView::ConsentView(consent::ConsentGate* gate, consent::RequestFacts facts)
-    : facts_(facts) {
+ConsentView::ConsentView(consent::ConsentGate* gate, consent::RequestFacts facts) : facts_(facts) {
   if (gate) view_.emplace(gate, std::move(facts));
 }
 
@@ -79,7 +78,8 @@ void IngestPipeline::HoldBack(const HttpRequest& req, ingest::Endpoint endpoint,
     consent::HeldBatch held;
     held.token = key.first;
     held.session = key.second;
-    held.subject = consent::ConsentGate::SubjectOf(*members.front()->event, *members.front()->policy);
+    held.subject =
+        consent::ConsentGate::SubjectOf(*members.front()->event, *members.front()->policy);
     held.peer = req.peer;
     held.held_ms = now;
     held.deadline_ms = now + members.front()->policy->consent.wait_seconds * 1000;
@@ -100,10 +100,10 @@ void IngestPipeline::HoldBack(const HttpRequest& req, ingest::Endpoint endpoint,
       continue;
     }
     held_total_++;
-    auditor_->Append("consent_held", json::serialize(json::object{{"token", key.first},
-                                                                  {"session", session},
-                                                                  {"events", events},
-                                                                  {"bytes", bytes}}));
+    auditor_->Append(
+        "consent_held",
+        json::serialize(json::object{
+            {"token", key.first}, {"session", session}, {"events", events}, {"bytes", bytes}}));
   }
 }
 
@@ -163,7 +163,8 @@ Status IngestPipeline::ReleaseAndDiscard(Admitted& admitted) {
          action == consent::Action::kAdmit ? &release : &drop);
   }
   if (const auto* g = admitted.consent->granted_subjects())
-    for (const auto& [token, subject] : *g) take(quarantine_->TakeSubject(token, subject), &release);
+    for (const auto& [token, subject] : *g)
+      take(quarantine_->TakeSubject(token, subject), &release);
   if (const auto* d = admitted.consent->denied_subjects())
     for (const auto& [token, subject] : *d) take(quarantine_->TakeSubject(token, subject), &drop);
   Discard(std::move(drop), "consent");

@@ -42,8 +42,7 @@ class ConsentPipelineTest : public ::testing::Test {
     o.dir = dir_.path() / "state";
     state_ = std::move(dom::StateStore::Open(o).value());
     log_ = std::move(audit::Log::Open(dir_.path() / "audit", {}).value());
-    ledger_ = std::move(
-        consent::Ledger::Open(consent::LedgerPath(dir_.path()), false).value());
+    ledger_ = std::move(consent::Ledger::Open(consent::LedgerPath(dir_.path()), false).value());
     AppConfig cfg;
     cfg.pseudonym_key = "pseudonym-key-for-tests";
     cfg.path_prefix = prefix;
@@ -161,7 +160,7 @@ TEST_F(ConsentPipelineTest, ShutdownDeletesTheQuarantineAndARestartReleasesNothi
   ASSERT_EQ(Snapshot().status, 200u);
   EXPECT_EQ(app_->DiscardAllHeld("shutdown"), 1u);
   ASSERT_EQ(Event("$opt_in").status, 200u);
-  EXPECT_FALSE(Stored());  // the batch held before the restart is gone, not stored late
+  EXPECT_FALSE(Stored());              // the batch held before the restart is gone, not stored late
   ASSERT_EQ(Snapshot().status, 200u);  // later batches of the consented session are stored
   EXPECT_TRUE(Stored());
   ASSERT_TRUE(log_->Close().ok());
@@ -194,10 +193,10 @@ TEST_F(ConsentPipelineTest, TcfCookieGrantsOnlyWithEveryPurposeTheVendorAndAVali
     bool stored;
   } cases[] = {
       {{{1, 7}, {2, 755}}, true},
-      {{{1}, {755}}, false},                              // purpose 7 refused
-      {{{1, 7}, {2}}, false},                             // vendor 755 refused
-      {{{1, 7}, {755}, 2}, false},                        // policy version 2 after 2023-09-30
-      {{{1, 7}, {755}, 4, 17000000000, false}, false},    // not service specific
+      {{{1}, {755}}, false},                            // purpose 7 refused
+      {{{1, 7}, {2}}, false},                           // vendor 755 refused
+      {{{1, 7}, {755}, 2}, false},                      // policy version 2 after 2023-09-30
+      {{{1, 7}, {755}, 4, 17000000000, false}, false},  // not service specific
   };
   int i = 0;
   for (const Case& c : cases) {
@@ -227,8 +226,9 @@ TEST_F(ConsentPipelineTest, ASubjectsConsentCarriesToItsLaterSessions) {
 }
 
 TEST_F(ConsentPipelineTest, WithdrawalStopsLaterDataAndRaisesAnErasureWhenAsked) {
-  Start("consent:\n  mode: opt_out\n  on_withdrawal: erase\n  cookie: {name: site_consent, "
-        "granted: '^yes$', denied: '^no$'}\n");
+  Start(
+      "consent:\n  mode: opt_out\n  on_withdrawal: erase\n  cookie: {name: site_consent, "
+      "granted: '^yes$', denied: '^no$'}\n");
   ASSERT_EQ(Snapshot(kSession, {{"cookie", "site_consent=yes"}}).status, 200u);
   EXPECT_TRUE(Stored());
   ASSERT_EQ(Event("$pageview", kSession).status, 200u);
@@ -246,11 +246,11 @@ TEST_F(ConsentPipelineTest, WithdrawalStopsLaterDataAndRaisesAnErasureWhenAsked)
 
 TEST_F(ConsentPipelineTest, CookieValuesReachNoFileOnlyTheirHashes) {
   const std::string canary = "CANARYcookie7731";
-  Start("consent:\n  mode: opt_in\n  cookie: {name: site_consent, granted: '^yes', denied: "
-        "'^no'}\n");
+  Start(
+      "consent:\n  mode: opt_in\n  cookie: {name: site_consent, granted: '^yes', denied: "
+      "'^no'}\n");
   ASSERT_EQ(Snapshot(kSession, {{"cookie", "site_consent=yes-" + canary +
-                                               "; OptanonConsent=groups=C0002%3A1&x=" +
-                                               canary}})
+                                               "; OptanonConsent=groups=C0002%3A1&x=" + canary}})
                 .status,
             200u);
   EXPECT_TRUE(Stored());

@@ -5,9 +5,9 @@
 
 #include <boost/json.hpp>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
-#include <memory>
 #include <utility>
 #include <vector>
 
