@@ -12,22 +12,27 @@ std::string Quarantine::Key(const std::string& token, const std::string& id) {
   return k;
 }
 
-bool Quarantine::Hold(HeldBatch& b) {
+Quarantine::HoldResult Quarantine::Hold(HeldBatch& b) {
   std::lock_guard<std::mutex> lock(mu_);
   const std::string key = Key(b.token, b.session);
+  if (!b.session.empty() && timed_out_.count(key)) return HoldResult::kTimedOut;
   if (total_bytes_ + b.bytes > limits_.total_bytes ||
       session_bytes_[key] + b.bytes > limits_.session_bytes ||
       peer_bytes_[b.peer] + b.bytes > limits_.peer_bytes) {
     if (session_bytes_[key] == 0) session_bytes_.erase(key);
     if (peer_bytes_[b.peer] == 0) peer_bytes_.erase(b.peer);
-    return false;
+    return HoldResult::kFull;
   }
   total_bytes_ += b.bytes;
   session_bytes_[key] += b.bytes;
   peer_bytes_[b.peer] += b.bytes;
   ++batches_;
-  by_session_[key].push_back(std::move(b));
-  return true;
+  std::deque<HeldBatch>& q = by_session_[key];
+  // The wait is the session's: its later batches expire with its first (its FullSnapshot), so
+  // a late grant never stores a recording whose start was deleted.
+  if (!q.empty()) b.deadline_ms = std::min(b.deadline_ms, q.front().deadline_ms);
+  q.push_back(std::move(b));
+  return HoldResult::kHeld;
 }
 
 void Quarantine::Uncount(const HeldBatch& b) {
@@ -52,6 +57,7 @@ std::vector<HeldBatch> Quarantine::TakeKeyLocked(const std::string& key) {
 
 std::vector<HeldBatch> Quarantine::Take(const std::string& token, const std::string& session) {
   std::lock_guard<std::mutex> lock(mu_);
+  timed_out_.erase(Key(token, session));  // evidence decided it: holding may start afresh
   return TakeKeyLocked(Key(token, session));
 }
 
@@ -84,6 +90,10 @@ std::vector<HeldBatch> Quarantine::TakeExpired(int64_t now_ms) {
   std::vector<HeldBatch> out;
   for (auto it = by_session_.begin(); it != by_session_.end();) {
     std::deque<HeldBatch>& q = it->second;
+    if (!q.empty() && q.front().deadline_ms <= now_ms && now_ms != INT64_MAX) {
+      if (timed_out_.size() >= kMaxTimedOut) timed_out_.clear();
+      timed_out_.insert(it->first);
+    }
     while (!q.empty() && q.front().deadline_ms <= now_ms) {
       Uncount(q.front());
       out.push_back(std::move(q.front()));

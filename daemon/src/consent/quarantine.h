@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,11 @@ class Quarantine {
   explicit Quarantine(QuarantineLimits limits) : limits_(limits) {}
 
   // False (and `b` untouched) when a byte budget would be exceeded: the caller drops and counts.
-  bool Hold(HeldBatch& b);
+  // A session's later batches take its first batch's deadline (the wait is per session).
+  enum class HoldResult { kHeld, kFull, kTimedOut };
+  // kTimedOut: the session's wait already ended (its start was deleted), so its later batches
+  // are not held either until evidence arrives (remembered for the last kMaxTimedOut sessions).
+  HoldResult Hold(HeldBatch& b);
   // Everything held for the session, oldest first.
   std::vector<HeldBatch> Take(const std::string& token, const std::string& session);
   // Everything held for the sessions of a subject pseudonym, oldest first per session.
@@ -61,7 +66,9 @@ class Quarantine {
   std::vector<HeldBatch> TakeKeyLocked(const std::string& key);
   void Uncount(const HeldBatch& b);
 
+  static constexpr size_t kMaxTimedOut = 100000;
   const QuarantineLimits limits_;
+  std::set<std::string> timed_out_;  // sessions whose wait ended; cleared when full
   mutable std::mutex mu_;
   std::map<std::string, std::deque<HeldBatch>> by_session_;  // token\0session
   std::map<std::string, uint64_t> session_bytes_, peer_bytes_;

@@ -94,10 +94,13 @@ void IngestPipeline::HoldBack(const HttpRequest& req, ingest::Endpoint endpoint,
     held.payload = std::move(payload);
     const std::string session = Pseudonym(config_.pseudonym_key, held.session);
     const uint64_t events = held.events, bytes = held.bytes;
-    if (!quarantine_->Hold(held)) {
-      std::vector<consent::HeldBatch> full;
-      full.push_back(std::move(held));
-      Discard(std::move(full), "consent_quarantine_full");
+    if (consent::Quarantine::HoldResult hr = quarantine_->Hold(held);
+        hr != consent::Quarantine::HoldResult::kHeld) {
+      std::vector<consent::HeldBatch> refused;
+      refused.push_back(std::move(held));
+      Discard(std::move(refused), hr == consent::Quarantine::HoldResult::kFull
+                                      ? "consent_quarantine_full"
+                                      : "consent_timeout");
       continue;
     }
     held_total_++;

@@ -146,10 +146,14 @@ TEST_F(ConsentPipelineTest, HeldBatchesWithoutConsentAreDeletedAfterTheWait) {
   ASSERT_EQ(Snapshot().status, 200u);
   EXPECT_EQ(app_->ExpireHeld(Now()), 0u);  // still waiting
   EXPECT_EQ(app_->ExpireHeld(Now() + 5001), 1u);
+  ASSERT_EQ(Snapshot().status, 200u);  // the session's wait is over: not held again
+  EXPECT_EQ(quarantine_->Stats().batches, 0u);
   ASSERT_EQ(Event("$opt_in").status, 200u);  // too late: nothing left to release
   EXPECT_FALSE(Stored());
+  ASSERT_EQ(Snapshot().status, 200u);  // after the grant, later batches are stored
+  EXPECT_TRUE(Stored());
   std::string m = Metrics();
-  EXPECT_NE(m.find("scrubd_consent_timeout_batches_total 1"), std::string::npos) << m;
+  EXPECT_NE(m.find("scrubd_consent_timeout_batches_total 2"), std::string::npos) << m;
   EXPECT_NE(m.find("reason=\"consent_timeout\""), std::string::npos);
   ASSERT_TRUE(log_->Close().ok());
   EXPECT_TRUE(AnyFileContains(dir_.path() / "audit", "consent_timeout"));
