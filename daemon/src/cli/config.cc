@@ -160,14 +160,17 @@ Status CheckPosthogErasure(const ServeConfig& c, bool from_flags) {
 // "" or "/" followed by path characters, no trailing '/', no dot segment, no query.
 Status CheckPathPrefix(const std::string& p) {
   if (p.empty()) return Status::Ok();
-  bool ok = p.size() >= 2 && p.size() <= 64 && p[0] == '/' && p.back() != '/' &&
-            p.find("//") == std::string::npos && p.find("/.") == std::string::npos &&
-            p.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-_.") ==
-                std::string::npos;
+  bool ok =
+      p.size() >= 2 && p.size() <= 64 && p[0] == '/' && p.back() != '/' &&
+      p.find("//") == std::string::npos && p.find("/.") == std::string::npos &&
+      p.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-_.") ==
+          std::string::npos;
+  for (const char* root : {"/admin", "/metrics", "/healthz", "/v1"})
+    if (p == root || p.rfind(std::string(root) + "/", 0) == 0) ok = false;  // they stay at /
   if (ok) return Status::Ok();
   return Status::InvalidInput(
-      "--path-prefix must look like /ingest (a '/' then letters, digits, '-', '_', '.', '/'; no "
-      "trailing '/', at most 64 characters)");
+      "--path-prefix must look like /ingest (not under /admin, /metrics, /healthz or /v1; a '/' "
+      "then letters, digits, '-', '_', '.', '/'; no trailing '/', at most 64 characters)");
 }
 
 // HOST:PORT with a numeric port (the server resolves the host); "" is allowed (not set).

@@ -27,7 +27,7 @@ struct LocalStack {
   std::unique_ptr<subjects::SubjectStore> index;
   std::unique_ptr<retention::HoldStore> holds;
   std::unique_ptr<consent::Ledger> ledger;  // null when the data dir has none yet
-  subjects::Stores stores;  // points into the members above; held_by asks `holds`
+  subjects::Stores stores;                  // points into the members above; held_by asks `holds`
 };
 
 // Opens `data` (which must already be a data dir: audit/ exists, kInvalidInput otherwise,

@@ -145,7 +145,8 @@ std::string ConsentSummary(const policies::ConsentPolicy& c) {
   for (size_t i = 0; i < c.signals.size(); ++i)
     out += (i ? "," : "") + std::string(policies::ConsentSignalName(c.signals[i]));
   out += "]";
-  if (c.mode == policies::ConsentMode::kOptIn) out += " wait=" + std::to_string(c.wait_seconds) + "s";
+  if (c.mode == policies::ConsentMode::kOptIn)
+    out += " wait=" + std::to_string(c.wait_seconds) + "s";
   if (c.on_withdrawal == policies::ConsentWithdrawal::kErase) out += " on_withdrawal=erase";
   return out;
 }
@@ -388,11 +389,11 @@ int Serve(int argc, char** argv) {
   if (!subjects.ok()) return fail(subjects.status());
   // Consent: the gate, the quarantine and its sweep (docs/consent.md).
   cli::SubjectsRuntime* subjects_rt = subjects->get();
-  std::unique_ptr<cli::ConsentRuntime> consent_rt = cli::ConsentRuntime::Start(
-      &app, ledger->get(), pseudo_key, cfg.consent_quarantine_bytes,
-      [subjects_rt](const std::string& token, const std::string& id) {
-        return subjects_rt->RaiseErasure(token, id);
-      });
+  std::unique_ptr<cli::ConsentRuntime> consent_rt =
+      cli::ConsentRuntime::Start(&app, ledger->get(), pseudo_key, cfg.consent_quarantine_bytes,
+                                 [subjects_rt](const std::string& token, const std::string& id) {
+                                   return subjects_rt->RaiseErasure(token, id);
+                                 });
 
   // Signals are taken synchronously by this thread; every other thread has them blocked.
   sigset_t sigs;
@@ -453,7 +454,7 @@ int Serve(int argc, char** argv) {
   }
   http.Stop();
   if (admin_http) admin_http->Stop();
-  consent_rt->Stop();  // what waits for consent is deleted: the quarantine is memory only
+  consent_rt->Stop();   // what waits for consent is deleted: the quarantine is memory only
   (*subjects)->Stop();  // finishes the request step under way
   app.FlushAuditAggregates(/*all=*/true);
   if (Status s = Env::Default()->RemoveFile(addr_file); !s.ok())

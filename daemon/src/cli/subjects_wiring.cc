@@ -1,12 +1,11 @@
 // The subjects runtime of `serve` (see subjects_wiring.h).
 #include "cli/subjects_wiring.h"
 
-#include "cli/consent_wiring.h"
-
 #include <spdlog/spdlog.h>
 
 #include <future>
 
+#include "cli/consent_wiring.h"
 #include "retention/holds.h"
 #include "retention/holds_api.h"
 #include "retention/purge_api.h"
@@ -48,6 +47,9 @@ class IngestGate : public server::IngestHooks {
       if (Status s = index_->Record(facts); !s.ok()) return s;
     }
     return Status::Ok();
+  }
+  bool Suppressed(const server::IngestNote& note) override {
+    return subjects::IsSuppressed(*index_, static_cast<const Note&>(note).facts);
   }
 
  private:

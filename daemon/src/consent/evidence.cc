@@ -57,7 +57,10 @@ Evidence Make(ConsentState state, const char* source, ConsentSignal signal,
 Evidence FromTcf(std::string_view value, const policies::ConsentPolicy& c) {
   Evidence e = Make(ConsentState::kDenied, "cookie", ConsentSignal::kTcf, value);
   Result<TcString> tc = DecodeTcString(value);
-  if (!tc.ok() || !CheckTcfValidity(*tc).ok()) return e;
+  if (!tc.ok() || !CheckTcfValidity(*tc).ok()) {
+    e.invalid = true;
+    return e;
+  }
   bool granted = true;
   for (int p : c.tcf_purposes) {
     bool has = c.tcf_publisher ? tc->publisher_tc && p >= 1 && p <= 24 &&
@@ -69,6 +72,12 @@ Evidence FromTcf(std::string_view value, const policies::ConsentPolicy& c) {
       granted = false;
   }
   if (c.tcf_vendor_id > 0 && !tc->vendor_consents.Has(c.tcf_vendor_id)) granted = false;
+  // A publisher restriction of type 0 (not allowed) on a required purpose for the vendor.
+  for (const TcfPublisherRestriction& r : tc->publisher_restrictions)
+    for (int p : c.tcf_purposes)
+      if (r.purpose_id == p && r.restriction_type == 0 && c.tcf_vendor_id > 0 &&
+          r.vendors.Has(c.tcf_vendor_id))
+        granted = false;
   for (int v : tc->vendor_consents.Ids()) {
     if (e.vendors.size() >= kMaxVendors) break;
     e.vendors.push_back(v);
@@ -82,7 +91,10 @@ Evidence FromTcf(std::string_view value, const policies::ConsentPolicy& c) {
 std::optional<Evidence> FromOneTrust(std::string_view value, const policies::ConsentPolicy& c) {
   Evidence e = Make(ConsentState::kDenied, "cookie", ConsentSignal::kOneTrust, value);
   Result<OneTrustConsent> ot = ParseOptanonConsent(value);
-  if (!ot.ok()) return e;
+  if (!ot.ok()) {
+    e.invalid = true;
+    return e;
+  }
   if (ot->interaction_count == 0 || ot->awaiting_reconsent == true) return std::nullopt;
   bool granted = true;
   for (const std::string& want : c.onetrust_groups) {
@@ -101,7 +113,10 @@ std::optional<Evidence> FromOneTrust(std::string_view value, const policies::Con
 std::optional<Evidence> FromCookiebot(std::string_view value, const policies::ConsentPolicy& c) {
   Evidence e = Make(ConsentState::kDenied, "cookie", ConsentSignal::kCookiebot, value);
   Result<CookiebotConsent> cb = ParseCookiebotConsent(value);
-  if (!cb.ok()) return e;
+  if (!cb.ok()) {
+    e.invalid = true;
+    return e;
+  }
   if (cb->not_required) return std::nullopt;  // outside a consent region: says nothing
   bool granted = true;
   for (const std::string& cat : c.cookiebot_categories) {
@@ -121,7 +136,10 @@ std::optional<Evidence> FromCookiebot(std::string_view value, const policies::Co
 std::optional<Evidence> FromCookie(std::string_view raw, const policies::ConsentPolicy& c) {
   Evidence e = Make(ConsentState::kDenied, "cookie", ConsentSignal::kCookie, raw);
   Result<std::string> value = PercentDecode(raw, false);
-  if (!value.ok()) return e;
+  if (!value.ok()) {
+    e.invalid = true;
+    return e;
+  }
   if (c.cookie_denied && RE2::PartialMatch(*value, *c.cookie_denied)) return e;
   if (c.cookie_granted && RE2::PartialMatch(*value, *c.cookie_granted)) {
     e.state = ConsentState::kGranted;
@@ -130,20 +148,29 @@ std::optional<Evidence> FromCookie(std::string_view raw, const policies::Consent
   return std::nullopt;  // neither pattern: no evidence
 }
 
+// Every cookie of that name counts (a site and a sibling subdomain may both set one): with
+// Combine, a refusing one wins over a granting one.
+template <typename F>
+void EachCookie(const std::vector<std::pair<std::string_view, std::string_view>>& all,
+                std::string_view name, std::vector<Evidence>* out, F evaluate) {
+  for (const auto& [n, v] : all)
+    if (n == name)
+      if (std::optional<Evidence> e = evaluate(v)) out->push_back(std::move(*e));
+}
+
 void CookieEvidence(std::string_view header, const policies::ConsentPolicy& c,
                     std::vector<Evidence>* out) {
   if (header.empty()) return;
+  const auto all = ParseCookieHeader(header);
   if (c.Uses(ConsentSignal::kTcf))
-    if (auto v = FindCookie(header, "euconsent-v2")) out->push_back(FromTcf(*v, c));
+    EachCookie(all, "euconsent-v2", out,
+               [&](std::string_view v) { return std::optional<Evidence>(FromTcf(v, c)); });
   if (c.Uses(ConsentSignal::kOneTrust))
-    if (auto v = FindCookie(header, "OptanonConsent"))
-      if (auto e = FromOneTrust(*v, c)) out->push_back(std::move(*e));
+    EachCookie(all, "OptanonConsent", out, [&](std::string_view v) { return FromOneTrust(v, c); });
   if (c.Uses(ConsentSignal::kCookiebot))
-    if (auto v = FindCookie(header, "CookieConsent"))
-      if (auto e = FromCookiebot(*v, c)) out->push_back(std::move(*e));
+    EachCookie(all, "CookieConsent", out, [&](std::string_view v) { return FromCookiebot(v, c); });
   if (c.Uses(ConsentSignal::kCookie) && !c.cookie_name.empty())
-    if (auto v = FindCookie(header, c.cookie_name))
-      if (auto e = FromCookie(*v, c)) out->push_back(std::move(*e));
+    EachCookie(all, c.cookie_name, out, [&](std::string_view v) { return FromCookie(v, c); });
 }
 
 // A property value as consent: true / "granted" / "yes" / "true" / 1 grant; the opposites deny.
@@ -191,6 +218,8 @@ std::optional<Evidence> EventEvidence(const ingest::Event& ev, const policies::C
 }
 
 std::optional<Evidence> Combine(const std::vector<Evidence>& all) {
+  for (const Evidence& e : all)  // an explicit refusal first: it can be a withdrawal
+    if (e.state == ConsentState::kDenied && !e.invalid) return e;
   for (const Evidence& e : all)
     if (e.state == ConsentState::kDenied) return e;
   for (const Evidence& e : all)

@@ -27,6 +27,9 @@ struct Evidence {
   std::vector<std::string> purposes;  // granted purposes / groups / categories / properties
   std::vector<int> vendors;           // TCF: the vendors with consent (at most kMaxVendors)
   std::string value_sha256;           // of the TC string / cookie value / header; "" for events
+  // Present but unreadable (a TC string that does not decode, a malformed CMP cookie): denied
+  // for this session's data, but never a withdrawal (no erasure) and never the subject's state.
+  bool invalid = false;
 };
 
 inline constexpr size_t kMaxVendors = 512;
@@ -36,6 +39,9 @@ struct RequestFacts {
   std::string cookie_header;
   bool gpc = false;  // Sec-GPC: 1
   bool dnt = false;  // DNT: 1
+  // Who sent it (peer address and first X-Forwarded-For hop): an event-sourced grant carries
+  // to the subject's other sessions only from the same client.
+  std::string client;
 };
 
 // The evidence of the request's headers and cookies under `c`, one per signal present (a cookie

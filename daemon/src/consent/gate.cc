@@ -88,7 +88,10 @@ ConsentGate::Known* ConsentGate::SubjectLocked(const std::string& token,
     return nullptr;
   }
   Known& k = subjects_[key];
-  if (*r) k.state = (*r)->state;
+  if (*r) {
+    k.state = (*r)->state;
+    k.source = (*r)->source;  // grant_client is unknown after a restart: not carried over
+  }
   return &k;
 }
 
@@ -109,8 +112,25 @@ void ConsentGate::AuditEntry(const LedgerEntry& e) {
   deps_.audit("consent_recorded", json::serialize(o));
 }
 
+// One erasure per subject, for a withdrawal of a grant this session had (or of data stored
+// under opt_out), from explicit evidence: never for an unreadable value, and not again when
+// the ledger already links one to the subject.
+bool ConsentGate::ShouldErase(const ingest::Event& ev, const policies::Policy& policy,
+                              const Known* session, const std::string& subject, const Evidence& e) {
+  if (e.state != ConsentState::kDenied || e.invalid || !session) return false;
+  if (session->state != ConsentState::kGranted && !session->admitted) return false;
+  if (policy.consent.on_withdrawal != policies::ConsentWithdrawal::kErase) return false;
+  if (!deps_.raise_erasure || ev.distinct_id.empty() || subject.empty()) return false;
+  auto rows = deps_.ledger->ForSubjects({{ev.token, subject}});
+  if (!rows.ok()) return false;
+  for (const LedgerEntry& r : *rows)
+    if (!r.erasure_request.empty()) return false;
+  return true;
+}
+
 bool ConsentGate::RecordLocked(const ingest::Event& ev, const policies::Policy& policy,
-                               const std::string& subject, const Evidence& e) {
+                               const std::string& subject, const Evidence& e,
+                               const std::string& client) {
   const bool has_session = !ev.session_id.empty(), has_subject = !subject.empty();
   Known* session = has_session ? SessionLocked(ev.token, ev.session_id) : nullptr;
   Known* subj = has_subject ? SubjectLocked(ev.token, subject) : nullptr;
@@ -118,16 +138,14 @@ bool ConsentGate::RecordLocked(const ingest::Event& ev, const policies::Policy& 
   bool session_same =
       !has_session || (session && SameEvidence(session->state, session->signal,
                                                session->value_sha256, session->purposes, e));
-  bool subject_same = !has_subject || (subj && subj->state == e.state);
+  // Unreadable evidence is this session's only: it never becomes the subject's state.
+  bool subject_same = !has_subject || e.invalid || (subj && subj->state == e.state);
   if (session_same && subject_same) return false;
-  bool withdrawal = e.state == ConsentState::kDenied &&
-                    ((session && (session->state == ConsentState::kGranted || session->admitted)) ||
-                     (subj && subj->state == ConsentState::kGranted));
   LedgerEntry row{
       0,        Now(),      ev.token,  ev.session_id,  subject,     e.state,       e.source,
       e.signal, e.purposes, e.vendors, e.value_sha256, policy.name, policy.sha256, policy.version};
-  if (withdrawal && policy.consent.on_withdrawal == policies::ConsentWithdrawal::kErase &&
-      deps_.raise_erasure && !ev.distinct_id.empty()) {
+  if (e.invalid) row.subject.clear();  // the session's alone (see subject_same)
+  if (ShouldErase(ev, policy, session, subject, e)) {
     Result<std::string> id = deps_.raise_erasure(ev.token, ev.distinct_id);
     if (id.ok())
       row.erasure_request = *id;
@@ -148,13 +166,26 @@ bool ConsentGate::RecordLocked(const ingest::Event& ev, const policies::Policy& 
     session->value_sha256 = e.value_sha256;
     session->purposes = e.purposes;
   }
-  if (subj) subj->state = e.state;
+  if (subj && !e.invalid && e.source != "subject") {
+    subj->state = e.state;
+    subj->source = e.source;
+    subj->grant_client = e.state == ConsentState::kGranted ? client : "";
+  }
   return true;
 }
 
 // The session's own state, else its subject's (recorded for the session as inherited).
+// Whether a subject's state carries to a session of `client`: a grant learnt from an event
+// (forgeable by anyone who knows the distinct id) only to the client that sent it.
+static bool Carries(const std::string& source, const std::string& grant_client, ConsentState state,
+                    const std::string& client) {
+  if (state != ConsentState::kGranted || source != "event") return true;
+  return !grant_client.empty() && grant_client == client;
+}
+
 ConsentState ConsentGate::EffectiveLocked(const ingest::Event& ev, const policies::Policy& policy,
-                                          const std::string& subject, bool* error) {
+                                          const std::string& subject, const std::string& client,
+                                          bool* error) {
   const bool has_session = !ev.session_id.empty();
   Known* session = has_session ? SessionLocked(ev.token, ev.session_id) : nullptr;
   if (has_session && !session) return *error = true, ConsentState::kDenied;
@@ -162,18 +193,20 @@ ConsentState ConsentGate::EffectiveLocked(const ingest::Event& ev, const policie
   if (subject.empty()) return ConsentState::kUnknown;
   Known* subj = SubjectLocked(ev.token, subject);
   if (!subj) return *error = true, ConsentState::kDenied;
+  if (!Carries(subj->source, subj->grant_client, subj->state, client))
+    return ConsentState::kUnknown;
   if (subj->state == ConsentState::kUnknown || !session) return subj->state;
   const ConsentState inherited_state = subj->state;
   Evidence inherited;
   inherited.state = inherited_state;
   inherited.source = "subject";
   inherited.signal = "subject";
-  RecordLocked(ev, policy, subject, inherited);
+  RecordLocked(ev, policy, subject, inherited, client);
   return inherited_state;
 }
 
 ConsentState ConsentGate::Current(const std::string& token, const std::string& session,
-                                  const std::string& subject) {
+                                  const std::string& subject, const std::string& client) {
   std::lock_guard<std::mutex> lock(mu_);
   Trim();
   if (!session.empty()) {
@@ -183,7 +216,8 @@ ConsentState ConsentGate::Current(const std::string& token, const std::string& s
   }
   if (subject.empty()) return ConsentState::kUnknown;
   Known* s = SubjectLocked(token, subject);
-  return s ? s->state : ConsentState::kDenied;
+  if (!s) return ConsentState::kDenied;
+  return Carries(s->source, s->grant_client, s->state, client) ? s->state : ConsentState::kUnknown;
 }
 
 const std::vector<Evidence>& ConsentGate::RequestView::RequestEvidenceFor(
@@ -202,7 +236,8 @@ void ConsentGate::RequestView::Observe(const ingest::Event& ev, const policies::
   const std::string subject = SubjectOf(ev, policy);
   std::lock_guard<std::mutex> lock(gate_->mu_);
   gate_->Trim();  // only here and in Decide: pointers into the maps live for one call
-  if (gate_->RecordLocked(ev, policy, subject, *combined) && !subject.empty())
+  if (gate_->RecordLocked(ev, policy, subject, *combined, facts_.client) && !subject.empty() &&
+      !combined->invalid)
     (combined->state == ConsentState::kGranted ? granted_subjects_ : denied_subjects_)
         .insert({ev.token, subject});
 }
@@ -212,11 +247,12 @@ Action ConsentGate::RequestView::Decide(const ingest::Event& ev, const policies:
   std::lock_guard<std::mutex> lock(gate_->mu_);
   gate_->Trim();
   bool error = false;
-  ConsentState state = gate_->EffectiveLocked(ev, policy, subject, &error);
+  ConsentState state = gate_->EffectiveLocked(ev, policy, subject, facts_.client, &error);
   if (error || state == ConsentState::kDenied) return Action::kDrop;
   const policies::ConsentPolicy& c = policy.consent;
+  // Without a session there is nothing to hold by: all sessionless events would share a queue.
   if (state == ConsentState::kUnknown && c.mode == ConsentMode::kOptIn)
-    return c.wait_seconds > 0 ? Action::kHold : Action::kDrop;
+    return c.wait_seconds > 0 && !ev.session_id.empty() ? Action::kHold : Action::kDrop;
   if (!ev.session_id.empty())
     if (Known* k = gate_->SessionLocked(ev.token, ev.session_id)) k->admitted = true;
   return Action::kAdmit;

@@ -68,7 +68,7 @@ class ConsentGate {
   // The effective state of a session (else its subject), recording nothing; kDenied when the
   // ledger cannot be read.
   ConsentState Current(const std::string& token, const std::string& session,
-                       const std::string& subject);
+                       const std::string& subject, const std::string& client);
   // Ledger writes and reads that failed (the event was held back or dropped meanwhile).
   uint64_t errors() const;
   // The subject pseudonym of `ev` under `policy` ("" without a key or a distinct id).
@@ -79,16 +79,20 @@ class ConsentGate {
     ConsentState state = ConsentState::kUnknown;
     std::string signal, value_sha256;
     std::vector<std::string> purposes;
-    bool admitted = false;  // data of it was admitted (an opt_out session before its denial)
+    bool admitted = false;     // data of it was admitted (an opt_out session before its denial)
+    std::string source;        // subjects: where the newest state came from
+    std::string grant_client;  // subjects: the client an event-sourced grant came from
   };
   Known* SessionLocked(const std::string& token, const std::string& session);
   Known* SubjectLocked(const std::string& token, const std::string& subject);
   void Trim();
   // Records `e` for the event's session and subject if it changes either; true if it did.
   bool RecordLocked(const ingest::Event& ev, const policies::Policy& policy,
-                    const std::string& subject, const Evidence& e);
+                    const std::string& subject, const Evidence& e, const std::string& client);
   ConsentState EffectiveLocked(const ingest::Event& ev, const policies::Policy& policy,
-                               const std::string& subject, bool* error);
+                               const std::string& subject, const std::string& client, bool* error);
+  bool ShouldErase(const ingest::Event& ev, const policies::Policy& policy, const Known* session,
+                   const std::string& subject, const Evidence& e);
   void AuditEntry(const LedgerEntry& e);
   int64_t Now() const;
 

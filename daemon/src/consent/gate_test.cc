@@ -26,8 +26,14 @@ ingest::Event Ev(const std::string& name, const std::string& session,
   return e;
 }
 
+RequestFacts From(const std::string& client) {
+  RequestFacts f;
+  f.client = client;
+  return f;
+}
+
 Action Decision(ConsentGate& gate, const ingest::Event& ev, const policies::Policy& p,
-                RequestFacts facts = {}) {
+                RequestFacts facts = From("c1")) {
   ConsentGate::RequestView v(&gate, std::move(facts));
   v.Observe(ev, p);
   return v.Decide(ev, p);
@@ -48,7 +54,9 @@ TEST(ConsentGateTest, StateSurvivesATinyCacheBecauseTheLedgerIsTheTruth) {
         Decision(gate, Ev("$pageview", "t" + std::to_string(i), "other" + std::to_string(i)), *p),
         Action::kHold);
   EXPECT_EQ(Decision(gate, Ev("$pageview", "s1"), *p), Action::kAdmit);  // read back
-  EXPECT_EQ(Decision(gate, Ev("$pageview", "s9"), *p), Action::kAdmit);  // the subject's, inherited
+  // An event-sourced grant carries to other sessions only while the gate remembers its client:
+  // after a cache flush the new session is held (fail closed).
+  EXPECT_EQ(Decision(gate, Ev("$pageview", "s9"), *p), Action::kHold);
   RequestFacts gpc;
   gpc.gpc = true;
   EXPECT_EQ(Decision(gate, Ev("$pageview", "s1"), *p, gpc), Action::kDrop);
@@ -80,10 +88,32 @@ TEST(ConsentGateTest, EventsWithoutASessionUseTheSubjectOnly) {
   deps.ledger = ledger.get();
   ConsentGate gate(std::move(deps));
   auto p = MakePolicy("consent: {mode: opt_in}\n");
-  EXPECT_EQ(Decision(gate, Ev("$identify", ""), *p), Action::kHold);
+  EXPECT_EQ(Decision(gate, Ev("$identify", ""), *p), Action::kDrop);  // nothing to hold it by
   EXPECT_EQ(Decision(gate, Ev("$opt_in", ""), *p), Action::kAdmit);
-  EXPECT_EQ(Decision(gate, Ev("$identify", "", "did-2"), *p), Action::kHold);
+  EXPECT_EQ(Decision(gate, Ev("$identify", "", "did-2"), *p), Action::kDrop);
   EXPECT_EQ(Decision(gate, Ev("$identify", ""), *p), Action::kAdmit);
+}
+
+TEST(ConsentGateTest, AnEventGrantCarriesToOtherSessionsOnlyFromTheSameClient) {
+  scrubd::testing::TempDir dir;
+  auto ledger = Ledger::Open(LedgerPath(dir.path()), false).value();
+  GateDeps deps;
+  deps.ledger = ledger.get();
+  ConsentGate gate(std::move(deps));
+  auto p = MakePolicy("consent: {mode: opt_in}\n");
+  EXPECT_EQ(Decision(gate, Ev("$opt_in", "s1"), *p, From("c1")), Action::kAdmit);
+  EXPECT_EQ(Decision(gate, Ev("$pageview", "s2"), *p, From("c1")), Action::kAdmit);
+  // Someone else naming the same distinct id (a forged $opt_in elsewhere) gets nothing.
+  EXPECT_EQ(Decision(gate, Ev("$pageview", "s3"), *p, From("c2")), Action::kHold);
+  RequestFacts cookie = From("c3");
+  cookie.cookie_header = "OptanonConsent=groups=C0002%3A1";
+  EXPECT_EQ(Decision(gate, Ev("$pageview", "s4", "did-9"), *p, cookie), Action::kAdmit);
+  EXPECT_EQ(Decision(gate, Ev("$pageview", "s5", "did-9"), *p, From("c4")), Action::kAdmit);
+  // An unreadable cookie denies its session only and is no withdrawal of the subject.
+  RequestFacts broken = From("c3");
+  broken.cookie_header = "euconsent-v2=%%%";
+  EXPECT_EQ(Decision(gate, Ev("$pageview", "s6", "did-9"), *p, broken), Action::kDrop);
+  EXPECT_EQ(Decision(gate, Ev("$pageview", "s7", "did-9"), *p, From("c4")), Action::kAdmit);
 }
 
 }  // namespace

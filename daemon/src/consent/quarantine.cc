@@ -65,8 +65,12 @@ std::vector<HeldBatch> Quarantine::TakeSubject(const std::string& token,
                                                const std::string& subject) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> keys;
-  for (const auto& [key, q] : by_session_)
-    if (!q.empty() && q.front().token == token && q.front().subject == subject) keys.push_back(key);
+  for (const auto& [key, q] : by_session_)  // a session whose distinct id changed: any batch
+    for (const HeldBatch& b : q)
+      if (b.token == token && b.subject == subject) {
+        keys.push_back(key);
+        break;
+      }
   std::vector<HeldBatch> out;
   for (const std::string& k : keys)
     for (HeldBatch& b : TakeKeyLocked(k)) out.push_back(std::move(b));

@@ -1,6 +1,7 @@
 // TC string decoding: base64url segments -> bit reader -> fields (docs/tcf.md).
 #include "consent/tcf.h"
 
+#include <algorithm>
 #include <ctime>
 #include <sstream>
 
@@ -116,8 +117,13 @@ Status ReadRanges(BitReader& r, int max_id, const char* field, TcfVendorSet* out
   TCF_TRY(Reserve(r, max_id, field));
   out->max_vendor_id = static_cast<uint16_t>(max_id);
   out->bits.assign(static_cast<size_t>(max_id) + 1, false);
-  for (auto [a, b] : ranges)
-    for (int id = a; id <= b; ++id) out->bits[id] = true;
+  // Sorted, each id set once: overlapping entries cost nothing more than MaxVendorId bits.
+  std::sort(ranges.begin(), ranges.end());
+  int filled = 0;
+  for (auto [a, b] : ranges) {
+    for (int id = std::max(a, filled + 1); id <= b; ++id) out->bits[id] = true;
+    filled = std::max(filled, b);
+  }
   return Status::Ok();
 }
 

@@ -17,6 +17,8 @@ namespace json = boost::json;
 
 namespace {
 
+constexpr uint64_t kHeldOverheadBytes = 4096, kJsonExpansion = 4;
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -79,12 +81,12 @@ void IngestPipeline::HoldBack(const HttpRequest& req, ingest::Endpoint endpoint,
     consent::HeldBatch held;
     held.token = key.first;
     held.session = key.second;
-    held.subject =
-        consent::ConsentGate::SubjectOf(*members.front()->event, *members.front()->policy);
-    held.peer = req.peer;
+    held.subject = members.front()->subject;  // taken before the scrubber ran
+    held.peer = admitted.client;
     held.held_ms = now;
     held.deadline_ms = now + members.front()->policy->consent.wait_seconds * 1000;
-    held.bytes = std::max<uint64_t>(1, batch.decoded_bytes / groups.size());
+    // Parsed JSON takes several times its text; every batch has its own overhead too.
+    held.bytes = kHeldOverheadBytes + kJsonExpansion * (batch.decoded_bytes / groups.size());
     for (HeldEvent* h : members) {
       held.events += h->event->is_snapshot ? ingest::SnapshotItems(h->event->json)->size() : 1;
       auto& into = h->event->is_snapshot ? payload->recordings : payload->events;
@@ -94,6 +96,7 @@ void IngestPipeline::HoldBack(const HttpRequest& req, ingest::Endpoint endpoint,
     held.payload = std::move(payload);
     const std::string session = Pseudonym(config_.pseudonym_key, held.session);
     const uint64_t events = held.events, bytes = held.bytes;
+    const std::string held_subject = held.subject;
     if (consent::Quarantine::HoldResult hr = quarantine_->Hold(held);
         hr != consent::Quarantine::HoldResult::kHeld) {
       std::vector<consent::HeldBatch> refused;
@@ -104,15 +107,26 @@ void IngestPipeline::HoldBack(const HttpRequest& req, ingest::Endpoint endpoint,
       continue;
     }
     held_total_++;
+    keys.push_back({key.first, key.second, held_subject, admitted.client});
     auditor_->Append(
         "consent_held",
         json::serialize(json::object{
             {"token", key.first}, {"session", session}, {"events", events}, {"bytes", bytes}}));
   }
+  Recheck(keys);
 }
 
 Status IngestPipeline::StoreHeld(consent::HeldBatch& held) {
   auto* p = static_cast<HeldIngest*>(held.payload.get());
+  // The subject may have been erased while this waited: its tombstone wins over the consent.
+  if (hooks_)
+    for (const auto& note : p->notes)
+      if (note && hooks_->Suppressed(*note)) {
+        std::vector<consent::HeldBatch> erased;
+        erased.push_back(std::move(held));
+        Discard(std::move(erased), "tombstone");
+        return Status::Ok();
+      }
   CleanBatch clean;
   clean.path = p->path;
   clean.recording = p->recording;
@@ -204,7 +218,7 @@ void IngestPipeline::Recheck(const std::vector<HeldKey>& keys) {
   std::lock_guard<std::mutex> lock(release_mu_);
   releasing_++;
   for (const HeldKey& k : keys) {
-    consent::ConsentState now = consent_->Current(k.token, k.session, k.subject);
+    consent::ConsentState now = consent_->Current(k.token, k.session, k.subject, k.client);
     if (now == consent::ConsentState::kUnknown) continue;
     std::vector<consent::HeldBatch> got = quarantine_->Take(k.token, k.session);
     if (now == consent::ConsentState::kDenied)

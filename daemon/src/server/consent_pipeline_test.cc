@@ -277,3 +277,15 @@ TEST_F(ConsentPipelineTest, PathPrefixServesPosthogRoutesUnderItOnly) {
 
 }  // namespace
 }  // namespace scrubd::server
+namespace scrubd::server {
+namespace {
+TEST_F(ConsentPipelineTest, ASubjectsGrantReleasesItsOtherTabsHeldBatches) {
+  Start("consent: {mode: opt_in, wait_seconds: 60}\n");
+  ASSERT_EQ(Snapshot(kOther).status, 200u);  // tab 2, held
+  ASSERT_EQ(quarantine_->Stats().batches, 1u);
+  ASSERT_EQ(Event("$opt_in", kSession).status, 200u);  // tab 1 opts in
+  EXPECT_EQ(quarantine_->Stats().batches, 0u);
+  EXPECT_TRUE(Stored(kOther));
+}
+}  // namespace
+}  // namespace scrubd::server

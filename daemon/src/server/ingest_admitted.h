@@ -36,6 +36,7 @@ struct HeldEvent {
   ingest::Event* event;
   std::unique_ptr<IngestNote> note;
   const policies::Policy* policy;
+  std::string subject;  // taken before the scrubber rewrote the distinct id
 };
 
 struct IngestPipeline::Admitted {
@@ -46,7 +47,9 @@ struct IngestPipeline::Admitted {
   std::vector<std::unique_ptr<IngestNote>> notes;  // IngestHooks::Admit's, of stored events
   std::unique_ptr<ConsentView> consent;
   std::map<consent::SessionKey, consent::Action> sessions;  // the last decision per session
-  std::vector<HeldEvent> held;  // scrubbed, waiting for consent (in batch order)
+  std::vector<HeldEvent> held;             // scrubbed, waiting for consent (in batch order)
+  std::string client;                      // peer and first X-Forwarded-For hop (consent budgets)
+  std::string first_token, first_session;  // for the log line and the batch entry
 };
 
 // ingest_pipeline.cc helpers shared with consent_pipeline.cc.

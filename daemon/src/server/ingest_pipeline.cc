@@ -9,19 +9,17 @@
 #include "admit/admit.h"
 #include "admit/page_gate.h"
 #include "consent/gate.h"
-#include "server/ingest_admitted.h"
 #include "scrub/identity.h"
 #include "scrub/scrub.h"
 #include "server/auditor.h"
+#include "server/ingest_admitted.h"
 #include "server/keys.h"
 #include "server/metrics.h"
 
 namespace scrubd::server {
 namespace json = boost::json;
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 json::object CountsJson(const std::map<std::string, uint64_t>& m) {
   json::object o;
@@ -32,7 +30,6 @@ json::object CountsJson(const std::map<std::string, uint64_t>& m) {
 const char* EndpointName(ingest::Endpoint e) {
   return e == ingest::Endpoint::kRecording ? "recording" : "events";
 }
-
 
 IngestPipeline::IngestPipeline(IngestConfig config, PolicySource policies, dom::StateStore* state,
                                BatchSink* sink, Auditor* auditor, Metrics* metrics)
@@ -117,8 +114,14 @@ bool IngestPipeline::RoutingIdsLookPersonal(const ingest::Batch& batch,
 void IngestPipeline::AdmitAndScrub(const HttpRequest& req, ingest::Batch& batch,
                                    const policies::PolicySet& set, Deadline* deadline,
                                    Admitted* out) {
+  std::string_view xff = HeaderOf(req, "x-forwarded-for");
+  out->client = req.peer + "|" + std::string(xff.substr(0, std::min<size_t>(xff.find(','), 64)));
   consent::RequestFacts facts{std::string(HeaderOf(req, "cookie")), HeaderOf(req, "sec-gpc") == "1",
-                              HeaderOf(req, "dnt") == "1"};
+                              HeaderOf(req, "dnt") == "1", out->client};
+  if (!batch.events.empty()) {
+    out->first_token = batch.events.front().token;
+    out->first_session = batch.events.front().session_id;
+  }
   out->consent = std::make_unique<ConsentView>(consent_, std::move(facts));
   for (ingest::Event& ev : batch.events)  // pass 1: the evidence of the whole batch
     if (const policies::Policy* policy = set.ForToken(ev.token)) out->consent->Observe(ev, *policy);
@@ -137,6 +140,8 @@ void IngestPipeline::AdmitAndScrub(const HttpRequest& req, ingest::Batch& batch,
       if (action == consent::Action::kDrop) v = admit::Verdict::kConsent;
     }
     std::unique_ptr<IngestNote> note;  // taken before the scrubber rewrites the ids in place
+    std::string subject;
+    if (action == consent::Action::kHold) subject = consent::ConsentGate::SubjectOf(ev, *policy);
     if (v == admit::Verdict::kAdmit && hooks_) {
       bool tombstoned = false;
       note = hooks_->Admit(ev, &tombstoned);
@@ -151,7 +156,7 @@ void IngestPipeline::AdmitAndScrub(const HttpRequest& req, ingest::Batch& batch,
     if (!scrubber.ScrubEvent(ev, *policy, &report)) continue;
     out->ip_mode = std::min(out->ip_mode, policy->identity.client_ip);
     if (action == consent::Action::kHold) {
-      out->held.push_back({&ev, std::move(note), policy});
+      out->held.push_back({&ev, std::move(note), policy, std::move(subject)});
       continue;
     }
     if (hooks_) out->notes.push_back(std::move(note));
@@ -163,8 +168,9 @@ HttpResponse IngestPipeline::Store(const HttpRequest& req, ingest::Endpoint endp
                                    const ingest::Batch& batch, Admitted& admitted) {
   const scrub::Report& report = admitted.report;
   const uint64_t held = admitted.held.size();
-  const std::string session = batch.events.empty() ? "" : batch.events.front().session_id;
-  const std::string token = batch.events.empty() ? "" : batch.events.front().token;
+  (void)batch;  // its held events were moved to the quarantine: ids were taken before
+  const std::string session = admitted.first_session;
+  const std::string token = admitted.first_token;
   CleanBatch clean;
   clean.path = std::string(PathOf(req));
   clean.recording = endpoint == ingest::Endpoint::kRecording;

@@ -68,6 +68,12 @@ class IngestHooks {
   // index. An error answers the batch 503 (the client retries, and the retry is indexed), so
   // no acknowledged batch is missing from the index that erasure searches.
   virtual Status OnStored(const StoredBatch& batch) = 0;
+  // True when the subject of a note Admit gave has been erased since (a batch held for consent
+  // is checked again before it is stored).
+  virtual bool Suppressed(const IngestNote& note) {
+    (void)note;
+    return false;
+  }
 };
 
 class IngestPipeline {
@@ -113,7 +119,7 @@ class IngestPipeline {
   Status ReleaseAndDiscard(Admitted& admitted);
   Status StoreReleased(std::vector<consent::HeldBatch> release);
   struct HeldKey {
-    std::string token, session, subject;
+    std::string token, session, subject, client;
   };
   void Recheck(const std::vector<HeldKey>& keys);
   Status StoreHeld(consent::HeldBatch& held);
