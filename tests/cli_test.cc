@@ -105,7 +105,10 @@ TEST(CliTest, PolicyCheckPassesAHashPolicyAndShowsItsRetention) {
          "retention:\n  days: 40\n  rules:\n    - {match: {event: $exception}, days: 90}\n";
   CliRun r = Scrubd("policy check " + (d.path() / "hash.yaml").string());
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_NE(r.out.find("retention=40d rules=1 consent=opt_out[posthog,tcf,onetrust,cookiebot,gpc])"), std::string::npos) << r.out;
+  EXPECT_NE(
+      r.out.find("retention=40d rules=1 consent=opt_out[posthog,tcf,onetrust,cookiebot,gpc])"),
+      std::string::npos)
+      << r.out;
   std::ofstream(d.path() / "bad.yaml")
       << "version: 1\nretention:\n  rules:\n    - {match: {url: '(x'}, days: 3}\n";
   r = Scrubd("policy check " + (d.path() / "bad.yaml").string());
@@ -623,10 +626,10 @@ TEST(CliTest, ConsentShowListsTheLedgerBySessionAndDistinctId) {
   EXPECT_EQ(bad.out.find(canary), std::string::npos) << bad.out;
   EXPECT_EQ(Scrubd("consent show --data-dir " + data).exit_code, 2);
   EXPECT_EQ(Scrubd("consent show --session " + session).exit_code, 2);
-  EXPECT_EQ(Scrubd("consent show --data-dir " + (d.path() / "none").string() + " --session " +
-                   session)
-                .exit_code,
-            1);
+  EXPECT_EQ(
+      Scrubd("consent show --data-dir " + (d.path() / "none").string() + " --session " + session)
+          .exit_code,
+      1);
   EXPECT_EQ(scrubd::testing::HttpSend(port, "POST", "/s/", scrubd::testing::Fixture("0008.body"),
                                       {{"Content-Type", "text/plain"}})
                 .status,

@@ -104,9 +104,17 @@ int main(int argc, char** argv) {
   // Cookie headers as browsers send them, with each consent platform's cookie.
   const char* cookies[] = {
       "euconsent-v2=CPc8G0APc8G0AAHABBENCZCsAP_AAH_AAAqIHWtf_X_fb39j-_59_9t0eY1f9_7_v-0zjheds-8Nyd_"
-      "X_L8X42M7vF36pq4KuR4Eu3LBIQdlHOHcTUmw6okVrzPsbk2Mr7NKJ7PEmnMbO2dYGH9_n93TuZKY7__8___z__-v_v____"
-      "f_r-3_3__59X---_e_V399zLv9__3__9gfaASYal8AF2JY4Mk0aVQogQhWEh0AoAKKEYWiawgZXBTsrgI9QQMAEBqAjAiBBiCjFgEAAAAASURASAHggEQBEAgABACpAQgAIkAQWAFgYBAAKAaFiBFAEIEhBkcFRymBARItFBPJWAJRd7GmEIZRYAUCj-iowEShBAsDISFg4AAA.YAAAAAAAAAAA; OptanonConsent=isGpcEnabled=0&datestamp=Mon+Nov+06+2023&version=202310.1.0&groups=C0001%3A1%2CC0002%3A1%2CC0003%3A0&interactionCount=1",
-      "CookieConsent={stamp:%27-1%27%2Cnecessary:true%2Cpreferences:true%2Cstatistics:true%2Cmarketing:true%2Cmethod:%27explicit%27%2Cver:1%2Cutc:1700000000000%2Cregion:%27de%27}; _ga=1",
+      "X_L8X42M7vF36pq4KuR4Eu3LBIQdlHOHcTUmw6okVrzPsbk2Mr7NKJ7PEmnMbO2dYGH9_n93TuZKY7__8___z__-v_v_"
+      "___"
+      "f_r-3_3__59X---_e_V399zLv9__3__"
+      "9gfaASYal8AF2JY4Mk0aVQogQhWEh0AoAKKEYWiawgZXBTsrgI9QQMAEBqAjAiBBiCjFgEAAAAASURASAHggEQBEAgAB"
+      "ACpAQgAIkAQWAFgYBAAKAaFiBFAEIEhBkcFRymBARItFBPJWAJRd7GmEIZRYAUCj-iowEShBAsDISFg4AAA."
+      "YAAAAAAAAAAA; "
+      "OptanonConsent=isGpcEnabled=0&datestamp=Mon+Nov+06+2023&version=202310.1.0&groups=C0001%3A1%"
+      "2CC0002%3A1%2CC0003%3A0&interactionCount=1",
+      "CookieConsent={stamp:%27-1%27%2Cnecessary:true%2Cpreferences:true%2Cstatistics:true%"
+      "2Cmarketing:true%2Cmethod:%27explicit%27%2Cver:1%2Cutc:1700000000000%2Cregion:%27de%27}; "
+      "_ga=1",
       "CookieConsent=-1; site_consent=yes; a=\"quoted\"; =novalue; x",
   };
   i = 0;
