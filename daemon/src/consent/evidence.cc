@@ -228,3 +228,18 @@ std::optional<Evidence> Combine(const std::vector<Evidence>& all) {
 }
 
 }  // namespace scrubd::consent
+
+namespace scrubd::consent {
+
+std::optional<Evidence> RequestReading::For(const ingest::Event& ev,
+                                            const policies::Policy& policy) {
+  auto it = by_policy_.find(&policy);
+  if (it == by_policy_.end())
+    it = by_policy_.emplace(&policy, Combine(RequestEvidence(facts_, policy.consent))).first;
+  std::optional<Evidence> event = EventEvidence(ev, policy.consent);
+  if (!event) return it->second;
+  if (!it->second) return event;
+  return Combine({*it->second, *event});  // the same as combining every piece at once
+}
+
+}  // namespace scrubd::consent

@@ -3,6 +3,7 @@
 // Pure functions of their inputs; thread-safe. Raw cookie values never leave: only sha256.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,5 +55,19 @@ std::optional<Evidence> EventEvidence(const ingest::Event& ev, const policies::C
 
 // Strictest first: any denial wins (the first one), else the first grant, else nullopt.
 std::optional<Evidence> Combine(const std::vector<Evidence>& all);
+
+// One request's evidence: its headers and cookies are read (and combined) once per policy,
+// then each event only adds its own. Not thread-safe: one per request.
+class RequestReading {
+ public:
+  explicit RequestReading(RequestFacts facts) : facts_(std::move(facts)) {}
+  // Combine(request evidence under `policy` + the event's), nullopt when neither says anything.
+  std::optional<Evidence> For(const ingest::Event& ev, const policies::Policy& policy);
+  const RequestFacts& facts() const { return facts_; }
+
+ private:
+  RequestFacts facts_;
+  std::map<const policies::Policy*, std::optional<Evidence>> by_policy_;
+};
 
 }  // namespace scrubd::consent

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include "support/tc_string.h"
 
 namespace scrubd::consent {
@@ -77,6 +79,41 @@ TEST(EvidenceTest, StrictestWins) {
   auto e = Combine(RequestEvidence(f, c));
   EXPECT_EQ(e->state, ConsentState::kDenied);
   EXPECT_EQ(e->signal, "gpc");
+}
+
+}  // namespace
+}  // namespace scrubd::consent
+
+namespace scrubd::consent {
+namespace {
+
+// RequestReading combines the request once per policy and adds each event's evidence: the
+// same verdict as combining every piece at once, for every mix of the three kinds.
+TEST(EvidenceTest, RequestReadingAgreesWithCombiningEverything) {
+  auto p = policies::ParsePolicy(
+      "p.yaml", "version: 1\nconsent: {mode: opt_in, event: {property: ok}}\n", {});
+  ASSERT_TRUE(p.ok());
+  const char* cookies[] = {"", "OptanonConsent=groups=C0002%3A1", "OptanonConsent=groups=C0002%3A0",
+                           "euconsent-v2=%%%"};
+  const char* props[] = {"{}", R"({"ok":true})", R"({"ok":false})"};
+  for (const char* cookie : cookies)
+    for (const char* prop : props) {
+      RequestFacts f;
+      f.cookie_header = cookie;
+      ingest::Event ev;
+      ev.name = "x";
+      ev.json["properties"] = boost::json::parse(prop);
+      std::vector<Evidence> all = RequestEvidence(f, (*p)->consent);
+      if (auto e = EventEvidence(ev, (*p)->consent)) all.push_back(*e);
+      std::optional<Evidence> want = Combine(all);
+      RequestReading reading(f);
+      std::optional<Evidence> got = reading.For(ev, **p);
+      ASSERT_EQ(want.has_value(), got.has_value()) << cookie << " " << prop;
+      if (!want) continue;
+      EXPECT_EQ(want->state, got->state) << cookie << " " << prop;
+      EXPECT_EQ(want->signal, got->signal) << cookie << " " << prop;
+      EXPECT_EQ(want->invalid, got->invalid) << cookie << " " << prop;
+    }
 }
 
 }  // namespace

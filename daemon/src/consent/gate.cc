@@ -220,24 +220,14 @@ ConsentState ConsentGate::Current(const std::string& token, const std::string& s
   return Carries(s->source, s->grant_client, s->state, client) ? s->state : ConsentState::kUnknown;
 }
 
-const std::vector<Evidence>& ConsentGate::RequestView::RequestEvidenceFor(
-    const policies::Policy& policy) {
-  auto it = evidence_.find(&policy);
-  if (it == evidence_.end())
-    it = evidence_.emplace(&policy, RequestEvidence(facts_, policy.consent)).first;
-  return it->second;
-}
-
 void ConsentGate::RequestView::Observe(const ingest::Event& ev, const policies::Policy& policy) {
-  std::vector<Evidence> all = RequestEvidenceFor(policy);
-  if (auto e = EventEvidence(ev, policy.consent)) all.push_back(std::move(*e));
-  std::optional<Evidence> combined = Combine(all);
+  std::optional<Evidence> combined = reading_.For(ev, policy);
   if (!combined) return;
   const std::string subject = SubjectOf(ev, policy);
   std::lock_guard<std::mutex> lock(gate_->mu_);
   gate_->Trim();  // only here and in Decide: pointers into the maps live for one call
-  if (gate_->RecordLocked(ev, policy, subject, *combined, facts_.client) && !subject.empty() &&
-      !combined->invalid)
+  if (gate_->RecordLocked(ev, policy, subject, *combined, reading_.facts().client) &&
+      !subject.empty() && !combined->invalid)
     (combined->state == ConsentState::kGranted ? granted_subjects_ : denied_subjects_)
         .insert({ev.token, subject});
 }
@@ -247,7 +237,7 @@ Action ConsentGate::RequestView::Decide(const ingest::Event& ev, const policies:
   std::lock_guard<std::mutex> lock(gate_->mu_);
   gate_->Trim();
   bool error = false;
-  ConsentState state = gate_->EffectiveLocked(ev, policy, subject, facts_.client, &error);
+  ConsentState state = gate_->EffectiveLocked(ev, policy, subject, reading_.facts().client, &error);
   if (error || state == ConsentState::kDenied) return Action::kDrop;
   const policies::ConsentPolicy& c = policy.consent;
   // Without a session there is nothing to hold by: all sessionless events would share a queue.

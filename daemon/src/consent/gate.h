@@ -47,7 +47,7 @@ class ConsentGate {
   // One request's evidence and decisions. Observe every event first, then Decide each.
   class RequestView {
    public:
-    RequestView(ConsentGate* gate, RequestFacts facts) : gate_(gate), facts_(std::move(facts)) {}
+    RequestView(ConsentGate* gate, RequestFacts facts) : gate_(gate), reading_(std::move(facts)) {}
     // Pass 1: what the request and `ev` say about its session and subject (recorded on change).
     void Observe(const ingest::Event& ev, const policies::Policy& policy);
     // Pass 2: admit, drop or hold `ev` under the state after pass 1.
@@ -58,10 +58,8 @@ class ConsentGate {
     const std::set<SessionKey>& denied_subjects() const { return denied_subjects_; }
 
    private:
-    const std::vector<Evidence>& RequestEvidenceFor(const policies::Policy& policy);
     ConsentGate* gate_;
-    RequestFacts facts_;
-    std::map<const policies::Policy*, std::vector<Evidence>> evidence_;
+    RequestReading reading_;
     std::set<SessionKey> granted_subjects_, denied_subjects_;
   };
 

@@ -110,11 +110,6 @@ std::vector<HeldBatch> Quarantine::TakeExpired(int64_t now_ms) {
 
 std::vector<HeldBatch> Quarantine::TakeAll() { return TakeExpired(INT64_MAX); }
 
-bool Quarantine::Holds(const std::string& token, const std::string& session) const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return by_session_.count(Key(token, session)) > 0;
-}
-
 QuarantineStats Quarantine::Stats() const {
   std::lock_guard<std::mutex> lock(mu_);
   return QuarantineStats{batches_, total_bytes_};

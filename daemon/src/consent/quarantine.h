@@ -58,7 +58,6 @@ class Quarantine {
   // Every batch whose deadline is at or before `now_ms`.
   std::vector<HeldBatch> TakeExpired(int64_t now_ms);
   std::vector<HeldBatch> TakeAll();
-  bool Holds(const std::string& token, const std::string& session) const;
   QuarantineStats Stats() const;
 
  private:

@@ -37,8 +37,11 @@ struct HeldIngest : consent::HeldPayload {
 
 }  // namespace
 
-ConsentView::ConsentView(consent::ConsentGate* gate, consent::RequestFacts facts) : facts_(facts) {
-  if (gate) view_.emplace(gate, std::move(facts));
+ConsentView::ConsentView(consent::ConsentGate* gate, consent::RequestFacts facts) {
+  if (gate)
+    view_.emplace(gate, std::move(facts));
+  else
+    reading_.emplace(std::move(facts));
 }
 
 void ConsentView::Observe(const ingest::Event& ev, const policies::Policy& policy) {
@@ -47,9 +50,7 @@ void ConsentView::Observe(const ingest::Event& ev, const policies::Policy& polic
 
 consent::Action ConsentView::Decide(const ingest::Event& ev, const policies::Policy& policy) {
   if (view_) return view_->Decide(ev, policy);
-  std::vector<consent::Evidence> all = consent::RequestEvidence(facts_, policy.consent);
-  if (auto e = consent::EventEvidence(ev, policy.consent)) all.push_back(std::move(*e));
-  std::optional<consent::Evidence> c = consent::Combine(all);
+  std::optional<consent::Evidence> c = reading_->For(ev, policy);
   if (c && c->state == consent::ConsentState::kDenied) return consent::Action::kDrop;
   bool granted = c && c->state == consent::ConsentState::kGranted;
   if (policy.consent.mode == policies::ConsentMode::kOptIn && !granted)

@@ -2,118 +2,12 @@
 // released in order by a real posthog `$opt_in`, deleted on timeout and at shutdown, GPC, TCF
 // and CMP cookies, subject inheritance, withdrawal raising an erasure, the ledger and audit
 // holding hashes only, and path prefixes.
-#include <gtest/gtest.h>
-
-#include <boost/json.hpp>
-
-#include "consent/gate.h"
-#include "consent/ledger.h"
-#include "consent/quarantine.h"
-#include "dom/dom_masker.h"
-#include "ingest/gzip.h"
-#include "scrubd/audit/log.h"
-#include "server/app.h"
-#include "sink/local_store.h"
-#include "support/fixtures.h"
-#include "support/tc_string.h"
+#include "server/consent_test_fixture.h"
 
 namespace scrubd::server {
 namespace {
-namespace json = boost::json;
-using scrubd::testing::AnyFileContains;
-using scrubd::testing::Fixture;
-using scrubd::testing::TempDir;
-
-constexpr char kSession[] = "01a20355-1c58-723a-837c-2bcc756c76c4";
-constexpr char kOther[] = "01a20355-1c58-723a-837c-2bcc756c0000";
-constexpr char kDistinct[] = "01a20355-1c26-7bcc-9c69-edbf0328ba49";
-constexpr char kToken[] = "phc_testkey123";
-
-class ConsentPipelineTest : public ::testing::Test {
- protected:
-  void Start(const std::string& consent_yaml, const std::string& prefix = "") {
-    policies::LoadOptions lo{"0123456789abcdef0123456789abcdef", "identity-key-for-consent-tests"};
-    auto p = policies::ParsePolicy("p.yaml", "version: 1\nname: c\n" + consent_yaml, lo);
-    ASSERT_TRUE(p.ok()) << p.status().message();
-    auto set = std::make_shared<const policies::PolicySet>(
-        std::vector<std::shared_ptr<const policies::Policy>>{*p});
-    store_ = std::move(sink::LocalStore::Open(dir_.path()).value());
-    dom::StateStore::Options o;
-    o.dir = dir_.path() / "state";
-    state_ = std::move(dom::StateStore::Open(o).value());
-    log_ = std::move(audit::Log::Open(dir_.path() / "audit", {}).value());
-    ledger_ = std::move(consent::Ledger::Open(consent::LedgerPath(dir_.path()), false).value());
-    AppConfig cfg;
-    cfg.pseudonym_key = "pseudonym-key-for-tests";
-    cfg.path_prefix = prefix;
-    app_ = std::make_unique<App>(cfg, set, store_.get(), state_.get(), log_.get());
-    consent::GateDeps deps;
-    deps.ledger = ledger_.get();
-    deps.audit = [this](std::string_view t, const std::string& b) { app_->Audit(t, b); };
-    deps.pseudonym = [](const std::string& s) { return "ps_" + std::to_string(s.size()); };
-    deps.raise_erasure = [this](const std::string& token, const std::string& id) {
-      erasures_.push_back(token + "/" + id);
-      return Result<std::string>(std::string("req-") + std::to_string(erasures_.size()));
-    };
-    gate_ = std::make_unique<consent::ConsentGate>(std::move(deps));
-    quarantine_ = std::make_unique<consent::Quarantine>(consent::QuarantineLimits{});
-    app_->SetConsent(gate_.get(), quarantine_.get());
-  }
-
-  HttpResponse Post(const std::string& target, std::string body,
-                    std::map<std::string, std::string> headers = {}) {
-    HttpRequest r;
-    r.method = "POST";
-    r.target = target;
-    r.body = std::move(body);
-    r.headers = std::move(headers);
-    r.headers["content-type"] = "text/plain";
-    r.peer = "10.0.0.1";
-    return app_->HandleRaw(r, Surface::kAll);
-  }
-  HttpResponse Snapshot(const std::string& session = kSession,
-                        std::map<std::string, std::string> headers = {}) {
-    std::string body = ingest::Gunzip(Fixture("0008.body"), {}).value();
-    if (session != kSession)
-      for (size_t at; (at = body.find(kSession)) != std::string::npos;)
-        body.replace(at, std::strlen(kSession), session);
-    return Post("/s/", body, std::move(headers));
-  }
-  HttpResponse Event(const std::string& name, const std::string& session = kSession,
-                     const std::string& props = "") {
-    std::string body = R"([{"event":")" + name + R"(","properties":{"$session_id":")" + session +
-                       R"(","distinct_id":")" + kDistinct + R"(","token":")" + kToken + "\"" +
-                       props + "}}]";
-    return Post("/e/", body);
-  }
-  bool Stored(const std::string& session = kSession) {
-    return store_->ExportSession(session, "").ok();
-  }
-  std::string Metrics() {
-    HttpRequest m;
-    m.method = "GET";
-    m.target = "/metrics";
-    return app_->Handle(m).body;
-  }
-  std::vector<consent::LedgerEntry> Ledger(const std::string& session = kSession) {
-    return ledger_->ForSession(session).value();
-  }
-  int64_t Now() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-
-  TempDir dir_;
-  std::unique_ptr<sink::LocalStore> store_;
-  std::unique_ptr<dom::StateStore> state_;
-  std::unique_ptr<audit::Log> log_;
-  std::unique_ptr<consent::Ledger> ledger_;
-  std::unique_ptr<App> app_;
-  std::unique_ptr<consent::ConsentGate> gate_;
-  std::unique_ptr<consent::Quarantine> quarantine_;
-  std::vector<std::string> erasures_;
-};
+using namespace consent_testing;  // NOLINT: the shared fixture
+using ConsentPipelineTest = ConsentFixture;
 
 TEST_F(ConsentPipelineTest, OptInHoldsScrubbedBatchesAndReleasesThemInOrderOnOptIn) {
   Start("consent: {mode: opt_in, wait_seconds: 60}\n");
@@ -263,7 +157,7 @@ TEST_F(ConsentPipelineTest, CookieValuesReachNoFileOnlyTheirHashes) {
 }
 
 TEST_F(ConsentPipelineTest, PathPrefixServesPosthogRoutesUnderItOnly) {
-  Start("consent: {mode: opt_out}\n", "/ingest");
+  Start("consent: {mode: opt_out}\n", {}, true, "/ingest");
   EXPECT_EQ(Post("/s/", Fixture("0008.body")).status, 404u);
   EXPECT_FALSE(Stored());
   EXPECT_EQ(Post("/ingest/s/?compression=none", Fixture("0008.body")).status, 200u);

@@ -29,7 +29,7 @@ class ConsentView {
 
  private:
   std::optional<consent::ConsentGate::RequestView> view_;
-  consent::RequestFacts facts_;
+  std::optional<consent::RequestReading> reading_;  // without a gate
 };
 
 struct HeldEvent {
