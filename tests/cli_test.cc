@@ -640,3 +640,15 @@ TEST(CliTest, ConsentShowListsTheLedgerBySessionAndDistinctId) {
   ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << scrubd::testing::ReadFile(log);
   EXPECT_EQ(AllBytes(d.path()).find(canary), std::string::npos);
 }
+
+// serve's consent flags refuse bad values with a named error (exit 2), never echoing them.
+TEST(CliTest, ServeRefusesABadPathPrefixOrQuarantineSize) {
+  for (const char* bad : {"ingest", "/ingest/", "/admin", "/metrics/x", "/a//b", "/in gest"}) {
+    CliRun r = Scrubd(std::string("serve --check --path-prefix '") + bad + "'");
+    EXPECT_EQ(r.exit_code, 2) << bad << r.out;
+    EXPECT_NE(r.out.find("--path-prefix must look like /ingest"), std::string::npos) << r.out;
+  }
+  CliRun q = Scrubd("serve --check --consent-quarantine-bytes lots");
+  EXPECT_EQ(q.exit_code, 2) << q.out;
+  EXPECT_NE(q.out.find("--consent-quarantine-bytes"), std::string::npos) << q.out;
+}
