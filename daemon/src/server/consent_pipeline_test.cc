@@ -147,10 +147,15 @@ TEST_F(ConsentPipelineTest, CookieValuesReachNoFileOnlyTheirHashes) {
   Start(
       "consent:\n  mode: opt_in\n  cookie: {name: site_consent, granted: '^yes', denied: "
       "'^no'}\n");
-  ASSERT_EQ(Snapshot(kSession, {{"cookie", "site_consent=yes-" + canary +
-                                               "; OptanonConsent=groups=C0002%3A1&x=" + canary}})
-                .status,
-            200u);
+  ASSERT_EQ(
+      Snapshot(kSession,
+               {{"cookie", "site_consent=yes-" + canary + "; CookieConsent={stamp:%27" + canary +
+                               "%27%2Cnecessary:true%2Cpreferences:true%2Cstatistics:true%"
+                               "2Cmarketing:true%2Cregion:%27" +
+                               canary + "%27}; OptanonConsent=groups=C0002%3A1&consentId=" +
+                               canary + "&x=" + canary}})
+          .status,
+      200u);
   EXPECT_TRUE(Stored());
   ASSERT_TRUE(log_->Close().ok());
   EXPECT_FALSE(AnyFileContains(dir_.path(), canary));
