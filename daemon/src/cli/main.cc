@@ -331,8 +331,7 @@ int Serve(int argc, char** argv) {
   if (!inputs.ok()) return fail(inputs.status());
   const std::string& identity_key = inputs->identity_key;
   const std::string& pseudo_key = inputs->pseudonym_key;
-  std::vector<server::RoleToken> role_tokens = std::move(inputs->role_tokens);
-  const policies::LoadOptions& popts = inputs->policy_options;
+  const std::vector<server::RoleToken>& role_tokens = inputs->role_tokens;
   const std::shared_ptr<const policies::PolicySet>& set = inputs->policies;
 
   audit::Options aopts;
@@ -362,18 +361,7 @@ int Serve(int argc, char** argv) {
   if (uint64_t n = (*state)->stats().temp_files_removed; n > 0)
     spdlog::info("dom state: removed {} unfinished temp files", n);
 
-  server::AppConfig acfg;
-  acfg.limits.inflate.max_output = cfg.max_decompressed_bytes;
-  acfg.limits.events_require_session_id = cfg.events_require_session_id;
-  acfg.request_deadline = std::chrono::milliseconds(cfg.request_deadline_ms);
-  acfg.admin_token = inputs->admin_token;
-  acfg.admin_tokens = std::move(role_tokens);
-  acfg.answer_remote_config = cfg.answer_remote_config;
-  acfg.policy_files = cfg.policy_files;
-  acfg.policy_options = popts;
-  acfg.pseudonym_key = pseudo_key;
-  acfg.upstream_and_store = cfg.upstream_and_store;
-  acfg.path_prefix = cfg.path_prefix;
+  server::AppConfig acfg = cli::AppConfigOf(cfg, *inputs);
   Result<std::unique_ptr<consent::Ledger>> ledger =
       consent::Ledger::Open(consent::LedgerPath(data), /*read_only=*/false);
   if (!ledger.ok()) return fail(ledger.status());

@@ -112,6 +112,22 @@ Result<ServeInputs> LoadServeInputs(const ServeConfig& cfg, KeyFiles mode) {
   return in;
 }
 
+server::AppConfig AppConfigOf(const ServeConfig& cfg, const ServeInputs& in) {
+  server::AppConfig acfg;
+  acfg.limits.inflate.max_output = cfg.max_decompressed_bytes;
+  acfg.limits.events_require_session_id = cfg.events_require_session_id;
+  acfg.request_deadline = std::chrono::milliseconds(cfg.request_deadline_ms);
+  acfg.admin_token = in.admin_token;
+  acfg.admin_tokens = in.role_tokens;
+  acfg.answer_remote_config = cfg.answer_remote_config;
+  acfg.policy_files = cfg.policy_files;
+  acfg.policy_options = in.policy_options;
+  acfg.pseudonym_key = in.pseudonym_key;
+  acfg.upstream_and_store = cfg.upstream_and_store;
+  acfg.path_prefix = cfg.path_prefix;
+  return acfg;
+}
+
 Result<std::string> CheckServe(const ServeConfig& cfg) {
   Result<ServeInputs> in = LoadServeInputs(cfg, KeyFiles::kReadOnly);
   if (!in.ok()) return in.status();

@@ -12,6 +12,7 @@
 #include "cli/config.h"
 #include "scrubd/common/status.h"
 #include "scrubd/policies/policy.h"
+#include "server/app.h"
 #include "server/roles.h"
 
 namespace scrubd::cli {
@@ -32,6 +33,11 @@ struct ServeInputs {
 // Errors are serve's refusals to start (kInvalidConfig with the file, or file:line:col for a
 // policy); `serve` prints them as "refusing to start: ..." and exits 78.
 Result<ServeInputs> LoadServeInputs(const ServeConfig& cfg, KeyFiles mode);
+
+// The App's configuration as `serve` builds it from `cfg` and what LoadServeInputs loaded
+// (`in`): limits, deadline, tokens, policy files, keys. The policy workbench builds its App with
+// it too (workbench/runner.h), so a policy test runs with serve's limits.
+server::AppConfig AppConfigOf(const ServeConfig& cfg, const ServeInputs& in);
 
 // `serve --check`: LoadServeInputs(kReadOnly) plus serve's other pre-bind checks that write
 // nothing (upstream URL, upstream erasure settings and key file). Binds no port, takes no lock.
