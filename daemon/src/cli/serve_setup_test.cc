@@ -64,5 +64,33 @@ TEST(ServeSetupTest, BadKeysAndListenFailBothModesAlike) {
     EXPECT_EQ(LoadServeInputs(c, mode).status().message(), "listen must be HOST:PORT, got '8080'");
 }
 
+// The App serve builds gets every setting from the config and the loaded inputs.
+TEST(ServeSetupTest, AppConfigOfCarriesServesSettings) {
+  scrubd::testing::TempDir d;
+  ServeConfig c = ConfigIn(d);
+  c.max_decompressed_bytes = 12345;
+  c.events_require_session_id = false;
+  c.request_deadline_ms = 777;
+  c.answer_remote_config = false;
+  c.upstream_and_store = true;
+  c.path_prefix = "/ingest";
+  Result<ServeInputs> in = LoadServeInputs(c, KeyFiles::kReadOnly);
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  in->role_tokens.push_back({server::Role::kAuditor, "auditor-token"});
+  server::AppConfig a = AppConfigOf(c, *in);
+  EXPECT_EQ(a.limits.inflate.max_output, 12345u);
+  EXPECT_FALSE(a.limits.events_require_session_id);
+  EXPECT_EQ(a.request_deadline, std::chrono::milliseconds(777));
+  EXPECT_FALSE(a.answer_remote_config);
+  EXPECT_TRUE(a.upstream_and_store);
+  EXPECT_EQ(a.path_prefix, "/ingest");
+  EXPECT_EQ(a.policy_files, c.policy_files);
+  EXPECT_EQ(a.admin_token, in->admin_token);
+  EXPECT_EQ(a.pseudonym_key, in->pseudonym_key);
+  EXPECT_EQ(a.policy_options.hmac_key, in->hash_key);
+  EXPECT_EQ(a.policy_options.identity_key, in->identity_key);
+  ASSERT_EQ(a.admin_tokens.size(), 1u);
+}
+
 }  // namespace
 }  // namespace scrubd::cli
