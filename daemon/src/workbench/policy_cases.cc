@@ -155,15 +155,16 @@ const DomNode* OutputNode(const RunResult& after, const StoredSession& in_sessio
 
 void CheckSelectors(const TestCase& c, const RunResult& before, const RunResult& after,
                     CaseReport* rep) {
-  std::vector<ReplayDom> out_doms;
+  std::vector<ReplayDom> in_doms, out_doms;
+  for (const StoredSession& s : before.sessions) in_doms.push_back(ReplayDom::FromSession(s));
   for (const StoredSession& s : after.sessions) out_doms.push_back(ReplayDom::FromSession(s));
   auto run = [&](const std::vector<SelectorCheck>& checks, const char* key, bool blocked) {
     for (size_t i = 0; i < checks.size(); ++i) {
       const std::string check = std::string(key) + "[" + std::to_string(i) + "]";
       size_t matched = 0, shown = 0;
-      for (const StoredSession& s : before.sessions) {
-        ReplayDom dom = ReplayDom::FromSession(s);
-        for (const DomMatch& m : dom.Select(checks[i].list)) {
+      for (size_t si = 0; si < before.sessions.size(); ++si) {
+        const StoredSession& s = before.sessions[si];
+        for (const DomMatch& m : in_doms[si].Select(checks[i].list)) {
           ++matched;
           const DomDocument* doc = nullptr;
           const DomNode* n = OutputNode(after, s, m, out_doms, &doc);
