@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <boost/json.hpp>
+#include <deque>
 
 #include "sink/local_store.h"
 #include "support/fixtures.h"
