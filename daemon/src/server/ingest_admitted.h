@@ -36,7 +36,7 @@ struct HeldEvent {
   ingest::Event* event;
   std::unique_ptr<IngestNote> note;
   const policies::Policy* policy;
-  std::string subject;  // taken before the scrubber rewrote the distinct id
+  std::string subject;            // taken before the scrubber rewrote the distinct id
   rules::RedactionCounts counts;  // its own redactions (the session row's, once stored)
 };
 

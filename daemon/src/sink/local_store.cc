@@ -39,7 +39,6 @@ int64_t TimestampOf(const json::value& v) {
   return 0;
 }
 
-
 std::string StringAt(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
   return v && v->is_string() ? std::string(v->get_string()) : std::string();

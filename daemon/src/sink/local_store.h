@@ -83,11 +83,11 @@ struct SessionInfo {
 // A filtered page of the sessions list (the console, STORE_FORMAT.md "Session queries").
 // Empty / zero fields do not filter. Times are Unix ms.
 struct SessionQuery {
-  std::string token;                // exact project token
-  int64_t from_ms = 0, to_ms = 0;   // the session's [first_ts, last_ts] meets [from, to]
-  std::string url;                  // a substring of one of its page URLs (at most 2 KiB)
-  std::optional<bool> redacted;     // true: redactions > 0; false: redactions == 0
-  int64_t limit = 50, offset = 0;   // newest first (first_ts desc, token, session_id)
+  std::string token;               // exact project token
+  int64_t from_ms = 0, to_ms = 0;  // the session's [first_ts, last_ts] meets [from, to]
+  std::string url;                 // a substring of one of its page URLs (at most 2 KiB)
+  std::optional<bool> redacted;    // true: redactions > 0; false: redactions == 0
+  int64_t limit = 50, offset = 0;  // newest first (first_ts desc, token, session_id)
 };
 struct SessionPage {
   std::vector<SessionInfo> sessions;

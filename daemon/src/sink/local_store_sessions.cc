@@ -71,7 +71,8 @@ int64_t RedactionTotal(const std::map<std::string, uint64_t>* by_rule) {
   return total;
 }
 
-// Sessions stored before v3 get NULL in both columns: "not counted", never a false 0.
+// Sessions stored before v3 get NULL in both columns: "not counted", never a false 0. A
+// column that exists already (a store whose version was lowered by hand) is kept as it is.
 Status LocalStore::MigrateRedactions() {
   if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   Stmt v(db_, "PRAGMA user_version");
@@ -80,11 +81,15 @@ Status LocalStore::MigrateRedactions() {
   if (s.ok() && version > 3)
     s = Status::InvalidConfig("store index is format v" + std::to_string(version) +
                               ", newer than this scrubd (v3)");
-  if (s.ok() && version < 3)
-    s = Exec(
-        "ALTER TABLE sessions ADD COLUMN redactions INTEGER;"
-        "ALTER TABLE sessions ADD COLUMN redactions_by_rule TEXT;"
-        "PRAGMA user_version=3;");
+  for (const char* col : {"redactions INTEGER", "redactions_by_rule TEXT"}) {
+    if (!s.ok() || version >= 3) break;
+    const std::string def(col), name = def.substr(0, def.find(' '));
+    Stmt has(db_, "SELECT COUNT(*) FROM pragma_table_info('sessions') WHERE name=?1");
+    if (!has.ok()) s = SqlError(db_, "store columns");
+    if (s.ok() && (has.Bind(1, name).Step() != SQLITE_ROW)) s = SqlError(db_, "store columns");
+    if (s.ok() && has.Int(0) == 0) s = Exec(("ALTER TABLE sessions ADD COLUMN " + def).c_str());
+  }
+  if (s.ok() && version < 3) s = Exec("PRAGMA user_version=3");
   if (s.ok()) s = Exec("COMMIT");
   if (!s.ok()) Rollback();
   return s;

@@ -118,8 +118,9 @@ ApiReply ListRequests(Service& service, std::string_view query) {
   SubjectStore* index = service.stores().index;
   if (!index) return Error(503, "unavailable", "subject requests are unavailable");
   Result<std::vector<RequestRecord>> open = index->Unfinished();
-  Result<std::vector<RequestRecord>> done =
-      open.ok() ? index->FinishedBefore(INT64_MAX) : Result<std::vector<RequestRecord>>(open.status());
+  Result<std::vector<RequestRecord>> done = open.ok()
+                                                ? index->FinishedBefore(INT64_MAX)
+                                                : Result<std::vector<RequestRecord>>(open.status());
   if (!done.ok()) return FromStatus(done.status());
   std::vector<RequestRecord> all = std::move(open).value();
   for (RequestRecord& r : *done) all.push_back(std::move(r));

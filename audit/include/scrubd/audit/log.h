@@ -57,12 +57,12 @@ struct RecentEntry {
 
 // The newest signed checkpoint the writer holds (Log::NewestCheckpoint).
 struct CheckpointStatus {
-  uint64_t size = 0;      // entries it covers
-  uint64_t entries = 0;   // entries in the log now (>= size)
-  uint64_t time_us = 0;   // when the newest checkpoint was taken
-  std::string origin;     // the note's first line
-  std::string root;       // base64 Merkle root, the note's third line
-  std::string note;       // the signed note, verbatim (usable as --trusted-checkpoint)
+  uint64_t size = 0;     // entries it covers
+  uint64_t entries = 0;  // entries in the log now (>= size)
+  uint64_t time_us = 0;  // when the newest checkpoint was taken
+  std::string origin;    // the note's first line
+  std::string root;      // base64 Merkle root, the note's third line
+  std::string note;      // the signed note, verbatim (usable as --trusted-checkpoint)
 };
 
 class Log {
