@@ -15,6 +15,9 @@ if(SCRUBD_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()
 
+# The captured fixtures (CI: /work/shared beside the repo); a git worktree elsewhere sets it.
+set(SCRUBD_SHARED_DIR "${PROJECT_SOURCE_DIR}/../shared" CACHE PATH "dir holding fixtures/")
+
 # Helper: one gtest binary per module, tests discovered for per-case ctest reporting.
 function(scrubd_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS" ${ARGN})
@@ -24,6 +27,6 @@ function(scrubd_add_test name)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   target_compile_definitions(${name} PRIVATE
     SCRUBD_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    SCRUBD_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared")
+    SCRUBD_SHARED_DIR="${SCRUBD_SHARED_DIR}")
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)
 endfunction()

@@ -13,6 +13,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/capture_cli.h"
 #include "cli/config.h"
 #include "cli/consent_cli.h"
 #include "cli/consent_wiring.h"
@@ -49,6 +50,8 @@ usage: scrubd <command> [options]
 
 commands:
   serve          run the ingest proxy (posthog-js api_host points here)
+  capture        capture-only server for staging: writes raw requests to a directory
+                 (personal data!) for policy test / preview (docs/capture.md)
   policy check   validate policy files (exit 1 with file:line:col on error)
   policy test    run a policy's test cases over captured requests (docs/workbench.md)
   export         write one stored session as a JSON array of rrweb events, or with
@@ -477,6 +480,7 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   if (cmd == "serve") return Serve(argc - 2, argv + 2);
+  if (cmd == "capture") return cli::Capture(argc - 2, argv + 2);
   if (cmd == "export") {
     if (cli::IsSubjectExport(argc - 2, argv + 2)) return cli::ExportSubject(argc - 2, argv + 2);
     return Export(argc - 2, argv + 2);

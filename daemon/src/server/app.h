@@ -24,6 +24,7 @@
 #include "server/ingest_pipeline.h"
 #include "server/metrics.h"
 #include "server/remote_config.h"
+#include "server/request_handler.h"
 #include "server/roles.h"
 
 namespace scrubd::dom {
@@ -57,7 +58,7 @@ struct AppConfig {
   std::string path_prefix;
 };
 
-class App {
+class App : public RequestHandler {
  public:
   // All pointers must outlive the App. `audit` may be null (tests). With `upstream`, cleaned
   // batches are spooled for it (and also stored locally if config.upstream_and_store), and
@@ -68,14 +69,14 @@ class App {
 
   // The HTTP layer's entry: strips config.path_prefix from the target in place (a public
   // route without it answers 404), then Handle.
-  HttpResponse HandleRaw(HttpRequest& req, Surface surface);
+  HttpResponse HandleRaw(HttpRequest& req, Surface surface) override;
   // Every route (the single listener).
   HttpResponse Handle(const HttpRequest& req) { return Handle(req, Surface::kAll); }
   // The routes of one listener; the others answer 404 there.
   HttpResponse Handle(const HttpRequest& req, Surface surface);
   // True for the paths the admin API answers (/admin*, mounted prefixes): the HTTP layer
   // gives them the admin CORS treatment.
-  bool IsAdminRoute(std::string_view target) const;
+  bool IsAdminRoute(std::string_view target) const override;
 
   std::shared_ptr<const policies::PolicySet> policies() const;
   // When the snapshot in force was loaded (Unix ms): construction or the last swap.
@@ -89,7 +90,8 @@ class App {
   // A 400/413/503 the HTTP layer answered before Handle (or a refused connection): counted
   // on /metrics by status and reason, audited once per peer+reason per window with a count.
   // `reason` is a fixed token from http_server.cc; the peer is audited as a pseudonym.
-  void RecordTransportRejection(unsigned status, std::string_view reason, const std::string& peer);
+  void RecordTransportRejection(unsigned status, std::string_view reason,
+                                const std::string& peer) override;
   // Writes the summaries of aggregation windows that ended (all of them when `all`).
   void FlushAuditAggregates(bool all = false);
 

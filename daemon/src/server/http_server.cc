@@ -21,7 +21,6 @@
 #include <thread>
 #include <vector>
 
-#include "server/app.h"
 #include "server/conn_limits.h"
 #include "server/guard.h"
 
@@ -72,7 +71,7 @@ struct GrowingBody {
 struct HttpServer::Impl {
   // Declared before ioc: sessions still queued in ioc are destroyed with it, and release
   // their connection, idle entry and body bytes here.
-  App* app;
+  RequestHandler* app;
   ServerOptions opts;
   std::optional<ConnLimits> limits;  // set by Start
   size_t max_connections = 0;        // effective cap
@@ -95,7 +94,7 @@ struct HttpServer::Impl {
   asio::steady_timer accept_timer{ioc};
   std::vector<std::thread> threads;
 
-  Impl(App* a, ServerOptions o)
+  Impl(RequestHandler* a, ServerOptions o)
       : app(a), opts(std::move(o)), workers(static_cast<size_t>(opts.worker_threads)) {}
   void ConfigureLimits();
   void DoAccept();
@@ -109,7 +108,7 @@ struct HttpServer::Impl {
   bool UnderPressure() const { return limits->connections() * 4 >= max_connections * 3; }
   // Counts and audits a response produced here, before App::Handle (on the worker pool).
   void Rejected(unsigned status, const char* reason, const std::string& peer) {
-    App* a = app;
+    RequestHandler* a = app;
     asio::post(workers, [a, status, reason, peer] {
       RunGuarded("transport rejection", [&] { a->RecordTransportRejection(status, reason, peer); });
     });
@@ -256,6 +255,8 @@ class Session : public std::enable_shared_from_this<Session> {
     hr->target = std::string(req.target());
     for (const auto& f : req) {
       std::string name(f.name_string());
+      if (server_->opts.keep_raw_headers)
+        hr->raw_headers.emplace_back(name, std::string(f.value()));
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       hr->headers[name] = std::string(f.value());
     }
@@ -543,7 +544,7 @@ bool HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
   return false;
 }
 
-HttpServer::HttpServer(App* app, ServerOptions opts)
+HttpServer::HttpServer(RequestHandler* app, ServerOptions opts)
     : impl_(std::make_unique<Impl>(app, std::move(opts))) {}
 
 HttpServer::~HttpServer() { Stop(); }

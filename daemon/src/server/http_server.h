@@ -1,7 +1,8 @@
 // The HTTP front end (Boost.Beast): accepts connections, reads requests with timeouts and a
 // body limit, charges body bytes as they arrive (per peer and globally), sheds idle
-// connections near the cap, runs App::Handle (for its surface) on a worker pool, adds CORS,
-// drains on shutdown. One HttpServer per listener (two with --admin-listen).
+// connections near the cap, runs the RequestHandler (App::HandleRaw for its surface, or the
+// capture recorder) on a worker pool, adds CORS, drains on shutdown. One HttpServer per
+// listener (two with --admin-listen).
 // Owned by main; Start/Stop are called from the main thread only; stats() from any thread.
 #pragma once
 
@@ -13,10 +14,9 @@
 
 #include "scrubd/common/status.h"
 #include "server/http_types.h"
+#include "server/request_handler.h"
 
 namespace scrubd::server {
-
-class App;
 
 // Limits and what a client sees past them are listed in docs/limits.md.
 struct ServerOptions {
@@ -36,6 +36,8 @@ struct ServerOptions {
   // The routes this listener serves (App::Handle(req, surface)): kAll for the single
   // listener, kPublic / kAdmin for the two of --admin-listen.
   Surface surface = Surface::kAll;
+  // Fill HttpRequest::raw_headers (names as sent, in order): scrubd capture only.
+  bool keep_raw_headers = false;
   // Tests only: runs first inside every io-thread handler (named), and may throw.
   std::function<void(const char* handler)> fault_injection;
 };
@@ -54,7 +56,7 @@ struct ServerStats {
 
 class HttpServer {
  public:
-  HttpServer(App* app, ServerOptions opts);  // app must outlive the server
+  HttpServer(RequestHandler* app, ServerOptions opts);  // app must outlive the server
   ~HttpServer();
   // Binds and starts serving in background threads. Returns the bound port.
   Result<uint16_t> Start();

@@ -24,6 +24,9 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
   std::string peer;  // remote address, for admin audit entries
+  // Names as sent, in arrival order, duplicates kept; filled only for scrubd capture
+  // (ServerOptions::keep_raw_headers), empty otherwise.
+  std::vector<std::pair<std::string, std::string>> raw_headers;
 };
 
 struct HttpResponse {
