@@ -144,6 +144,9 @@ Result<std::shared_ptr<const Policy>> Compile(const std::string& file, const YAM
     return Status::InvalidConfig(yamlcheck::Where(file, root["detectors"]) +
                                  ": detectors: " + scanner.status().message());
   p->scanner = std::move(scanner).value();
+  // Custom detectors' examples run against the very scanner serve uses: a miss refuses the
+  // policy (serve, reload and `policy check` alike), at the example's file:line:col.
+  if (s = rules::CheckCustomExamples(*p->scanner, cfg); !s.ok()) return s;
   p->masking.sensitive_key = [scanner = p->scanner](std::string_view key) {
     return scanner->IsSensitiveKey(key);
   };

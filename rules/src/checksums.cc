@@ -1,6 +1,7 @@
 // Checksum and structure checks of the located values (Luhn and the issuer table, IBAN
-// mod-97, SSA rules, IPv4/IPv6 parsing, JWT header decoding, UK NINO, DE Steuer-ID), declared
-// in validators.h; validators.cc holds the span validators that call them. Pure functions.
+// mod-97, plain ISO 7064 mod-97, SSA rules, IPv4/IPv6 parsing, JWT header decoding, UK NINO, DE
+// Steuer-ID), declared in validators.h; validators.cc holds the span validators that call them.
+// Pure functions.
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -24,6 +25,21 @@ bool LuhnValid(std::string_view digits) {
     sum += (k & 1) ? kDoubled[d] : static_cast<int>(d);
   }
   return sum % 10 == 0;
+}
+
+bool Mod97Valid(std::string_view s) {
+  unsigned rem = 0, chars = 0;
+  for (char c : s) {
+    if (IsDigit(c)) {
+      rem = (rem * 10 + static_cast<unsigned>(c - '0')) % 97;
+    } else if (IsAlpha(c)) {
+      rem = (rem * 100 + static_cast<unsigned>(LowerAscii(c) - 'a') + 10) % 97;
+    } else {
+      continue;
+    }
+    ++chars;
+  }
+  return chars >= 3 && rem == 1;
 }
 
 uint32_t CardIssuerLengths(std::string_view d) {

@@ -1,10 +1,12 @@
 // ParseDetectorsSection: a policy's `detectors:` YAML section -> ScannerConfig, with
-// file:line:col errors (unknown keys, wrong types, unknown ids or methods).
+// file:line:col errors (unknown keys, wrong types, unknown ids or methods); `custom:` entries
+// are parsed by custom.cc.
 #include <yaml-cpp/yaml.h>
 
 #include <set>
 
 #include "catalog.h"
+#include "custom.h"
 #include "scrubd/common/yaml_check.h"
 #include "scrubd/rules/scanner.h"
 
@@ -41,6 +43,38 @@ Status ParseMethodNode(const std::string& file, const YAML::Node& n, Method* m) 
   return Status::Ok();
 }
 
+Status ParseOverrides(const std::string& file, const YAML::Node& o, ScannerConfig* cfg) {
+  if (!o || o.IsNull()) return Status::Ok();
+  Status s;
+  for (const auto& kv : o) {
+    if (!(s = CheckId(file, kv.first)).ok()) return s;
+    const std::string id = kv.first.Scalar();
+    const YAML::Node& v = kv.second;
+    s = yc::CheckKeys(file, v, "detectors.overrides." + id,
+                      {{"enabled", yc::Type::kBool, "false turns the detector off"},
+                       {"method", yc::Type::kString, "mask|replace|remove|hash|truncate_ip"},
+                       {"keep_last", yc::Type::kInt, "mask: keep the last N characters"},
+                       {"label", yc::Type::kString, "replace: the label"}});
+    if (!s.ok()) return s;
+    DetectorOverride ov;
+    ov.enabled = yc::GetBool(v, "enabled", true);
+    if (v["method"]) {
+      if (!(s = ParseMethodNode(file, v["method"], &ov.method)).ok()) return s;
+      ov.has_method = true;
+      if (ov.method == Method::kTruncateIp && id != "ipv4" && id != "ipv6")
+        return yc::Error(file, v["method"], "truncate_ip applies only to ipv4 and ipv6");
+    }
+    if (v["keep_last"]) {
+      int64_t k = yc::GetInt(v, "keep_last", -1);
+      if (k < 0 || k > 64) return yc::Error(file, v["keep_last"], "keep_last must be 0..64");
+      ov.keep_last = static_cast<int>(k);
+    }
+    ov.label = yc::GetString(v, "label", "");
+    cfg->overrides[id] = ov;
+  }
+  return Status::Ok();
+}
+
 Status ParseImpl(const std::string& file, const YAML::Node& node, ScannerConfig* cfg) {
   if (!node || node.IsNull()) return Status::Ok();
   Status s = yc::CheckKeys(
@@ -51,7 +85,10 @@ Status ParseImpl(const std::string& file, const YAML::Node& node, ScannerConfig*
        {"key_redaction", yc::Type::kMap, "{method, label} for values under sensitive keys"},
        {"max_mem_mb", yc::Type::kInt, "RE2::Set / RE2 memory budget in MiB (default 64)"},
        {"shape_pass", yc::Type::kBool,
-        "false sends every candidate string through the RE2::Set (same output, slower)"}});
+        "false sends every candidate string through the RE2::Set (same output, slower)"},
+       {"custom", yc::Type::kSeq,
+        "the policy's own detectors: {id, description, patterns, validator, context, method, "
+        "must_match, must_not_match, ...} (docs/detectors.md)"}});
   if (!s.ok()) return s;
   if (const YAML::Node d = node["disabled"]; d && !d.IsNull()) {
     for (const auto& id : d) {
@@ -59,34 +96,7 @@ Status ParseImpl(const std::string& file, const YAML::Node& node, ScannerConfig*
       cfg->disabled.push_back(id.Scalar());
     }
   }
-  if (const YAML::Node o = node["overrides"]; o && !o.IsNull()) {
-    for (const auto& kv : o) {
-      if (!(s = CheckId(file, kv.first)).ok()) return s;
-      const std::string id = kv.first.Scalar();
-      const YAML::Node& v = kv.second;
-      s = yc::CheckKeys(file, v, "detectors.overrides." + id,
-                        {{"enabled", yc::Type::kBool, "false turns the detector off"},
-                         {"method", yc::Type::kString, "mask|replace|remove|hash|truncate_ip"},
-                         {"keep_last", yc::Type::kInt, "mask: keep the last N characters"},
-                         {"label", yc::Type::kString, "replace: the label"}});
-      if (!s.ok()) return s;
-      DetectorOverride ov;
-      ov.enabled = yc::GetBool(v, "enabled", true);
-      if (v["method"]) {
-        if (!(s = ParseMethodNode(file, v["method"], &ov.method)).ok()) return s;
-        ov.has_method = true;
-        if (ov.method == Method::kTruncateIp && id != "ipv4" && id != "ipv6")
-          return yc::Error(file, v["method"], "truncate_ip applies only to ipv4 and ipv6");
-      }
-      if (v["keep_last"]) {
-        int64_t k = yc::GetInt(v, "keep_last", -1);
-        if (k < 0 || k > 64) return yc::Error(file, v["keep_last"], "keep_last must be 0..64");
-        ov.keep_last = static_cast<int>(k);
-      }
-      ov.label = yc::GetString(v, "label", "");
-      cfg->overrides[id] = ov;
-    }
-  }
+  if (!(s = ParseOverrides(file, node["overrides"], cfg)).ok()) return s;
   if (const YAML::Node k = node["sensitive_keys"]; k && !k.IsNull())
     for (const auto& e : k) {
       if (e.Scalar().empty()) return yc::Error(file, e, "sensitive key must not be empty");
@@ -111,7 +121,9 @@ Status ParseImpl(const std::string& file, const YAML::Node& node, ScannerConfig*
     cfg->max_mem_bytes = mb << 20;
   }
   cfg->shape_pass = yc::GetBool(node, "shape_pass", true);
-  return Status::Ok();
+  // After max_mem_mb: each custom pattern is compiled with the section's budget.
+  return internal::ParseCustomSection(file, node["custom"], cfg->max_mem_bytes, CatalogIds(),
+                                      &cfg->custom);
 }
 
 }  // namespace

@@ -50,14 +50,20 @@ ByteSet Range(unsigned lo, unsigned hi) {
 }
 ByteSet All() { return Range(0, 255); }
 
+// Case folding as RE2 does it for Latin-1 (?i): ASCII letters, and the Latin-1 letters
+// U+00C0-U+00DE (but U+00D7) with U+00E0-U+00FE. (Their other fold partners, such as U+212A
+// for k or U+0178 for U+00FF, lie outside Latin-1 and cannot match a byte.) The catalog is
+// ASCII, but a policy's custom pattern may hold any byte (Prefilter.CaseFoldingMatchesRe2).
 void Fold(ByteSet* s) {
-  for (unsigned c = 'a'; c <= 'z'; ++c) {
-    const unsigned u = c - 'a' + 'A';
-    if (s->Has(c) || s->Has(u)) {
-      s->Add(c);
-      s->Add(u);
+  auto pair = [s](unsigned lower, unsigned upper) {
+    if (s->Has(lower) || s->Has(upper)) {
+      s->Add(lower);
+      s->Add(upper);
     }
-  }
+  };
+  for (unsigned c = 'a'; c <= 'z'; ++c) pair(c, c - 'a' + 'A');
+  for (unsigned c = 0xE0; c <= 0xFE; ++c)
+    if (c != 0xF7) pair(c, c - 0x20);
 }
 
 Info One(ByteSet s) {
@@ -84,12 +90,14 @@ class Parser {
   bool End() const { return i_ >= s_.size(); }
   char Peek() const { return s_[i_]; }
 
+  // Flags set by a `(?i)` group last to the end of the enclosing group, across `|` too (as in
+  // RE2's parser), so the branches share one `icase`.
   Info Alt(bool icase) {
     std::vector<Info> alts;
-    alts.push_back(Concat(icase));
+    alts.push_back(Concat(&icase));
     while (ok && !End() && Peek() == '|') {
       ++i_;
-      alts.push_back(Concat(icase));
+      alts.push_back(Concat(&icase));
     }
     if (alts.size() == 1) return alts[0];
     Info r;
@@ -111,10 +119,32 @@ class Parser {
     return r;
   }
 
-  Info Concat(bool icase) {
+  // `(?flags)` (no colon) at the cursor: consumes it and updates `icase`. Flags other than
+  // i, m, s, U (and '-') are not a flag group.
+  bool FlagGroup(bool* icase) {
+    if (s_.substr(i_, 2) != "(?") return false;
+    size_t j = i_ + 2;
+    bool neg = false, set = *icase;
+    for (; j < s_.size() && s_[j] != ')'; ++j) {
+      const char f = s_[j];
+      if (f == 'i')
+        set = !neg;
+      else if (f == '-')
+        neg = true;
+      else if (f != 'm' && f != 's' && f != 'U')
+        return false;
+    }
+    if (j >= s_.size()) return false;
+    i_ = j + 1;
+    *icase = set;
+    return true;
+  }
+
+  Info Concat(bool* icase) {
     Info r;
     while (ok && !End() && Peek() != '|' && Peek() != ')') {
-      Info x = Repeat(icase);
+      if (FlagGroup(icase)) continue;  // zero width
+      Info x = Repeat(*icase);
       r.min_len = std::min(kCap, r.min_len + x.min_len);
       r.req.insert(r.req.end(), x.req.begin(), x.req.end());
     }

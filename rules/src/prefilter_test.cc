@@ -72,6 +72,33 @@ TEST(Prefilter, Requirements) {
   EXPECT_FALSE(AnalyzePattern("\\pN").analyzed);
 }
 
+// (?i) folds as RE2 folds in Latin-1 mode: for every literal byte, under (?i) and in a
+// positive and a negated class, the analysed set holds every byte RE2 matches (custom
+// patterns may hold Latin-1 / UTF-8 bytes; the catalog is ASCII).
+TEST(Prefilter, CaseFoldingMatchesRe2) {
+  int folded = 0;
+  for (unsigned c = 1; c < 256; ++c) {
+    if (std::string_view("\\^$.|?*+()[]{}-").find(static_cast<char>(c)) != std::string_view::npos)
+      continue;
+    const std::string lit(1, static_cast<char>(c));
+    for (const std::string& p :
+         {"(?i:" + lit + ")", "(?i)" + lit, "(?i:[" + lit + "])", "(?i:[^" + lit + "])"}) {
+      RE2 re(p, Latin1());
+      ASSERT_TRUE(re.ok()) << c;
+      const PatternRequirement r = AnalyzePattern(p);
+      ASSERT_TRUE(r.analyzed) << p;
+      for (unsigned b = 0; b < 256; ++b) {
+        const std::string t(1, static_cast<char>(b));
+        if (!RE2::FullMatch(t, re)) continue;
+        folded += b != c && p.find('^') == std::string::npos;
+        for (const ByteSet& s : r.sets)
+          ASSERT_TRUE(s.Has(b)) << "pattern byte " << c << " byte " << b;
+      }
+    }
+  }
+  EXPECT_GT(folded, 2 * (26 + 30));  // ASCII and Latin-1 letters do fold
+}
+
 // Random strings over each pattern's interesting alphabet: the fast locator and RE2 agree on
 // the leftmost-first match from every start position.
 TEST(FastLocator, AgreesWithRe2) {

@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "custom.h"
 #include "scanner_impl.h"
 
 namespace scrubd::rules {
@@ -64,6 +65,11 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
     if (!known.count(id))
       return Status::InvalidConfig("detectors: unknown detector id '" + id + "'");
   if (config.max_mem_bytes <= 0) return Status::InvalidConfig("detectors: max_mem must be > 0");
+  // A policy's own detectors follow the catalog (their patterns have no shape feature and no
+  // fast locator, so strings that may hold them take the RE2::Set path).
+  auto custom = internal::CustomSpecs(config.custom, known, config.max_mem_bytes);
+  if (!custom.ok()) return custom.status();
+  for (auto& d : *custom) catalog->push_back(std::move(d));
 
   auto impl = std::make_shared<ScannerImpl>();
   impl->hmac_key_ = config.hmac_key;
@@ -119,9 +125,15 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       cp.min_len = pr.min_len;
       if (cp.group == 0) cp.fast = internal::FindFastLocator(p.re);
       cp.feature = internal::FeatureFor(p.re);
-      cp.prefixed = cp.group == 0 && spec.boundary != Boundary::kNone;
       cp.card_chain_skip =
           cp.fast && cp.fast == internal::CardLocator() && spec.validator == "card";
+      // The Set's boundary prefix and context gate look at the match start, Locate at the value
+      // start: they agree when the value starts at the match (no capture group, a validator that
+      // keeps the start). The card validator may move it to a later digit group; for the
+      // catalog's card pattern that group starts a match of its own.
+      const bool value_at_match = cp.group == 0 && (spec.validator != "card" || cp.card_chain_skip);
+      cp.prefixed = value_at_match && spec.boundary != Boundary::kNone;
+      cp.gated = p.context_required && value_at_match;
       for (const auto& bs : pr.sets) {
         size_t k = std::find(classes.begin(), classes.end(), bs) - classes.begin();
         if (k == classes.size()) {
@@ -137,17 +149,15 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       // non-boundary class is equivalent for a yes/no answer), so values inside longer runs
       // never wake the locate step.
       std::string set_re = p.re;
-      for (const auto& f : internal::OccurrenceForms()) {
-        const bool prefixed = cp.group == 0 && spec.boundary != Boundary::kNone;
-        if (f.re == p.re && (f.start_kept || (!prefixed && !p.context_required)))
+      for (const auto& f : internal::OccurrenceForms())
+        if (f.re == p.re && (f.start_kept || (!cp.prefixed && !p.context_required)))
           set_re = std::string(f.occurs);
-      }
       const std::string occurs = set_re;
-      if (cp.group == 0 && spec.boundary == Boundary::kDigit)
+      if (cp.prefixed && spec.boundary == Boundary::kDigit)
         set_re = "(?:^|[^0-9])(?:" + set_re + ")";
-      if (cp.group == 0 && spec.boundary == Boundary::kAlnum)
+      if (cp.prefixed && spec.boundary == Boundary::kAlnum)
         set_re = "(?:^|[^0-9A-Za-z])(?:" + set_re + ")";
-      if (cp.group == 0 && spec.boundary == Boundary::kWord)
+      if (cp.prefixed && spec.boundary == Boundary::kWord)
         set_re = "(?:^|[^0-9A-Za-z_-])(?:" + set_re + ")";
       // The Set runs to the end of the text anyway (many-match); a pattern that completes only
       // at the end of the text matches exactly when the pattern occurs somewhere, but the DFA
@@ -164,7 +174,9 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
         // No boundary prefix here: the context word may end right where the value starts
         // ("ss#123456789"), and then no byte is left between them for the prefix to match.
         // Dropping it only makes the gated Set answer "may fire" more often.
-        gated_re = "(?i:" + words + ")(?s:.*)(?:" + occurs + ")";
+        // Ungated (the plain form) when the value may start after the match start: a word
+        // inside the match before the value satisfies HasContext but not the gate.
+        if (cp.gated) gated_re = "(?i:" + words + ")(?s:.*)(?:" + occurs + ")";
         if (!words_added)
           for (const auto& w : spec.context_words) impl->context_words_.Add(w, index);
         words_added = true;

@@ -195,6 +195,9 @@ struct Pattern {
   uint32_t feature = 0;  // shape Feature whose absence proves no match (shape.h), or 0
   // The Set's pattern has a start-boundary prefix ((?:^|[^0-9])... for Boundary::kDigit).
   bool prefixed = false;
+  // Context-required, and its gated-Set form demands a context word before the match (only
+  // when the value starts at the match; otherwise the gated Set holds the plain form).
+  bool gated = false;
   // The card locator + card validator: when the validator rejects a whole digit chain, it
   // rejects every suffix of it too (its group ranges are a subset), so Locate may resume at
   // the chain's end instead of at each later group.

@@ -172,7 +172,7 @@ void ScannerImpl::Locate(int pi, const Call& call, std::vector<Span>* spans) con
       // The Set reports this pattern when its (occurrence form of the) match at mb satisfies
       // the Set's start prefix, or, gated, when a context word ends before it: HasContext found
       // one in the bytes before b, which is before mb only when b == mb.
-      const bool proven = p.context_required && gated
+      const bool proven = p.gated && gated
                               ? b == mb
                               : !p.prefixed || mb == 0 || !Touches(d.spec.boundary, text[mb - 1]);
       spans->push_back({b, e, p.detector, pi, proven});
@@ -265,9 +265,12 @@ bool ScannerImpl::FindSpans(Call* call, uint64_t cand, std::vector<Span>* spans)
   if (call->counts) ++call->counts->set_scans;
   if (!set.Match(text, &hits, &info)) return info.kind == RE2::Set::kNoError;
   std::sort(hits.begin(), hits.end());
-  // A gated-Set hit already proves a context word before a match: no precheck.
+  // A gated-Set hit of a gated pattern already proves a context word before a match: no
+  // precheck.
   for (int pi : hits)
-    LocateIfPossible(pi, call, call->gated ? Precheck::kNone : Precheck::kWholeText, spans);
+    LocateIfPossible(pi, call,
+                     call->gated && patterns_[pi].gated ? Precheck::kNone : Precheck::kWholeText,
+                     spans);
   return true;
 }
 

@@ -312,3 +312,63 @@ TEST(ShapePath, SkipsTheSetOnReplayStrings) {
 
 }  // namespace
 }  // namespace scrubd::rules
+
+namespace scrubd::rules {
+namespace {
+
+// With custom detectors in the scanner (no shape feature, no fast locator: their strings take
+// the Set), both paths still give the same output; catalog-only strings keep the shape path.
+TEST(ShapePath, SameOutputWithCustomDetectors) {
+  ScannerConfig with, without;
+  auto add = [&](const std::string& id, const std::string& re, std::vector<std::string> words,
+                 const std::string& validator) {
+    CustomDetector d;
+    d.id = id;
+    d.patterns.push_back({re, !words.empty(), ""});
+    d.context_words = std::move(words);
+    d.validator = validator;
+    with.custom.push_back(d);
+  };
+  add("member_no", "M-[0-9]{8}", {}, "luhn");
+  add("acct", "acct[ #:]*([0-9]{7})", {"acct"}, "none");
+  add("staff_id", "[0-9]{6}", {"staff", "ss#"}, "none");
+  add("ref",
+      "(?i)r\xe9"
+      "f-[a-z]{3}",
+      {}, "none");
+  add("iban_like", "[A-Z]{2}[0-9]{2}(?: ?[0-9]{4}){3}", {}, "mod97");
+  without.custom = with.custom;
+  with.hmac_key = without.hmac_key = "k";
+  without.shape_pass = false;
+  auto a = Scanner::Create(with);
+  auto b = Scanner::Create(without);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok());
+  const std::string planted[] = {"M-12345674",
+                                 "acct #1234567",
+                                 "staff 204511",
+                                 "R\xc9"
+                                 "F-abc",
+                                 "ss#536221234",
+                                 "AB12 3456 7890 0041"};
+  const std::string keys[] = {"", "textContent", "phone", "staff_no", "acct", "href"};
+  std::mt19937 rng(2026);
+  int custom = 0, set_free = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    std::string in = RandomText(rng, 12);
+    if (rng() % 2) in.insert(rng() % (in.size() + 1), planted[rng() % std::size(planted)]);
+    const std::string& key = keys[rng() % std::size(keys)];
+    std::string x = in, y = in;
+    RedactionCounts cx, cy;
+    ASSERT_EQ((*a)->Redact(x, key, &cx), (*b)->Redact(y, key, &cy));
+    ASSERT_EQ(x, y) << "input '" << in << "' key '" << key << "'";
+    ASSERT_EQ(cx.by_rule, cy.by_rule);
+    for (const auto& d : with.custom) custom += cx.by_rule.count(d.id) > 0;
+    set_free += cx.set_scans == 0 && cy.set_scans > 0;
+  }
+  EXPECT_GT(custom, 1500);   // the planted values are found
+  EXPECT_GT(set_free, 300);  // strings no custom pattern can match still skip the Set
+}
+
+}  // namespace
+}  // namespace scrubd::rules

@@ -378,6 +378,18 @@ bool ValidatePhone(std::string_view text, size_t* b, size_t* e) {
   return PhoneValid(text.substr(*b, *e - *b));
 }
 
+// ---- generic checksums (custom detectors) ----------------------------------------------
+// The digits of the value, separators ignored, carry a Luhn check digit.
+bool ValidateLuhn(std::string_view text, size_t* b, size_t* e) {
+  char d[65];
+  const size_t n = Digits(text.substr(*b, *e - *b), d, 64);
+  return n >= 2 && n <= 64 && LuhnValid(std::string_view(d, n));
+}
+
+bool ValidateMod97(std::string_view text, size_t* b, size_t* e) {
+  return Mod97Valid(text.substr(*b, *e - *b));
+}
+
 struct Entry {
   std::string_view name;
   ValidatorFn fn;
@@ -398,6 +410,8 @@ constexpr Entry kValidators[] = {
     {"nino", ValidateNino},
     {"de_tax_id", ValidateDeTaxId},
     {"phone", ValidatePhone},
+    {"luhn", ValidateLuhn},
+    {"mod97", ValidateMod97},
 };
 
 // E.164 country calling codes (ITU-T), as a membership test over 1-3 digit prefixes.

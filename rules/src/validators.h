@@ -1,5 +1,6 @@
 // Validators for located candidates: Luhn + issuer table, IBAN mod-97, SSA rules, IP parsing,
-// JWT header decoding, phone plans, MAC, UK NINO, DE Steuer-ID. Internal to scrubd_rules.
+// JWT header decoding, phone plans, MAC, UK NINO, DE Steuer-ID, and plain Luhn / mod-97 for
+// custom detectors. Internal to scrubd_rules.
 // Pure functions without shared state; safe from any thread.
 #pragma once
 
@@ -30,5 +31,8 @@ bool JwtHeaderHasAlg(std::string_view token);  // base64url header decodes to {.
 bool NinoValid(std::string_view s);
 bool DeTaxIdValid(std::string_view digits11);
 bool PhoneValid(std::string_view candidate);
+// ISO 7064 MOD 97-10 over the letters (A=10 .. Z=35, either case) and digits of `s`, other
+// bytes ignored: at least 3 such characters whose number leaves remainder 1 modulo 97.
+bool Mod97Valid(std::string_view s);
 
 }  // namespace scrubd::rules::internal

@@ -29,6 +29,48 @@ struct DetectorOverride {
   std::string label;   // replace: label such as "[EMAIL]" (empty: detector default)
 };
 
+// One must_match / must_not_match example of a custom detector. `where` is its
+// "file:line:col" for error messages; the text itself is never put in a message (an officer
+// may have pasted a real identifier).
+struct CustomExample {
+  std::string text;
+  std::string key;    // the key it sits under (may be empty)
+  std::string where;  // "policy.yaml:12:9"
+};
+
+// A policy's own detector (`detectors.custom`, docs/detectors.md): compiled into the same
+// scanner as the catalog and counted under its id. Create validates it again (bounds, id,
+// validator, boundary, method, patterns), so a config built in code is held to the same rules.
+struct CustomDetector {
+  std::string id;  // [a-z][a-z0-9_]*, at most 48 bytes; no catalog id
+  std::string description;
+  std::string where;  // "file:line:col" of the entry
+  struct Pattern {
+    std::string re;                 // RE2 (Latin-1); capture group 1, if any, is the value
+    bool context_required = false;  // fires only with a context word in the key or before it
+    std::string where;
+  };
+  std::vector<Pattern> patterns;
+  std::string validator = "none";          // FindValidator name: luhn, mod97, iban, card, ...
+  std::vector<std::string> context_words;  // lower-cased on use
+  std::vector<std::string> suppress_keys;  // key substrings under which it never fires
+  std::string boundary = "alnum";          // none | digit | alnum | word
+  Method method = Method::kReplace;        // mask | replace | remove | hash
+  std::string label;                       // replace: empty means "[<ID>]"
+  int keep_last = 0;                       // mask: keep the last N letters/digits
+  std::vector<CustomExample> must_match, must_not_match;
+};
+
+// Bounds on `detectors.custom`: together with the catalog's 31 patterns every pattern keeps a
+// bit of the scanner's 64-bit candidate masks.
+inline constexpr size_t kMaxCustomDetectors = 16;
+inline constexpr size_t kMaxCustomPatterns = 32;  // over all custom detectors
+inline constexpr size_t kMaxCustomPatternBytes = 512;
+inline constexpr int kMaxCustomProgramSize = 4000;  // RE2 instructions per pattern
+inline constexpr size_t kMaxCustomExamples = 64;    // per list
+inline constexpr size_t kMaxCustomExampleBytes = 4096;
+inline constexpr size_t kMaxCustomContextWords = 32;
+
 // What a policy says about detectors. Defaults: every catalog detector on, catalog methods.
 struct ScannerConfig {
   std::vector<std::string> disabled;                  // detector ids turned off
@@ -43,6 +85,7 @@ struct ScannerConfig {
   // Added: how a value under a sensitive key is redacted (mask, replace, remove or hash).
   Method key_method = Method::kReplace;
   std::string key_label = "[REDACTED]";
+  std::vector<CustomDetector> custom;  // compiled after the catalog, in this order
 };
 
 // What a fail-closed Redact leaves in place of the whole string.
@@ -83,6 +126,12 @@ class Scanner {
 // Parses a policy's `detectors:` section (file for error locations). Unknown keys, wrong
 // types, unknown detector ids and bad methods are errors with file:line:col.
 Result<ScannerConfig> ParseDetectorsSection(const std::string& file, const YAML::Node& node);
+
+// Runs every custom detector's examples through `scanner` (built from `config`): a
+// must_match example must be redacted by that detector (counted under its id), a
+// must_not_match example must not be. The first miss is kInvalidConfig at the example's
+// file:line:col; the message names the detector and what fired, never the example text.
+Status CheckCustomExamples(const Scanner& scanner, const ScannerConfig& config);
 
 const char* MethodName(Method m);
 
