@@ -34,6 +34,7 @@ TEST(PolicyLoaderTest, EveryShippedPolicyIsValid) {
   int n = 0;
   for (const auto& e : std::filesystem::directory_iterator(SCRUBD_POLICIES_DIR)) {
     if (e.path().extension() != ".yaml") continue;
+    if (e.path().string().ends_with(".test.yaml")) continue;  // `policy test` files
     auto set = LoadPolicySet({e.path().string()}, {});
     EXPECT_TRUE(set.ok()) << e.path() << ": " << set.status().ToString();
     ++n;
