@@ -86,4 +86,13 @@ std::optional<Hash> RecentLeaves::Snapshot::Root(uint64_t tree_size) const {
   return Subtree(0, tree_size);
 }
 
+std::vector<RecentLeaves::Located> RecentLeaves::Newest(uint64_t n) const {
+  const uint64_t k = std::min<uint64_t>(n, leaves_.size());
+  std::vector<Located> out;
+  out.reserve(k);
+  for (uint64_t i = leaves_.size() - k; i < leaves_.size(); ++i)
+    out.push_back({leaves_[i], locations_[i]});
+  return out;
+}
+
 }  // namespace scrubd::audit

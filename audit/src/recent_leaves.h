@@ -49,6 +49,13 @@ class RecentLeaves {
   };
   // Copies what proofs in [base, upto) need; upto <= end().
   Snapshot Take(uint64_t upto) const;
+  // The newest `n` leaves (fewer when the window holds fewer), oldest first: their seq is
+  // end() - result.size() + i.
+  struct Located {
+    Hash leaf;
+    LeafLocation where;
+  };
+  std::vector<Located> Newest(uint64_t n) const;
 
  private:
   void FoldOne();  // moves the oldest leaf into base_nodes_

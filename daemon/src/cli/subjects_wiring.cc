@@ -176,6 +176,14 @@ Result<std::unique_ptr<SubjectsRuntime>> SubjectsRuntime::Start(const ServeConfi
              });
   MountHolds(app, p);
   MountPurge(app, p, cfg);
+  const retention::HoldsContext* holds_ctx = &p->holds_ctx;
+  app->SetConsoleLists(
+      [svc](std::string_view query) { return ToHttp(subjects::ListRequests(*svc, query)); },
+      [holds_ctx](std::string_view query) {
+        std::string target = "/admin/holds";
+        if (!query.empty()) target += "?" + std::string(query);
+        return ToHttp(retention::HandleAdminHolds(*holds_ctx, {"GET", target, ""}, "console"));
+      });
   app->AddMetricsSource([cb] { return cb->MetricsText(); });
   if (Status s = p->service->Resume(); !s.ok()) return s;
   rt->ticker_ = std::thread([r = rt.get()] {

@@ -2,6 +2,7 @@
 // keyed pseudonym of their address, paths by route class and hash.
 #include "server/admin_api.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "ingest/decode.h"
@@ -46,7 +47,11 @@ AdminApi::AdminApi(TokenTable tokens, std::string pseudonym_key, Auditor* audito
       reload_(std::move(reload)) {}
 
 void AdminApi::Mount(std::string prefix, Role role, Handler h, std::optional<Role> read_role) {
-  mounts_.push_back({std::move(prefix), role, std::move(h), read_role});
+  Mount(std::move(prefix), RouteAccess{{role}, {read_role.value_or(role)}}, std::move(h));
+}
+
+void AdminApi::Mount(std::string prefix, RouteAccess access, Handler h) {
+  mounts_.push_back({std::move(prefix), std::move(access), std::move(h)});
   std::stable_sort(mounts_.begin(), mounts_.end(), [](const Mounted& a, const Mounted& b) {
     return a.prefix.size() > b.prefix.size();
   });
@@ -79,7 +84,8 @@ void AdminApi::Denied(const HttpRequest& req, unsigned status, std::string_view 
 }
 
 std::optional<AdminCaller> AdminApi::Authenticate(const HttpRequest& req, std::string_view route,
-                                                  Role need, HttpResponse* denied) {
+                                                  const std::vector<Role>& allowed,
+                                                  HttpResponse* denied) {
   std::optional<Role> role = tokens_.RoleOf(HeaderOf(req, "authorization"));
   if (!role) {
     Denied(req, 401, route);
@@ -87,7 +93,9 @@ std::optional<AdminCaller> AdminApi::Authenticate(const HttpRequest& req, std::s
         ErrorResponse(401, "unauthorized", "admin endpoints need Authorization: Bearer <token>");
     return std::nullopt;
   }
-  if (!RoleAllows(*role, need)) {
+  if (std::none_of(allowed.begin(), allowed.end(),
+                   [&](Role need) { return RoleAllows(*role, need); }) &&
+      *role != Role::kAdmin) {
     Denied(req, 403, route);
     *denied = ErrorResponse(
         403, "forbidden", std::string("the ") + RoleName(*role) + " role may not call this route");
@@ -106,7 +114,7 @@ std::optional<AdminCaller> AdminApi::Authenticate(const HttpRequest& req, std::s
 HttpResponse AdminApi::Authorize(const HttpRequest& req, std::string_view route, Role need,
                                  const std::function<HttpResponse()>& answer) {
   HttpResponse denied;
-  if (!Authenticate(req, route, need, &denied)) return denied;
+  if (!Authenticate(req, route, {need}, &denied)) return denied;
   return answer();
 }
 
@@ -114,10 +122,11 @@ HttpResponse AdminApi::Handle(const HttpRequest& req) {
   std::string_view path = PathOf(req);
   const Mounted* m = FindMount(path);
   std::string route = m ? m->prefix : std::string(AdminRouteClass(path));
-  Role need = m ? m->role : Role::kAdmin;
-  if (m && m->read_role && (req.method == "GET" || req.method == "HEAD")) need = *m->read_role;
+  const bool read = req.method == "GET" || req.method == "HEAD";
+  static const std::vector<Role> kAdminOnly{Role::kAdmin};
+  const std::vector<Role>& allowed = !m ? kAdminOnly : read ? m->access.read : m->access.write;
   HttpResponse denied;
-  std::optional<AdminCaller> caller = Authenticate(req, route, need, &denied);
+  std::optional<AdminCaller> caller = Authenticate(req, route, allowed, &denied);
   if (!caller) return denied;
   if (m) return m->handler(req, *caller);
   return BuiltIn(req, path, *caller);
@@ -161,16 +170,23 @@ HttpResponse AdminApi::Export(const HttpRequest& req, std::string_view path,
   if ((!token.empty() && !ingest::ValidToken(token)) ||
       (!window.empty() && !ingest::ValidSessionId(window)))
     return ErrorResponse(400, "invalid_input", "bad token or window id");
-  if (!store_) return ErrorResponse(503, "unavailable", "no local store");
+  return AuditedExport(store_, auditor_, pseudonym_key_, id, token, window, caller);
+}
+
+HttpResponse AuditedExport(sink::LocalStore* store, Auditor* auditor,
+                           const std::string& pseudonym_key, const std::string& id,
+                           const std::string& token, const std::string& window,
+                           const AdminCaller& caller) {
+  if (!store) return ErrorResponse(503, "unavailable", "no local store");
   // Scoped by token; without one, kInvalidInput when several tokens hold the id.
-  Result<std::string> body = store_->ExportSession(id, token, window);
+  Result<std::string> body = store->ExportSession(id, token, window);
   if (!body.ok())
     return ErrorResponse(HttpStatusFor(body.status()), CodeName(body.status().code()),
                          body.status().message());
   // Fail closed: an export that cannot be audited is not handed out.
   json::object entry{
-      {"session", Pseudonym(pseudonym_key_, id)}, {"token", token}, {"caller", caller.name}};
-  if (!auditor_->Required("export", json::serialize(entry)).ok())
+      {"session", Pseudonym(pseudonym_key, id)}, {"token", token}, {"caller", caller.name}};
+  if (!auditor->Required("export", json::serialize(entry)).ok())
     return ErrorResponse(503, "unavailable", "audit log unavailable; retry later");
   return HttpResponse{200, "application/json", std::move(body).value(), {}};
 }

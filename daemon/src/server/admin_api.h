@@ -34,6 +34,20 @@ struct AdminCaller {
   std::string name;
 };
 
+// Who may call a mounted route: GET and HEAD need one of `read`, other methods one of
+// `write`. An admin token may call every route.
+struct RouteAccess {
+  std::vector<Role> write, read;
+};
+
+// GET /admin/sessions/<id>/export and the console's /admin/api/sessions/<id>/events: the
+// stored session (ExportSession's JSON), handed out only once its `export` audit entry is
+// written (fail closed: 503 otherwise). `id`, `token`, `window` must be validated already.
+HttpResponse AuditedExport(sink::LocalStore* store, Auditor* auditor,
+                           const std::string& pseudonym_key, const std::string& id,
+                           const std::string& token, const std::string& window,
+                           const AdminCaller& caller);
+
 class AdminApi {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest& req, const AdminCaller& caller)>;
@@ -48,6 +62,9 @@ class AdminApi {
   // need only that role (e.g. auditors may list /admin/holds). The prefix is the route class
   // in audit entries, so it must not carry data. Call before serving.
   void Mount(std::string prefix, Role role, Handler h, std::optional<Role> read_role = {});
+  // The same with the roles of each kind of call spelled out (e.g. the console's routes:
+  // read by auditors, and /admin/api/whoami by every role).
+  void Mount(std::string prefix, RouteAccess access, Handler h);
 
   // True for /admin, /admin/* and mounted prefixes: the paths Handle answers.
   bool Owns(std::string_view path) const;
@@ -65,14 +82,14 @@ class AdminApi {
  private:
   struct Mounted {
     std::string prefix;
-    Role role;
+    RouteAccess access;
     Handler handler;
-    std::optional<Role> read_role;
   };
   const Mounted* FindMount(std::string_view path) const;
-  // The caller, or the 401/403 response (counted and audited).
-  std::optional<AdminCaller> Authenticate(const HttpRequest& req, std::string_view route, Role need,
-                                          HttpResponse* denied);
+  // The caller, or the 401/403 response (counted and audited). `allowed`: the roles that may
+  // call (admin always may).
+  std::optional<AdminCaller> Authenticate(const HttpRequest& req, std::string_view route,
+                                          const std::vector<Role>& allowed, HttpResponse* denied);
   void Denied(const HttpRequest& req, unsigned status, std::string_view route);
   HttpResponse BuiltIn(const HttpRequest& req, std::string_view path, const AdminCaller& caller);
   HttpResponse Sessions();

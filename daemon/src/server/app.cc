@@ -24,6 +24,12 @@ IngestConfig IngestConfigOf(const AppConfig& c) {
   return IngestConfig{c.limits, c.pseudonym_key, c.request_deadline};
 }
 
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 App::App(AppConfig config, std::shared_ptr<const policies::PolicySet> policies,
@@ -39,10 +45,15 @@ App::App(AppConfig config, std::shared_ptr<const policies::PolicySet> policies,
           &auditor_, &metrics_),
       admin_(TokensOf(config_), config_.pseudonym_key, &auditor_, store,
              [this](const std::string& caller) { return Reload(caller); }),
+      console_(ConsoleDeps{store, audit, &auditor_, config_.pseudonym_key,
+                           [this] { return this->policies(); },
+                           [this] { return policies_loaded_ms(); }}),
       remote_(
           config_.answer_remote_config, config_.limits, [this] { return this->policies(); },
           upstream, &metrics_, config_.request_deadline),
       renderer_(&metrics_) {
+  policies_loaded_ms_ = NowMs();
+  console_.MountOn(&admin_);
   renderer_.AddSource([this] { return transport_.Text(); });
   renderer_.AddSource([this] { return admin_.MetricsText(); });
   renderer_.AddSource([this] { return ingest_.MetricsText(); });
@@ -57,6 +68,7 @@ std::shared_ptr<const policies::PolicySet> App::policies() const {
 void App::SwapPolicies(std::shared_ptr<const policies::PolicySet> next) {
   std::lock_guard<std::mutex> lock(policy_mu_);
   policies_ = std::move(next);
+  policies_loaded_ms_ = NowMs();
 }
 
 void App::AuditPolicies(std::string_view type, const std::string& caller) {

@@ -5,6 +5,7 @@
 // the snapshot it started with. Set*/Mount/AddMetricsSource are called before serving.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include "server/admin_api.h"
 #include "server/auditor.h"
 #include "server/batch_sink.h"
+#include "server/console_api.h"
 #include "server/http_types.h"
 #include "server/ingest_pipeline.h"
 #include "server/metrics.h"
@@ -76,6 +78,8 @@ class App {
   bool IsAdminRoute(std::string_view target) const;
 
   std::shared_ptr<const policies::PolicySet> policies() const;
+  // When the snapshot in force was loaded (Unix ms): construction or the last swap.
+  int64_t policies_loaded_ms() const { return policies_loaded_ms_.load(); }
   // Atomically replaces the snapshot (SIGHUP / admin reload); audited.
   void SwapPolicies(std::shared_ptr<const policies::PolicySet> next);
   // Audits the current snapshot (file, sha256, version, name per policy) as a `type` entry.
@@ -99,6 +103,10 @@ class App {
              std::optional<Role> read_role = {}) {
     admin_.Mount(std::move(prefix), role, std::move(h), read_role);
   }
+  // The console's subject requests and holds lists (console_api.h); call before serving.
+  void SetConsoleLists(ConsoleList subject_requests, ConsoleList holds) {
+    console_.SetLists(std::move(subject_requests), std::move(holds));
+  }
   // The consent gate and quarantine (ingest_pipeline.h SetConsent); call before serving.
   void SetConsent(consent::ConsentGate* gate, consent::Quarantine* quarantine) {
     ingest_.SetConsent(gate, quarantine);
@@ -119,6 +127,7 @@ class App {
   AppConfig config_;
   std::shared_ptr<const policies::PolicySet> policies_;  // guarded by policy_mu_
   mutable std::mutex policy_mu_;
+  std::atomic<int64_t> policies_loaded_ms_{0};
   sink::Upstream* upstream_;  // null: local store only
   Metrics metrics_;
   Auditor auditor_;
@@ -126,6 +135,7 @@ class App {
   std::unique_ptr<BatchSink> sink_;
   IngestPipeline ingest_;
   AdminApi admin_;
+  ConsoleApi console_;  // mounted on admin_ (/admin/api/)
   RemoteConfigService remote_;
   MetricsRenderer renderer_;
 };

@@ -17,9 +17,11 @@ Result<SinkResult> LocalSink::Write(const CleanBatch& batch) {
   // all derived before anything is written.
   std::vector<sink::RecordingChunk> chunks;
   std::vector<sink::StoredEvent> rows;
-  for (const ingest::Event* ev : batch.recordings) {
-    Result<sink::RecordingChunk> chunk = sink::ChunkOf(ev->json);
+  const bool counted = batch.recording_counts.size() == batch.recordings.size();
+  for (size_t i = 0; i < batch.recordings.size(); ++i) {
+    Result<sink::RecordingChunk> chunk = sink::ChunkOf(batch.recordings[i]->json);
     if (!chunk.ok()) return chunk.status();
+    if (counted) chunk->redactions_by_rule = &batch.recording_counts[i].by_rule;
     chunks.push_back(std::move(chunk).value());
   }
   for (const ingest::Event* ev : batch.events) {

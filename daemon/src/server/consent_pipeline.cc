@@ -32,6 +32,8 @@ struct HeldIngest : consent::HeldPayload {
   bool recording = false;
   std::string client_ip;
   std::vector<ingest::Event> recordings, events;
+  std::vector<rules::RedactionCounts> recording_counts;  // of each recordings[i]
+  rules::RedactionCounts counts;                         // of every held event
   std::vector<std::unique_ptr<IngestNote>> notes;
 };
 
@@ -92,6 +94,8 @@ void IngestPipeline::HoldBack(const HttpRequest& req, ingest::Endpoint endpoint,
       held.events += h->event->is_snapshot ? ingest::SnapshotItems(h->event->json)->size() : 1;
       auto& into = h->event->is_snapshot ? payload->recordings : payload->events;
       into.push_back(std::move(*h->event));
+      payload->counts.Add(h->counts);
+      if (into.back().is_snapshot) payload->recording_counts.push_back(std::move(h->counts));
       if (hooks_) payload->notes.push_back(std::move(h->note));
     }
     held.payload = std::move(payload);
@@ -135,6 +139,8 @@ Status IngestPipeline::StoreHeld(consent::HeldBatch& held) {
   clean.client_ip = p->client_ip;
   for (ingest::Event& ev : p->recordings) clean.recordings.push_back(&ev);
   for (ingest::Event& ev : p->events) clean.events.push_back(&ev);
+  clean.recording_counts = p->recording_counts;
+  clean.counts = p->counts;
   json::object entry{{"endpoint", p->recording ? "recording" : "events"},
                      {"token", held.token},
                      {"session", clean.batch_id},

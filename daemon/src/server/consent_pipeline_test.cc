@@ -18,6 +18,12 @@ TEST_F(ConsentPipelineTest, OptInHoldsScrubbedBatchesAndReleasesThemInOrderOnOpt
   ASSERT_EQ(Event("$opt_in").status, 200u);
   EXPECT_TRUE(Stored());
   EXPECT_EQ(quarantine_->Stats().batches, 0u);
+  // The redactions made when it was held reach the session's row on release.
+  auto row = store_->GetSession(kSession, "");
+  ASSERT_TRUE(row.ok());
+  ASSERT_TRUE(row->redactions.has_value());
+  EXPECT_GT(*row->redactions, 0);
+  EXPECT_GT(row->redactions_by_rule.count("email"), 0u);
   std::string m = Metrics();
   EXPECT_NE(m.find("scrubd_consent_held_batches_total 1"), std::string::npos) << m;
   EXPECT_NE(m.find("scrubd_consent_released_batches_total 1"), std::string::npos);

@@ -36,13 +36,15 @@ struct HeldEvent {
   ingest::Event* event;
   std::unique_ptr<IngestNote> note;
   const policies::Policy* policy;
-  std::string subject;  // taken before the scrubber rewrote the distinct id
+  std::string subject;            // taken before the scrubber rewrote the distinct id
+  rules::RedactionCounts counts;  // its own redactions (the session row's, once stored)
 };
 
 struct IngestPipeline::Admitted {
   scrub::Report report;
   std::vector<ingest::Event*> recordings;
   std::vector<ingest::Event*> events;                              // analytics events
+  std::vector<rules::RedactionCounts> recording_counts;            // of each recordings[i]
   policies::ClientIpMode ip_mode = policies::ClientIpMode::kPass;  // strictest admitted policy
   std::vector<std::unique_ptr<IngestNote>> notes;  // IngestHooks::Admit's, of stored events
   std::unique_ptr<ConsentView> consent;

@@ -18,6 +18,7 @@
 #include <span>
 
 #include "ingest/decode.h"
+#include "sink/session_rows.h"
 #include "sink/sqlite_stmt.h"
 
 namespace scrubd::sink {
@@ -36,23 +37,6 @@ int64_t TimestampOf(const json::value& v) {
   if (t->is_uint64()) return static_cast<int64_t>(t->get_uint64());
   if (t->is_double()) return static_cast<int64_t>(t->get_double());
   return 0;
-}
-
-// Columns: token, session_id, distinct_id, first_ts, last_ts, first_url, bytes, events.
-constexpr char kSessionColumns[] =
-    "token,session_id,distinct_id,first_ts,last_ts,first_url,bytes,events";
-
-SessionInfo ReadSession(Stmt& q) {
-  SessionInfo s;
-  s.token = q.Text(0);
-  s.session_id = q.Text(1);
-  s.distinct_id = q.Text(2);
-  s.first_ts = q.Int(3);
-  s.last_ts = q.Int(4);
-  s.first_url = q.Text(5);
-  s.bytes = q.Int(6);
-  s.events = q.Int(7);
-  return s;
 }
 
 std::string StringAt(const json::object& o, std::string_view key) {
@@ -165,6 +149,7 @@ Result<std::unique_ptr<LocalStore>> LocalStore::Open(const fs::path& data_dir, E
   )sql";
   if (Status s = store->Exec(kSchema); !s.ok()) return s;
   if (Status s = store->MigrateLifecycle(); !s.ok()) return s;
+  if (Status s = store->MigrateRedactions(); !s.ok()) return s;
   // An interrupted purge is finished before anything is served (its files are unindexed).
   if (Result<EraseCounts> done = store->FinishPurges(); !done.ok())
     return done.status();
@@ -273,7 +258,8 @@ Status LocalStore::IndexChunks(const std::vector<const RecordingChunk*>& chunks,
            "created_at) VALUES(?,?,?,?,?,?,?,?,?)");
   Stmt up(db_,
           "INSERT INTO sessions(token,session_id,distinct_id,first_ts,last_ts,first_url,bytes,"
-          "events,created_at,updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?9) "
+          "events,created_at,updated_at,redactions,redactions_by_rule) "
+          "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?9,?10,'{}') "
           "ON CONFLICT(token,session_id) DO UPDATE SET "
           "first_ts=CASE WHEN first_ts=0 OR (excluded.first_ts>0 AND excluded.first_ts<first_ts)"
           " THEN excluded.first_ts ELSE first_ts END,"
@@ -281,6 +267,7 @@ Status LocalStore::IndexChunks(const std::vector<const RecordingChunk*>& chunks,
           "first_url=CASE WHEN first_url='' THEN excluded.first_url ELSE first_url END,"
           "distinct_id=CASE WHEN distinct_id='' THEN excluded.distinct_id ELSE distinct_id END,"
           "bytes=bytes+excluded.bytes, events=events+excluded.events,"
+          "redactions=redactions+excluded.redactions,"  // NULL (not counted) stays NULL
           "updated_at=excluded.updated_at");
   bool ok = ins.ok() && up.ok();
   for (size_t i = 0; ok && i < chunks.size(); ++i) {
@@ -294,8 +281,11 @@ Status LocalStore::IndexChunks(const std::vector<const RecordingChunk*>& chunks,
     if (!ok) break;
     up.Bind(1, c.token).Bind(2, c.session_id).Bind(3, c.distinct_id).Bind(4, f.first_ts);
     up.Bind(5, f.last_ts).Bind(6, f.first_url).Bind(7, f.bytes).Bind(8, events).Bind(9, f.now);
+    up.Bind(10, RedactionTotal(c.redactions_by_rule));
     ok = up.Step() == SQLITE_DONE;
     up.Reset();
+    if (!ok) break;
+    ok = AddRedactionsByRule(c);
     if (!ok) break;
     std::vector<std::pair<FactKind, std::string>> facts;
     for (std::string& url : PageUrlsOf(*c.events)) facts.emplace_back(FactKind::kUrl, url);

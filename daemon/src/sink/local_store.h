@@ -9,12 +9,14 @@
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -33,6 +35,9 @@ struct RecordingChunk {
   std::string window_id;
   std::string distinct_id;
   const boost::json::array* events = nullptr;  // cleaned rrweb events; must outlive the call
+  // What the scrubber redacted in these events, by rule id (STORE_FORMAT.md "Redaction
+  // counts"; the session's total is their sum); must outlive the call. Null: none.
+  const std::map<std::string, uint64_t>* redactions_by_rule = nullptr;
 };
 
 struct StoredEvent {
@@ -69,7 +74,30 @@ struct SessionInfo {
   std::string first_url;
   int64_t bytes = 0;
   int64_t events = 0;
+  // Redactions in the stored recording; nullopt for a session stored before the store
+  // counted them (format v3) and not since.
+  std::optional<int64_t> redactions;
+  std::map<std::string, int64_t> redactions_by_rule;
 };
+
+// A filtered page of the sessions list (the console, STORE_FORMAT.md "Session queries").
+// Empty / zero fields do not filter. Times are Unix ms.
+struct SessionQuery {
+  std::string token;               // exact project token
+  int64_t from_ms = 0, to_ms = 0;  // the session's [first_ts, last_ts] meets [from, to]
+  std::string url;                 // a substring of one of its page URLs (at most 2 KiB)
+  std::optional<bool> redacted;    // true: redactions > 0; false: redactions == 0
+  int64_t limit = 50, offset = 0;  // newest first (first_ts desc, token, session_id)
+};
+struct SessionPage {
+  std::vector<SessionInfo> sessions;
+  int64_t total = 0;  // rows matching the filters, all pages
+};
+// Per session, at most this many rules keep their own by-rule count; the rest add to
+// kOtherRules. Rule ids longer than kMaxRuleIdBytes count there too.
+inline constexpr size_t kMaxRulesPerSession = 64;
+inline constexpr size_t kMaxRuleIdBytes = 128;
+inline constexpr std::string_view kOtherRules = "(other)";
 
 // Lifecycle (STORE_FORMAT.md "Lifecycle"): what retention needs per session without reading a
 // recording. `last_ts` is the newest event time of the session (Unix ms, never later than the
@@ -141,6 +169,8 @@ class LocalStore {
   Result<std::string> ExportSession(const std::string& session_id, const std::string& token,
                                     const std::string& window_id = "");
   Result<std::vector<SessionInfo>> ListSessions(int limit);
+  // One page of sessions matching `q` and the number that match (local_store_sessions.cc).
+  Result<SessionPage> QuerySessions(const SessionQuery& q);
   Result<SessionInfo> GetSession(const std::string& session_id, const std::string& token);
 
   // Erasure (STORE_FORMAT.md "Erasure"). Deletes, in one transaction, the sessions and chunks
@@ -214,6 +244,10 @@ class LocalStore {
                    EraseCounts* counts);
   // Lifecycle (local_store_lifecycle.cc); the callers hold mu_ inside a transaction.
   Status MigrateLifecycle();
+  // Format v3: the sessions' redaction columns (local_store_sessions.cc).
+  Status MigrateRedactions();
+  // Adds a chunk's by-rule counts to its session row; the caller holds mu_ in a transaction.
+  bool AddRedactionsByRule(const RecordingChunk& c);
   bool TouchLifecycle(const std::string& token, const std::string& session_id,
                       const std::string& distinct_id, int64_t last_ts,
                       const std::vector<std::pair<FactKind, std::string>>& facts);

@@ -38,6 +38,7 @@ class Stmt {
     return t ? reinterpret_cast<const char*>(t) : "";
   }
   int64_t Int(int i) { return sqlite3_column_int64(s_, i); }
+  bool IsNull(int i) { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
 
  private:
   sqlite3_stmt* s_ = nullptr;

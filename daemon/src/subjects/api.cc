@@ -1,7 +1,9 @@
 // Admin subject routes (the CLI's) and their JSON. OpenDSR is in api_opendsr.cc.
 #include "subjects/api.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <climits>
 
 #include "scrubd/common/env.h"
 #include "subjects/deadlines.h"
@@ -109,6 +111,27 @@ ApiReply HandleAdminSubjects(Service& service, const ApiRequest& req, const ApiO
   if (!r.ok()) return FromStatus(r.status());
   if (!r->has_value()) return Error(404, "not_found", "no such request");
   return {200, "application/json", RecordJson(**r)};
+}
+
+ApiReply ListRequests(Service& service, std::string_view query) {
+  if (!query.empty()) return Error(400, "invalid_input", "this list takes no query parameters");
+  SubjectStore* index = service.stores().index;
+  if (!index) return Error(503, "unavailable", "subject requests are unavailable");
+  Result<std::vector<RequestRecord>> open = index->Unfinished();
+  Result<std::vector<RequestRecord>> done = open.ok()
+                                                ? index->FinishedBefore(INT64_MAX)
+                                                : Result<std::vector<RequestRecord>>(open.status());
+  if (!done.ok()) return FromStatus(done.status());
+  std::vector<RequestRecord> all = std::move(open).value();
+  for (RequestRecord& r : *done) all.push_back(std::move(r));
+  std::sort(all.begin(), all.end(), [](const RequestRecord& a, const RequestRecord& b) {
+    return a.received_ms != b.received_ms ? a.received_ms > b.received_ms : a.id > b.id;
+  });
+  json::array out;
+  for (size_t i = 0; i < all.size() && i < kMaxListedRequests; ++i)
+    out.push_back(json::parse(RecordJson(all[i])));
+  return {200, "application/json",
+          json::serialize(json::object{{"requests", std::move(out)}, {"total", all.size()}})};
 }
 
 ApiReply ErrorReply(unsigned status, std::string_view code, std::string_view message) {

@@ -32,6 +32,11 @@ struct ApiOptions {
 //   the receipt once an erasure completed); GET /admin/subjects/requests/<id>/bundle -> zip.
 ApiReply HandleAdminSubjects(Service& service, const ApiRequest& req, const ApiOptions& opts);
 
+// The console's list (GET /admin/api/subjects/requests, no query): {"requests": [record,
+// newest received first, at most kMaxListedRequests], "total": every request}.
+inline constexpr size_t kMaxListedRequests = 200;
+ApiReply ListRequests(Service& service, std::string_view query);
+
 // GET /v1/discovery, POST /v1/requests, GET and DELETE /v1/requests/<id>,
 // GET /v1/requests/<id>/results (the access bundle).
 ApiReply HandleOpenDsr(Service& service, const ApiRequest& req, const ApiOptions& opts);

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "scrubd/audit/verify.h"
 #include "scrubd/common/env.h"
@@ -46,6 +47,24 @@ struct Options {
   Env* env = nullptr;
 };
 
+// One entry read back from the log (Log::Recent): its payload is the JSON the caller appended.
+struct RecentEntry {
+  uint64_t seq = 0;
+  uint64_t time_us = 0;
+  std::string type;
+  std::string payload;
+};
+
+// The newest signed checkpoint the writer holds (Log::NewestCheckpoint).
+struct CheckpointStatus {
+  uint64_t size = 0;     // entries it covers
+  uint64_t entries = 0;  // entries in the log now (>= size)
+  uint64_t time_us = 0;  // when the newest checkpoint was taken
+  std::string origin;    // the note's first line
+  std::string root;      // base64 Merkle root, the note's third line
+  std::string note;      // the signed note, verbatim (usable as --trusted-checkpoint)
+};
+
 class Log {
  public:
   // dir is DATA_DIR/audit. Creates dir (0700), key (0600) and public.pem on first start;
@@ -79,6 +98,12 @@ class Log {
   // appended yet; kCorruption when the entry read back does not match its leaf hash.
   Result<InclusionProof> ProveRecent(uint64_t seq, std::string* signer_pem);
   uint64_t Size() const;  // number of entries
+  // The newest `max_entries` entries (at most the writer's window of recent entries, which
+  // Open fills from the log), newest first; each record is read back from its segment and
+  // checked against its leaf hash (kCorruption otherwise). Appends continue meanwhile.
+  Result<std::vector<RecentEntry>> Recent(uint64_t max_entries) const;
+  CheckpointStatus NewestCheckpoint() const;
+  std::filesystem::path Dir() const;  // the directory Open was given
 
  private:
   struct State;  // implementation detail (log.cc)
