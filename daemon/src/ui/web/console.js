@@ -1,5 +1,5 @@
-// scrubd console. Talks to the daemon's JSON API (/admin/api/*, /admin/holds,
-// /admin/subjects/requests) with the bearer token the user signed in with, kept in
+// scrubd console. Talks to the daemon's JSON API (/admin/api/*; writes: /admin/reload,
+// /admin/holds/<id>/release) with the bearer token the user signed in with, kept in
 // sessionStorage. Every value that comes from the daemon is untrusted (session data above all):
 // it reaches the page only as textContent / form values, or inside rrweb-player's sandboxed
 // iframe. No HTML parsing sink and no dynamic code anywhere (assets_test.cc checks the bytes).
@@ -133,11 +133,11 @@
       const v = String(f.get(k) || '').trim();
       if (v) out[k] = v;
     }
-    // Dates are whole UTC days: from = start of day, to = end of day, as epoch milliseconds.
-    const from = String(f.get('from') || '');
-    const to = String(f.get('to') || '');
-    if (from) out.from = String(Date.parse(`${from}T00:00:00Z`));
-    if (to) out.to = String(Date.parse(`${to}T23:59:59.999Z`));
+    // Dates are whole UTC days (YYYY-MM-DD); the API reads `to` as the end of that day.
+    for (const k of ['from', 'to']) {
+      const v = String(f.get(k) || '');
+      if (/^\d{4}-\d{2}-\d{2}$/.test(v)) out[k] = v;
+    }
     if (f.get('redacted')) out.redacted = '1';
     return out;
   }
@@ -330,8 +330,8 @@
   async function loadSubjects() {
     setStatus('requests-status', 'Loading…');
     setStatus('holds-status', 'Loading…');
-    const [reqs, holds] = await Promise.all([api('GET', '/admin/subjects/requests'),
-      api('GET', '/admin/holds?all=1')]);
+    const [reqs, holds] = await Promise.all([api('GET', '/admin/api/subjects/requests'),
+      api('GET', '/admin/api/holds?all=1')]);
     const rt = $('requests-table').tBodies[0];
     rt.replaceChildren();
     const list = reqs.body && Array.isArray(reqs.body.requests) ? reqs.body.requests : null;
