@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include "sink/upstream.h"
+#include "ui/assets.h"
 
 namespace scrubd::server {
 namespace json = boost::json;
@@ -129,6 +130,8 @@ HttpResponse App::HandleRaw(HttpRequest& req, Surface surface) {
 HttpResponse App::Handle(const HttpRequest& req, Surface surface) {
   metrics_.requests++;
   std::string_view path = PathOf(req);
+  // The console's static files need no token (the page signs in); they hold no session data.
+  if (surface != Surface::kPublic && ui::IsUiPath(path)) return ui::HandleUiRequest(req);
   if (surface != Surface::kPublic && admin_.Owns(path)) return admin_.Handle(req);
   if (path == "/healthz") return HttpResponse{200, "application/json", R"({"status":"ok"})", {}};
   if (path == "/metrics" && surface == Surface::kAll) return MetricsResponse();
