@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/cli_run.h"
 #include "support/fixtures.h"
 #include "support/http_client.h"
 
@@ -25,21 +26,8 @@ namespace json = boost::json;
 using scrubd::testing::ReadFile;
 using scrubd::testing::TempDir;
 
-struct CliRun {
-  int exit_code;
-  std::string out;  // stdout and stderr
-};
-
-CliRun Scrubd(const std::string& args) {
-  std::string cmd = std::string(SCRUBD_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
-}
+using scrubd::testing::CliRun;
+using scrubd::testing::Scrubd;
 
 unsigned ModeOf(const fs::path& p) {
   struct stat st {};

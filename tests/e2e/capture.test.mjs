@@ -17,7 +17,7 @@ import {
   launchChromium, makeTmpDir, parseExport, REPO_DIR, scanDirForNeedles, scanTextForNeedles,
   SCRUBD_BIN, scrubdExport, startScrubd, startStaticServer, waitFor,
 } from './lib/harness.mjs';
-import { defaultAbsentNeedles, PAGE_QUERY, PLANTED, TOKEN, TYPED } from './lib/scenario.mjs';
+import { defaultAbsentNeedles, fillCheckout, PLANTED, TOKEN, TYPED } from './lib/scenario.mjs';
 
 // Starts `scrubd capture` on an ephemeral port; resolves once it says where it listens.
 async function startCapture(outDir, logFile, extraArgs = []) {
@@ -71,17 +71,7 @@ async function recordCheckout(browser, web, apiHost) {
       sent.push({ method: req.method(), path: req.url().slice(apiHost.length), status: -1 });
     }
   });
-  await page.goto(`${web.url}/pages/checkout.html${PAGE_QUERY}`);
-  await waitFor('posthog-js to start recording against scrubd capture',
-    () => page.evaluate(() => window.__e2eLoaded && window.posthog.sessionRecordingStarted()),
-    { timeoutMs: 20000 });
-  const sessionId = await page.evaluate(() => window.posthog.get_session_id());
-  for (const [selector, value] of Object.entries(TYPED)) {
-    await page.locator(selector).pressSequentially(value, { delay: 15 });
-  }
-  await page.locator('#pay').click();
-  await page.waitForFunction(() => window.__e2ePaid === true);
-  const clickedAt = Date.now();
+  const { sessionId, clickedAt } = await fillCheckout(page, web.url);
   await waitFor('a /s/ request sent after the click to be answered 200', () =>
     sent.some((r) => r.path.startsWith('/s') && r.at > clickedAt + 50 && r.status === 200),
   { timeoutMs: 15000 });

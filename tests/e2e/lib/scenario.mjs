@@ -61,6 +61,22 @@ export const NOISY_CONSOLE = [/^Blocked script execution in .* the document's fr
  * @param opts.maskedSelectors elements whose text must replay as asterisks
  * @param opts.blockedSelectors elements whose content must not replay
  */
+// Drives the checkout page as every recording test does: loads it, waits for posthog-js to
+// record, types TYPED into its fields and pays. `explain()` adds context to a start timeout.
+export async function fillCheckout(page, webUrl, explain = () => '') {
+  await page.goto(`${webUrl}/pages/checkout.html${PAGE_QUERY}`);
+  await waitFor('posthog-js to start session recording',
+    () => page.evaluate(() => window.__e2eLoaded && window.posthog.sessionRecordingStarted()),
+    { timeoutMs: 20000 }).catch((e) => { throw new Error(e.message + explain()); });
+  const sessionId = await page.evaluate(() => window.posthog.get_session_id());
+  for (const [selector, value] of Object.entries(TYPED)) {
+    await page.locator(selector).pressSequentially(value, { delay: 15 });
+  }
+  await page.locator('#pay').click();
+  await page.waitForFunction(() => window.__e2ePaid === true);
+  return { sessionId, clickedAt: Date.now() };
+}
+
 export async function runScenario(t, opts) {
   const tmp = await makeTmpDir(opts.name);
   const dataDir = path.join(tmp, 'data');
@@ -107,23 +123,11 @@ export async function runScenario(t, opts) {
     const requestLog = () => toScrubd.map((r) => `${r.method} ${r.path} -> ${r.status}` +
       (r.error ? ` (${r.error})` : '')).join('\n  ');
 
-    await page.goto(`${web.url}/pages/checkout.html${PAGE_QUERY}`);
-    await waitFor('posthog-js to start session recording',
-      () => page.evaluate(() => window.__e2eLoaded && window.posthog.sessionRecordingStarted()),
-      { timeoutMs: 20000 }).catch((e) => {
-      throw new Error(`${e.message}\n  requests to scrubd:\n  ${requestLog()}\n  page console:\n  ` +
-        recordedConsole.slice(-20).join('\n  '));
-    });
-    const sessionId = await page.evaluate(() => window.posthog.get_session_id());
+    const { sessionId, clickedAt } = await fillCheckout(page, web.url, () =>
+      `\n  requests to scrubd:\n  ${requestLog()}\n  page console:\n  ` +
+      recordedConsole.slice(-20).join('\n  '));
     assert.match(sessionId, /^[A-Za-z0-9-]{10,70}$/, 'posthog-js session id');
     t.diagnostic(`session ${sessionId}`);
-
-    for (const [selector, value] of Object.entries(TYPED)) {
-      await page.locator(selector).pressSequentially(value, { delay: 15 });
-    }
-    await page.locator('#pay').click();
-    await page.waitForFunction(() => window.__e2ePaid === true);
-    const clickedAt = Date.now();
 
     // The recorder flushes /s/ every ~2 s. Wait for a successful /s/ that started after the
     // click (so it carries the click's mutation and console log), then for the export to hold
