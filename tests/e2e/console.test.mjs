@@ -14,7 +14,7 @@ import {
   launchChromium, makeTmpDir, parseExport, REPO_DIR, scanTextForNeedles,
   SCRUBD_BIN, startScrubd, startStaticServer, waitFor,
 } from './lib/harness.mjs';
-import { defaultAbsentNeedles, NOISY_CONSOLE, PAGE_QUERY, TOKEN, TYPED } from './lib/scenario.mjs';
+import { defaultAbsentNeedles, fillCheckout, NOISY_CONSOLE, TOKEN, TYPED } from './lib/scenario.mjs';
 import { writeTokensFile } from './lib/subjects.mjs';
 
 const POLICY = path.join(REPO_DIR, 'policies', 'default.yaml');
@@ -81,20 +81,12 @@ async function recordCheckout(browser, web, scrubdUrl, adminToken) {
   const context = await browser.newContext({ viewport: { width: 1024, height: 640 } });
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
-  await page.goto(`${web.url}/pages/checkout.html${PAGE_QUERY}`);
-  await waitFor('posthog-js to start session recording',
-    () => page.evaluate(() => window.__e2eLoaded && window.posthog.sessionRecordingStarted()),
-    { timeoutMs: 20000 });
-  const sessionId = await page.evaluate(() => window.posthog.get_session_id());
-  for (const [selector, value] of Object.entries(TYPED)) {
-    await page.locator(selector).pressSequentially(value, { delay: 15 });
-  }
-  await page.locator('#pay').click();
-  const clickedAt = Date.now();
-  await waitFor('the checkout session to be stored with its post-click events', async () => {
+  const { sessionId } = await fillCheckout(page, web.url);
+  // Stored once the click's own mutation is (events typed just before the click do not count).
+  await waitFor('the checkout session to be stored with its post-click mutation', async () => {
     const events = await storedEvents(scrubdUrl, adminToken, sessionId);
     return events && events.some((e) => e.type === 2) &&
-      events.some((e) => e.timestamp >= clickedAt - 1000);
+      JSON.stringify(events).includes('Paid, thank you');
   }, { timeoutMs: 20000, intervalMs: 500 });
   await context.close();
   return sessionId;
