@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -63,6 +64,14 @@ Status CheckListen(const std::string& v) {
             v.size() - colon - 1 <= 5 &&
             v.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
             std::atoi(v.c_str() + colon + 1) <= 65535;
+  if (ok) {  // a numeric address, as HttpServer::Start needs: checked here so it is never echoed
+    std::string host = v.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(host, ec);
+    ok = !ec;
+  }
   return ok ? Status::Ok() : Status::InvalidInput("--listen must be HOST:PORT");
 }
 

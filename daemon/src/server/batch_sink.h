@@ -29,9 +29,8 @@ struct CleanBatch {
   std::string client_ip;                   // already scrubbed per policy; sent to the upstream only
   std::vector<ingest::Event*> recordings;  // $snapshot events
   std::vector<ingest::Event*> events;      // analytics events
-  // The batch's redactions (its audit entry's counts), and those of each recordings[i]
-  // (empty when unknown): the local sink adds them to the session's row.
-  rules::RedactionCounts counts;
+  // The redactions of each recordings[i] (empty when unknown): the local sink adds them to the
+  // session's row. The batch's totals are in its audit entry.
   std::vector<rules::RedactionCounts> recording_counts;
   // Events this batch stores: analytics events plus the rrweb items of each snapshot.
   uint64_t Count() const;

@@ -33,7 +33,6 @@ struct HeldIngest : consent::HeldPayload {
   std::string client_ip;
   std::vector<ingest::Event> recordings, events;
   std::vector<rules::RedactionCounts> recording_counts;  // of each recordings[i]
-  rules::RedactionCounts counts;                         // of every held event
   std::vector<std::unique_ptr<IngestNote>> notes;
 };
 
@@ -94,7 +93,6 @@ void IngestPipeline::HoldBack(const HttpRequest& req, ingest::Endpoint endpoint,
       held.events += h->event->is_snapshot ? ingest::SnapshotItems(h->event->json)->size() : 1;
       auto& into = h->event->is_snapshot ? payload->recordings : payload->events;
       into.push_back(std::move(*h->event));
-      payload->counts.Add(h->counts);
       if (into.back().is_snapshot) payload->recording_counts.push_back(std::move(h->counts));
       if (hooks_) payload->notes.push_back(std::move(h->note));
     }
@@ -140,7 +138,6 @@ Status IngestPipeline::StoreHeld(consent::HeldBatch& held) {
   for (ingest::Event& ev : p->recordings) clean.recordings.push_back(&ev);
   for (ingest::Event& ev : p->events) clean.events.push_back(&ev);
   clean.recording_counts = p->recording_counts;
-  clean.counts = p->counts;
   json::object entry{{"endpoint", p->recording ? "recording" : "events"},
                      {"token", held.token},
                      {"session", clean.batch_id},

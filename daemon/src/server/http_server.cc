@@ -553,10 +553,10 @@ Result<uint16_t> HttpServer::Start() {
   std::string host;
   uint16_t port = 0;
   if (!SplitHostPort(impl_->opts.listen, &host, &port))
-    return Status::InvalidConfig("--listen must be HOST:PORT, got '" + impl_->opts.listen + "'");
+    return Status::InvalidConfig("--listen must be HOST:PORT");
   beast::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
-  if (ec) return Status::InvalidConfig("--listen: bad address '" + host + "'");
+  if (ec) return Status::InvalidConfig("--listen: HOST must be a numeric IPv4 or IPv6 address");
   impl_->ConfigureLimits();
   tcp::endpoint endpoint(addr, port);
   impl_->acceptor.emplace(impl_->ioc);

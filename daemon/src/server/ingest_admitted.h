@@ -37,7 +37,7 @@ struct HeldEvent {
   std::unique_ptr<IngestNote> note;
   const policies::Policy* policy;
   std::string subject;            // taken before the scrubber rewrote the distinct id
-  rules::RedactionCounts counts;  // its own redactions (the session row's, once stored)
+  rules::RedactionCounts counts;  // a recording's own redactions (its session row's, once stored)
 };
 
 struct IngestPipeline::Admitted {

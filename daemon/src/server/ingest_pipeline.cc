@@ -153,13 +153,17 @@ void IngestPipeline::AdmitAndScrub(const HttpRequest& req, ingest::Batch& batch,
       continue;
     }
     if (!page_gate.Apply(ev, *policy, &report.dropped, &report.events_in)) continue;
-    scrub::Report one;  // this event's own counts: its session's row gets them (batch_sink.h)
-    const bool kept = scrubber.ScrubEvent(ev, *policy, &one);
-    report.Add(one);
+    // A recording's own counts go to its session's row (batch_sink.h); an analytics event
+    // counts straight into the batch's report.
+    scrub::Report one;
+    scrub::Report* into = ev.is_snapshot ? &one : &report;
+    const bool kept = scrubber.ScrubEvent(ev, *policy, into);
+    if (into == &one) report.Add(one);
     if (!kept) continue;
     out->ip_mode = std::min(out->ip_mode, policy->identity.client_ip);
     if (action == consent::Action::kHold) {
-      out->held.push_back({&ev, std::move(note), policy, std::move(subject), one.counts});
+      out->held.push_back(
+          {&ev, std::move(note), policy, std::move(subject), std::move(one.counts)});
       continue;
     }
     if (hooks_) out->notes.push_back(std::move(note));
@@ -183,7 +187,6 @@ HttpResponse IngestPipeline::Store(const HttpRequest& req, ingest::Endpoint endp
       admitted.ip_mode, req.peer, HeaderOf(req, "x-forwarded-for"), HeaderOf(req, "x-real-ip"));
   clean.recordings = std::move(admitted.recordings);
   clean.events = std::move(admitted.events);
-  clean.counts = report.counts;
   clean.recording_counts = std::move(admitted.recording_counts);
   uint64_t dropped = 0;
   for (const auto& [k, n] : report.dropped) {
