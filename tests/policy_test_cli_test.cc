@@ -93,9 +93,17 @@ TEST(PolicyTestCliTest, BadFilesAndArgumentsAreNamed) {
   CliRun no_policy = Scrubd(Cmd(TestFile(d, "missing.yaml", kChecks)));
   EXPECT_EQ(no_policy.exit_code, 1);
   EXPECT_NE(no_policy.out.find("missing.yaml: cannot open policy file"), std::string::npos);
-  CliRun no_input = Scrubd(Cmd(TestFile(d, kDefault.string(), "").string() + "x"));
-  EXPECT_EQ(no_input.exit_code, 1);
-  for (const CliRun* r : {&typo, &vacuous, &no_policy, &no_input})
+  CliRun no_file = Scrubd(Cmd(TestFile(d, kDefault.string(), "").string() + "x"));
+  EXPECT_EQ(no_file.exit_code, 1);
+  const fs::path no_dir = d.path() / "no-input.test.yaml";  // a case whose input is missing
+  std::ofstream(no_dir) << "policy: " << kDefault.string()
+                        << "\ncases:\n  - name: gone\n    input: " << (d.path() / "gone").string()
+                        << "\n"
+                        << kChecks;
+  CliRun no_input = Scrubd(Cmd(no_dir));
+  EXPECT_EQ(no_input.exit_code, 1) << no_input.out;
+  EXPECT_NE(no_input.out.find("capture dir:"), std::string::npos) << no_input.out;
+  for (const CliRun* r : {&typo, &vacuous, &no_policy, &no_file, &no_input})
     EXPECT_EQ(r->out.find("zq.canary"), std::string::npos) << r->out;
 }
 

@@ -108,7 +108,7 @@ TestCase Checkout() {
   auto sel = [](const char* s, const char* where) {
     return SelectorCheck{s, where, *policies::SelectorList::Parse(s)};
   };
-  c.selectors_masked = {sel(".ph-mask", "t.yaml:7:1"), sel("input#name", "t.yaml:8:1")};
+  c.selectors_masked = {sel("input#email", "t.yaml:7:1"), sel("input#name", "t.yaml:8:1")};
   c.selectors_blocked = {sel("[data-ph-no-capture]", "t.yaml:9:1")};
   c.redacted_by = {{"email", "t.yaml:10:1"}};
   c.max_dropped = 0;
@@ -164,15 +164,31 @@ TEST(PolicyCasesTest, VacuousChecksFail) {
   TestCase c = Checkout();
   c.hidden = {{"never-typed-anywhere", "t.yaml:2:1"}};
   c.visible = {{"not on the page", "t.yaml:3:1"}};
+  // .ph-mask matches, but posthog-js masked its text before capture: nothing to catch.
   c.selectors_masked = {
-      SelectorCheck{".nothing", "t.yaml:4:1", *policies::SelectorList::Parse(".nothing")}};
+      SelectorCheck{".nothing", "t.yaml:4:1", *policies::SelectorList::Parse(".nothing")},
+      SelectorCheck{".ph-mask", "t.yaml:5:1", *policies::SelectorList::Parse(".ph-mask")}};
   c.selectors_blocked.clear();
   Result<std::shared_ptr<const policies::PolicySet>> set = LoadPolicies({});
   Result<CaseReport> r = RunCase(c, *set);
   ASSERT_TRUE(r.ok());
-  ASSERT_EQ(r->failures.size(), 3u);
+  ASSERT_EQ(r->failures.size(), 4u);
   for (const CheckFailure& f : r->failures)
     EXPECT_NE(f.detail.find("vacuous"), std::string::npos) << f.check;
+}
+
+// A blocked element keeps no value of its own: a masked input is not blocked.
+TEST(PolicyCasesTest, ABlockedSelectorFailsOnAnInputThatKeptItsValue) {
+  TestCase c = Checkout();
+  c.selectors_masked.clear();
+  c.selectors_blocked = {
+      SelectorCheck{"input#email", "t.yaml:9:1", *policies::SelectorList::Parse("input#email")}};
+  Result<std::shared_ptr<const policies::PolicySet>> set = LoadPolicies({});
+  Result<CaseReport> r = RunCase(c, *set);
+  ASSERT_TRUE(r.ok());
+  std::map<std::string, std::string> failed;
+  for (const CheckFailure& f : r->failures) failed[f.check] = f.detail;
+  EXPECT_NE(failed["selectors_blocked[0]"].find("not blocked"), std::string::npos);
 }
 
 TEST(PolicyCasesTest, OverMaskingAndDropLimitsFail) {

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <deque>
 
+#include "dom/dom_masker.h"
 #include "workbench/runner.h"
 
 namespace scrubd::workbench {
@@ -334,10 +335,7 @@ bool EverHadDescendants(const DomDocument& doc, const DomNode& node) {
   return false;
 }
 
-bool LooksMasked(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) {
-    return c == '*' || std::isspace(static_cast<unsigned char>(c));
-  });
-}
+// The masker's own rule: masking leaves it unchanged (every JS whitespace kept, all else '*').
+bool LooksMasked(std::string_view text) { return dom::MaskTextValue(text) == text; }
 
 }  // namespace scrubd::workbench

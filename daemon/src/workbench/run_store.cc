@@ -215,8 +215,7 @@ void CountFromAudit(const std::vector<audit::LogEntry>& entries, RunResult* out)
 }
 
 void AppendDecodedForms(RunResult* out) {
-  for (const StoredSession& s : out->sessions) {
-    out->bytes.append(json::serialize(s.events)).append("\n");
+  for (const StoredSession& s : out->sessions) {  // its windows hold every event of `events`
     for (const StoredWindow& w : s.windows)
       out->bytes.append(json::serialize(w.events)).append("\n");
   }

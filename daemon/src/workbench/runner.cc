@@ -109,7 +109,6 @@ Result<RunResult> RunPolicy(std::shared_ptr<const policies::PolicySet> set,
   Result<Stack> st = OpenStack(data, cfg);
   if (!st.ok()) return st.status();
   cli::ServeInputs inputs = WorkbenchKeys();
-  inputs.policies = set;
   RunResult out;
   {
     server::App app(cli::AppConfigOf(cfg, inputs), set, st->store.get(), st->state.get(),
