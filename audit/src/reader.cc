@@ -63,13 +63,16 @@ Result<std::vector<LogEntry>> ReadEntries(const fs::path& audit_dir) {
   std::vector<LogEntry> out;
   for (size_t i = 0; i < segments->size(); ++i) {
     const auto& [first, path] = (*segments)[i];
+    // Segments are contiguous: a crash-recovered log starts a new one right after the last
+    // whole entry (its torn tail is left behind, as Verify accepts); a gap is a lost segment.
+    if (first != out.size())
+      return Status::Corruption(path.filename().string() + ": starts at seq " +
+                                std::to_string(first) + ", expected " + std::to_string(out.size()));
     Result<std::string> data = ReadFile(path);
     if (!data.ok()) return data.status();
     bool torn = false;
     if (Status s = ReadSegment(path.filename().string(), *data, first, &out, &torn); !s.ok())
       return s;
-    if (torn && i + 1 != segments->size())
-      return Status::Corruption(path.filename().string() + ": torn record before the last segment");
   }
   return out;
 }

@@ -59,6 +59,38 @@ TEST(ReaderTest, AModifiedRecordIsCorruptionNamingTheSegment) {
   EXPECT_NE(entries.status().message().find(seg.filename().string()), std::string::npos);
 }
 
+// A torn tail recovered at open (a new segment follows it) reads like Verify reads it; a
+// segment that went missing is corruption.
+TEST(ReaderTest, ACrashRecoveredLogReadsAndAMissingSegmentDoesNot) {
+  TempDir t;
+  {
+    auto log = Log::Open(t.path(), {});
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    ASSERT_TRUE((*log)->Append("batch", "{\"n\":1}").ok());
+    ASSERT_TRUE((*log)->Close().ok());
+  }
+  std::vector<std::filesystem::path> segs = Segments(t.path());
+  ASSERT_EQ(segs.size(), 1u);
+  Spit(segs.back(), Slurp(segs.back()) + std::string("\x50\x00\x00\x00xx", 6));  // torn
+  {
+    auto log = Log::Open(t.path(), {});
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    ASSERT_TRUE((*log)->Append("batch", "{\"n\":2}").ok());
+    ASSERT_TRUE((*log)->Close().ok());
+  }
+  segs = Segments(t.path());
+  ASSERT_GE(segs.size(), 2u);
+  Result<std::vector<LogEntry>> entries = ReadEntries(t.path());
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  int batches = 0;
+  for (const LogEntry& e : *entries) batches += e.type == "batch";
+  EXPECT_EQ(batches, 2);
+  std::filesystem::remove(segs.front());
+  Result<std::vector<LogEntry>> gap = ReadEntries(t.path());
+  ASSERT_FALSE(gap.ok());
+  EXPECT_NE(gap.status().message().find("expected 0"), std::string::npos) << gap.status().message();
+}
+
 TEST(ReaderTest, MissingDirIsAnError) { EXPECT_FALSE(ReadEntries("/nonexistent/audit-dir").ok()); }
 
 }  // namespace
