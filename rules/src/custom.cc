@@ -123,11 +123,12 @@ Status ParseCustomHeader(const std::string& file, const YAML::Node& e,
     return yc::Error(file, e["description"], "detectors.custom." + d->id + ": empty description");
   d->validator = yc::GetString(e, "validator", "none");
   if (!IsCustomValidator(d->validator))
-    return yc::Error(file, e["validator"],
-                     "detectors.custom." + d->id + ": unknown validator '" + d->validator +
-                         "' (known: none, luhn, mod97, card, iban, email, phone, ssn, ipv4, "
-                         "ipv6, mac, jwt, bearer, secret, query_value, url_credentials, nino, "
-                         "de_tax_id)");
+    return yc::Error(
+        file, e["validator"],
+        "detectors.custom." + d->id +
+            ": unknown validator (known: none, luhn, mod97, card, iban, email, phone, ssn, ipv4, "
+            "ipv6, mac, jwt, bearer, secret, query_value, url_credentials, nino, "
+            "de_tax_id)");
   d->boundary = yc::GetString(e, "boundary", "alnum");
   Boundary b;
   if (!ParseBoundary(d->boundary, &b))
@@ -140,9 +141,7 @@ Status ParseCustomRedaction(const std::string& file, const YAML::Node& e, Custom
   const std::string what = "detectors.custom." + d->id;
   if (const YAML::Node m = e["method"]; m && !m.IsNull()) {
     if (!ParseMethod(m.Scalar(), &d->method) || d->method == Method::kTruncateIp)
-      return yc::Error(
-          file, m,
-          what + ": unknown method '" + m.Scalar() + "' (known: mask, replace, remove, hash)");
+      return yc::Error(file, m, what + ": unknown method (known: mask, replace, remove, hash)");
   }
   if (e["keep_last"]) {
     const int64_t k = yc::GetInt(e, "keep_last", -1);
@@ -222,7 +221,16 @@ std::string CustomPatternError(const std::string& re, int64_t max_mem) {
   o.set_log_errors(false);
   o.set_max_mem(max_mem);
   RE2 compiled(re, o);
-  if (!compiled.ok()) return "bad RE2 pattern: " + compiled.error();
+  if (!compiled.ok()) {  // RE2's message ends with the offending piece: never echoed
+    std::string e = compiled.error();
+    const size_t arg = compiled.error_arg().size();
+    if (arg > 0 && e.size() >= arg + 2) e.resize(e.size() - arg - 2);
+    return "bad RE2 pattern: " + e;
+  }
+  // The scanner wraps each pattern in a group; one that cannot be (an unterminated \Q swallows
+  // the closing parenthesis) is refused here, at the pattern's own line.
+  if (!RE2("(?:" + re + ")", o).ok())
+    return "a pattern must be a complete group (an unterminated \\Q?)";
   if (compiled.ProgramSize() > kMaxCustomProgramSize)
     return "pattern too large (" + std::to_string(compiled.ProgramSize()) +
            " RE2 instructions, at most " + std::to_string(kMaxCustomProgramSize) + ")";
@@ -268,8 +276,8 @@ Result<std::vector<DetectorSpec>> CustomSpecs(const std::vector<CustomDetector>&
   size_t patterns = 0;
   for (const CustomDetector& c : custom) {
     const std::string at = (c.where.empty() ? "detectors.custom" : c.where) + ": custom detector '";
-    auto bad = [&](const std::string& why) {
-      return Status::InvalidConfig(at + c.id + "': " + why);
+    auto bad = [&](const std::string& why) {  // a malformed id is not repeated
+      return Status::InvalidConfig(at + (IsCustomId(c.id) ? c.id : "?") + "': " + why);
     };
     if (!IsCustomId(c.id)) return bad("bad id");
     if (catalog_ids.count(c.id) || !ids.insert(c.id).second) return bad("id already taken");
@@ -281,10 +289,12 @@ Result<std::vector<DetectorSpec>> CustomSpecs(const std::vector<CustomDetector>&
     if (c.patterns.empty()) return bad("no patterns");
     if ((patterns += c.patterns.size()) > kMaxCustomPatterns) return bad("too many patterns");
     if (c.context_words.size() > kMaxCustomContextWords) return bad("too many context words");
+    const bool has_words = std::any_of(c.context_words.begin(), c.context_words.end(),
+                                       [](const std::string& w) { return !w.empty(); });
     for (const auto& p : c.patterns) {
       const std::string err = CustomPatternError(p.re, max_mem);
       if (!err.empty()) return bad(err);
-      if (p.context_required && c.context_words.empty())
+      if (p.context_required && !has_words)  // empty words are dropped below
         return bad("a context_required pattern needs context words");
       d.patterns.push_back({p.re, p.context_required});
     }

@@ -116,8 +116,7 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
     for (const auto& p : spec.patterns) {
       Pattern cp;
       cp.re = std::make_unique<RE2>(p.re, opts);
-      if (!cp.re->ok())
-        return Status::InvalidConfig(spec.file + ": pattern '" + p.re + "': " + cp.re->error());
+      if (!cp.re->ok()) return Status::InvalidConfig(spec.file + ": a pattern does not compile");
       cp.group = cp.re->NumberOfCapturingGroups() > 0 ? 1 : 0;
       cp.detector = index;
       cp.context_required = p.context_required;
@@ -187,9 +186,9 @@ Result<std::shared_ptr<const Scanner>> ScannerImpl::Build(const ScannerConfig& c
       gated_re = "(?:" + gated_re + ")(?s:.*)\\z";
       int set_index = impl->set_->Add(set_re, &err);
       if (set_index != static_cast<int>(impl->patterns_.size()))
-        return Status::InvalidConfig(spec.file + ": pattern '" + p.re + "': " + err);
+        return Status::InvalidConfig(spec.file + ": a pattern does not compile in the set");
       if (impl->gated_set_->Add(gated_re, &err) != set_index)
-        return Status::InvalidConfig(spec.file + ": pattern '" + p.re + "': " + err);
+        return Status::InvalidConfig(spec.file + ": a pattern does not compile in the set");
       impl->patterns_.push_back(std::move(cp));
     }
     d.spec = std::move(spec);
