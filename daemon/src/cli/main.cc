@@ -20,6 +20,7 @@
 #include "cli/export.h"
 #include "cli/hold_cli.h"
 #include "cli/local_stack.h"
+#include "cli/policy_preview_cli.h"
 #include "cli/policy_test_cli.h"
 #include "cli/purge_cli.h"
 #include "cli/serve_setup.h"
@@ -54,6 +55,8 @@ commands:
                  (personal data!) for policy test / preview (docs/capture.md)
   policy check   validate policy files (exit 1 with file:line:col on error)
   policy test    run a policy's test cases over captured requests (docs/workbench.md)
+  policy preview HTML before/after report of a policy change over captured requests
+  policy diff    the same comparison as text or JSON, for a pull request (docs/preview.md)
   export         write one stored session as a JSON array of rrweb events, or with
                  --distinct-id / --email a person's access bundle (.zip)
   forget         erase a person (--distinct-id, --email or --session) and print the receipt
@@ -114,6 +117,8 @@ Signals: SIGTERM/SIGINT drain in-flight requests and stop; SIGHUP reloads polici
 
 const char* kCheckUsage = R"(usage: scrubd policy check [--as-set] FILE...
        scrubd policy test [--json] FILE...   (test cases over captured requests; --help)
+       scrubd policy preview --policy NEW [--baseline OLD] --input DIR --out F.html (--help)
+       scrubd policy diff OLD NEW --input DIR [--json]     (the same comparison as text; --help)
 
 Parses, validates and compiles each policy exactly as 'scrubd serve' would. Prints OK or the
 first error with file:line:col for each file. With --as-set the files are also checked as one
@@ -496,6 +501,8 @@ int main(int argc, char** argv) {
   if (cmd == "policy") {
     if (argc >= 3 && !strcmp(argv[2], "check")) return PolicyCheck(argc - 3, argv + 3);
     if (argc >= 3 && !strcmp(argv[2], "test")) return cli::PolicyTest(argc - 3, argv + 3);
+    if (argc >= 3 && !strcmp(argv[2], "preview")) return cli::PolicyPreview(argc - 3, argv + 3);
+    if (argc >= 3 && !strcmp(argv[2], "diff")) return cli::PolicyDiff(argc - 3, argv + 3);
     std::fputs(kCheckUsage, argc >= 3 && WantsHelp(argc - 2, argv + 2) ? stdout : stderr);
     return argc >= 3 && WantsHelp(argc - 2, argv + 2) ? 0 : kExitUsage;
   }

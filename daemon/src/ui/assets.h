@@ -16,7 +16,8 @@ struct Asset {
 };
 
 // "rrweb-player.js" (the UMD bundle: defines the global `rrwebPlayer`), "rrweb-player.css",
-// "index.html", "console.js", "console.css"; nullptr for any other name.
+// "index.html", "console.js", "console.css", and the preview report's "preview.js" and
+// "preview.css" (inlined by workbench/report_html); nullptr for any other name.
 const Asset* FindAsset(std::string_view name);
 
 // The console's mount point. "/admin/ui" redirects to "/admin/ui/".

@@ -79,6 +79,17 @@ TEST(UiAssets, IndexHasNoInlineScriptOrHandler) {
   EXPECT_EQ(html.find("https://"), std::string::npos);
 }
 
+TEST(UiAssets, PreviewScriptNeverParsesHtmlOrFetches) {
+  const Asset* js = FindAsset("preview.js");
+  ASSERT_NE(js, nullptr);
+  ASSERT_NE(FindAsset("preview.css"), nullptr);
+  for (const char* sink : {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
+                           "eval(", "new Function", "srcdoc", "createContextualFragment", "fetch(",
+                           "XMLHttpRequest", "Storage", "</script", "<!--"})
+    EXPECT_EQ(js->bytes.find(sink), std::string_view::npos) << sink;
+  EXPECT_NE(js->bytes.find("scrubd-preview-data"), std::string_view::npos);
+}
+
 TEST(UiAssets, ConsoleScriptNeverParsesHtml) {
   const Asset* js = FindAsset("console.js");
   ASSERT_NE(js, nullptr);

@@ -35,7 +35,9 @@ set(SCRUBD_UI_ASSETS
     "rrweb-player.css=${SCRUBD_UI_PLAYER}/style.min.css"
     "index.html=${SCRUBD_UI_DIR}/web/index.html"
     "console.js=${SCRUBD_UI_DIR}/web/console.js"
-    "console.css=${SCRUBD_UI_DIR}/web/console.css")
+    "console.css=${SCRUBD_UI_DIR}/web/console.css"
+    "preview.js=${SCRUBD_UI_DIR}/web/preview.js"
+    "preview.css=${SCRUBD_UI_DIR}/web/preview.css")
 set(SCRUBD_UI_FILES)
 foreach(item IN LISTS SCRUBD_UI_ASSETS)
   string(REGEX REPLACE "^[^=]*=" "" f "${item}")
