@@ -219,11 +219,19 @@ Env* Env::Default() {
 
 Status WriteFileDurably(Env* env, const fs::path& path, std::string_view data, int mode) {
   static std::atomic<uint64_t> counter{0};
-  fs::path tmp = path;
-  tmp += ".tmp" + std::to_string(::getpid()) + "." + std::to_string(counter++);
   OpenOptions o;
   o.mode = mode;
-  Result<std::unique_ptr<WritableFile>> f = env->NewWritableFile(tmp, o);
+  // O_EXCL: a name someone planted (a symlink to a victim file, a leftover of a crashed run
+  // with this pid) is never opened through; the next name is tried instead.
+  o.exclusive = true;
+  fs::path tmp;
+  Result<std::unique_ptr<WritableFile>> f = Status::Io("no temp name");
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    tmp = path;
+    tmp += ".tmp" + std::to_string(::getpid()) + "." + std::to_string(counter++);
+    f = env->NewWritableFile(tmp, o);
+    if (f.ok() || f.status().message().find("File exists") == std::string::npos) break;
+  }
   if (!f.ok()) return f.status();
   Status s = (*f)->Append(data);
   if (s.ok()) s = (*f)->Fsync();

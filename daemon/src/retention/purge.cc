@@ -18,6 +18,7 @@
 #include "scrubd/common/rfc3339.h"
 #include "sink/local_store.h"
 #include "sink/spool.h"
+#include "sink/stored_json.h"
 #include "subjects/subject_store.h"
 
 namespace scrubd::retention {
@@ -64,7 +65,7 @@ Result<std::vector<json::object>> ParseBodies(const std::vector<std::string>& bo
   std::vector<json::object> out;
   for (const std::string& b : bodies) {
     boost::system::error_code ec;
-    json::value v = json::parse(b, ec);
+    json::value v = sink::ParseStoredJson(b, ec);
     if (ec || !v.is_object()) return Status::Corruption("stored event is not a JSON object");
     out.push_back(std::move(v).as_object());
   }

@@ -20,6 +20,7 @@
 #include "ingest/decode.h"
 #include "sink/session_rows.h"
 #include "sink/sqlite_stmt.h"
+#include "sink/stored_json.h"
 
 namespace scrubd::sink {
 namespace json = boost::json;
@@ -368,7 +369,7 @@ Result<std::string> LocalStore::ExportSession(const std::string& session_id,
     Result<std::string> text = DecodeChunk(rel, *bytes);
     if (!text.ok()) return Status::Corruption("indexed chunk: " + text.status().message());
     boost::system::error_code ec;
-    json::value v = json::parse(*text, ec);
+    json::value v = ParseStoredJson(*text, ec);
     if (ec || !v.is_array()) return Status::Corruption("indexed chunk is not a JSON array");
     for (auto& e : v.get_array()) all.emplace_back(std::move(e));
   }

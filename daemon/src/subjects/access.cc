@@ -8,6 +8,7 @@
 #include "scrubd/audit/log.h"
 #include "scrubd/common/zip.h"
 #include "sink/local_store.h"
+#include "sink/stored_json.h"
 #include "subjects/deadlines.h"
 
 namespace scrubd::subjects {
@@ -49,7 +50,7 @@ Status CollectSessions(const Stores& s, const Subject& subject, Collected* c) {
       Result<std::string> body = s.store->ExportSession(id, part.token);
       if (!body.ok()) return body.status();
       boost::system::error_code ec;
-      json::value parsed = json::parse(*body, ec);
+      json::value parsed = sink::ParseStoredJson(*body, ec);
       if (ec) return Status::Corruption("stored recording does not parse");
       c->sessions.push_back(json::object{{"session_id", id},
                                          {"token", part.token},
@@ -78,7 +79,7 @@ Status CollectEvents(const Stores& s, const Subject& subject, Collected* c) {
   if (!rows.ok()) return rows.status();
   for (const sink::StoredEvent& e : *rows) {
     boost::system::error_code ec;
-    json::value v = json::parse(e.body, ec);
+    json::value v = sink::ParseStoredJson(e.body, ec);
     if (ec) return Status::Corruption("stored event does not parse");
     c->events.push_back(std::move(v));
   }

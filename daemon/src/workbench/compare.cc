@@ -3,11 +3,14 @@
 // hiding side's policy (attribute.cc).
 #include "workbench/compare.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <map>
+#include <tuple>
 #include <unordered_map>
 
 #include "workbench/compare_internal.h"
+#include "workbench/report_text.h"
 
 namespace scrubd::workbench {
 namespace json = boost::json;
@@ -30,32 +33,77 @@ std::vector<std::pair<size_t, size_t>> Pieces(std::string_view text) {
 
 namespace compare_internal {
 
-std::vector<bool> ShownPieces(std::string_view captured,
-                              const std::vector<std::pair<size_t, size_t>>& pieces,
-                              const std::string* side) {
-  std::vector<bool> shown(pieces.size(), false);
-  if (side == nullptr) return shown;
-  if (*side == captured) return std::vector<bool>(pieces.size(), true);
+size_t AlnumCount(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += std::isalnum(c) || c >= 0x80;
+  return n;
+}
+
+size_t Revealed(std::string_view p, std::string_view q) {
+  auto counts = [](unsigned char c) { return std::isalnum(c) || c >= 0x80; };
+  size_t n = 0;
+  if (p.size() == q.size()) {  // a length-keeping mask: "****-1111-1111-1111"
+    bool mask = true;
+    for (size_t i = 0; i < p.size(); ++i) {
+      if (p[i] == q[i])
+        n += counts(p[i]);
+      else
+        mask = mask && !counts(q[i]);  // a mask puts no letter or digit of its own
+    }
+    if (mask) return n;
+    n = 0;
+  }
+  size_t pre = 0, m = std::min(p.size(), q.size());
+  while (pre < m && p[pre] == q[pre]) n += counts(p[pre++]);
+  for (size_t suf = 0; suf < m - pre && p[p.size() - 1 - suf] == q[q.size() - 1 - suf]; ++suf)
+    n += counts(p[p.size() - 1 - suf]);   // a truncation keeps a prefix, a mask the last digits
+  return n >= kMinPartialReveal ? n : 0;  // fewer is chance (two unrelated ids, hashes)
+}
+
+std::vector<size_t> RevealedPieces(std::string_view captured,
+                                   const std::vector<std::pair<size_t, size_t>>& pieces,
+                                   const std::string* side, bool undecided_shows) {
+  std::vector<size_t> full(pieces.size()), out(pieces.size(), 0);
+  for (size_t i = 0; i < pieces.size(); ++i)
+    full[i] = AlnumCount(captured.substr(pieces[i].first, pieces[i].second - pieces[i].first));
+  if (side == nullptr) return out;
+  if (*side == captured) return full;
   std::unordered_map<std::string_view, int> have;
-  for (auto [s, e] : Pieces(*side)) ++have[std::string_view(*side).substr(s, e - s)];
+  std::vector<std::string_view> side_pieces;
+  for (auto [s, e] : Pieces(*side)) side_pieces.push_back(std::string_view(*side).substr(s, e - s));
+  for (std::string_view q : side_pieces) ++have[q];
+  std::vector<size_t> open;
   for (size_t i = 0; i < pieces.size(); ++i) {
     auto it = have.find(captured.substr(pieces[i].first, pieces[i].second - pieces[i].first));
     if (it != have.end() && it->second > 0) {
       --it->second;
-      shown[i] = true;
+      out[i] = full[i];
+    } else {
+      open.push_back(i);
     }
   }
-  return shown;
+  // Pieces shown in part (a partial mask, a truncation): the best of the side's pieces.
+  if (open.size() * side_pieces.size() > kMaxPartialComparisons) {
+    if (undecided_shows)
+      for (size_t i : open) out[i] = full[i];
+    return out;
+  }
+  for (size_t i : open) {
+    std::string_view p = captured.substr(pieces[i].first, pieces[i].second - pieces[i].first);
+    for (std::string_view q : side_pieces) out[i] = std::max(out[i], Revealed(p, q));
+  }
+  return out;
 }
 
 }  // namespace compare_internal
 
 namespace {
 
+using compare_internal::AlnumCount;
 using compare_internal::Attributor;
 using compare_internal::Hider;
 using compare_internal::Leaf;
-using compare_internal::ShownPieces;
+using compare_internal::RevealedPieces;
 
 // A value's text as compared: strings as they are, other scalars (and a shape a side changed)
 // serialised.
@@ -120,6 +168,18 @@ class Walker {
         bool named =
             (av && (bv || !out_->has_baseline)) || (!leaf_.session.empty() && IsRrwebKey(kv.key()));
         size_t mark = Push(named ? kv.key() : "[key]");
+        // The key itself, where both sides hold the object: one side may have hidden it. In
+        // recordings only plugin payload keys (console, network); the rest are the page's
+        // attribute names and rrweb's schema.
+        const bool both = b && b->is_object() && a && a->is_object();
+        if (both && (bv == nullptr) != (av == nullptr) &&
+            (leaf_.session.empty() || path_.rfind("data.payload", 0) == 0)) {
+          std::string k(kv.key());
+          std::optional<std::string> bk, ak;
+          if (bv) bk = k;
+          if (av) ak = k;
+          Compared(k, bk, ak, k, path_);
+        }
         Walk(kv.value(), bv, av, kv.key());
         path_.resize(mark);
       }
@@ -162,30 +222,44 @@ class Walker {
     }
   }
 
-  // Strings only: numbers and booleans are rrweb's structure (ids, types, coordinates,
-  // timestamps) far more often than content; so are tag names.
+  // Strings, and in analytics events and plugin payloads any scalar. Elsewhere numbers,
+  // booleans and tag names are rrweb's structure (ids, types, coordinates, tags).
   void Scalar(const json::value& c, const json::value* b, const json::value* a,
               std::string_view key) {
-    if (!c.is_string() || key == "tagName") return;  // an element's tag is structure too
-    std::string captured(c.as_string());
+    const bool recording = !leaf_.session.empty();
+    const bool payload = path_.rfind("data.payload", 0) == 0;
+    if (recording && !payload && (!c.is_string() || key == "tagName")) return;
+    if (c.is_null()) return;
+    std::string captured = *TextOf(&c);
+    Compared(captured, TextOf(b), TextOf(a), key, path_);
+  }
+
+  // One captured text against both sides' texts at `field` (nullopt: the side lacks it).
+  void Compared(const std::string& captured, const std::optional<std::string>& bt,
+                const std::optional<std::string>& at, std::string_view key,
+                const std::string& field) {
     std::vector<std::pair<size_t, size_t>> pieces = Pieces(captured);
     if (pieces.empty()) return;
-    std::optional<std::string> bt = TextOf(b), at = TextOf(a);
-    std::vector<bool> sb = ShownPieces(captured, pieces, bt ? &*bt : nullptr);
-    std::vector<bool> sa = ShownPieces(captured, pieces, at ? &*at : nullptr);
-    leaf_.field = path_;
+    std::vector<size_t> rb = RevealedPieces(captured, pieces, bt ? &*bt : nullptr, false);
+    std::vector<size_t> ra = RevealedPieces(captured, pieces, at ? &*at : nullptr, true);
+    leaf_.field = field;
     leaf_.key = std::string(key);
     std::vector<size_t> exposed, hidden;
     bool hid_b = false, hid_a = false;
     for (size_t i = 0; i < pieces.size(); ++i) {
-      if (sa[i] && !sb[i]) exposed.push_back(i);
-      if (sb[i] && !sa[i]) hidden.push_back(i);
-      hid_b |= !sb[i];
-      hid_a |= !sa[i];
+      size_t full = AlnumCount(
+          std::string_view(captured).substr(pieces[i].first, pieces[i].second - pieces[i].first));
+      if (ra[i] > rb[i]) exposed.push_back(i);
+      if (rb[i] > ra[i]) hidden.push_back(i);
+      hid_b |= rb[i] < full;
+      hid_a |= ra[i] < full;
     }
     if (!hid_b && !hid_a) return;
-    Hider hb = hid_b ? attr_.Hide(leaf_, captured, b, true) : Hider{};
-    Hider ha = hid_a ? attr_.Hide(leaf_, captured, a, false) : Hider{};
+    const json::value* none = nullptr;
+    json::value bv = bt ? json::value(json::string(*bt)) : json::value();
+    json::value av = at ? json::value(json::string(*at)) : json::value();
+    Hider hb = hid_b ? attr_.Hide(leaf_, captured, bt ? &bv : none, true) : Hider{};
+    Hider ha = hid_a ? attr_.Hide(leaf_, captured, at ? &av : none, false) : Hider{};
     if (hid_b && out_->has_baseline) Count(hb, true);
     if (hid_a) Count(ha, false);
     if (!exposed.empty())
@@ -210,9 +284,9 @@ class Walker {
     ch.pieces = which.size();
     ch.rule = h.rule;
     ch.method = h.method;
-    ch.captured = captured;
-    ch.before = bt.value_or("");
-    ch.after = at.value_or("");
+    ch.captured = ClipValue(captured);  // bounded memory: only this much is ever shown
+    ch.before = ClipValue(bt.value_or(""));
+    ch.after = ClipValue(at.value_or(""));
     return ch;
   }
 
@@ -276,24 +350,79 @@ std::string EventTypeName(const json::value& ev) {
   return kTypes[type];
 }
 
-// (timestamp, type, source) of an rrweb event, the key it aligns by (with an ordinal).
+// The group an rrweb event aligns in: (timestamp, type, source, Custom tag, plugin name).
 std::string EventKey(const json::value& ev) {
   const json::object* o = ev.if_object();
   if (!o) return "?";
   auto part = [](const json::value* v) { return v ? json::serialize(*v) : std::string("-"); };
   const json::value* d = o->if_contains("data");
-  const json::value* s = d && d->is_object() ? d->as_object().if_contains("source") : nullptr;
-  return part(o->if_contains("timestamp")) + "/" + part(o->if_contains("type")) + "/" + part(s);
+  const json::object* data = d ? d->if_object() : nullptr;
+  auto field = [&](const char* k) { return data ? data->if_contains(k) : nullptr; };
+  return part(o->if_contains("timestamp")) + "/" + part(o->if_contains("type")) + "/" +
+         part(field("source")) + "/" + part(field("tag")) + "/" + part(field("plugin"));
 }
 
-std::map<std::string, const json::value*> KeyedEvents(const json::array* events) {
-  std::map<std::string, const json::value*> out;
-  std::map<std::string, int> seen;
-  if (!events) return out;
-  for (const json::value& ev : *events) {
-    std::string k = EventKey(ev);
-    out.emplace(k + "#" + std::to_string(seen[k]++), &ev);
+// How many pieces two serialised values share (a multiset intersection).
+size_t SharedPieces(const std::string& a, const std::string& b) {
+  std::unordered_map<std::string_view, int> have;
+  for (auto [s, e] : Pieces(b)) ++have[std::string_view(b).substr(s, e - s)];
+  size_t n = 0;
+  for (auto [s, e] : Pieces(a)) {
+    auto it = have.find(std::string_view(a).substr(s, e - s));
+    if (it != have.end() && it->second > 0) {
+      --it->second;
+      ++n;
+    }
   }
+  return n;
+}
+
+// Beyond this many pairs a group is aligned in order (each pair costs a serialisation).
+constexpr size_t kMaxGroupPairs = 4096;
+
+// For each captured item, the side item it is compared with (nullptr: the side lacks it).
+// Items align within groups of equal key: in order when a group has as many items on both
+// sides, else each captured item with the unused side item sharing most pieces with it, so a
+// side that dropped one item of a group keeps the others aligned with their own.
+template <typename T, typename Key>
+std::vector<const T*> Align(const std::vector<const T*>& captured,
+                            const std::vector<const T*>& side, Key key) {
+  std::unordered_map<std::string, std::vector<size_t>> cg, sg;
+  for (size_t i = 0; i < captured.size(); ++i) cg[key(*captured[i])].push_back(i);
+  for (size_t i = 0; i < side.size(); ++i) sg[key(*side[i])].push_back(i);
+  std::vector<const T*> out(captured.size(), nullptr);
+  for (const auto& [k, ci] : cg) {
+    auto it = sg.find(k);
+    if (it == sg.end()) continue;
+    const std::vector<size_t>& si = it->second;
+    if (ci.size() == si.size() || ci.size() * si.size() > kMaxGroupPairs) {
+      for (size_t j = 0; j < ci.size() && j < si.size(); ++j) out[ci[j]] = side[si[j]];
+      continue;
+    }
+    std::vector<std::string> texts;
+    for (size_t j : si) texts.push_back(json::serialize(*side[j]));
+    std::vector<std::tuple<size_t, size_t, size_t>> pairs;  // (shared pieces, captured, side)
+    for (size_t c = 0; c < ci.size(); ++c) {
+      std::string text = json::serialize(*captured[ci[c]]);
+      for (size_t j = 0; j < si.size(); ++j) pairs.emplace_back(SharedPieces(text, texts[j]), c, j);
+    }
+    // Best pairs first; among equals, the earlier ones (order breaks ties).
+    std::stable_sort(pairs.begin(), pairs.end(),
+                     [](const auto& x, const auto& y) { return std::get<0>(x) > std::get<0>(y); });
+    std::vector<bool> cu(ci.size(), false), su(si.size(), false);
+    for (auto [n, c, j] : pairs) {
+      if (cu[c] || su[j]) continue;
+      cu[c] = su[j] = true;
+      out[ci[c]] = side[si[j]];
+    }
+  }
+  return out;
+}
+
+std::vector<const json::value*> Pointers(const json::array* events) {
+  std::vector<const json::value*> out;
+  if (events)
+    for (const json::value& e : *events) out.push_back(&e);
   return out;
 }
 
@@ -319,13 +448,13 @@ void CompareRecordings(const RunResult& captured, Side before, Side after, Walke
     const StoredSession* as = FindSession(*after.run, s);
     for (size_t wi = 0; wi < s.windows.size(); ++wi) {
       const StoredWindow& w = s.windows[wi];
-      auto bk = KeyedEvents(FindWindow(bs, w.window_id));
-      auto ak = KeyedEvents(FindWindow(as, w.window_id));
-      std::map<std::string, int> seen;
+      std::vector<const json::value*> cap = Pointers(&w.events);
+      std::vector<const json::value*> bk =
+          Align(cap, Pointers(FindWindow(bs, w.window_id)), EventKey);
+      std::vector<const json::value*> ak =
+          Align(cap, Pointers(FindWindow(as, w.window_id)), EventKey);
       for (size_t ei = 0; ei < w.events.size(); ++ei) {
         const json::value& ev = w.events[ei];
-        std::string k = EventKey(ev);
-        k += "#" + std::to_string(seen[k]++);
         Leaf leaf;
         leaf.session = s.token + "/" + s.session_id;
         leaf.window = w.window_id;
@@ -334,28 +463,37 @@ void CompareRecordings(const RunResult& captured, Side before, Side after, Walke
         leaf.timestamp = ts && ts->is_int64() ? ts->as_int64() : 0;
         leaf.where = "recording " + std::to_string(si + 1) + " window " + std::to_string(wi + 1) +
                      " rrweb event " + std::to_string(ei + 1) + " (" + leaf.event_type + ")";
-        auto b = bk.find(k);
-        auto a = ak.find(k);
-        walker.Event(ev, b == bk.end() ? nullptr : b->second, a == ak.end() ? nullptr : a->second,
-                     std::move(leaf));
+        walker.Event(ev, bk[ei], ak[ei], std::move(leaf));
       }
     }
   }
 }
 
-const json::value* Uuid(const json::object& ev) {
+// The group an analytics event aligns in: its uuid, else its timestamp.
+std::string AnalyticsKey(const json::object& ev) {
   const json::value* u = ev.if_contains("uuid");
-  return u && u->is_string() ? u : nullptr;
+  if (u && u->is_string()) return "u:" + std::string(u->as_string());
+  const json::value* t = ev.if_contains("timestamp");
+  return t ? "t:" + json::serialize(*t) : "-";
 }
 
-const json::object* MatchEvent(const std::vector<json::object>& side, const json::object& ev,
-                               size_t index) {
-  if (const json::value* u = Uuid(ev)) {
-    for (const json::object& o : side)
-      if (const json::value* ou = Uuid(o); ou && *ou == *u) return &o;
-    return nullptr;
-  }
-  return index < side.size() && !Uuid(side[index]) ? &side[index] : nullptr;
+std::vector<const json::object*> Pointers(const std::vector<json::object>& events) {
+  std::vector<const json::object*> out;
+  for (const json::object& e : events) out.push_back(&e);
+  return out;
+}
+
+// The event's name where every stored side names it alike (a captured name may be personal,
+// and a name one side hid is itself a change): else "event".
+std::string StoredName(const json::object* b, const json::object* a, bool has_baseline) {
+  auto name = [](const json::object* o) -> const json::value* {
+    const json::value* n = o ? o->if_contains("event") : nullptr;
+    return n && n->is_string() ? n : nullptr;
+  };
+  const json::value *bn = name(b), *an = name(a);
+  if (an && (!has_baseline || (bn && *bn == *an))) return std::string(an->as_string());
+  if (!a && bn && has_baseline) return std::string(bn->as_string());
+  return "event";
 }
 
 // The project token an analytics event was sent with (its `token` property, else top-level).
@@ -371,18 +509,17 @@ std::string TokenOf(const json::object& ev) {
 void CompareEvents(const RunResult& captured, Side before, Side after, Walker& walker,
                    Attributor& attr) {
   attr.BeginEvents(before.policies, after.policies);
+  std::vector<const json::object*> cap = Pointers(captured.events);
+  std::vector<const json::object*> bk = Align(cap, Pointers(before.run->events), AnalyticsKey);
+  std::vector<const json::object*> ak = Align(cap, Pointers(after.run->events), AnalyticsKey);
   for (size_t i = 0; i < captured.events.size(); ++i) {
     const json::object& ev = captured.events[i];
-    const json::object* b = MatchEvent(before.run->events, ev, i);
-    const json::object* a = MatchEvent(after.run->events, ev, i);
+    const json::object *b = bk[i], *a = ak[i];
     json::value cv = ev, bv, av;
     if (b) bv = *b;
     if (a) av = *a;
     Leaf leaf;
-    // The event's name as a stored side holds it (the captured name may be personal).
-    const json::value* name = a ? a->if_contains("event") : nullptr;
-    if (!name && b && before.policies) name = b->if_contains("event");
-    leaf.event_type = name && name->is_string() ? std::string(name->as_string()) : "event";
+    leaf.event_type = StoredName(b, a, before.policies != nullptr);
     leaf.where = "analytics event " + std::to_string(i + 1);
     leaf.token = TokenOf(ev);
     walker.Event(cv, b ? &bv : nullptr, a ? &av : nullptr, std::move(leaf));

@@ -30,11 +30,25 @@ struct Hider {
   std::string rule, method;
 };
 
-// For each piece of `captured`, whether `side` (null: the side lacks the value) holds it; each
-// piece of `side` vouches for one piece of `captured` at most.
-std::vector<bool> ShownPieces(std::string_view captured,
-                              const std::vector<std::pair<size_t, size_t>>& pieces,
-                              const std::string* side);
+// Letters, digits and non-ASCII bytes of `s`: what a piece can reveal.
+size_t AlnumCount(std::string_view s);
+// How many of piece `p`'s letters and digits piece `q` reveals: position by position when
+// their lengths agree and `q` differs only by non-alphanumeric mask characters, else a common
+// prefix and suffix of at least kMinPartialReveal letters and digits (fewer is chance).
+inline constexpr size_t kMinPartialReveal = 3;
+size_t Revealed(std::string_view p, std::string_view q);
+
+// Beyond this many (open piece, side piece) pairs per value, partial matching is undecided.
+inline constexpr size_t kMaxPartialComparisons = 1u << 18;
+
+// For each piece of `captured`, how many of its letters and digits `side` (null: the side lacks
+// the value) reveals: all when a piece of `side` equals it (each side piece vouches for one
+// captured piece), else the best partial match among `side`'s pieces. When a value is too big
+// to match in part, the open pieces count as all shown if `undecided_shows` (the new side: a
+// doubt is reported as exposed), else as hidden.
+std::vector<size_t> RevealedPieces(std::string_view captured,
+                                   const std::vector<std::pair<size_t, size_t>>& pieces,
+                                   const std::string* side, bool undecided_shows);
 
 class Attributor {
  public:

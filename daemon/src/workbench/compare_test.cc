@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "support/fixtures.h"
+#include "workbench/compare_internal.h"
 #include "workbench/report_html.h"
 #include "workbench/report_text.h"
 
@@ -260,6 +261,91 @@ TEST(CompareFixtureTest, TheCheckoutUnderALoosenedDefaultExposesTheBlockedNote) 
   Comparison same = Compare(*captured, {&*before, shipped.get()}, {&*before, shipped.get()});
   EXPECT_TRUE(same.newly_exposed.empty());
   EXPECT_TRUE(same.newly_hidden.empty());
+}
+
+}  // namespace
+}  // namespace scrubd::workbench
+
+namespace scrubd::workbench {
+namespace {
+
+TEST(CompareRevealTest, PartialMasksAndTruncationsRevealPartOfAPiece) {
+  EXPECT_EQ(compare_internal::Revealed("4111-1111-1111-1111", "****-1111-1111-1111"), 12u);
+  EXPECT_EQ(compare_internal::Revealed("4111-1111-1111-1111", "[CARD]"), 0u);
+  EXPECT_EQ(compare_internal::Revealed("192.168.1.23", "192.168.1.0"), 7u);
+  EXPECT_EQ(compare_internal::Revealed("jane.doe@example.com", "j***.***@example.com"), 11u);
+  EXPECT_EQ(compare_internal::Revealed("Jane", "****"), 0u);
+  // Chance: two unrelated ids of one length, a one-letter common prefix.
+  EXPECT_EQ(compare_internal::Revealed("pid_abcdef", "pid_zyxwvu"), 3u);  // "pid" is shared
+  EXPECT_EQ(compare_internal::Revealed("a1b2c3d4", "a9z8y7x6"), 0u);
+}
+
+json::object Event(std::string_view uuid, json::object props, std::string_view name = "e") {
+  props["token"] = "phc_tok";
+  json::object o{{"event", name}, {"properties", std::move(props)}};
+  if (!uuid.empty()) o["uuid"] = uuid;
+  return o;
+}
+
+Comparison Events(std::vector<json::object> c, std::vector<json::object> b,
+                  std::vector<json::object> a) {
+  RunResult captured = Stored("[]", std::move(c)), before = Stored("[]", std::move(b)),
+            after = Stored("[]", std::move(a));
+  static auto set = Default();
+  return Compare(captured, {&before, set.get()}, {&after, set.get()});
+}
+
+TEST(CompareTest, ALengthKeepingMaskThatKeepsMoreDigitsIsNewlyExposed) {
+  Comparison c =
+      Events({Event("u1", {{"num", "4111-1111-1111-1111"}})}, {Event("u1", {{"num", "[CARD]"}})},
+             {Event("u1", {{"num", "****-1111-1111-1111"}})});
+  ASSERT_EQ(c.newly_exposed.size(), 1u);
+  EXPECT_EQ(c.newly_exposed[0].field, "properties.num");
+  EXPECT_EQ(c.newly_exposed[0].rule, "detector card");
+}
+
+TEST(CompareTest, NumbersAndKeysOfAnalyticsEventsAreCompared) {
+  json::object cap{{"phone", 15551234567}, {"jane.doe@example.com", 1}};
+  Comparison c = Events({Event("u1", cap)}, {Event("u1", {{"[REDACTED]", 1}})}, {Event("u1", cap)});
+  std::vector<std::string> fields;
+  for (const Change& ch : c.newly_exposed) fields.push_back(ch.field);
+  // The phone number, the personal key itself, and the value under it; the key is never
+  // named (the baseline did not keep it).
+  EXPECT_EQ(fields, (std::vector<std::string>{"properties.[key]", "properties.[key]",
+                                              "properties.[key]", "properties.[key]"}))
+      << ::testing::PrintToString(fields);
+  bool key_rule = false;
+  for (const Change& ch : c.newly_exposed) key_rule |= ch.rule == "detector email in the key";
+  EXPECT_TRUE(key_rule);
+}
+
+TEST(CompareTest, EventsAlignByContentWhenOneSideDroppedOneOfAGroup) {
+  // No uuid, one timestamp: the baseline dropped the first and redacted the second, the new
+  // policy dropped the first and keeps the second's address.
+  auto ev = [](std::string_view note) {
+    json::object o = Event("", {{"note", note}});
+    o["timestamp"] = "2026-12-01T10:00:00Z";
+    return o;
+  };
+  Comparison c = Events({ev("dropme zz"), ev("mail jane.doe@example.com")}, {ev("mail [EMAIL]")},
+                        {ev("mail jane.doe@example.com")});
+  ASSERT_EQ(c.newly_exposed.size(), 1u) << c.newly_exposed.size();
+  EXPECT_EQ(c.newly_exposed[0].where, "analytics event 2");
+  // Two events with one uuid: the second's exposure is not hidden behind the first.
+  Comparison d = Events({Event("u1", {{"n", "a"}}), Event("u1", {{"n", "dup jane@x.test"}})},
+                        {Event("u1", {{"n", "a"}}), Event("u1", {{"n", "dup [EMAIL]"}})},
+                        {Event("u1", {{"n", "a"}}), Event("u1", {{"n", "dup jane@x.test"}})});
+  ASSERT_EQ(d.newly_exposed.size(), 1u);
+  EXPECT_EQ(d.newly_exposed[0].where, "analytics event 2");
+}
+
+TEST(CompareTest, AnEventNameOneSideHidIsNotPrinted) {
+  Comparison c = Events({Event("u1", {{"n", "x"}}, "evt jane@x.test")},
+                        {Event("u1", {{"n", "x"}}, "evt [EMAIL]")},
+                        {Event("u1", {{"n", "x"}}, "evt jane@x.test")});
+  ASSERT_EQ(c.newly_exposed.size(), 1u);
+  EXPECT_EQ(c.newly_exposed[0].event_type, "event");
+  EXPECT_EQ(c.newly_exposed[0].field, "event");
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <system_error>
 
 #include "sink/chunk_codec.h"
+#include "sink/stored_json.h"
 
 namespace scrubd::workbench {
 namespace fs = std::filesystem;
@@ -54,7 +55,7 @@ namespace {
 Result<json::value> ParseExport(Result<std::string> text) {
   if (!text.ok()) return text.status();
   json::error_code ec;
-  json::value v = json::parse(*text, ec);
+  json::value v = sink::ParseStoredJson(*text, ec);
   if (ec || !v.is_array()) return Status::Corruption("export is not a JSON array");
   return v;
 }
@@ -89,7 +90,7 @@ Result<StoredSession> SessionOf(sink::LocalStore& store, const sink::LifecycleRo
 Status AddEvents(const std::vector<sink::StoredEvent>& rows, RunResult* out) {
   for (const sink::StoredEvent& e : rows) {
     json::error_code ec;
-    json::value v = json::parse(e.body, ec);
+    json::value v = sink::ParseStoredJson(e.body, ec);
     if (ec || !v.is_object()) return Status::Corruption("stored event is not a JSON object");
     out->events.push_back(std::move(v.as_object()));
   }
