@@ -124,10 +124,13 @@ Status ApplyConfigFile(const std::string& file, ServeConfig* c) {
 }
 
 Result<size_t> ParseSize(const std::string& flag, const std::string& v) {
+  // Digits only: strtoull alone takes "-1" (and " 5", "+5") and wraps "-1" to 2^64-1, which
+  // turned a limit such as --max-body-bytes -1 into no limit; an overflow is refused too.
+  if (v.empty() || v.size() > 19 || v.find_first_not_of("0123456789") != std::string::npos)
+    return Status::InvalidInput(flag + " needs a positive integer");
   char* end = nullptr;
   unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || n == 0)
-    return Status::InvalidInput(flag + " needs a positive integer");
+  if (*end != '\0' || n == 0) return Status::InvalidInput(flag + " needs a positive integer");
   return static_cast<size_t>(n);
 }
 

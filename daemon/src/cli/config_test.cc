@@ -57,6 +57,17 @@ TEST(ServeConfigTest, ErrorsAreUsageOrConfigWithLocation) {
       << c.status().message();
 }
 
+TEST(ServeConfigTest, SizeFlagsTakeDigitsOnly) {
+  // strtoull alone read "-1" as 2^64-1: a limit became no limit.
+  for (const char* bad :
+       {"-1", "+5", " 5", "5 ", "0", "1e6", "18446744073709551616", "99999999999999999999", ""})
+    for (const char* flag : {"--max-body-bytes", "--max-connections", "--workers"})
+      EXPECT_EQ(Parse({flag, bad}).status().code(), Code::kInvalidInput) << flag << " " << bad;
+  Result<ServeConfig> ok = Parse({"--max-body-bytes", "1048576"});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->max_body_bytes, 1048576u);
+}
+
 TEST(ServeConfigTest, UpstreamKeysFromFileAndFlags) {
   auto c = Parse({});
   ASSERT_TRUE(c.ok());
