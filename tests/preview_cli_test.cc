@@ -16,6 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using scrubd::testing::CliRun;
+using scrubd::testing::ReadFile;
 using scrubd::testing::Scrubd;
 using scrubd::testing::TempDir;
 
@@ -23,11 +24,6 @@ const fs::path kCheckout = fs::path(SCRUBD_SOURCE_DIR) / "tests" / "data" / "che
 const fs::path kDefault = fs::path(SCRUBD_SOURCE_DIR) / "policies" / "default.yaml";
 const std::string kCanary = "zq7canary";  // in the path, a header and every body field
 const std::string kCanaryEmail = kCanary + "@example.com";
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // The checkout capture plus 9999: an analytics event with the canary in each field.
 fs::path InputWithCanary(const TempDir& d) {
@@ -53,7 +49,7 @@ fs::path InputWithCanary(const TempDir& d) {
 
 // The default policy with the email detector off.
 fs::path NoEmail(const TempDir& d) {
-  std::string text = Slurp(kDefault);
+  std::string text = ReadFile(kDefault);
   const std::string from = "  disabled: []\n";
   EXPECT_NE(text.find(from), std::string::npos);
   text.replace(text.find(from), from.size(), "  disabled: [email]\n");
@@ -95,15 +91,20 @@ TEST(PreviewCliTest, ReportIsPrivateAndShowsNoValueUnlessAsked) {
   fs::path in = InputWithCanary(d), loose = NoEmail(d), report = d.path() / "r.html";
   std::ofstream(report) << "old";
   ::chmod(report.c_str(), 0644);
+  // The runs' scratch data dirs go under this TMPDIR; none may be left behind.
+  fs::path scratch = d.path() / "tmp";
+  fs::create_directories(scratch);
   CliRun r = Scrubd("policy preview --policy " + loose.string() + " --baseline " +
-                    kDefault.string() + " --input " + in.string() + " --out " + report.string());
+                        kDefault.string() + " --input " + in.string() + " --out " + report.string(),
+                    "TMPDIR=" + scratch.string());
   ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_TRUE(fs::is_empty(scratch)) << "a run's data dir was left with the recording in it";
   EXPECT_NE(r.out.find("WARNING"), std::string::npos);
   EXPECT_NE(r.out.find("holds personal data"), std::string::npos);
   struct stat st {};
   ASSERT_EQ(::stat(report.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600);
-  std::string html = Slurp(report);
+  std::string html = ReadFile(report);
   EXPECT_NE(html.find("id=\"newly-exposed-table\""), std::string::npos);
   EXPECT_NE(html.find("detector email"), std::string::npos);
   EXPECT_EQ(html.find(kCanary), std::string::npos) << "a value in a table without --show-values";
@@ -112,7 +113,7 @@ TEST(PreviewCliTest, ReportIsPrivateAndShowsNoValueUnlessAsked) {
       Scrubd("policy preview --show-values --policy " + loose.string() + " --baseline " +
              kDefault.string() + " --input " + in.string() + " --out " + report.string());
   ASSERT_EQ(shown.exit_code, 0) << shown.out;
-  EXPECT_NE(Slurp(report).find(kCanaryEmail), std::string::npos);
+  EXPECT_NE(ReadFile(report).find(kCanaryEmail), std::string::npos);
 }
 
 TEST(PreviewCliTest, DiffListsWhatTheLoosenedPolicyExposesAndExitCodeGatesIt) {

@@ -230,7 +230,7 @@ Status WriteFileDurably(Env* env, const fs::path& path, std::string_view data, i
     tmp = path;
     tmp += ".tmp" + std::to_string(::getpid()) + "." + std::to_string(counter++);
     f = env->NewWritableFile(tmp, o);
-    if (f.ok() || f.status().message().find("File exists") == std::string::npos) break;
+    if (f.ok() || !env->FileExists(tmp)) break;  // another failure than a taken name
   }
   if (!f.ok()) return f.status();
   Status s = (*f)->Append(data);

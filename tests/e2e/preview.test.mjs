@@ -144,7 +144,7 @@ test('policy preview: a loosened default shows what it exposes, side by side', a
     'newly exposed lists exactly the nodes under the unblocked element');
   for (const row of table.rows) {
     assert.equal(row[5], 'block [data-ph-no-capture]', `rule of ${row.join(' | ')}`);
-    assert.match(row[4], /^\d+\+\d+ of \d+ \(\d+ pieces?\)$/, 'position and length');
+    assert.match(row[4], /^\d+ pieces? at \d+\+\d+ of \d+ bytes$/, 'position and length');
   }
   assert.equal(table.hidden, 1, 'nothing newly hidden (one "none" cell)');
   assert.ok(!table.text.includes(NOTE), 'values are not shown without --show-values');

@@ -19,9 +19,10 @@ struct CliRun {
   std::string out;  // stdout and stderr
 };
 
-// `args` is shell text (callers quote what needs quoting); -1 when the process did not exit.
-inline CliRun Scrubd(const std::string& args) {
-  std::string cmd = std::string(SCRUBD_BIN) + " " + args + " 2>&1";
+// `args` is shell text (callers quote what needs quoting); `env` is prefixed as shell
+// assignments ("TMPDIR=/x"). -1 when the process did not exit.
+inline CliRun Scrubd(const std::string& args, const std::string& env = "") {
+  std::string cmd = (env.empty() ? "" : env + " ") + std::string(SCRUBD_BIN) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) return {-1, "popen failed"};
   std::string out;

@@ -58,6 +58,8 @@ struct Loaded {
   workbench::RunResult captured, before, after;
   std::shared_ptr<const policies::PolicySet> new_set, base_set;
   workbench::Comparison comparison;
+  // The "before" side: the baseline's run, or the input as captured without one.
+  const workbench::RunResult& Before() const { return base_set ? before : captured; }
 };
 
 void Hashes(const policies::PolicySet& set, std::vector<std::string>* out) {
@@ -92,9 +94,8 @@ std::optional<Loaded> Run(const char* cmd, const Args& a) {
   auto after = workbench::RunPolicy(l.new_set, *in);
   if (!after.ok()) return fail("policy run", after.status());
   l.after = std::move(after).value();
-  const workbench::RunResult& before = l.base_set ? l.before : l.captured;
   l.comparison =
-      workbench::Compare(l.captured, {&before, l.base_set.get()}, {&l.after, l.new_set.get()});
+      workbench::Compare(l.captured, {&l.Before(), l.base_set.get()}, {&l.after, l.new_set.get()});
   l.header = {a.baseline, a.policy, {}, {}, a.input, in->size()};
   Hashes(*l.new_set, &l.header.policy_sha256);
   if (l.base_set) Hashes(*l.base_set, &l.header.baseline_sha256);
@@ -155,8 +156,8 @@ int PolicyPreview(int argc, char** argv) {
   if (a.out.empty()) return Usage("preview", "--out is required", kPreviewUsage);
   std::optional<Loaded> l = Run("preview", a);
   if (!l) return 1;
-  Result<std::string> html = workbench::PreviewHtml(
-      l->header, l->comparison, l->base_set ? l->before : l->captured, l->after, a.show_values);
+  Result<std::string> html =
+      workbench::PreviewHtml(l->header, l->comparison, l->Before(), l->after, a.show_values);
   if (!html.ok()) {
     std::fprintf(stderr, "scrubd policy preview: %s\n", html.status().message().c_str());
     return 1;

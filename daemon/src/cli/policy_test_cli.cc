@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "workbench/policy_cases.h"
+#include "workbench/report_text.h"
 #include "workbench/runner.h"
 
 namespace scrubd::cli {
@@ -31,11 +32,7 @@ Format: docs/workbench.md. Prints a report per case; --json prints it as JSON.
 Exit 0 if every case passed, 1 otherwise, 2 on a usage error.
 )";
 
-json::object CountsJson(const std::map<std::string, uint64_t>& m) {
-  json::object o;
-  for (const auto& [k, v] : m) o[k] = v;
-  return o;
-}
+using workbench::CountsJson;
 
 json::object CaseJson(const workbench::CaseReport& r) {
   json::array failures;

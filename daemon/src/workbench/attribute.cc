@@ -1,12 +1,9 @@
 // What hid a compared value (compare_internal.h): the hiding side's policy asked in the order
 // its stages run (event stored, blocked subtree, DOM mask, detectors), over the captured DOM.
-#include <boost/json.hpp>
-
 #include "dom/dom_masker.h"
 #include "workbench/compare_internal.h"
 
 namespace scrubd::workbench::compare_internal {
-namespace json = boost::json;
 
 namespace {
 
@@ -104,7 +101,7 @@ const DomNode* Attributor::FindNode(const Leaf& leaf) const {
   return n;
 }
 
-Hider Attributor::Hide(const Leaf& leaf, const std::string& captured, const json::value* side,
+Hider Attributor::Hide(const Leaf& leaf, const std::string& captured, const std::string* side,
                        bool before) {
   const policies::PolicySet* set = before ? before_ : after_;
   if (set == nullptr) return {"as captured", ""};
@@ -117,7 +114,7 @@ Hider Attributor::Hide(const Leaf& leaf, const std::string& captured, const json
   for (const auto& [text, list] : sel.block)
     if (ChainMatches(list, el)) return {"block " + text, "block"};
   if (side == nullptr) return KeyRemoved(*p, leaf.key);
-  std::string shown = side->is_string() ? std::string(side->as_string()) : json::serialize(*side);
+  const std::string& shown = *side;
   if (el && (shown == dom::MaskTextValue(captured) || shown == dom::MaskInputValue(captured)))
     return DomMask(*p, el, leaf, sel.mask);
   if (p->scanner) {

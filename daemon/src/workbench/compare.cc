@@ -10,10 +10,28 @@
 #include <unordered_map>
 
 #include "workbench/compare_internal.h"
-#include "workbench/report_text.h"
 
 namespace scrubd::workbench {
 namespace json = boost::json;
+
+namespace {
+
+// What a piece can reveal: letters, digits and non-ASCII bytes (masks and labels' punctuation
+// reveal nothing).
+bool Reveals(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
+
+}  // namespace
+
+std::string ClipValue(std::string_view v) {
+  if (v.size() <= kMaxShownValueBytes) return std::string(v);
+  size_t cut = kMaxShownValueBytes;
+  while (cut > 0 && (static_cast<unsigned char>(v[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(v.substr(0, cut)) + "...";
+}
+
+SideSummary SideSummary::Of(const RunResult& r) {
+  return {r.counts, r.dropped, r.events_stored, r.sessions.size(), r.rejected.size()};
+}
 
 std::vector<std::pair<size_t, size_t>> Pieces(std::string_view text) {
   std::vector<std::pair<size_t, size_t>> out;
@@ -21,12 +39,10 @@ std::vector<std::pair<size_t, size_t>> Pieces(std::string_view text) {
   while (i < text.size()) {
     while (i < text.size() && kPieceSeparators.find(text[i]) != std::string_view::npos) ++i;
     size_t start = i;
-    bool alnum = false;
-    while (i < text.size() && kPieceSeparators.find(text[i]) == std::string_view::npos) {
-      unsigned char c = text[i++];
-      alnum |= std::isalnum(c) || c >= 0x80;
-    }
-    if (alnum) out.emplace_back(start, i);
+    bool reveals = false;
+    while (i < text.size() && kPieceSeparators.find(text[i]) == std::string_view::npos)
+      reveals |= Reveals(text[i++]);
+    if (reveals) out.emplace_back(start, i);
   }
   return out;
 }
@@ -35,37 +51,35 @@ namespace compare_internal {
 
 size_t AlnumCount(std::string_view s) {
   size_t n = 0;
-  for (unsigned char c : s) n += std::isalnum(c) || c >= 0x80;
+  for (unsigned char c : s) n += Reveals(c);
   return n;
 }
 
 size_t Revealed(std::string_view p, std::string_view q) {
-  auto counts = [](unsigned char c) { return std::isalnum(c) || c >= 0x80; };
   size_t n = 0;
   if (p.size() == q.size()) {  // a length-keeping mask: "****-1111-1111-1111"
     bool mask = true;
     for (size_t i = 0; i < p.size(); ++i) {
       if (p[i] == q[i])
-        n += counts(p[i]);
+        n += Reveals(p[i]);
       else
-        mask = mask && !counts(q[i]);  // a mask puts no letter or digit of its own
+        mask = mask && !Reveals(q[i]);  // a mask puts no letter or digit of its own
     }
     if (mask) return n;
     n = 0;
   }
   size_t pre = 0, m = std::min(p.size(), q.size());
-  while (pre < m && p[pre] == q[pre]) n += counts(p[pre++]);
+  while (pre < m && p[pre] == q[pre]) n += Reveals(p[pre++]);
   for (size_t suf = 0; suf < m - pre && p[p.size() - 1 - suf] == q[q.size() - 1 - suf]; ++suf)
-    n += counts(p[p.size() - 1 - suf]);   // a truncation keeps a prefix, a mask the last digits
+    n += Reveals(p[p.size() - 1 - suf]);  // a truncation keeps a prefix, a mask the last digits
   return n >= kMinPartialReveal ? n : 0;  // fewer is chance (two unrelated ids, hashes)
 }
 
 std::vector<size_t> RevealedPieces(std::string_view captured,
                                    const std::vector<std::pair<size_t, size_t>>& pieces,
-                                   const std::string* side, bool undecided_shows) {
-  std::vector<size_t> full(pieces.size()), out(pieces.size(), 0);
-  for (size_t i = 0; i < pieces.size(); ++i)
-    full[i] = AlnumCount(captured.substr(pieces[i].first, pieces[i].second - pieces[i].first));
+                                   const std::vector<size_t>& full, const std::string* side,
+                                   bool undecided_shows) {
+  std::vector<size_t> out(pieces.size(), 0);
   if (side == nullptr) return out;
   if (*side == captured) return full;
   std::unordered_map<std::string_view, int> have;
@@ -113,17 +127,20 @@ std::optional<std::string> TextOf(const json::value* v) {
   return json::serialize(*v);
 }
 
-std::optional<int64_t> IdOf(const json::value& v) {
-  const json::object* o = v.if_object();
-  if (!o) return std::nullopt;
-  const json::value* id = o->if_contains("id");
+std::optional<int64_t> IdOf(const json::object& o) {
+  const json::value* id = o.if_contains("id");
   if (!id) {
-    const json::value* node = o->if_contains("node");
+    const json::value* node = o.if_contains("node");
     id = node && node->is_object() ? node->as_object().if_contains("id") : nullptr;
   }
   if (id && id->is_int64()) return id->as_int64();
   if (id && id->is_uint64()) return static_cast<int64_t>(id->as_uint64());
   return std::nullopt;
+}
+
+std::optional<int64_t> IdOf(const json::value& v) {
+  const json::object* o = v.if_object();
+  return o ? IdOf(*o) : std::nullopt;
 }
 
 // Keys of rrweb's own event schema (never a page's or a user's words): named in a path even
@@ -145,50 +162,63 @@ class Walker {
  public:
   Walker(Comparison* out, Attributor& attr) : out_(out), attr_(attr) {}
 
-  // Walks one event (or analytics event): `before` / `after` null when that side lacks it.
+  // Walks one rrweb event: `before` / `after` null when that side lacks it.
   void Event(const json::value& captured, const json::value* before, const json::value* after,
              Leaf base) {
-    leaf_ = std::move(base);
-    leaf_.event_before = before != nullptr;
-    leaf_.event_after = after != nullptr;
-    path_.clear();
+    Begin(std::move(base), before != nullptr, after != nullptr);
     Walk(captured, before, after, "");
+  }
+  // Walks one analytics event, in place (no copy into a json::value).
+  void Event(const json::object& captured, const json::object* before, const json::object* after,
+             Leaf base) {
+    Begin(std::move(base), before != nullptr, after != nullptr);
+    WalkObject(captured, before, after);
   }
 
  private:
+  void Begin(Leaf base, bool before, bool after) {
+    leaf_ = std::move(base);
+    leaf_.event_before = before;
+    leaf_.event_after = after;
+    path_.clear();
+  }
+
+  bool Recording() const { return !leaf_.session.empty(); }
+  // Under an rrweb plugin's payload (console, network): the page's data, not rrweb's schema.
+  bool InPayload() const { return path_.rfind("data.payload", 0) == 0; }
+
   void Walk(const json::value& c, const json::value* b, const json::value* a,
             std::string_view key) {
-    if (const json::object* o = c.if_object()) {
-      int64_t node = leaf_.node;
-      if (std::optional<int64_t> id = IdOf(c); id && !leaf_.session.empty()) leaf_.node = *id;
-      for (const auto& kv : *o) {
-        const json::value *bv = Child(b, kv.key()), *av = Child(a, kv.key());
-        // A key is named only when every stored side holds it: the input's own keys may be
-        // personal, and one a side hid is itself newly exposed or hidden.
-        bool named =
-            (av && (bv || !out_->has_baseline)) || (!leaf_.session.empty() && IsRrwebKey(kv.key()));
-        size_t mark = Push(named ? kv.key() : "[key]");
-        // The key itself, where both sides hold the object: one side may have hidden it. In
-        // recordings only plugin payload keys (console, network); the rest are the page's
-        // attribute names and rrweb's schema.
-        const bool both = b && b->is_object() && a && a->is_object();
-        if (both && (bv == nullptr) != (av == nullptr) &&
-            (leaf_.session.empty() || path_.rfind("data.payload", 0) == 0)) {
-          std::string k(kv.key());
-          std::optional<std::string> bk, ak;
-          if (bv) bk = k;
-          if (av) ak = k;
-          Compared(k, bk, ak, k, path_);
-        }
-        Walk(kv.value(), bv, av, kv.key());
-        path_.resize(mark);
-      }
-      leaf_.node = node;
-    } else if (const json::array* arr = c.if_array()) {
+    if (const json::object* o = c.if_object())
+      WalkObject(*o, b ? b->if_object() : nullptr, a ? a->if_object() : nullptr);
+    else if (const json::array* arr = c.if_array())
       WalkArray(*arr, b, a, key);
-    } else {
+    else
       Scalar(c, b, a, key);
+  }
+
+  void WalkObject(const json::object& c, const json::object* b, const json::object* a) {
+    int64_t node = leaf_.node;
+    if (std::optional<int64_t> id = IdOf(c); id && Recording()) leaf_.node = *id;
+    for (const auto& kv : c) {
+      const json::value* bv = b ? b->if_contains(kv.key()) : nullptr;
+      const json::value* av = a ? a->if_contains(kv.key()) : nullptr;
+      // A key is named only when every stored side holds it: the input's own keys may be
+      // personal, and one a side hid is itself newly exposed or hidden.
+      bool named = (av && (bv || !out_->has_baseline)) || (Recording() && IsRrwebKey(kv.key()));
+      size_t mark = Push(named ? kv.key() : "[key]");
+      // The key itself, where both sides hold the object: one side may have hidden it. In
+      // recordings only plugin payload keys (console, network); the rest are the page's
+      // attribute names and rrweb's schema.
+      if (b && a && (bv == nullptr) != (av == nullptr) && (!Recording() || InPayload())) {
+        std::string k(kv.key());
+        Compared(k, bv ? std::optional(k) : std::nullopt, av ? std::optional(k) : std::nullopt, k,
+                 path_);
+      }
+      Walk(kv.value(), bv, av, kv.key());
+      path_.resize(mark);
     }
+    leaf_.node = node;
   }
 
   void WalkArray(const json::array& c, const json::value* b, const json::value* a,
@@ -211,8 +241,12 @@ class Walker {
       const json::value *bv = nullptr, *av = nullptr;
       if (by_id) {
         int64_t id = *IdOf(c[i]);
-        bv = bi.count(id) ? bi[id] : nullptr;
-        av = ai.count(id) ? ai[id] : nullptr;
+        auto find = [id](const std::map<int64_t, const json::value*>& m) {
+          auto it = m.find(id);
+          return it == m.end() ? nullptr : it->second;
+        };
+        bv = find(bi);
+        av = find(ai);
       } else {
         bv = b && b->is_array() && i < b->as_array().size() ? &b->as_array()[i] : nullptr;
         av = a && a->is_array() && i < a->as_array().size() ? &a->as_array()[i] : nullptr;
@@ -226,9 +260,7 @@ class Walker {
   // booleans and tag names are rrweb's structure (ids, types, coordinates, tags).
   void Scalar(const json::value& c, const json::value* b, const json::value* a,
               std::string_view key) {
-    const bool recording = !leaf_.session.empty();
-    const bool payload = path_.rfind("data.payload", 0) == 0;
-    if (recording && !payload && (!c.is_string() || key == "tagName")) return;
+    if (Recording() && !InPayload() && (!c.is_string() || key == "tagName")) return;
     if (c.is_null()) return;
     std::string captured = *TextOf(&c);
     Compared(captured, TextOf(b), TextOf(a), key, path_);
@@ -240,26 +272,25 @@ class Walker {
                 const std::string& field) {
     std::vector<std::pair<size_t, size_t>> pieces = Pieces(captured);
     if (pieces.empty()) return;
-    std::vector<size_t> rb = RevealedPieces(captured, pieces, bt ? &*bt : nullptr, false);
-    std::vector<size_t> ra = RevealedPieces(captured, pieces, at ? &*at : nullptr, true);
+    std::vector<size_t> full;
+    for (auto [s, e] : pieces)
+      full.push_back(AlnumCount(std::string_view(captured).substr(s, e - s)));
+    const std::string *b = bt ? &*bt : nullptr, *a = at ? &*at : nullptr;
+    std::vector<size_t> rb = RevealedPieces(captured, pieces, full, b, false);
+    std::vector<size_t> ra = RevealedPieces(captured, pieces, full, a, true);
     leaf_.field = field;
     leaf_.key = std::string(key);
     std::vector<size_t> exposed, hidden;
     bool hid_b = false, hid_a = false;
     for (size_t i = 0; i < pieces.size(); ++i) {
-      size_t full = AlnumCount(
-          std::string_view(captured).substr(pieces[i].first, pieces[i].second - pieces[i].first));
       if (ra[i] > rb[i]) exposed.push_back(i);
       if (rb[i] > ra[i]) hidden.push_back(i);
-      hid_b |= rb[i] < full;
-      hid_a |= ra[i] < full;
+      hid_b |= rb[i] < full[i];
+      hid_a |= ra[i] < full[i];
     }
     if (!hid_b && !hid_a) return;
-    const json::value* none = nullptr;
-    json::value bv = bt ? json::value(json::string(*bt)) : json::value();
-    json::value av = at ? json::value(json::string(*at)) : json::value();
-    Hider hb = hid_b ? attr_.Hide(leaf_, captured, bt ? &bv : none, true) : Hider{};
-    Hider ha = hid_a ? attr_.Hide(leaf_, captured, at ? &av : none, false) : Hider{};
+    Hider hb = hid_b ? attr_.Hide(leaf_, captured, b, true) : Hider{};
+    Hider ha = hid_a ? attr_.Hide(leaf_, captured, a, false) : Hider{};
     if (hid_b && out_->has_baseline) Count(hb, true);
     if (hid_a) Count(ha, false);
     if (!exposed.empty())
@@ -302,15 +333,16 @@ class Walker {
     return mark;
   }
 
-  static const json::value* Child(const json::value* v, std::string_view key) {
-    const json::object* o = v ? v->if_object() : nullptr;
-    return o ? o->if_contains(key) : nullptr;
+ public:
+  // Values hidden on each side, by what hid them (sorted by rule, method).
+  std::vector<AttributionRow> Attribution() const {
+    std::vector<AttributionRow> out;
+    for (const auto& [key, n] : rows_) out.push_back({key.first, key.second, n.first, n.second});
+    return out;
   }
 
- public:
-  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> rows_;
-
  private:
+  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> rows_;
   Comparison* out_;
   Attributor& attr_;
   Leaf leaf_;
@@ -426,12 +458,6 @@ std::vector<const json::value*> Pointers(const json::array* events) {
   return out;
 }
 
-const StoredSession* FindSession(const RunResult& r, const StoredSession& s) {
-  for (const StoredSession& o : r.sessions)
-    if (o.token == s.token && o.session_id == s.session_id) return &o;
-  return nullptr;
-}
-
 const json::array* FindWindow(const StoredSession* s, const std::string& id) {
   if (!s) return nullptr;
   for (const StoredWindow& w : s->windows)
@@ -444,8 +470,8 @@ void CompareRecordings(const RunResult& captured, Side before, Side after, Walke
   for (size_t si = 0; si < captured.sessions.size(); ++si) {
     const StoredSession& s = captured.sessions[si];
     attr.BeginSession(s, before.policies, after.policies);
-    const StoredSession* bs = FindSession(*before.run, s);
-    const StoredSession* as = FindSession(*after.run, s);
+    const StoredSession* bs = before.run->FindSession(s.token, s.session_id);
+    const StoredSession* as = after.run->FindSession(s.token, s.session_id);
     for (size_t wi = 0; wi < s.windows.size(); ++wi) {
       const StoredWindow& w = s.windows[wi];
       std::vector<const json::value*> cap = Pointers(&w.events);
@@ -514,15 +540,11 @@ void CompareEvents(const RunResult& captured, Side before, Side after, Walker& w
   std::vector<const json::object*> ak = Align(cap, Pointers(after.run->events), AnalyticsKey);
   for (size_t i = 0; i < captured.events.size(); ++i) {
     const json::object& ev = captured.events[i];
-    const json::object *b = bk[i], *a = ak[i];
-    json::value cv = ev, bv, av;
-    if (b) bv = *b;
-    if (a) av = *a;
     Leaf leaf;
-    leaf.event_type = StoredName(b, a, before.policies != nullptr);
+    leaf.event_type = StoredName(bk[i], ak[i], before.policies != nullptr);
     leaf.where = "analytics event " + std::to_string(i + 1);
     leaf.token = TokenOf(ev);
-    walker.Event(cv, b ? &bv : nullptr, a ? &av : nullptr, std::move(leaf));
+    walker.Event(ev, bk[i], ak[i], std::move(leaf));
   }
 }
 
@@ -535,20 +557,11 @@ Comparison Compare(const RunResult& captured, Side before, Side after) {
   Walker walker(&out, attr);
   CompareRecordings(captured, before, after, walker, attr);
   CompareEvents(captured, before, after, walker, attr);
-  for (const auto& [key, n] : walker.rows_)
-    out.attribution.push_back({key.first, key.second, n.first, n.second});
-  out.before_counts = before.run->counts;
-  out.after_counts = after.run->counts;
-  out.before_dropped = before.run->dropped;
-  out.after_dropped = after.run->dropped;
+  out.attribution = walker.Attribution();
+  out.before = SideSummary::Of(*before.run);
+  out.after = SideSummary::Of(*after.run);
   out.events_in = captured.events_in;
-  out.before_stored = before.run->events_stored;
-  out.after_stored = after.run->events_stored;
   out.recordings_in = captured.sessions.size();
-  out.before_recordings = before.run->sessions.size();
-  out.after_recordings = after.run->sessions.size();
-  out.before_rejected = before.run->rejected.size();
-  out.after_rejected = after.run->rejected.size();
   return out;
 }
 

@@ -32,7 +32,7 @@ struct Change {
                             // "block [data-ph-no-capture]", "mask_all_inputs", "detector email",
                             // "event not stored", ...
   std::string method;       // mask | replace | hash | remove | drop | block
-  // The values themselves: personal data. Printed only with --show-values.
+  // The values themselves (ClipValue): personal data. Printed only with --show-values.
   std::string captured, before, after;  // "" for a side that does not hold the value
 };
 
@@ -42,16 +42,24 @@ struct AttributionRow {
   uint64_t before = 0, after = 0;  // values (not pieces) hidden on each side
 };
 
+// What one side's run stored and counted, for the report's tables.
+struct SideSummary {
+  rules::RedactionCounts counts;            // the audit log's counts of the run
+  std::map<std::string, uint64_t> dropped;  // events dropped, by reason
+  uint64_t events_stored = 0;
+  size_t recordings = 0;
+  size_t rejected = 0;  // requests answered with an error
+  static SideSummary Of(const RunResult& r);
+};
+
 struct Comparison {
   bool has_baseline = false;                // false: "before" is the input as captured
   std::vector<Change> newly_exposed;        // the new policy shows what the baseline hid
   std::vector<Change> newly_hidden;         // the new policy hides what the baseline showed
   std::vector<AttributionRow> attribution;  // sorted by rule
-  rules::RedactionCounts before_counts, after_counts;  // the audit log's counts of each run
-  std::map<std::string, uint64_t> before_dropped, after_dropped;
-  uint64_t events_in = 0, before_stored = 0, after_stored = 0;
-  size_t recordings_in = 0, before_recordings = 0, after_recordings = 0;
-  size_t before_rejected = 0, after_rejected = 0;  // requests answered with an error
+  SideSummary before, after;
+  uint64_t events_in = 0;
+  size_t recordings_in = 0;
 };
 
 // One side of the comparison: a run and the policies it ran under (nullptr: as captured).
@@ -61,10 +69,15 @@ struct Side {
 };
 
 // Compares `before` and `after` over `captured` (DecodeOnly of the same input). Recordings
-// align by token, session id, window and (timestamp, type, source, ordinal) per event; nodes by
-// rrweb id; analytics events by uuid (else order). A value or event a side does not hold is
-// hidden on that side.
+// align by token, session id and window, events in groups of equal (timestamp, type, source,
+// tag, plugin), nodes by rrweb id, analytics events in groups of equal uuid (else timestamp);
+// docs/preview.md. A value or event a side does not hold is hidden on that side.
 Comparison Compare(const RunResult& captured, Side before, Side after);
+
+// At most this many bytes of a value are kept in a Change and shown (cut on a UTF-8
+// boundary, "..." appended): memory stays bounded whatever the input holds.
+inline constexpr size_t kMaxShownValueBytes = 400;
+std::string ClipValue(std::string_view v);
 
 // The separators of pieces, for tests and docs.
 inline constexpr std::string_view kPieceSeparators = " \t\r\n\f\v&?=/#,;:\"'<>()[]{}|\\";

@@ -46,9 +46,11 @@ inline constexpr size_t kMaxPartialComparisons = 1u << 18;
 // captured piece), else the best partial match among `side`'s pieces. When a value is too big
 // to match in part, the open pieces count as all shown if `undecided_shows` (the new side: a
 // doubt is reported as exposed), else as hidden.
+// `full` holds each piece's AlnumCount.
 std::vector<size_t> RevealedPieces(std::string_view captured,
                                    const std::vector<std::pair<size_t, size_t>>& pieces,
-                                   const std::string* side, bool undecided_shows);
+                                   const std::vector<size_t>& full, const std::string* side,
+                                   bool undecided_shows);
 
 class Attributor {
  public:
@@ -57,9 +59,9 @@ class Attributor {
                     const policies::PolicySet* after);
   // The analytics events come next (no DOM).
   void BeginEvents(const policies::PolicySet* before, const policies::PolicySet* after);
-  // What hid (part of) `captured` at `leaf` on one side, whose value there is `side`.
-  Hider Hide(const Leaf& leaf, const std::string& captured, const boost::json::value* side,
-             bool before);
+  // What hid (part of) `captured` at `leaf` on one side, whose text there is `side` (null:
+  // the side lacks the value).
+  Hider Hide(const Leaf& leaf, const std::string& captured, const std::string* side, bool before);
 
  private:
   struct Selectors {

@@ -143,14 +143,11 @@ void CheckStrings(const TestCase& c, const Pieces& in, const Pieces& out, const 
 const DomNode* OutputNode(const RunResult& after, const StoredSession& in_session,
                           const DomMatch& m, std::vector<ReplayDom>& out_doms,
                           const DomDocument** doc) {
-  for (size_t i = 0; i < after.sessions.size(); ++i) {
-    const StoredSession& s = after.sessions[i];
-    if (s.token != in_session.token || s.session_id != in_session.session_id) continue;
-    const DomWindow* w = out_doms[i].FindWindow(m.window->window_id);
-    *doc = w ? w->FindDocument(m.document->timestamp) : nullptr;
-    return *doc ? (*doc)->Find(m.node->id) : nullptr;
-  }
-  return nullptr;
+  const StoredSession* s = after.FindSession(in_session.token, in_session.session_id);
+  if (s == nullptr) return nullptr;
+  const DomWindow* w = out_doms[s - after.sessions.data()].FindWindow(m.window->window_id);
+  *doc = w ? w->FindDocument(m.document->timestamp) : nullptr;
+  return *doc ? (*doc)->Find(m.node->id) : nullptr;
 }
 
 // True when `node` shows what the check forbids: text that is not masked (masked), or any text,

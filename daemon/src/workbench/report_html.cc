@@ -62,12 +62,6 @@ bool ClosesScript(std::string_view js) {
   return lower.find("</script") != std::string::npos || lower.find("<!--") != std::string::npos;
 }
 
-const json::array* EventsOf(const RunResult& r, const StoredSession& s) {
-  for (const StoredSession& o : r.sessions)
-    if (o.token == s.token && o.session_id == s.session_id) return &o.events;
-  return nullptr;
-}
-
 // {sessions: [{label, before: [...], after: [...]}]}, every session either side stored.
 json::value StreamsJson(const RunResult& before, const RunResult& after) {
   std::set<std::pair<std::string, std::string>> seen;
@@ -75,11 +69,11 @@ json::value StreamsJson(const RunResult& before, const RunResult& after) {
   for (const RunResult* side : {&before, &after}) {
     for (const StoredSession& s : side->sessions) {
       if (!seen.insert({s.token, s.session_id}).second) continue;
-      const json::array* b = EventsOf(before, s);
-      const json::array* a = EventsOf(after, s);
+      const StoredSession* b = before.FindSession(s.token, s.session_id);
+      const StoredSession* a = after.FindSession(s.token, s.session_id);
       sessions.push_back(json::object{{"label", s.token + " / " + s.session_id},
-                                      {"before", b ? *b : json::array()},
-                                      {"after", a ? *a : json::array()}});
+                                      {"before", b ? b->events : json::array()},
+                                      {"after", a ? a->events : json::array()}});
     }
   }
   return json::object{{"sessions", std::move(sessions)}};
@@ -100,15 +94,11 @@ std::string ChangesTable(const char* id, const std::vector<Change>& v, bool show
   out += "</tr></thead><tbody>";
   for (size_t i = 0; i < v.size(); ++i) {
     const Change& c = v[i];
-    std::string pos = std::to_string(c.offset) + "+" + std::to_string(c.length) + " of " +
-                      std::to_string(c.value_length) + " (" + std::to_string(c.pieces) +
-                      (c.pieces == 1 ? " piece)" : " pieces)");
     out += "<tr>" + Cell(std::to_string(i + 1), "num") + Cell(c.where) +
            Cell(c.node >= 0 ? std::to_string(c.node) : "", "num") + Cell(c.field, "mono") +
-           Cell(pos, "mono") + Cell(c.rule, "rule") + Cell(c.method);
-    if (show_values)
-      out += Cell(ClipValue(c.captured), "value") + Cell(ClipValue(c.before), "value") +
-             Cell(ClipValue(c.after), "value");
+           Cell(SpanText(c), "mono") + Cell(c.rule, "rule") + Cell(c.method);
+    if (show_values)  // clipped by Compare
+      out += Cell(c.captured, "value") + Cell(c.before, "value") + Cell(c.after, "value");
     out += "</tr>";
   }
   if (v.empty())
@@ -116,29 +106,17 @@ std::string ChangesTable(const char* id, const std::vector<Change>& v, bool show
   return out + "</tbody></table>";
 }
 
-std::string CountsTable(const char* id, const char* title, const std::map<std::string, uint64_t>& b,
-                        const std::map<std::string, uint64_t>& a) {
-  std::set<std::string> keys;
-  for (const auto& [k, n] : b) keys.insert(k);
-  for (const auto& [k, n] : a) keys.insert(k);
+std::string CountsTable(const char* id, const char* title, const std::vector<CountRow>& rows) {
   std::string out = std::string("<table id=\"") + id + "\"><thead><tr><th>" + title +
                     "</th><th>before</th><th>after</th><th>delta</th></tr></thead><tbody>";
-  for (const std::string& k : keys) {
-    long long bv = b.count(k) ? static_cast<long long>(b.at(k)) : 0;
-    long long av = a.count(k) ? static_cast<long long>(a.at(k)) : 0;
-    std::string delta = (av - bv > 0 ? "+" : "") + std::to_string(av - bv);
-    out += "<tr>" + Cell(k, "mono") + Cell(std::to_string(bv), "num") +
-           Cell(std::to_string(av), "num") + Cell(delta, "num") + "</tr>";
+  for (const CountRow& r : rows) {
+    long long d = static_cast<long long>(r.after) - static_cast<long long>(r.before);
+    out += "<tr>" + Cell(r.key, "mono") + Cell(std::to_string(r.before), "num") +
+           Cell(std::to_string(r.after), "num") +
+           Cell((d > 0 ? "+" : "") + std::to_string(d), "num") + "</tr>";
   }
-  if (keys.empty()) out += "<tr><td colspan=\"4\">none</td></tr>";
+  if (rows.empty()) out += "<tr><td colspan=\"4\">none</td></tr>";
   return out + "</tbody></table>";
-}
-
-std::string FilesText(const std::vector<std::string>& files, const std::vector<std::string>& sha) {
-  std::string out;
-  for (size_t i = 0; i < files.size(); ++i)
-    out += (i ? ", " : "") + files[i] + (i < sha.size() ? " (sha256 " + sha[i] + ")" : "");
-  return out;
 }
 
 std::string Header(const ReportHeader& h, const Comparison& c) {
@@ -153,20 +131,16 @@ std::string Header(const ReportHeader& h, const Comparison& c) {
          HtmlEscape(FilesText(h.policy_files, h.policy_sha256)) + "</dd><dt>input</dt><dd>" +
          HtmlEscape(h.input) + " (" + std::to_string(h.requests) + " requests, " +
          std::to_string(c.recordings_in) + " recordings, " + std::to_string(c.events_in) +
-         " events)</dd><dt>stored</dt><dd>before " + std::to_string(c.before_recordings) +
-         " recordings, " + std::to_string(c.before_stored) + " events; after " +
-         std::to_string(c.after_recordings) + " recordings, " + std::to_string(c.after_stored) +
-         " events; requests rejected: before " + std::to_string(c.before_rejected) + ", after " +
-         std::to_string(c.after_rejected) + "</dd></dl></header>";
+         " events)</dd><dt>stored</dt><dd>before " + std::to_string(c.before.recordings) +
+         " recordings, " + std::to_string(c.before.events_stored) + " events; after " +
+         std::to_string(c.after.recordings) + " recordings, " +
+         std::to_string(c.after.events_stored) + " events; requests rejected: before " +
+         std::to_string(c.before.rejected) + ", after " + std::to_string(c.after.rejected) +
+         "</dd></dl></header>";
 }
 
 std::string Body(const ReportHeader& h, const Comparison& c, bool show_values) {
-  std::map<std::string, uint64_t> hb, ha;
-  for (const AttributionRow& r : c.attribution) {
-    std::string k = r.rule + (r.method.empty() ? "" : " (" + r.method + ")");
-    hb[k] += r.before;
-    ha[k] += r.after;
-  }
+  const SideSummary &b = c.before, &a = c.after;
   std::string exposed_class = c.newly_exposed.empty() ? "exposed empty" : "exposed";
   return Header(h, c) + "<section id=\"newly-exposed\" class=\"" + exposed_class +
          "\"><h2>Newly exposed: " + std::to_string(c.newly_exposed.size()) +
@@ -185,13 +159,14 @@ std::string Body(const ReportHeader& h, const Comparison& c, bool show_values) {
          "</h3><div id=\"player-before\"></div></div><div><h3>After: new policy</h3><div "
          "id=\"player-after\"></div></div></div></section><section id=\"redactions\">"
          "<h2>Redactions</h2>" +
-         CountsTable("hidden-by-table", "values hidden, by selector / rule (method)", hb, ha) +
-         CountsTable("rules-table", "redactions by rule (audit log)", c.before_counts.by_rule,
-                     c.after_counts.by_rule) +
-         CountsTable("methods-table", "redactions by method", c.before_counts.by_method,
-                     c.after_counts.by_method) +
-         CountsTable("dropped-table", "events dropped, by reason", c.before_dropped,
-                     c.after_dropped) +
+         CountsTable("hidden-by-table", "values hidden, by selector / rule (method)",
+                     HiddenByRows(c)) +
+         CountsTable("rules-table", "redactions by rule (audit log)",
+                     CountRows(b.counts.by_rule, a.counts.by_rule)) +
+         CountsTable("methods-table", "redactions by method",
+                     CountRows(b.counts.by_method, a.counts.by_method)) +
+         CountsTable("dropped-table", "events dropped, by reason",
+                     CountRows(b.dropped, a.dropped)) +
          "</section>";
 }
 

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,11 +24,24 @@ struct ReportHeader {
   size_t requests = 0;
 };
 
-// At most this many bytes of a value are shown (cut on a UTF-8 boundary, "..." appended).
-inline constexpr size_t kMaxShownValueBytes = 400;
-std::string ClipValue(std::string_view v);
+// One row of a before / after count table: every key of either map, in order.
+struct CountRow {
+  std::string key;
+  uint64_t before = 0, after = 0;
+};
+std::vector<CountRow> CountRows(const std::map<std::string, uint64_t>& before,
+                                const std::map<std::string, uint64_t>& after);
+// The comparison's attribution as one table, keyed "rule (method)".
+std::vector<CountRow> HiddenByRows(const Comparison& c);
+// A count map as a JSON object (also `policy test --json`).
+boost::json::object CountsJson(const std::map<std::string, uint64_t>& m);
+// "a.yaml, b.yaml"; with `sha256` (same order) each as "a.yaml (sha256 ...)".
+std::string FilesText(const std::vector<std::string>& files,
+                      const std::vector<std::string>& sha256 = {});
 
-// "node 42 data.texts[0].value: 2 pieces at 10+18 of 40 bytes"
+// "2 pieces at 10+18 of 40 bytes": the changed pieces within the captured value.
+std::string SpanText(const Change& c);
+// "node 42 data.texts[0].value: " + SpanText.
 std::string PositionText(const Change& c);
 
 boost::json::object ComparisonJson(const ReportHeader& h, const Comparison& c, bool show_values);

@@ -177,6 +177,13 @@ Result<RunResult> DecodeOnly(const std::vector<CapturedRequest>& in) {
   return Finish(data, *st, logs, std::move(out));
 }
 
+const StoredSession* RunResult::FindSession(const std::string& token,
+                                            const std::string& session_id) const {
+  for (const StoredSession& s : sessions)
+    if (s.token == token && s.session_id == session_id) return &s;
+  return nullptr;
+}
+
 Result<std::shared_ptr<const policies::PolicySet>> LoadPolicies(
     const std::vector<std::string>& files) {
   return policies::LoadPolicySet(files, WorkbenchKeys().policy_options);

@@ -42,6 +42,8 @@ struct RunResult {
   std::map<std::string, uint64_t> dropped;  // events dropped, by reason (docs/workbench.md)
   uint64_t events_in = 0, events_stored = 0;
   std::vector<std::string> rejected;  // "0004: 400 <code>" for non-2xx answers
+  // The stored session (token, session id), or nullptr.
+  const StoredSession* FindSession(const std::string& token, const std::string& session_id) const;
 };
 
 // Runs the requests, in order, through the serve pipeline (server::App over a temp data dir:

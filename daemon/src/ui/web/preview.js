@@ -113,12 +113,14 @@
     select.append(o);
   });
   select.addEventListener('change', () => show(Number(select.value)));
+  // Restarts both at the recording's first moment: the "after" stream may start later (a
+  // dropped first event), so it starts at the same wall-clock time, not at its own 0.
   $('play-both').addEventListener('click', () => {
     state.syncing = true;
     try {
-      const offset = state.players.before ? state.players.before.getReplayer().getCurrentTime() : 0;
-      each((p) => p.goto(0, false));
-      if (state.players.before && state.players.after) follow('before', 'after', offset);
+      const { before, after } = state.players;
+      if (before) before.goto(0, false);
+      if (after) after.goto(before ? Math.max(0, startTime(before) - startTime(after)) : 0, false);
       each((p) => p.play());
       state.playing = true;
     } finally {
